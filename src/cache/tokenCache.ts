@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import type { TokenResource } from '../config/settings.js';
+import type { IssuedToken } from '../sts/stsClient.js';
+
+export interface CachedToken {
+  readonly token: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+export interface TokenCacheOptions {
+  /** Gets a new token for a resource: secret source, then STS. */
+  readonly refresh: (resource: TokenResource) => Promise<IssuedToken>;
+  readonly now?: () => number;
+  /**
+   * From this long before expiry a request still gets the cached token but starts a background
+   * refresh, so warm callers never wait on the STS. Default 2 minutes.
+   */
+  readonly refreshAheadMs?: number;
+  /** A token with less than this left is not handed out while a refresh can replace it. Default 60 s. */
+  readonly minRemainingMs?: number;
+  /**
+   * After a failed refresh, callers get the same error for this long instead of each calling
+   * Key Vault and the STS again: a misconfigured resource under load must not hammer them. Default 2 s.
+   */
+  readonly failureCooldownMs?: number;
+  /** Told about background refresh failures, which no caller awaits. */
+  readonly onBackgroundRefreshError?: (resource: TokenResource, error: unknown) => void;
+}
+
+/** STS tokens live 10 minutes; used when a token carries no readable `exp`. */
+export const DEFAULT_TOKEN_LIFETIME_MS = 10 * 60_000;
+/** Tokens are never handed out this close to expiry: the client still needs time to use it. */
+const NEVER_SERVE_WITHIN_MS = 5_000;
+
+const expClaim = z.object({ exp: z.number().finite() });
+
+/**
+ * One token per resource, shared by every authorized caller, with exactly one refresh in flight
+ * per resource however many callers arrive. Sits after authorization, so a hit never skips it.
+ */
+export class TokenCache {
+  readonly #options: TokenCacheOptions;
+  readonly #now: () => number;
+  readonly #refreshAheadMs: number;
+  readonly #minRemainingMs: number;
+  readonly #tokens = new Map<string, CachedToken>();
+  readonly #refreshes = new Map<string, Promise<CachedToken>>();
+  readonly #failures = new Map<string, { readonly error: unknown; readonly at: number }>();
+
+  constructor(options: TokenCacheOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#refreshAheadMs = options.refreshAheadMs ?? 2 * 60_000;
+    this.#minRemainingMs = options.minRemainingMs ?? 60_000;
+  }
+
+  async get(resource: TokenResource): Promise<CachedToken> {
+    const cached = this.#tokens.get(resource.name);
+    const now = this.#now();
+    if (cached !== undefined) {
+      const remaining = cached.expiresAt - now;
+      if (remaining > this.#refreshAheadMs) return cached;
+      if (remaining > this.#minRemainingMs) {
+        this.#refresh(resource).catch((error: unknown) => this.#options.onBackgroundRefreshError?.(resource, error));
+        return cached;
+      }
+    }
+    const failure = this.#failures.get(resource.name);
+    if (failure !== undefined && now - failure.at < (this.#options.failureCooldownMs ?? 2000)) {
+      if (cached !== undefined && cached.expiresAt - now > NEVER_SERVE_WITHIN_MS) return cached;
+      throw failure.error;
+    }
+    try {
+      return await this.#refresh(resource);
+    } catch (error) {
+      // A failed refresh does not take away a token that still works.
+      const current = this.#tokens.get(resource.name);
+      if (current !== undefined && current.expiresAt - this.#now() > NEVER_SERVE_WITHIN_MS) return current;
+      throw error;
+    }
+  }
+
+  /** The token a caller would get now without any upstream call, if there is one. */
+  peek(resourceName: string): CachedToken | undefined {
+    const cached = this.#tokens.get(resourceName);
+    return cached && cached.expiresAt - this.#now() > NEVER_SERVE_WITHIN_MS ? cached : undefined;
+  }
+
+  #refresh(resource: TokenResource): Promise<CachedToken> {
+    let refresh = this.#refreshes.get(resource.name);
+    if (refresh === undefined) {
+      refresh = this.#options.refresh(resource)
+        .then((issued) => {
+          const token = { token: issued.token, issuedAt: issued.issuedAt, expiresAt: expiryOf(issued) };
+          this.#tokens.set(resource.name, token);
+          this.#failures.delete(resource.name);
+          return token;
+        }, (error: unknown) => {
+          this.#failures.set(resource.name, { error, at: this.#now() });
+          throw error;
+        })
+        .finally(() => this.#refreshes.delete(resource.name));
+      this.#refreshes.set(resource.name, refresh);
+    }
+    return refresh;
+  }
+}
+
+/**
+ * The token's own `exp` when it is a JWT with a plausible one, else 10 minutes from issue. The
+ * token is not verified: it came straight from the STS over TLS, and only its lifetime is read.
+ */
+export function expiryOf({ token, issuedAt }: IssuedToken): number {
+  const fallback = issuedAt + DEFAULT_TOKEN_LIFETIME_MS;
+  const payload = token.split('.')[1];
+  if (payload === undefined) return fallback;
+  try {
+    const claims = expClaim.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
+    if (!claims.success) return fallback;
+    const expiresAt = claims.data.exp * 1000;
+    // An exp in the past or far beyond the STS's 10 minutes means clock skew or a foreign token.
+    return expiresAt > issuedAt && expiresAt <= issuedAt + 60 * 60_000 ? expiresAt : fallback;
+  } catch {
+    return fallback;
+  }
+}

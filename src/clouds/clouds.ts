@@ -1,0 +1,53 @@
+export const CLOUD_NAMES = ['AzureCloud', 'AzureChinaCloud', 'AzureUSGovernment'] as const;
+export type CloudName = (typeof CLOUD_NAMES)[number];
+
+/** Host names that differ by sovereign cloud; one row per cloud so nothing is hard-coded elsewhere. */
+export interface Cloud {
+  readonly name: CloudName;
+  /** `{region}.{stsDomain}` serves `/sts/v1.0/issueToken`. */
+  readonly stsDomain: string;
+  /** Suffix of custom-subdomain resources: `{name}.{customSubdomainSuffix}`. */
+  readonly customSubdomainSuffix: string;
+  /** `{region}.stt.{speechDomain}` and `{region}.tts.{speechDomain}`. */
+  readonly speechDomain: string;
+  readonly translatorHost: string;
+  readonly authorityHost: string;
+  /** v1.0 access tokens carry `iss: https://{host}/{tid}/`; some clouds use more than one host. */
+  readonly v1IssuerHosts: readonly string[];
+}
+
+export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
+  AzureCloud: {
+    name: 'AzureCloud',
+    stsDomain: 'api.cognitive.microsoft.com',
+    customSubdomainSuffix: 'cognitiveservices.azure.com',
+    speechDomain: 'speech.microsoft.com',
+    translatorHost: 'api.cognitive.microsofttranslator.com',
+    authorityHost: 'https://login.microsoftonline.com',
+    v1IssuerHosts: ['sts.windows.net'],
+  },
+  AzureChinaCloud: {
+    name: 'AzureChinaCloud',
+    stsDomain: 'api.cognitive.azure.cn',
+    customSubdomainSuffix: 'cognitiveservices.azure.cn',
+    speechDomain: 'speech.azure.cn',
+    translatorHost: 'api.translator.azure.cn',
+    authorityHost: 'https://login.chinacloudapi.cn',
+    v1IssuerHosts: ['sts.chinacloudapi.cn'],
+  },
+  AzureUSGovernment: {
+    name: 'AzureUSGovernment',
+    stsDomain: 'api.cognitive.microsoft.us',
+    customSubdomainSuffix: 'cognitiveservices.azure.us',
+    speechDomain: 'speech.azure.us',
+    translatorHost: 'api.cognitive.microsofttranslator.us',
+    authorityHost: 'https://login.microsoftonline.us',
+    v1IssuerHosts: ['sts.windows.net', 'login.microsoftonline.us'],
+  },
+};
+
+/** The cloud whose well-known authority host this is, if any. */
+export function cloudOfAuthorityHost(authorityHost: string): CloudName | undefined {
+  const origin = new URL(authorityHost).origin;
+  return CLOUD_NAMES.find((name) => CLOUDS[name].authorityHost === origin);
+}

@@ -1,0 +1,287 @@
+import { z } from 'zod';
+import { CLOUD_NAMES, CLOUDS, cloudOfAuthorityHost, type CloudName } from '../clouds/clouds.js';
+import {
+  cloudOfRegion, nearestRegion, normalizeRegion, regionsFor, type ResourceKind,
+} from '../clouds/regions.js';
+import { isLoopbackHost, parseOrigin } from './urls.js';
+
+/** Every app setting the code reads; the Bicep in infra/ is tested against this list. */
+export const APP_SETTING_NAMES = [
+  'AUTH_TENANT_ID',
+  'AUTH_AUDIENCES',
+  'AUTH_AUTHORITY_HOST',
+  'KEY_VAULT_URI',
+  'TOKEN_RESOURCES',
+  'RATE_LIMIT_PER_MINUTE',
+] as const;
+export type AppSettingName = (typeof APP_SETTING_NAMES)[number];
+
+export const RESOURCE_KINDS = ['speech', 'translator', 'cognitive'] as const satisfies readonly ResourceKind[];
+export const RESOURCE_FIELDS = [
+  'name', 'kind', 'cloud', 'region', 'endpoint', 'secretName', 'allowedRoles', 'allowedScopes',
+] as const;
+
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 60;
+
+export interface TokenResource {
+  readonly name: string;
+  readonly kind: ResourceKind;
+  readonly cloud: CloudName;
+  /** Exactly one of `region` and `endpoint` is set. */
+  readonly region: string | null;
+  /** Origin of a custom-subdomain resource, e.g. `https://contoso.cognitiveservices.azure.com`. */
+  readonly endpoint: string | null;
+  readonly secretName: string;
+  readonly allowedRoles: readonly string[];
+  readonly allowedScopes: readonly string[];
+}
+
+export interface Config {
+  readonly auth: {
+    readonly tenantId: string;
+    readonly audiences: readonly string[];
+    readonly authorityHost: string;
+    readonly cloud: CloudName;
+  };
+  readonly keyVaultUri: string;
+  readonly resources: readonly TokenResource[];
+  readonly rateLimitPerMinute: number;
+}
+
+export interface ConfigProblem {
+  readonly setting: AppSettingName;
+  readonly resource?: string;
+  readonly message: string;
+}
+
+/** Every problem at once, each naming its setting; never echoes a value that could be secret. */
+export class ConfigurationError extends Error {
+  readonly code = 'configuration_invalid';
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${formatProblem(p)}`).join('\n'),
+    );
+    this.name = 'ConfigurationError';
+  }
+}
+
+export function formatProblem(problem: ConfigProblem): string {
+  const where = problem.resource === undefined ? problem.setting : `${problem.setting} resource "${problem.resource}"`;
+  return `${where}: ${problem.message}`;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const RESOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
+
+const rawResourceSchema = z.looseObject({
+  name: z.string().optional(),
+  kind: z.string().optional(),
+  cloud: z.string().optional(),
+  region: z.string().optional(),
+  endpoint: z.string().optional(),
+  secretName: z.string().optional(),
+  allowedRoles: z.array(z.string()).optional(),
+  allowedScopes: z.array(z.string()).optional(),
+});
+
+export function loadConfig(env: Environment): Config {
+  const problems: ConfigProblem[] = [];
+  const setting = (name: AppSettingName): string | undefined => {
+    const value = env[name]?.trim();
+    return value ? value : undefined; // blank app settings count as unset
+  };
+  const problem = (name: AppSettingName, message: string, resource?: string) =>
+    problems.push(resource === undefined ? { setting: name, message } : { setting: name, resource, message });
+
+  const tenantId = setting('AUTH_TENANT_ID');
+  if (tenantId === undefined) problem('AUTH_TENANT_ID', 'is required: the directory (tenant) ID of your Entra tenant, a GUID');
+  else if (!GUID.test(tenantId)) problem('AUTH_TENANT_ID', 'must be the tenant GUID (Entra admin center > Overview > Tenant ID), not a domain name');
+
+  const audiences = (setting('AUTH_AUDIENCES') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  if (audiences.length === 0) {
+    problem('AUTH_AUDIENCES', "is required: the API's application (client) ID and/or App ID URI (api://...), comma-separated");
+  }
+
+  const keyVaultUri = setting('KEY_VAULT_URI');
+  let vaultOrigin = '';
+  if (keyVaultUri === undefined) problem('KEY_VAULT_URI', 'is required: the vault URI, e.g. https://my-vault.vault.azure.net');
+  else {
+    const checked = parseOrigin(keyVaultUri);
+    if (!checked.ok) problem('KEY_VAULT_URI', checked.problem);
+    else if (!checked.origin.startsWith('https:')) problem('KEY_VAULT_URI', 'must use https, even on loopback (the Key Vault client refuses plain http)');
+    else vaultOrigin = checked.origin;
+  }
+
+  let rateLimitPerMinute = DEFAULT_RATE_LIMIT_PER_MINUTE;
+  const rateLimit = setting('RATE_LIMIT_PER_MINUTE');
+  if (rateLimit !== undefined) {
+    if (!/^\d+$/.test(rateLimit)) problem('RATE_LIMIT_PER_MINUTE', `must be a whole number of requests per caller per minute (0 turns the limit off), not "${rateLimit}"`);
+    else rateLimitPerMinute = Number(rateLimit);
+  }
+
+  const resources = parseResources(setting('TOKEN_RESOURCES'), problem);
+
+  // Callers sign in where the resources live; a mixed or loopback setup names its authority explicitly.
+  const resourceClouds = new Set(resources.map((r) => r.cloud));
+  const defaultCloud: CloudName = resourceClouds.size === 1 ? [...resourceClouds][0]! : 'AzureCloud';
+  let authorityHost = CLOUDS[defaultCloud].authorityHost;
+  let authCloud = defaultCloud;
+  const authorityHostSetting = setting('AUTH_AUTHORITY_HOST');
+  if (authorityHostSetting !== undefined) {
+    const checked = parseOrigin(authorityHostSetting);
+    if (!checked.ok) problem('AUTH_AUTHORITY_HOST', checked.problem);
+    else {
+      authorityHost = checked.origin;
+      authCloud = cloudOfAuthorityHost(authorityHost) ?? defaultCloud;
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigurationError(problems);
+  return {
+    auth: { tenantId: tenantId!, audiences, authorityHost, cloud: authCloud },
+    keyVaultUri: vaultOrigin,
+    resources,
+    rateLimitPerMinute,
+  };
+}
+
+type Report = (name: AppSettingName, message: string, resource?: string) => void;
+
+function parseResources(raw: string | undefined, problem: Report): TokenResource[] {
+  if (raw === undefined) {
+    problem('TOKEN_RESOURCES', 'is required: a JSON array of resources, e.g. [{"name":"speech","kind":"speech","region":"westeurope","secretName":"speech-key","allowedRoles":["Speech.Token"]}]');
+    return [];
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    problem('TOKEN_RESOURCES', `is not valid JSON (${(error as Error).message}); it must be a JSON array of resource objects`);
+    return [];
+  }
+  if (!Array.isArray(json) || json.length === 0) {
+    problem('TOKEN_RESOURCES', 'must be a non-empty JSON array of resource objects');
+    return [];
+  }
+  const resources: TokenResource[] = [];
+  const seen = new Map<string, number>();
+  json.forEach((item, index) => {
+    const label = typeof item === 'object' && item !== null && typeof (item as { name?: unknown }).name === 'string'
+      ? (item as { name: string }).name
+      : `#${index + 1}`;
+    const resource = parseResource(item, label, problem);
+    if (resource === undefined) return;
+    const key = resource.name.toLowerCase();
+    if (seen.has(key)) {
+      problem('TOKEN_RESOURCES', `duplicate name (also resource #${seen.get(key)! + 1}); names are case-insensitive and must be unique`, resource.name);
+      return;
+    }
+    seen.set(key, index);
+    resources.push(resource);
+  });
+  return resources;
+}
+
+function parseResource(item: unknown, label: string, report: Report): TokenResource | undefined {
+  const problem = (message: string) => report('TOKEN_RESOURCES', message, label);
+  const parsed = rawResourceSchema.safeParse(item);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problem(issue.path.length ? `"${issue.path.join('.')}": ${issue.message}` : `must be an object with name, kind, region or endpoint, secretName and allowedRoles/allowedScopes (${issue.message})`);
+    }
+    return undefined;
+  }
+  const raw = parsed.data;
+  let ok = true;
+  const fail = (message: string) => {
+    problem(message);
+    ok = false;
+  };
+
+  const unknownFields = Object.keys(raw).filter((key) => !(RESOURCE_FIELDS as readonly string[]).includes(key));
+  for (const key of unknownFields) fail(`unknown field "${key}"; the fields are ${RESOURCE_FIELDS.join(', ')}`);
+
+  const name = raw.name?.trim() ?? '';
+  if (!name) fail('"name" is required (used in the URL: /api/token/{name})');
+  else if (!RESOURCE_NAME.test(name)) fail('"name" may hold letters, digits, "-" and "_" only (at most 63 characters), as it is used in the URL');
+
+  const kind = raw.kind?.trim().toLowerCase() ?? '';
+  const kindOk = (RESOURCE_KINDS as readonly string[]).includes(kind);
+  if (!kind) fail(`"kind" is required: one of ${RESOURCE_KINDS.join(', ')}`);
+  else if (!kindOk) fail(`unknown kind "${raw.kind}"; use one of ${RESOURCE_KINDS.join(', ')}`);
+  const resourceKind = (kindOk ? kind : 'cognitive') as ResourceKind;
+
+  const cloudInput = raw.cloud?.trim() || 'AzureCloud';
+  const cloud = CLOUD_NAMES.find((c) => c.toLowerCase() === cloudInput.toLowerCase());
+  if (cloud === undefined) fail(`unknown cloud "${cloudInput}"; use one of ${CLOUD_NAMES.join(', ')} (AzureCloud is the default)`);
+
+  const regionInput = raw.region?.trim() || undefined;
+  const endpointInput = raw.endpoint?.trim() || undefined;
+  let region: string | null = null;
+  let endpoint: string | null = null;
+  if (regionInput !== undefined && endpointInput !== undefined) {
+    fail('give either "region" (regional endpoint) or "endpoint" (custom subdomain), not both');
+  } else if (regionInput === undefined && endpointInput === undefined) {
+    fail('needs "region" (e.g. "westeurope", as on the resource\'s Keys and Endpoint page) or "endpoint" (its custom subdomain, https://<name>.cognitiveservices.azure.com)');
+  } else if (regionInput !== undefined && cloud !== undefined) {
+    region = checkRegion(regionInput, resourceKind, cloud, fail);
+  } else if (endpointInput !== undefined && cloud !== undefined) {
+    endpoint = checkEndpoint(endpointInput, cloud, fail);
+  }
+
+  const secretName = raw.secretName?.trim() ?? '';
+  if (!secretName) fail('"secretName" is required: the name of the Key Vault secret that holds this resource\'s key');
+  else if (!SECRET_NAME.test(secretName)) fail(`"secretName" "${secretName}" is not a valid Key Vault secret name (letters, digits and "-", at most 127)`);
+
+  const allowedRoles = (raw.allowedRoles ?? []).map((r) => r.trim()).filter(Boolean);
+  const allowedScopes = (raw.allowedScopes ?? []).map((s) => s.trim()).filter(Boolean);
+  if (allowedRoles.length === 0 && allowedScopes.length === 0) {
+    fail('grants nobody: list app roles in "allowedRoles" and/or delegated scopes in "allowedScopes" (an empty list is refused rather than opened to every caller)');
+  }
+
+  if (!ok || cloud === undefined) return undefined;
+  return { name, kind: resourceKind, cloud, region, endpoint, secretName, allowedRoles, allowedScopes };
+}
+
+function checkRegion(input: string, kind: ResourceKind, cloud: CloudName, fail: (m: string) => void): string | null {
+  const region = normalizeRegion(input);
+  if (regionsFor(kind, cloud).includes(region)) return region;
+  const homeCloud = cloudOfRegion(region, kind);
+  if (homeCloud !== undefined) {
+    fail(`region "${region}" belongs to ${homeCloud}, not ${cloud}; set "cloud": "${homeCloud}" (keys from one cloud are rejected by the others' endpoints)`);
+    return null;
+  }
+  const suggestion = nearestRegion(region, regionsFor(kind, cloud));
+  const hint = suggestion ? `did you mean "${suggestion}"?` : `valid ${kind} regions in ${cloud}: ${regionsFor(kind, cloud).join(', ')}`;
+  fail(`unknown region "${input}" for a ${kind} resource in ${cloud}; ${hint}`);
+  return null;
+}
+
+function checkEndpoint(input: string, cloud: CloudName, fail: (m: string) => void): string | null {
+  const checked = parseOrigin(input);
+  if (!checked.ok) {
+    fail(`"endpoint" ${checked.problem}`);
+    return null;
+  }
+  const host = new URL(checked.origin).hostname;
+  if (isLoopbackHost(host)) return checked.origin;
+  const ownSuffix = CLOUDS[cloud].customSubdomainSuffix;
+  if (host.endsWith(`.${ownSuffix}`) && host.split('.').length === ownSuffix.split('.').length + 1) return checked.origin;
+  const otherCloud = CLOUD_NAMES.find((c) => c !== cloud && host.endsWith(`.${CLOUDS[c].customSubdomainSuffix}`));
+  if (otherCloud !== undefined) {
+    fail(`"endpoint" ${host} is a custom subdomain in ${otherCloud}, not ${cloud}; set "cloud": "${otherCloud}"`);
+    return null;
+  }
+  const regional = CLOUD_NAMES.map((c) => ({ c, suffix: `.${CLOUDS[c].stsDomain}` })).find(({ suffix }) => host.endsWith(suffix));
+  if (regional !== undefined) {
+    const region = host.slice(0, -regional.suffix.length);
+    fail(`"endpoint" ${host} is a regional endpoint, not a custom subdomain; use "region": "${region}"${regional.c === cloud ? '' : ` with "cloud": "${regional.c}"`} instead`);
+    return null;
+  }
+  fail(`"endpoint" must be the resource's custom subdomain, https://<name>.${ownSuffix} (shown on its Keys and Endpoint page), not ${host}`);
+  return null;
+}

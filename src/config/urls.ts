@@ -1,0 +1,24 @@
+/** Loopback hosts are the only place plain http is allowed: local fakes and the sandbox. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+export type OriginCheck = { ok: true; origin: string } | { ok: false; problem: string };
+
+/** Accepts `https://host[:port][/]`, or http on loopback; anything with a path, query or credentials is refused. */
+export function parseOrigin(value: string): OriginCheck {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return { ok: false, problem: `"${value}" is not a URL; give it as https://host` };
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    return { ok: false, problem: `"${value}" must use https (plain http is allowed only for loopback addresses)` };
+  }
+  if (url.username || url.password) return { ok: false, problem: `"${url.host}" must not carry credentials` };
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    return { ok: false, problem: `"${value}" must be just scheme and host, without a path; use ${url.origin}` };
+  }
+  return { ok: true, origin: url.origin };
+}

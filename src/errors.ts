@@ -1,0 +1,73 @@
+/**
+ * Every failure the service can report, by stable machine-readable code. Callers and tests branch
+ * on the code, never on message text; `src/http/problem.ts` maps codes to HTTP in one place.
+ */
+export const ERROR_CODES = [
+  // caller
+  'missing_token',
+  'invalid_token',
+  'forbidden',
+  'resource_not_found',
+  'rate_limited',
+  'identity_provider_unavailable',
+  // configuration
+  'configuration_invalid',
+  // Key Vault
+  'keyvault_forbidden',
+  'keyvault_credential_unavailable',
+  'keyvault_unreachable',
+  'keyvault_unavailable',
+  'secret_not_found',
+  'secret_disabled',
+  'key_looks_like_subscription_id',
+  'key_malformed',
+  // STS
+  'key_rejected',
+  'local_auth_disabled',
+  'network_restricted',
+  'sts_forbidden',
+  'sts_bad_request',
+  'sts_throttled',
+  'sts_unavailable',
+  'sts_timeout',
+  'sts_unreachable',
+  'sts_invalid_response',
+  'internal_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface VendingErrorDetails {
+  /** Safe to show the caller: no key, vault URL or secret name. Defaults to the message. */
+  readonly detail?: string;
+  /** For the operator's log: the full diagnosis, which may name the vault and secret but never a key. */
+  readonly diagnosis?: string;
+  /** For the operator: what to change. */
+  readonly fix?: string;
+  readonly retryAfterSeconds?: number;
+  readonly cause?: unknown;
+}
+
+export class VendingError extends Error {
+  readonly detail: string;
+  readonly diagnosis: string | undefined;
+  readonly fix: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(readonly code: ErrorCode, message: string, details: VendingErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'VendingError';
+    this.detail = details.detail ?? message;
+    this.diagnosis = details.diagnosis;
+    this.fix = details.fix;
+    this.retryAfterSeconds = details.retryAfterSeconds;
+  }
+}
+
+/** Whatever was thrown, as a VendingError; unknown failures become `internal_error` with nothing leaked. */
+export function ensureVendingError(error: unknown): VendingError {
+  if (error instanceof VendingError) return error;
+  return new VendingError('internal_error', 'An unexpected error occurred.', {
+    diagnosis: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    cause: error,
+  });
+}

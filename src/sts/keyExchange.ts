@@ -1,0 +1,65 @@
+import { resolveIssueTokenUrl } from '../clouds/endpoints.js';
+import type { TokenResource } from '../config/settings.js';
+import { VendingError } from '../errors.js';
+import type { SecretSource } from '../secrets/keyVaultSecretSource.js';
+import { describeKey, keyShape } from '../secrets/keyShape.js';
+import type { IssuedToken, StsClient } from './stsClient.js';
+
+export interface KeyExchangeDependencies {
+  readonly secrets: SecretSource;
+  readonly sts: StsClient;
+}
+
+/**
+ * Reads the resource's key and exchanges it at the resource's own STS. When the STS rejects the
+ * key, the secret is read again once: a rotated key is picked up without a restart.
+ */
+export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
+  return async function exchange(resource: TokenResource): Promise<IssuedToken> {
+    const url = resolveIssueTokenUrl(resource);
+    let key = await secrets.getSecret(resource.secretName);
+    if (keyShape(key) === 'subscription_id') key = await secrets.getSecret(resource.secretName, { refresh: true });
+    refuseSubscriptionId(resource, key);
+    try {
+      return await sts.issueToken({ url, key, resource: resource.name });
+    } catch (error) {
+      if (!(error instanceof VendingError) || error.code !== 'key_rejected') throw error;
+      const current = await secrets.getSecret(resource.secretName, { refresh: true });
+      if (current === key) throw explainRejectedKey(resource, key, error);
+      refuseSubscriptionId(resource, current);
+      try {
+        return await sts.issueToken({ url, key: current, resource: resource.name });
+      } catch (retryError) {
+        if (retryError instanceof VendingError && retryError.code === 'key_rejected') throw explainRejectedKey(resource, current, retryError);
+        throw retryError;
+      }
+    }
+  };
+}
+
+/** A GUID is an Azure subscription ID pasted where the key belongs; it is never sent to the STS. */
+function refuseSubscriptionId(resource: TokenResource, key: string): void {
+  if (keyShape(key) !== 'subscription_id') return;
+  throw new VendingError('key_looks_like_subscription_id', 'The configured key is an Azure subscription ID, not a resource key.', {
+    detail: 'The key configured for this resource is not a resource key. The operator has been told.',
+    diagnosis: `secret "${resource.secretName}" for "${resource.name}" holds a GUID (${describeKey(key)}): that is an Azure subscription ID, not a key; it was not sent to the STS`,
+    fix: `Copy KEY 1 from the resource's Keys and Endpoint page (32 hex or 84 alphanumeric characters) into secret "${resource.secretName}".`,
+  });
+}
+
+function explainRejectedKey(resource: TokenResource, key: string, rejected: VendingError): VendingError {
+  if (keyShape(key) !== 'malformed') {
+    return new VendingError('key_rejected', rejected.message, {
+      detail: rejected.detail,
+      diagnosis: `${rejected.diagnosis ?? ''}; secret "${resource.secretName}" (${describeKey(key)}) was read again and is unchanged`,
+      ...(rejected.fix === undefined ? {} : { fix: rejected.fix }),
+      cause: rejected,
+    });
+  }
+  return new VendingError('key_malformed', 'The configured key is not shaped like a resource key.', {
+    detail: 'The key configured for this resource is not a resource key. The operator has been told.',
+    diagnosis: `secret "${resource.secretName}" for "${resource.name}" holds ${describeKey(key)}, neither 32 hex nor 84 alphanumeric characters, and the STS rejected it`,
+    fix: `Copy KEY 1 from the resource's Keys and Endpoint page into secret "${resource.secretName}" with nothing around it (no quotes, spaces or newline).`,
+    cause: rejected,
+  });
+}
