@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   'sts_timeout',
   'sts_unreachable',
   'sts_invalid_response',
+  'route_not_found',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { HttpRequest, InvocationContext, type HttpResponseInit, type LogLevel } from '@azure/functions';
+import { ROUTE_PREFIX, type Route } from '../functions/routes.js';
+import { VendingError } from '../errors.js';
+import { problemResponse } from '../http/problem.js';
+import type { LogSink } from '../log/logger.js';
+
+export interface LocalHostOptions {
+  readonly routes: readonly Route[];
+  /** Origins allowed to call from a browser, as the platform's CORS setting applies them in Azure. */
+  readonly corsOrigins?: readonly string[];
+  readonly corsCredentials?: boolean;
+  readonly sink: LogSink;
+}
+
+interface CompiledRoute {
+  readonly route: Route;
+  readonly pattern: RegExp;
+  readonly paramNames: readonly string[];
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * A thin node:http host for the same route table Azure Functions serves, so the service runs
+ * (and is tested end to end) without Core Tools.
+ */
+export function createLocalHost(options: LocalHostOptions): Server {
+  const compiled = options.routes.map(compileRoute);
+  const cors = new Set(options.corsOrigins ?? []);
+  const contextLog = (level: LogLevel, ...args: unknown[]) => {
+    options.sink(level === 'error' || level === 'critical' ? 'error' : level === 'warning' ? 'warn' : 'info', args.map(String).join(' '));
+  };
+
+  return createServer((incoming, outgoing) => {
+    serve(incoming, outgoing).catch((error: unknown) => {
+      options.sink('error', JSON.stringify({ level: 'error', event: 'local_host_failure', error: String(error) }));
+      if (!outgoing.headersSent) outgoing.writeHead(500);
+      outgoing.end();
+    });
+  });
+
+  async function serve(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
+    const url = new URL(incoming.url ?? '/', `http://${incoming.headers.host ?? '127.0.0.1'}`);
+    const origin = incoming.headers.origin;
+    const corsAllowed = origin !== undefined && (cors.has('*') || cors.has(origin));
+    const corsHeaders: Record<string, string> = corsAllowed
+      ? {
+          'Access-Control-Allow-Origin': cors.has('*') && !options.corsCredentials ? '*' : origin,
+          ...(options.corsCredentials ? { 'Access-Control-Allow-Credentials': 'true' } : {}),
+          Vary: 'Origin',
+        }
+      : {};
+    const match = matchRoute(compiled, url.pathname);
+
+    if (incoming.method === 'OPTIONS' && incoming.headers['access-control-request-method'] !== undefined) {
+      const allowHeaders = incoming.headers['access-control-request-headers'];
+      outgoing.writeHead(204, corsAllowed
+        ? {
+            ...corsHeaders,
+            'Access-Control-Allow-Methods': match ? match.route.methods.join(', ') : 'GET',
+            ...(allowHeaders ? { 'Access-Control-Allow-Headers': allowHeaders } : {}),
+            'Access-Control-Max-Age': '600',
+          }
+        : {});
+      outgoing.end();
+      return;
+    }
+
+    const correlationId = randomUUID();
+    if (match === undefined || !match.route.methods.includes((incoming.method ?? 'GET') as Route['methods'][number])) {
+      const error = new VendingError('route_not_found', 'No such route.', {
+        detail: `No route ${incoming.method} ${url.pathname}. Routes: GET|POST /api/token/{resource}, GET /api/resources, GET /api/health.`,
+      });
+      write(outgoing, problemResponse(error, correlationId), corsHeaders);
+      return;
+    }
+
+    const body = await readBody(incoming);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(incoming.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const request = new HttpRequest({
+      method: incoming.method ?? 'GET',
+      url: url.href,
+      headers,
+      params: match.params,
+      ...(body.length > 0 ? { body: { bytes: body } } : {}),
+    });
+    const context = new InvocationContext({ invocationId: correlationId, functionName: match.route.name, logHandler: contextLog });
+    write(outgoing, await match.route.handler(request, context), corsHeaders);
+  }
+}
+
+function write(outgoing: ServerResponse, response: HttpResponseInit, extraHeaders: Record<string, string>): void {
+  const headers: Record<string, string> = { ...extraHeaders };
+  for (const [name, value] of Object.entries((response.headers ?? {}) as Record<string, string>)) headers[name] = value;
+  const body = typeof response.body === 'string' ? response.body : '';
+  headers['Content-Length'] = String(Buffer.byteLength(body));
+  outgoing.writeHead(response.status ?? 200, headers);
+  outgoing.end(body);
+}
+
+function compileRoute(route: Route): CompiledRoute {
+  const paramNames: string[] = [];
+  const source = `/${ROUTE_PREFIX}/${route.route}`.split('/').map((segment) => {
+    const param = /^\{(\w+)\}$/.exec(segment);
+    if (param?.[1] === undefined) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    paramNames.push(param[1]);
+    return '([^/]+)';
+  }).join('/');
+  return { route, pattern: new RegExp(`^${source}/?$`, 'i'), paramNames };
+}
+
+function matchRoute(routes: readonly CompiledRoute[], pathname: string): { route: Route; params: Record<string, string> } | undefined {
+  for (const { route, pattern, paramNames } of routes) {
+    const match = pattern.exec(pathname);
+    if (match === null) continue;
+    const params: Record<string, string> = {};
+    try {
+      paramNames.forEach((name, index) => {
+        params[name] = decodeURIComponent(match[index + 1] ?? '');
+      });
+    } catch {
+      return undefined;
+    }
+    return { route, params };
+  }
+  return undefined;
+}
+
+async function readBody(incoming: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of incoming) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) break;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

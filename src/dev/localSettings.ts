@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** The parts of Core Tools' local.settings.json the local host honours. */
+const localSettingsFile = z.object({
+  IsEncrypted: z.boolean().optional(),
+  Values: z.record(z.string(), z.string()).optional(),
+  Host: z.object({
+    LocalHttpPort: z.union([z.number(), z.string()]).optional(),
+    CORS: z.string().optional(),
+    CORSCredentials: z.boolean().optional(),
+  }).optional(),
+});
+
+export interface LocalSettings {
+  readonly values: Readonly<Record<string, string>>;
+  /** Allowed browser origins, as `Host.CORS` (comma-separated; `*` allows any). */
+  readonly corsOrigins: readonly string[];
+  readonly corsCredentials: boolean;
+  readonly port: number | undefined;
+}
+
+export const NO_LOCAL_SETTINGS: LocalSettings = { values: {}, corsOrigins: [], corsCredentials: false, port: undefined };
+
+/** Reads local.settings.json if it exists; a file that exists but is wrong is an error, not ignored. */
+export function readLocalSettings(path: string): LocalSettings {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return NO_LOCAL_SETTINGS;
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = localSettingsFile.safeParse(json);
+  if (!parsed.success) {
+    throw new Error(`${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  if (parsed.data.IsEncrypted) throw new Error(`${path} is encrypted; the local host reads only plain settings (IsEncrypted: false)`);
+  const port = parsed.data.Host?.LocalHttpPort;
+  return {
+    values: parsed.data.Values ?? {},
+    corsOrigins: (parsed.data.Host?.CORS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    corsCredentials: parsed.data.Host?.CORSCredentials ?? false,
+    port: port === undefined ? undefined : Number(port),
+  };
+}

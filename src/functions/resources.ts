@@ -1,0 +1,13 @@
+import { handle, notConfigured, type RouteHandler } from '../http/handle.js';
+import type { Runtime } from '../runtime.js';
+
+/** `GET /api/resources`: what this caller may request; nothing secret. */
+export function resourcesHandler(runtime: () => Runtime): RouteHandler {
+  return handle('resources', async ({ request, note }) => {
+    const current = runtime();
+    if (!current.ok) throw notConfigured();
+    const caller = await current.service.authenticate(request.headers.get('authorization'));
+    note({ caller: caller.id });
+    return { resources: current.service.resources(caller) };
+  });
+}

@@ -1,0 +1,15 @@
+import { handle, notConfigured, type RouteHandler } from '../http/handle.js';
+import type { Runtime } from '../runtime.js';
+
+/** `GET|POST /api/token/{resource}`: a short-lived bearer token for a resource the caller may use. */
+export function tokenHandler(runtime: () => Runtime): RouteHandler {
+  return handle('token', async ({ request, note }) => {
+    const current = runtime();
+    if (!current.ok) throw notConfigured();
+    const resource = request.params.resource ?? '';
+    note({ resource });
+    const caller = await current.service.authenticate(request.headers.get('authorization'));
+    note({ caller: caller.id, clientApp: caller.clientAppId });
+    return current.service.token(caller, resource);
+  });
+}

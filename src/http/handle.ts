@@ -1,0 +1,60 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { ensureVendingError, VendingError } from '../errors.js';
+import { Logger, type LogFields, type LogLevel } from '../log/logger.js';
+import { correlationIdFrom, jsonHeaders } from './headers.js';
+import { problemResponse } from './problem.js';
+
+export type RouteHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
+
+export interface RequestScope {
+  readonly request: HttpRequest;
+  readonly logger: Logger;
+  readonly correlationId: string;
+  /** Fields added to the request's summary log line. */
+  readonly note: (fields: LogFields) => void;
+}
+
+const CONTEXT_LEVEL: Record<LogLevel, 'info' | 'warn' | 'error'> = { info: 'info', warn: 'warn', error: 'error' };
+
+/**
+ * The shell around every route: correlation id, one summary log line per request, errors mapped to
+ * problem+json. The work itself returns a JSON-serialisable body.
+ */
+export function handle(route: string, work: (scope: RequestScope) => Promise<unknown>): RouteHandler {
+  return async (request, context) => {
+    const started = performance.now();
+    const correlationId = correlationIdFrom(request.headers.get('x-correlation-id'), context.invocationId);
+    const logger = new Logger((level, line) => context[CONTEXT_LEVEL[level]](line), { correlationId, route });
+    const noted: Record<string, LogFields[string]> = {};
+    const note = (fields: LogFields) => Object.assign(noted, fields);
+    let response: HttpResponseInit;
+    try {
+      const body = await work({ request, logger, correlationId, note });
+      response = { status: 200, headers: jsonHeaders(correlationId), body: JSON.stringify(body) };
+    } catch (thrown) {
+      const error = ensureVendingError(thrown);
+      response = problemResponse(error, correlationId);
+      note({ code: error.code, diagnosis: error.diagnosis, fix: error.fix });
+      if (error.code === 'internal_error') logger.error('unhandled_error', { error: describe(thrown) });
+    }
+    const status = response.status ?? 200;
+    const fields = { method: request.method, status, durationMs: Math.round(performance.now() - started), ...noted };
+    if (status >= 500) logger.error('request', fields);
+    else if (status >= 400 && !(noted.code === 'missing_token')) logger.warn('request', fields);
+    else logger.info('request', fields);
+    return response;
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+export function notConfigured(): VendingError {
+  return new VendingError('configuration_invalid', 'The service configuration is invalid.', {
+    detail: 'The service is not configured correctly. The operator can find the problems in the function logs.',
+    diagnosis: 'invalid configuration; the problems were logged at start-up as configuration_invalid',
+    fix: 'Fix the app settings listed in the configuration_invalid log lines and restart the app.',
+    retryAfterSeconds: 60,
+  });
+}
