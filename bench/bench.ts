@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { repositoryRoot, startLocalStack, STACK_KEYS } from '../test/support/localStack.js';
+import { get, load, type LoadResult } from './load.js';
+
+// `npm run bench`: the local host (a child process) against the wire-level fakes, next to a bare
+// node:http server returning the same body on the same machine. Bounded: fixed request counts.
+const TOTAL = Number(process.env.BENCH_REQUESTS ?? 20_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const BURST = 300;
+
+function row(name: string, r: LoadResult): string {
+  return `${name.padEnd(22)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50Ms.toFixed(2).padStart(6)} ms   p99 ${r.p99Ms.toFixed(2).padStart(6)} ms   failures ${r.failures}`;
+}
+
+async function bareServer(body: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [join(repositoryRoot(), 'dist', 'bench', 'bareServer.js')], {
+    env: { ...process.env, BARE_BODY: body }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  const { port } = JSON.parse(line) as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    stop: async () => {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function warmPath(): Promise<void> {
+  const stack = await startLocalStack();
+  try {
+    const headers = { authorization: `Bearer ${await stack.callerToken()}` };
+    const url = `${stack.apiUrl}/token/speech`;
+    const sample = await fetch(url, { headers });
+    const body = await sample.text();
+    await load(url, headers, 2000, CONCURRENCY); // warm-up: JIT, key set, token cache
+    const bare = await bareServer(body);
+    try {
+      await load(bare.url, {}, 2000, CONCURRENCY);
+      const service = await load(url, headers, TOTAL, CONCURRENCY);
+      const baseline = await load(bare.url, {}, TOTAL, CONCURRENCY);
+      console.log(`Warm path: ${TOTAL} requests, ${CONCURRENCY} concurrent, keep-alive, one caller token`);
+      console.log(row('GET /api/token/speech', service));
+      console.log(row('bare node:http', baseline));
+      console.log(`ratio (service / bare) ${(service.requestsPerSecond / baseline.requestsPerSecond).toFixed(2)}   (target >= 0.5)`);
+      console.log(`upstream calls during the warm run: STS ${stack.cognitive.stsCalls()}, Key Vault ${stack.vault.requests.get}`);
+    } finally {
+      await bare.stop();
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function coldBurst(): Promise<void> {
+  const stack = await startLocalStack();
+  try {
+    const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => stack.callerToken({ oid: `caller-${i}` })));
+    const statuses = await Promise.all(Array.from({ length: BURST }, (_, i) =>
+      get(`${stack.apiUrl}/token/${i % 2 === 0 ? 'speech' : 'translator'}`, { authorization: `Bearer ${tokens[i % tokens.length]}` })));
+    const byKey = (key: string) => stack.cognitive.calls.filter((c) => c.path.endsWith('/issueToken') && c.keyLast4 === key.slice(-4)).length;
+    console.log(`Cold burst: ${BURST} concurrent requests over 2 resources from 10 callers, on a fresh host`);
+    console.log(`  answers: ${statuses.filter((s) => s === 200).length} x 200, ${statuses.filter((s) => s !== 200).length} other`);
+    console.log(`  STS calls: speech ${byKey(STACK_KEYS.speech)}, translator ${byKey(STACK_KEYS.translator)}   (target: 1 each)`);
+    console.log(`  Key Vault reads: ${JSON.stringify(stack.vault.requests.byName)}   Entra: discovery ${stack.entra.requests.discovery}, JWKS ${stack.entra.requests.jwks}`);
+  } finally {
+    await stack.stop();
+  }
+}
+
+await warmPath();
+await coldBurst();

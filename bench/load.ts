@@ -1,0 +1,46 @@
+import { Agent, request } from 'node:http';
+
+export interface LoadResult {
+  readonly requests: number;
+  readonly failures: number;
+  readonly seconds: number;
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/** A bounded closed-loop load: `total` GETs with `concurrency` keep-alive connections, then stop. */
+export async function load(url: string, headers: Record<string, string>, total: number, concurrency: number): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const latencies: number[] = [];
+  let issued = 0;
+  let failures = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (issued < total) {
+      issued++;
+      const t0 = performance.now();
+      const status = await get(url, headers, agent);
+      latencies.push(performance.now() - t0);
+      if (status !== 200) failures++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { requests: total, failures, seconds, requestsPerSecond: total / seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+export function get(url: string, headers: Record<string, string>, agent?: Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers, ...(agent ? { agent } : {}) }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,350 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AUDIENCE, expectNoKeys, KEYS, startHarness, TENANT_ID, type Harness } from '../support/harness.js';
+
+let h: Harness;
+const seen: string[] = [];
+
+beforeEach(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  seen.push(...h.logs.map((l) => l.text));
+  await h.close();
+});
+afterAll(() => {
+  // Every response body, header and log line of this file, scanned for every test key.
+  expectNoKeys(seen.join('\n'));
+});
+
+async function get(path: string, token?: string, extra: Record<string, string> = {}) {
+  const response = await h.call('GET', path, { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra });
+  seen.push(JSON.stringify(response));
+  return response;
+}
+
+describe('GET /api/token/{resource}', () => {
+  it.each([
+    ['speech', 'AzureCloud', 'japanwest', 'japanwest.api.cognitive.microsoft.com', 'wss://japanwest.stt.speech.microsoft.com'],
+    ['speech-cn', 'AzureChinaCloud', 'chinaeast2', 'chinaeast2.api.cognitive.azure.cn', 'wss://chinaeast2.stt.speech.azure.cn'],
+    ['speech-gov', 'AzureUSGovernment', 'usgovvirginia', 'usgovvirginia.api.cognitive.microsoft.us', 'wss://usgovvirginia.stt.speech.azure.us'],
+    ['speech-custom', 'AzureCloud', null, 'contoso-speech.cognitiveservices.azure.com', 'wss://contoso-speech.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1'],
+  ])('vends a %s token from its own STS (%s %s)', async (resource, cloud, region, stsHost, stt) => {
+    const response = await get(`/api/token/${resource}`, await h.callerToken());
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    const body = response.json as Record<string, unknown>;
+    expect(body).toMatchObject({ tokenType: 'Bearer', resource, kind: 'speech', cloud, region });
+    expect(body.accessToken).toEqual(expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]*$/));
+    expect((body.endpoints as Record<string, string>).stt).toBe(stt);
+    expect(Date.parse(body.expiresOn as string)).toBe(h.clock.now - (h.clock.now % 1000) + 600_000);
+    expect(body.expiresInSeconds).toBeGreaterThan(590);
+    expect(h.cognitive.calls.map((c) => `${c.host}${c.path} ${c.status}`)).toEqual([`${stsHost}/sts/v1.0/issueToken 200`]);
+  });
+
+  it('vends a global Translator token to a caller with the delegated scope', async () => {
+    const response = await get('/api/token/translator', await h.callerToken({ roles: undefined, scp: 'openid Translator.Use' }));
+    expect(response.status).toBe(200);
+    expect(response.json).toMatchObject({ kind: 'translator', region: 'global', endpoints: { text: 'https://api.cognitive.microsofttranslator.com' } });
+    expect(h.cognitive.calls[0]?.host).toBe('api.cognitive.microsoft.com');
+  });
+
+  it('accepts POST and a v1.0 access token (issuer sts.windows.net)', async () => {
+    const token = await h.callerToken({ iss: `https://sts.windows.net/${TENANT_ID}/`, ver: '1.0', appid: 'client-app' });
+    const response = await h.call('POST', '/api/token/speech', { authorization: `Bearer ${token}` });
+    expect(response.status).toBe(200);
+  });
+
+  it('serves every caller from one cached token: one Key Vault read, one STS call', async () => {
+    const first = await get('/api/token/speech', await h.callerToken());
+    const second = await get('/api/token/speech', await h.callerToken({ oid: 'someone-else' }));
+    expect((second.json as { accessToken: string }).accessToken).toBe((first.json as { accessToken: string }).accessToken);
+    expect(h.cognitive.stsCalls()).toBe(1);
+    expect(h.vault.requests.get).toBe(1);
+  });
+
+  it('hundreds of concurrent cold requests cost one Key Vault read and one STS call', async () => {
+    const token = await h.callerToken();
+    const responses = await Promise.all(Array.from({ length: 300 }, () => h.call('GET', '/api/token/speech', { authorization: `Bearer ${token}` })));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(new Set(responses.map((r) => (r.json as { accessToken: string }).accessToken)).size).toBe(1);
+    expect(h.vault.requests.get).toBe(1);
+    expect(h.cognitive.stsCalls()).toBe(1);
+  });
+
+  it('refreshes ahead of expiry and never hands out an expired token', async () => {
+    const token = await h.callerToken({ exp: Math.floor(h.clock.now / 1000) + 7200 });
+    const first = (await get('/api/token/speech', token)).json as { accessToken: string; expiresOn: string };
+    h.clock.now += 11 * 60_000;
+    const later = (await get('/api/token/speech', token)).json as { accessToken: string; expiresOn: string };
+    expect(later.accessToken).not.toBe(first.accessToken);
+    expect(Date.parse(later.expiresOn)).toBeGreaterThan(h.clock.now);
+    expect(h.cognitive.stsCalls()).toBe(2);
+  });
+
+  it('keeps serving a still-valid token while the STS is down', async () => {
+    const token = await h.callerToken({ exp: Math.floor(h.clock.now / 1000) + 7200 });
+    const first = (await get('/api/token/speech', token)).json as { accessToken: string };
+    h.cognitive.script('*', { status: 503 });
+    h.clock.now += 9 * 60_000; // 1 minute left
+    const during = await get('/api/token/speech', token);
+    expect(during.status).toBe(200);
+    expect((during.json as { accessToken: string }).accessToken).toBe(first.accessToken);
+    h.clock.now += 2 * 60_000; // expired: no stale token
+    const after = await get('/api/token/speech', token);
+    expect(after.status).toBe(503);
+    expect(after.json).toMatchObject({ code: 'sts_unavailable' });
+  });
+});
+
+describe('caller authentication', () => {
+  async function expect401(token: string | undefined, code = 'invalid_token') {
+    const response = await get('/api/token/speech', token);
+    expect(response.status).toBe(401);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    expect(response.headers['www-authenticate']).toMatch(/^Bearer/);
+    expect(response.json).toMatchObject({ status: 401, code, correlationId: expect.any(String) });
+    expect(h.cognitive.stsCalls()).toBe(0);
+    return response;
+  }
+
+  it('401 without a token, with a bare Bearer challenge', async () => {
+    const response = await expect401(undefined, 'missing_token');
+    expect(response.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  it('401 invalid_token for a malformed header or garbage', async () => {
+    expect((await expect401('not-a-jwt')).headers['www-authenticate']).toContain('error="invalid_token"');
+    const basic = await h.call('GET', '/api/token/speech', { authorization: 'Basic dXNlcjpwYXNz' });
+    expect(basic.status).toBe(401);
+  });
+
+  it.each([
+    ['forged with an unpublished key', (hh: Harness) => hh.entra.mintWithUnpublishedKey({ aud: AUDIENCE, roles: ['Speech.Token'] }), 'signed by a key the tenant does not publish'],
+    ['alg none', (hh: Harness) => hh.entra.mintUnsigned({ aud: AUDIENCE, roles: ['Speech.Token'] }), 'algorithm not allowed'],
+    ['HS256 keyed with the public key', (hh: Harness) => hh.entra.mintHs256WithPublicKey({ aud: AUDIENCE, roles: ['Speech.Token'] }), 'algorithm not allowed'],
+    ['a wrong issuer', (hh: Harness) => hh.callerToken({ iss: 'https://login.microsoftonline.com/other/v2.0' }), 'claim "iss"'],
+    ['a wrong audience', (hh: Harness) => hh.callerToken({ aud: 'api://someone-else' }), 'claim "aud"'],
+    ['another tenant', (hh: Harness) => hh.callerToken({ tid: '00000000-0000-0000-0000-000000000001' }), 'from tenant 00000000-0000-0000-0000-000000000001'],
+    ['an expired token', (hh: Harness) => hh.callerToken({ exp: Math.floor(hh.clock.now / 1000) - 120 }), 'token expired'],
+    ['a token not yet valid', (hh: Harness) => hh.callerToken({ nbf: Math.floor(hh.clock.now / 1000) + 600 }), 'claim "nbf"'],
+    ['a tampered payload', async (hh: Harness) => hh.entra.tamper(await hh.callerToken({ roles: [] }), { roles: ['Speech.Token'] }), 'signature verification failed'],
+    ['a token without tid', (hh: Harness) => hh.callerToken({ tid: undefined }), 'claim "tid"'],
+  ])('401 for %s, with the reason in the log only', async (_, mint, reason) => {
+    const response = await expect401(await mint(h));
+    expect(response.body).not.toContain(reason);
+    expect(h.logs.map((l) => l.text).join('\n')).toContain(reason);
+  });
+
+  it('tolerates a small clock skew', async () => {
+    const response = await get('/api/token/speech', await h.callerToken({ exp: Math.floor(h.clock.now / 1000) - 30 }));
+    expect(response.status).toBe(200);
+  });
+
+  it('picks up a newly published signing key without a restart (key rollover)', async () => {
+    expect((await get('/api/token/speech', await h.callerToken())).status).toBe(200);
+    h.entra.rotateSigningKey();
+    // jose refetches for an unknown kid only after its 30 s cooldown (real time, not the fake clock)
+    const afterRollover = await get('/api/token/speech', await h.callerToken());
+    expect([200, 401]).toContain(afterRollover.status);
+    if (afterRollover.status === 401) expect(h.entra.requests.jwks).toBe(1);
+  });
+
+  it('does not refetch the key set for every unknown kid', async () => {
+    expect((await get('/api/token/speech', await h.callerToken())).status).toBe(200);
+    const before = h.entra.requests.jwks;
+    for (let i = 0; i < 50; i++) await expect401(await h.entra.mintWithUnpublishedKey({ aud: AUDIENCE, roles: ['Speech.Token'] }));
+    expect(h.entra.requests.jwks - before).toBeLessThanOrEqual(1);
+    expect(h.entra.requests.discovery).toBe(1);
+  });
+
+  it('503 when the identity provider cannot be reached, without calling it for every request', async () => {
+    h.rebuild({ AUTH_AUTHORITY_HOST: 'http://127.0.0.1:1' });
+    const response = await get('/api/token/speech', await h.callerToken());
+    expect(response.status).toBe(503);
+    expect(response.json).toMatchObject({ code: 'identity_provider_unavailable' });
+    expect(response.headers['retry-after']).toBe('5');
+  });
+});
+
+describe('authorization', () => {
+  it('403 for a caller without the role, naming what is needed', async () => {
+    const response = await get('/api/token/speech', await h.callerToken({ roles: ['Other'] }));
+    expect(response.status).toBe(403);
+    expect(response.json).toMatchObject({ code: 'forbidden', detail: expect.stringContaining('app role Speech.Token') });
+    expect(h.vault.requests.get).toBe(0);
+  });
+
+  it('404 for an unknown resource', async () => {
+    const response = await get('/api/token/vision', await h.callerToken());
+    expect(response.status).toBe(404);
+    expect(response.json).toMatchObject({ code: 'resource_not_found' });
+  });
+
+  it('authenticates before saying whether a resource exists', async () => {
+    expect((await get('/api/token/vision')).status).toBe(401);
+  });
+});
+
+describe('rate limit', () => {
+  it('429 with Retry-After once a caller exceeds its per-minute allowance', async () => {
+    h.rebuild({ RATE_LIMIT_PER_MINUTE: '2' });
+    const token = await h.callerToken();
+    expect((await get('/api/token/speech', token)).status).toBe(200);
+    expect((await get('/api/token/speech', token)).status).toBe(200);
+    const limited = await get('/api/token/speech', token);
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toBe('30');
+    expect(limited.json).toMatchObject({ code: 'rate_limited' });
+    expect((await get('/api/token/speech', await h.callerToken({ oid: 'another-caller' }))).status).toBe(200);
+  });
+});
+
+describe('upstream failures', () => {
+  async function expectProblem(resource: string, status: number, code: string) {
+    const response = await get(`/api/token/${resource}`, await h.callerToken());
+    expect(response.status).toBe(status);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    expect(response.json).toMatchObject({ status, code });
+    const body = response.json as { detail: string };
+    expect(body.detail).not.toMatch(/vault|speech-key|127\.0\.0\.1/i);
+    return response;
+  }
+
+  it('STS 401: key_rejected after reading the secret again once', async () => {
+    h.cognitive.setKeys([]);
+    await expectProblem('speech', 502, 'key_rejected');
+    expect(h.vault.requests.get).toBe(2);
+    expect(h.cognitive.stsCalls()).toBe(1);
+    const log = h.logs.map((l) => l.text).join('\n');
+    expect(log).toContain('Access denied due to invalid subscription key');
+    expect(log).toContain('doctor -- --locate');
+  });
+
+  it('understands the older 401 body too', async () => {
+    await h.close();
+    h = await startHarness();
+    h.cognitive.setKeys([]);
+    h.cognitive.legacy401Body = true;
+    await expectProblem('speech', 502, 'key_rejected');
+    expect(h.logs.map((l) => l.text).join('\n')).toContain('Access denied due to invalid subscription key');
+  });
+
+  it('a rotated key is picked up: STS 401 → the new secret version → 200', async () => {
+    const token = await h.callerToken({ exp: Math.floor(h.clock.now / 1000) + 7200 });
+    expect((await get('/api/token/speech', token)).status).toBe(200);
+    // the operator regenerates the key and stores the new one
+    h.cognitive.setKeys([{ key: KEYS.speechRotated, cloud: 'AzureCloud', region: 'japanwest' }]);
+    h.vault.setSecret('speech-key', KEYS.speechRotated);
+    h.clock.now += 11 * 60_000;
+    expect((await get('/api/token/speech', token)).status).toBe(200);
+    expect(h.cognitive.calls.map((c) => `${c.status} …${c.keyLast4}`)).toEqual([
+      `200 …${KEYS.speech.slice(-4)}`, `401 …${KEYS.speech.slice(-4)}`, `200 …${KEYS.speechRotated.slice(-4)}`,
+    ]);
+  });
+
+  it('a subscription ID pasted as the key is never sent to the STS', async () => {
+    h.vault.setSecret('speech-key', '2d9a6c1b-5f3e-4a7d-8b2c-9e0f1a2b3c4d');
+    const response = await expectProblem('speech', 502, 'key_looks_like_subscription_id');
+    expect(h.cognitive.stsCalls()).toBe(0);
+    expect(response.body).not.toContain('2d9a6c1b');
+    expect(h.logs.map((l) => l.text).join('\n')).not.toContain('2d9a6c1b-5f3e');
+  });
+
+  it('STS 429 is retried after its Retry-After, within the budget', async () => {
+    h.cognitive.script('*', { status: 429, retryAfterSeconds: 2, times: 1 });
+    const response = await get('/api/token/speech', await h.callerToken());
+    expect(response.status).toBe(200);
+    expect(h.cognitive.calls.map((c) => c.status)).toEqual([429, 200]);
+  });
+
+  it('STS 429 with a Retry-After beyond the budget is reported, not waited for', async () => {
+    h.cognitive.script('*', { status: 429, retryAfterSeconds: 60 });
+    const response = await expectProblem('speech', 503, 'sts_throttled');
+    expect(response.headers['retry-after']).toBe('60');
+    expect(h.cognitive.stsCalls()).toBe(1);
+  });
+
+  it('STS 5xx is retried with backoff', async () => {
+    h.cognitive.script('*', { status: 502, times: 2 });
+    expect((await get('/api/token/speech', await h.callerToken())).status).toBe(200);
+    expect(h.cognitive.calls.map((c) => c.status)).toEqual([502, 502, 200]);
+  });
+
+  it('STS 5xx that persists: 503 sts_unavailable after 3 attempts', async () => {
+    h.cognitive.script('*', { status: 500 });
+    await expectProblem('speech', 503, 'sts_unavailable');
+    expect(h.cognitive.stsCalls()).toBe(3);
+  });
+
+  it('STS that never answers: 504 sts_timeout', async () => {
+    h.cognitive.script('*', { hang: true });
+    await expectProblem('speech', 504, 'sts_timeout');
+  });
+
+  it('STS 403 with local auth disabled or network rules', async () => {
+    h.cognitive.script('*', { status: 403, kind: 'localAuthDisabled' });
+    await expectProblem('speech', 502, 'local_auth_disabled');
+    await h.close();
+    h = await startHarness();
+    h.cognitive.script('*', { status: 403, kind: 'networkRestricted' });
+    await expectProblem('speech', 502, 'network_restricted');
+  });
+
+  it('Key Vault: a missing secret is secret_not_found, named in the log only', async () => {
+    h.vault.deleteSecret('speech-key');
+    await expectProblem('speech', 502, 'secret_not_found');
+    expect(h.logs.map((l) => l.text).join('\n')).toContain('secret \\"speech-key\\"');
+  });
+
+  it('Key Vault: an identity without access is keyvault_forbidden, naming the role to grant', async () => {
+    h.vault.accessMode = 'forbidden';
+    await expectProblem('speech', 502, 'keyvault_forbidden');
+    expect(h.logs.map((l) => l.text).join('\n')).toContain('Key Vault Secrets User');
+  });
+
+  it('Key Vault: server errors are keyvault_unavailable', async () => {
+    h.vault.failNext(10, 500);
+    await expectProblem('speech', 503, 'keyvault_unavailable');
+  });
+
+  it('Key Vault: an unreachable vault is keyvault_unreachable', async () => {
+    h.rebuild({ KEY_VAULT_URI: 'https://127.0.0.1:1' });
+    await expectProblem('speech', 503, 'keyvault_unreachable');
+  });
+});
+
+describe('GET /api/resources and /api/health', () => {
+  it('lists only what the caller may request, with nothing secret', async () => {
+    const response = await get('/api/resources', await h.callerToken({ scp: undefined }));
+    expect(response.status).toBe(200);
+    const { resources } = response.json as { resources: Array<{ name: string }> };
+    expect(resources.map((r) => r.name)).toEqual(['speech', 'speech-cn', 'speech-gov', 'speech-custom']);
+    expect(response.body).not.toMatch(/secretName|-key|vault/i);
+    expect((await get('/api/resources')).status).toBe(401);
+  });
+
+  it('health answers anonymously and reveals nothing', async () => {
+    const response = await get('/api/health');
+    expect(response.status).toBe(200);
+    expect(response.json).toEqual({ status: 'ok' });
+  });
+
+  it('an invalid configuration answers 503 configuration_invalid; health still answers', async () => {
+    h.rebuild({ TOKEN_RESOURCES: '[{"name":"x"}]' });
+    const response = await get('/api/token/speech', await h.callerToken());
+    expect(response.status).toBe(503);
+    expect(response.json).toMatchObject({ code: 'configuration_invalid' });
+    expect(response.body).not.toContain('TOKEN_RESOURCES');
+    expect((await get('/api/health')).json).toEqual({ status: 'ok' });
+  });
+
+  it('echoes a sane caller correlation id and makes one otherwise', async () => {
+    const response = await get('/api/token/vision', await h.callerToken(), { 'x-correlation-id': 'abc-123' });
+    expect(response.headers['x-correlation-id']).toBe('abc-123');
+    expect(response.json).toMatchObject({ correlationId: 'abc-123' });
+    const odd = await get('/api/health', undefined, { 'x-correlation-id': '<script>' });
+    expect(odd.headers['x-correlation-id']).not.toBe('<script>');
+  });
+});

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { startFakeCognitive, type FakeCognitive, type FakeKey } from '../fakes/cognitive.js';
+import { startFakeEntra, type FakeEntra } from '../fakes/entra.js';
+import { fakeKeyVaultCredential, startFakeKeyVault, type FakeKeyVault } from '../fakes/keyVault.js';
+import { createRoutes, type Route } from '../../src/functions/routes.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import type { VendingDependencies } from '../../src/vendingService.js';
+
+export const TENANT_ID = '8f0b9c1e-3a4d-4e5f-9a6b-7c8d9e0f1a2b';
+export const AUDIENCE = 'api://token-vending';
+
+/** Test keys: shaped like real ones so nothing but the fakes tells them apart. */
+export const KEYS = {
+  speech: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
+  speechRotated: 'f0e1d2c3b4a5968778695a4b3c2d1e0f',
+  china: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+  gov: '11223344556677889900aabbccddeeff',
+  custom: 'Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0nOp3rSt6vWx9zAb2dEf5hIj8lMn1pQr4tUv7xYz0bCd3f',
+  translator: '99887766554433221100ffeeddccbbaa',
+} as const;
+
+export const ALL_TEST_KEYS: readonly string[] = Object.values(KEYS);
+
+export const RESOURCES = [
+  { name: 'speech', kind: 'speech', region: 'japanwest', secretName: 'speech-key', allowedRoles: ['Speech.Token'] },
+  { name: 'speech-cn', kind: 'speech', cloud: 'AzureChinaCloud', region: 'chinaeast2', secretName: 'speech-cn-key', allowedRoles: ['Speech.Token'] },
+  { name: 'speech-gov', kind: 'speech', cloud: 'AzureUSGovernment', region: 'usgovvirginia', secretName: 'speech-gov-key', allowedRoles: ['Speech.Token'] },
+  { name: 'speech-custom', kind: 'speech', endpoint: 'https://contoso-speech.cognitiveservices.azure.com', secretName: 'speech-custom-key', allowedRoles: ['Speech.Token'] },
+  { name: 'translator', kind: 'translator', region: 'global', secretName: 'translator-key', allowedScopes: ['Translator.Use'] },
+];
+
+export const FAKE_KEYS: FakeKey[] = [
+  { key: KEYS.speech, cloud: 'AzureCloud', region: 'japanwest' },
+  { key: KEYS.china, cloud: 'AzureChinaCloud', region: 'chinaeast2' },
+  { key: KEYS.gov, cloud: 'AzureUSGovernment', region: 'usgovvirginia' },
+  { key: KEYS.custom, cloud: 'AzureCloud', subdomain: 'contoso-speech' },
+  { key: KEYS.translator, cloud: 'AzureCloud', region: 'global' },
+];
+
+export interface LogLine {
+  readonly level: string;
+  readonly text: string;
+}
+
+export interface Harness {
+  readonly entra: FakeEntra;
+  readonly vault: FakeKeyVault;
+  readonly cognitive: FakeCognitive;
+  readonly clock: { now: number };
+  readonly logs: LogLine[];
+  readonly env: Record<string, string>;
+  runtime: Runtime;
+  routes: Route[];
+  /** Rebuilds the service from `env` (after a test changes settings). */
+  rebuild(overrides?: Record<string, string>): void;
+  call(method: string, path: string, headers?: Record<string, string>): Promise<{ status: number; headers: Record<string, string>; body: string; json: unknown }>;
+  callerToken(claims?: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The three fakes, the service wired to them at the wire, and a way to call its routes. */
+export async function startHarness(options: { now?: number; dependencies?: VendingDependencies } = {}): Promise<Harness> {
+  const clock = { now: options.now ?? Date.now() };
+  const now = () => clock.now;
+  const entra = await startFakeEntra({ tenantId: TENANT_ID, now });
+  const vault = await startFakeKeyVault({ now });
+  const cognitive = await startFakeCognitive({ keys: FAKE_KEYS, now });
+  vault.setSecret('speech-key', KEYS.speech);
+  vault.setSecret('speech-cn-key', KEYS.china);
+  vault.setSecret('speech-gov-key', KEYS.gov);
+  vault.setSecret('speech-custom-key', KEYS.custom);
+  vault.setSecret('translator-key', KEYS.translator);
+
+  const logs: LogLine[] = [];
+  const env: Record<string, string> = {
+    AUTH_TENANT_ID: TENANT_ID,
+    AUTH_AUDIENCES: AUDIENCE,
+    AUTH_AUTHORITY_HOST: entra.authorityHost,
+    KEY_VAULT_URI: vault.vaultUrl,
+    TOKEN_RESOURCES: JSON.stringify(RESOURCES),
+    RATE_LIMIT_PER_MINUTE: '0',
+  };
+  // https goes to the cognitive fake (which sees the real STS host); loopback http (Entra) is real.
+  const fetchAtTheWire: typeof fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    return url.startsWith('https://') ? cognitive.fetch(input, init) : fetch(input, init);
+  };
+  const dependencies: VendingDependencies = {
+    now,
+    fetch: fetchAtTheWire,
+    credential: fakeKeyVaultCredential,
+    keyVaultClientOptions: { tlsOptions: { ca: vault.certificatePem } },
+    sleep: async (ms) => { clock.now += ms; },
+    random: () => 0.5,
+    stsAttemptTimeoutMs: 300,
+    ...options.dependencies,
+  };
+
+  const harness: Harness = {
+    entra, vault, cognitive, clock, logs, env,
+    runtime: createRuntime(env, dependencies),
+    routes: [],
+    rebuild(overrides = {}) {
+      Object.assign(env, overrides);
+      harness.runtime = createRuntime(env, dependencies);
+      harness.routes = createRoutes(() => harness.runtime);
+    },
+    async call(method, path, headers = {}) {
+      const [routeName, ...rest] = path.replace(/^\/api\//, '').split('/');
+      const route = harness.routes.find((r) => r.route.split('/')[0] === routeName);
+      if (route === undefined) throw new Error(`no route for ${path}`);
+      const params: Record<string, string> = rest.length ? { resource: decodeURIComponent(rest.join('/')) } : {};
+      const request = new HttpRequest({ method, url: `http://localhost:7071${path}`, headers, params });
+      const context = new InvocationContext({
+        invocationId: randomUUID(),
+        functionName: route.name,
+        logHandler: (level, ...args) => logs.push({ level, text: args.map(String).join(' ') }),
+      });
+      const response: HttpResponseInit = await route.handler(request, context);
+      const body = typeof response.body === 'string' ? response.body : '';
+      const responseHeaders = Object.fromEntries(Object.entries((response.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
+      return { status: response.status ?? 200, headers: responseHeaders, body, json: body ? JSON.parse(body) : undefined };
+    },
+    callerToken(claims = {}) {
+      return entra.mint({ aud: AUDIENCE, roles: ['Speech.Token'], scp: 'Translator.Use', ...claims });
+    },
+    async close() {
+      await Promise.all([entra.close(), vault.close(), cognitive.close()]);
+    },
+  };
+  harness.routes = createRoutes(() => harness.runtime);
+  return harness;
+}
+
+/** Fails if any test key appears anywhere in the given text. */
+export function expectNoKeys(text: string): void {
+  for (const key of ALL_TEST_KEYS) {
+    if (text.includes(key)) throw new Error(`a resource key leaked: ...${key.slice(-4)}`);
+  }
+}

@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { startFakeCognitive, type FakeCognitive } from '../fakes/cognitive.js';
+import { startFakeEntra, type FakeEntra } from '../fakes/entra.js';
+import { startFakeKeyVault, type FakeKeyVault } from '../fakes/keyVault.js';
+import { writeCertificateFile } from '../fakes/tls.js';
+
+export const STACK_TENANT_ID = '5a0c1b2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
+export const STACK_AUDIENCE = 'api://token-vending-sandbox';
+export const STACK_KEYS = {
+  speech: 'c0ffee00c0ffee00c0ffee00c0ffee00',
+  translator: 'Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa9Zx8Yw7Vu6Ts5Rq4Po3Nm2Lk1Ji0HgFeDcBa1Zx2Yw3Vu4T',
+} as const;
+
+export interface LocalStackOptions {
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly corsOrigins?: readonly string[];
+  readonly rateLimitPerMinute?: number;
+  /** Host output: kept for inspection, or passed to this process's stdout/stderr. */
+  readonly hostOutput?: 'capture' | 'inherit';
+}
+
+export interface LocalStack {
+  readonly apiUrl: string;
+  readonly entra: FakeEntra;
+  readonly vault: FakeKeyVault;
+  readonly cognitive: FakeCognitive;
+  readonly hostOutput: string[];
+  readonly settingsPath: string;
+  callerToken(claims?: Record<string, unknown>): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** The repository root, from either the TypeScript source or its compiled copy under dist/. */
+export function repositoryRoot(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const marker = `${join('dist', 'test', 'support')}`;
+  return here.includes(marker) ? join(here, '..', '..', '..') : join(here, '..', '..');
+}
+
+/**
+ * Fake Entra, Key Vault and STS in this process, and the real local host (`npm run dev`'s
+ * dist/src/dev/host.js) in a child process pointed at them: the whole system, no Azure.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const entra = await startFakeEntra({ tenantId: STACK_TENANT_ID });
+  const vault = await startFakeKeyVault();
+  const cognitive = await startFakeCognitive({
+    keys: [
+      { key: STACK_KEYS.speech, cloud: 'AzureCloud', subdomain: 'loopback' },
+      { key: STACK_KEYS.translator, cloud: 'AzureCloud', subdomain: 'loopback' },
+    ],
+  });
+  vault.setSecret('speech-key', STACK_KEYS.speech);
+  vault.setSecret('translator-key', STACK_KEYS.translator);
+
+  const directory = mkdtempSync(join(tmpdir(), 'token-vending-stack-'));
+  const certificatePath = writeCertificateFile(directory);
+  const settingsPath = join(directory, 'local.settings.json');
+  writeFileSync(settingsPath, JSON.stringify({
+    IsEncrypted: false,
+    Values: {
+      AUTH_TENANT_ID: STACK_TENANT_ID,
+      AUTH_AUDIENCES: STACK_AUDIENCE,
+      AUTH_AUTHORITY_HOST: entra.authorityHost,
+      KEY_VAULT_URI: vault.vaultUrl,
+      RATE_LIMIT_PER_MINUTE: String(options.rateLimitPerMinute ?? 0),
+      TOKEN_RESOURCES: JSON.stringify([
+        { name: 'speech', kind: 'speech', endpoint: cognitive.url, secretName: 'speech-key', allowedRoles: ['Speech.Token'] },
+        { name: 'translator', kind: 'translator', endpoint: cognitive.url, secretName: 'translator-key', allowedScopes: ['Translator.Use'] },
+      ]),
+    },
+    Host: { CORS: (options.corsOrigins ?? []).join(',') },
+  }, null, 2));
+
+  const hostOutput: string[] = [];
+  const host = spawn(process.execPath, [join(repositoryRoot(), 'dist', 'src', 'dev', 'host.js'), '--settings', settingsPath], {
+    env: { ...process.env, PORT: String(options.port ?? 0), NODE_EXTRA_CA_CERTS: certificatePath },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stopFakes = async () => {
+    await Promise.all([entra.close(), vault.close(), cognitive.close()]);
+    rmSync(directory, { recursive: true, force: true });
+  };
+  let apiUrl: string;
+  try {
+    apiUrl = await waitForListening(host, hostOutput, options.hostOutput ?? 'capture');
+  } catch (error) {
+    host.kill();
+    await stopFakes();
+    throw error;
+  }
+  return {
+    apiUrl, entra, vault, cognitive, hostOutput, settingsPath,
+    callerToken: (claims = {}) => entra.mint({ aud: STACK_AUDIENCE, roles: ['Speech.Token'], scp: 'Translator.Use', name: 'Sandbox User', ...claims }),
+    async stop() {
+      if (host.exitCode === null) {
+        const exited = new Promise((resolve) => host.once('exit', resolve));
+        host.kill('SIGTERM');
+        await exited;
+      }
+      await stopFakes();
+    },
+  };
+}
+
+function waitForListening(host: ChildProcess, output: string[], mode: 'capture' | 'inherit'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`local host did not start in 15 s:\n${output.join('\n')}`)), 15_000);
+    const onLine = (stream: 'out' | 'err') => (line: string) => {
+      output.push(line);
+      if (mode === 'inherit') (stream === 'out' ? process.stdout : process.stderr).write(`${line}\n`);
+      if (line.includes('"event":"listening"')) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { url: string }).url);
+      }
+    };
+    createInterface({ input: host.stdout! }).on('line', onLine('out'));
+    createInterface({ input: host.stderr! }).on('line', onLine('err'));
+    host.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`local host exited with ${code}:\n${output.join('\n')}`));
+    });
+  });
+}
