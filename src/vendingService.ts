@@ -13,7 +13,7 @@ import { ensureVendingError } from './errors.js';
 import type { Logger } from './log/logger.js';
 import { KeyVaultSecretSource, type SecretSource } from './secrets/keyVaultSecretSource.js';
 import { createKeyExchange } from './sts/keyExchange.js';
-import { StsClient } from './sts/stsClient.js';
+import { StsClient, type StsClientOptions } from './sts/stsClient.js';
 import type { ResourceKind } from './clouds/regions.js';
 
 export interface VendedToken {
@@ -52,14 +52,6 @@ export interface VendingDependencies {
   readonly logger?: Logger;
 }
 
-/**
- * A loopback vault can only be a local fake, which accepts any bearer token; anything else gets
- * the real credential chain (managed identity in Azure, `az login` locally).
- */
-const loopbackVaultCredential: TokenCredential = {
-  getToken: async () => ({ token: 'loopback-vault', expiresOnTimestamp: Date.now() + 3_600_000 }),
-};
-
 /** The whole flow of a token request, one step per module: authenticate, authorize, cache, exchange. */
 export class VendingService {
   readonly #config: Config;
@@ -77,20 +69,8 @@ export class VendingService {
       ...(dependencies.fetch ? { fetch: dependencies.fetch } : {}),
     });
     this.#limiter = new RateLimiter({ perMinute: config.rateLimitPerMinute, now: this.#now });
-    const secrets = dependencies.secrets ?? new KeyVaultSecretSource({
-      vaultUrl: config.keyVaultUri,
-      credential: dependencies.credential
-        ?? (isLoopbackHost(new URL(config.keyVaultUri).hostname) ? loopbackVaultCredential : new DefaultAzureCredential()),
-      now: this.#now,
-      ...(dependencies.keyVaultClientOptions ? { clientOptions: dependencies.keyVaultClientOptions } : {}),
-    });
-    const sts = new StsClient({
-      now: this.#now,
-      ...(dependencies.fetch ? { fetch: dependencies.fetch } : {}),
-      ...(dependencies.random ? { random: dependencies.random } : {}),
-      ...(dependencies.sleep ? { sleep: dependencies.sleep } : {}),
-      ...(dependencies.stsAttemptTimeoutMs ? { attemptTimeoutMs: dependencies.stsAttemptTimeoutMs } : {}),
-    });
+    const secrets = createSecretSource(config, dependencies);
+    const sts = createStsClient(dependencies);
     const logger = dependencies.logger;
     this.#cache = new TokenCache({
       refresh: createKeyExchange({ secrets, sts }),
@@ -134,4 +114,33 @@ export class VendingService {
       endpoints: resolveClientEndpoints(resource),
     }));
   }
+}
+
+/**
+ * A loopback vault can only be a local fake, which accepts any bearer token; anything else gets
+ * the real credential chain (managed identity in Azure, `az login` locally).
+ */
+const loopbackVaultCredential: TokenCredential = {
+  getToken: async () => ({ token: 'loopback-vault', expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
+
+export function createSecretSource(config: Config, dependencies: VendingDependencies): SecretSource {
+  return dependencies.secrets ?? new KeyVaultSecretSource({
+    vaultUrl: config.keyVaultUri,
+    credential: dependencies.credential
+      ?? (isLoopbackHost(new URL(config.keyVaultUri).hostname) ? loopbackVaultCredential : new DefaultAzureCredential()),
+    ...(dependencies.now ? { now: dependencies.now } : {}),
+    ...(dependencies.keyVaultClientOptions ? { clientOptions: dependencies.keyVaultClientOptions } : {}),
+  });
+}
+
+export function createStsClient(dependencies: VendingDependencies, overrides: StsClientOptions = {}): StsClient {
+  return new StsClient({
+    ...(dependencies.now ? { now: dependencies.now } : {}),
+    ...(dependencies.fetch ? { fetch: dependencies.fetch } : {}),
+    ...(dependencies.random ? { random: dependencies.random } : {}),
+    ...(dependencies.sleep ? { sleep: dependencies.sleep } : {}),
+    ...(dependencies.stsAttemptTimeoutMs ? { attemptTimeoutMs: dependencies.stsAttemptTimeoutMs } : {}),
+    ...overrides,
+  });
 }

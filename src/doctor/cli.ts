@@ -1,0 +1,43 @@
+import { parseArgs } from 'node:util';
+import { readLocalSettings } from '../dev/localSettings.js';
+import { diagnose, type Finding } from './diagnose.js';
+
+// `npm run doctor [-- --json] [-- --locate]`: name the cause of a failing exchange before a user sees it.
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    locate: { type: 'boolean', default: false },
+    settings: { type: 'string', default: 'local.settings.json' },
+  },
+});
+
+let values: Readonly<Record<string, string>> = {};
+try {
+  values = readLocalSettings(args.settings ?? 'local.settings.json').values;
+} catch (error) {
+  console.error(`Cannot read settings: ${(error as Error).message}`);
+  process.exit(2);
+}
+const findings = await diagnose({ ...values, ...process.env }, {}, { locate: args.locate ?? false });
+
+if (args.json) {
+  process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
+} else {
+  process.stdout.write(formatTable(findings));
+}
+process.exit(findings.length > 0 && findings.every((f) => f.ok) ? 0 : 1);
+
+function formatTable(findings: readonly Finding[]): string {
+  const lines: string[] = [];
+  const width = Math.max(8, ...findings.map((f) => f.resource.length));
+  lines.push(`${'resource'.padEnd(width)}  ${'result'.padEnd(32)}  detail`);
+  lines.push(`${'-'.repeat(width)}  ${'-'.repeat(32)}  ${'-'.repeat(40)}`);
+  for (const finding of findings) {
+    lines.push(`${finding.resource.padEnd(width)}  ${(finding.ok ? 'ok' : `FAIL ${finding.cause}`).padEnd(32)}  ${finding.detail}`);
+    if (finding.foundAt) lines.push(`${''.padEnd(width)}  ${''.padEnd(32)}  found at: ${finding.foundAt.cloud} ${finding.foundAt.region}`);
+    if (finding.fix) lines.push(`${''.padEnd(width)}  ${''.padEnd(32)}  fix: ${finding.fix}`);
+  }
+  const failures = findings.filter((f) => !f.ok).length;
+  lines.push('', failures === 0 ? `All ${findings.length} resources pass.` : `${failures} of ${findings.length} failing.`);
+  return `${lines.join('\n')}\n`;
+}
