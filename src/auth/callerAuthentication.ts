@@ -27,6 +27,11 @@ export interface CallerAuthenticatorOptions {
   readonly clockToleranceSeconds?: number;
   /** How long to wait for OIDC discovery, in ms. Default 5000. */
   readonly discoveryTimeoutMs?: number;
+  /**
+   * Minimum time between JWKS fetches triggered by unknown `kid`s, in ms. Default 30000: a new
+   * signing key is picked up on first use, but a flood of forged kids cannot hammer Entra.
+   */
+  readonly jwksCooldownMs?: number;
   /** After a failed discovery, callers get 503 at once for this long instead of each retrying. Default 5000 ms. */
   readonly discoveryRetryAfterMs?: number;
 }
@@ -134,11 +139,9 @@ export class CallerAuthenticator {
     if (jwksUri.protocol !== 'https:' && !(jwksUri.protocol === 'http:' && isLoopbackHost(jwksUri.hostname))) {
       throw identityProviderUnavailable(`discovery at ${url} named a jwks_uri that is not https: ${jwksUri.href}`);
     }
-    // jose refetches on an unknown kid (key rollover) at most once per cooldown, so a flood of
-    // forged kids cannot hammer Entra.
     const keys = createRemoteJWKSet(jwksUri, {
       timeoutDuration: 5000,
-      cooldownDuration: 30_000,
+      cooldownDuration: this.#options.jwksCooldownMs ?? 30_000,
       cacheMaxAge: 10 * 60_000,
     });
     const v1Issuers = CLOUDS[cloud].v1IssuerHosts.map((host) => `https://${host}/${tenantId}/`);

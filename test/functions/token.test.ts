@@ -134,7 +134,7 @@ describe('caller authentication', () => {
   ])('401 for %s, with the reason in the log only', async (_, mint, reason) => {
     const response = await expect401(await mint(h));
     expect(response.body).not.toContain(reason);
-    expect(h.logs.map((l) => l.text).join('\n')).toContain(reason);
+    expect(h.logText()).toContain(reason);
   });
 
   it('tolerates a small clock skew', async () => {
@@ -142,19 +142,13 @@ describe('caller authentication', () => {
     expect(response.status).toBe(200);
   });
 
-  it('picks up a newly published signing key without a restart (key rollover)', async () => {
-    expect((await get('/api/token/speech', await h.callerToken())).status).toBe(200);
-    h.entra.rotateSigningKey();
-    // jose refetches for an unknown kid only after its 30 s cooldown (real time, not the fake clock)
-    const afterRollover = await get('/api/token/speech', await h.callerToken());
-    expect([200, 401]).toContain(afterRollover.status);
-    if (afterRollover.status === 401) expect(h.entra.requests.jwks).toBe(1);
-  });
-
   it('does not refetch the key set for every unknown kid', async () => {
     expect((await get('/api/token/speech', await h.callerToken())).status).toBe(200);
     const before = h.entra.requests.jwks;
-    for (let i = 0; i < 50; i++) await expect401(await h.entra.mintWithUnpublishedKey({ aud: AUDIENCE, roles: ['Speech.Token'] }));
+    for (let i = 0; i < 50; i++) {
+      const forged = await h.entra.mintWithUnpublishedKey({ aud: AUDIENCE, roles: ['Speech.Token'] });
+      expect((await get('/api/token/speech', forged)).status).toBe(401);
+    }
     expect(h.entra.requests.jwks - before).toBeLessThanOrEqual(1);
     expect(h.entra.requests.discovery).toBe(1);
   });
@@ -217,7 +211,7 @@ describe('upstream failures', () => {
     await expectProblem('speech', 502, 'key_rejected');
     expect(h.vault.requests.get).toBe(2);
     expect(h.cognitive.stsCalls()).toBe(1);
-    const log = h.logs.map((l) => l.text).join('\n');
+    const log = h.logText();
     expect(log).toContain('Access denied due to invalid subscription key');
     expect(log).toContain('doctor -- --locate');
   });
@@ -228,7 +222,7 @@ describe('upstream failures', () => {
     h.cognitive.setKeys([]);
     h.cognitive.legacy401Body = true;
     await expectProblem('speech', 502, 'key_rejected');
-    expect(h.logs.map((l) => l.text).join('\n')).toContain('Access denied due to invalid subscription key');
+    expect(h.logText()).toContain('Access denied due to invalid subscription key');
   });
 
   it('a rotated key is picked up: STS 401 → the new secret version → 200', async () => {
@@ -249,7 +243,7 @@ describe('upstream failures', () => {
     const response = await expectProblem('speech', 502, 'key_looks_like_subscription_id');
     expect(h.cognitive.stsCalls()).toBe(0);
     expect(response.body).not.toContain('2d9a6c1b');
-    expect(h.logs.map((l) => l.text).join('\n')).not.toContain('2d9a6c1b-5f3e');
+    expect(h.logText()).not.toContain('2d9a6c1b-5f3e');
   });
 
   it('STS 429 is retried after its Retry-After, within the budget', async () => {
@@ -295,13 +289,13 @@ describe('upstream failures', () => {
   it('Key Vault: a missing secret is secret_not_found, named in the log only', async () => {
     h.vault.deleteSecret('speech-key');
     await expectProblem('speech', 502, 'secret_not_found');
-    expect(h.logs.map((l) => l.text).join('\n')).toContain('secret \\"speech-key\\"');
+    expect(h.logText()).toContain('secret "speech-key"');
   });
 
   it('Key Vault: an identity without access is keyvault_forbidden, naming the role to grant', async () => {
     h.vault.accessMode = 'forbidden';
     await expectProblem('speech', 502, 'keyvault_forbidden');
-    expect(h.logs.map((l) => l.text).join('\n')).toContain('Key Vault Secrets User');
+    expect(h.logText()).toContain('Key Vault Secrets User');
   });
 
   it('Key Vault: server errors are keyvault_unavailable', async () => {

@@ -56,6 +56,8 @@ export interface Harness {
   rebuild(overrides?: Record<string, string>): void;
   call(method: string, path: string, headers?: Record<string, string>): Promise<{ status: number; headers: Record<string, string>; body: string; json: unknown }>;
   callerToken(claims?: Record<string, unknown>): Promise<string>;
+  /** The log as plain text: each JSON line's values, unescaped, so tests can search for phrases. */
+  logText(): string;
   close(): Promise<void>;
 }
 
@@ -124,6 +126,15 @@ export async function startHarness(options: { now?: number; dependencies?: Vendi
     },
     callerToken(claims = {}) {
       return entra.mint({ aud: AUDIENCE, roles: ['Speech.Token'], scp: 'Translator.Use', ...claims });
+    },
+    logText() {
+      return logs.map((line) => {
+        try {
+          return Object.values(JSON.parse(line.text) as Record<string, unknown>).join(' ');
+        } catch {
+          return line.text;
+        }
+      }).join('\n');
     },
     async close() {
       await Promise.all([entra.close(), vault.close(), cognitive.close()]);
