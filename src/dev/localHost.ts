@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { HttpRequest, InvocationContext, type HttpResponseInit, type LogLevel } from '@azure/functions';
+import functions, { type HttpResponseInit, type LogLevel } from '@azure/functions';
 import { ROUTE_PREFIX, type Route } from '../functions/routes.js';
 import { VendingError } from '../errors.js';
 import { problemResponse } from '../http/problem.js';
@@ -21,6 +21,8 @@ interface CompiledRoute {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+// @azure/functions is CommonJS whose classes Node cannot see as named ESM exports.
+const { HttpRequest, InvocationContext } = functions;
 
 /**
  * A thin node:http host for the same route table Azure Functions serves, so the service runs
