@@ -32,6 +32,11 @@ export interface CallerAuthenticatorOptions {
    * signing key is picked up on first use, but a flood of forged kids cannot hammer Entra.
    */
   readonly jwksCooldownMs?: number;
+  /**
+   * Verified tokens remembered (until their own `exp`) so a client reusing its token skips the
+   * RSA verification. Default 10000; 0 turns it off.
+   */
+  readonly verifiedTokenCacheSize?: number;
   /** After a failed discovery, callers get 503 at once for this long instead of each retrying. Default 5000 ms. */
   readonly discoveryRetryAfterMs?: number;
 }
@@ -39,6 +44,7 @@ export interface CallerAuthenticatorOptions {
 const discoveryDocument = z.object({ issuer: z.string().min(1), jwks_uri: z.url() });
 
 const accessTokenClaims = z.object({
+  exp: z.number(),
   tid: z.string().min(1),
   oid: z.string().min(1).optional(),
   sub: z.string().min(1).optional(),
@@ -64,6 +70,7 @@ export class CallerAuthenticator {
   readonly #now: () => number;
   #signingKeys: Promise<SigningKeys> | undefined;
   #discoveryFailedAt = -Infinity;
+  readonly #verified = new Map<string, { readonly caller: Caller; readonly expiresAt: number }>();
 
   constructor(options: CallerAuthenticatorOptions) {
     this.#options = options;
@@ -72,6 +79,31 @@ export class CallerAuthenticator {
 
   async authenticate(authorization: string | null | undefined): Promise<Caller> {
     const token = bearerToken(authorization);
+    const remembered = this.#verified.get(token);
+    if (remembered !== undefined) {
+      if (this.#now() < remembered.expiresAt) return remembered.caller;
+      this.#verified.delete(token);
+    }
+    const { caller, expiresAt } = await this.#verify(token);
+    this.#remember(token, caller, expiresAt);
+    return caller;
+  }
+
+  /**
+   * Same token, same answer: the signature and claims were checked once. Only expiry changes
+   * with time, so an entry lives until the token's own `exp` (plus the tolerated skew).
+   */
+  #remember(token: string, caller: Caller, expiresAt: number): void {
+    const capacity = this.#options.verifiedTokenCacheSize ?? 10_000;
+    if (capacity === 0) return;
+    if (this.#verified.size >= capacity) {
+      const oldest = this.#verified.keys().next();
+      if (!oldest.done) this.#verified.delete(oldest.value);
+    }
+    this.#verified.set(token, { caller, expiresAt });
+  }
+
+  async #verify(token: string): Promise<{ caller: Caller; expiresAt: number }> {
     const { issuers, keys } = await this.#getSigningKeys();
     const { tenantId, audiences } = this.#options;
     let payload: unknown;
@@ -80,7 +112,7 @@ export class CallerAuthenticator {
         algorithms: ['RS256'],
         issuer: [...issuers],
         audience: [...audiences],
-        clockTolerance: this.#options.clockToleranceSeconds ?? 60,
+        clockTolerance: this.#clockToleranceSeconds(),
         currentDate: new Date(this.#now()),
         requiredClaims: ['exp', 'tid'],
       }));
@@ -91,17 +123,22 @@ export class CallerAuthenticator {
     if (!claims.success) {
       throw invalidToken(`claims malformed: ${claims.error.issues.map((i) => i.path.join('.') + ' ' + i.message).join('; ')}`);
     }
-    const { tid, oid, sub, roles, scp, azp, appid } = claims.data;
+    const { tid, oid, sub, roles, scp, azp, appid, exp } = claims.data;
     if (tid !== tenantId) throw invalidToken(`token is from tenant ${tid}, only ${tenantId} is accepted`);
     const id = oid ?? sub;
     if (id === undefined) throw invalidToken('token has neither oid nor sub');
-    return {
+    const caller: Caller = {
       id,
       tenantId: tid,
       roles: roles ?? [],
       scopes: (scp ?? '').split(' ').filter(Boolean),
       clientAppId: azp ?? appid,
     };
+    return { caller, expiresAt: (exp + this.#clockToleranceSeconds()) * 1000 };
+  }
+
+  #clockToleranceSeconds(): number {
+    return this.#options.clockToleranceSeconds ?? 60;
   }
 
   #getSigningKeys(): Promise<SigningKeys> {

@@ -44,6 +44,18 @@ describe('CallerAuthenticator', () => {
     expect(await codeOf(gov.authenticate(`Bearer ${await entra.mint({ iss: `https://login.microsoftonline.us/${TENANT}/` })}`))).toBe('ok');
   });
 
+  it('remembers a verified token only until its own expiry', async () => {
+    const clock = { now: Date.now() };
+    const auth = new CallerAuthenticator({ tenantId: TENANT, audiences: ['api://token-vending'], authorityHost: entra.authorityHost, cloud: 'AzureCloud', now: () => clock.now });
+    const token = `Bearer ${await entra.mint({ exp: Math.floor(clock.now / 1000) + 120 })}`;
+    expect(await codeOf(auth.authenticate(token))).toBe('ok');
+    clock.now += 150_000; // past exp, within the 60 s skew
+    expect(await codeOf(auth.authenticate(token))).toBe('ok');
+    clock.now += 60_000; // past exp + skew
+    expect(await codeOf(auth.authenticate(token))).toBe('invalid_token');
+    expect(entra.requests.jwks).toBe(1);
+  });
+
   it('picks up a newly published signing key without a restart (key rollover)', async () => {
     const auth = authenticator(0);
     expect(await codeOf(auth.authenticate(`Bearer ${await entra.mint()}`))).toBe('ok');
