@@ -13,7 +13,7 @@ export const STACK_TENANT_ID = '5a0c1b2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
 export const STACK_AUDIENCE = 'api://token-vending-sandbox';
 export const STACK_KEYS = {
   speech: 'c0ffee00c0ffee00c0ffee00c0ffee00',
-  translator: 'Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa9Zx8Yw7Vu6Ts5Rq4Po3Nm2Lk1Ji0HgFeDcBa1Zx2Yw3Vu4T',
+  translator: 'Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa9Zx8Yw7Vu6Ts5Rq4Po3Nm2Lk1Ji0HgFeDcBa1Zx2Yw3Vu4TZ',
 } as const;
 
 export interface LocalStackOptions {
@@ -32,6 +32,8 @@ export interface LocalStack {
   readonly cognitive: FakeCognitive;
   readonly hostOutput: string[];
   readonly settingsPath: string;
+  /** The fake vault's certificate, for NODE_EXTRA_CA_CERTS in other processes. */
+  readonly certificatePath: string;
   callerToken(claims?: Record<string, unknown>): Promise<string>;
   stop(): Promise<void>;
 }
@@ -96,7 +98,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw error;
   }
   return {
-    apiUrl, entra, vault, cognitive, hostOutput, settingsPath,
+    apiUrl, entra, vault, cognitive, hostOutput, settingsPath, certificatePath,
     callerToken: (claims = {}) => entra.mint({ aud: STACK_AUDIENCE, roles: ['Speech.Token'], scp: 'Translator.Use', name: 'Sandbox User', ...claims }),
     async stop() {
       if (host.exitCode === null) {

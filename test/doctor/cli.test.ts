@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repositoryRoot, startLocalStack, STACK_KEYS, type LocalStack } from '../support/localStack.js';
+
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startLocalStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+function doctor(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repositoryRoot(), 'dist', 'src', 'doctor', 'cli.js'), '--settings', stack.settingsPath, ...args], {
+      env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: stack.certificatePath },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('npm run doctor', () => {
+  it('--json: an array of findings on stdout, exit 0 when every resource passes', async () => {
+    const result = await doctor('--json');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([
+      { resource: 'speech', ok: true, cause: null, detail: expect.stringContaining('the Speech service accepts the token'), fix: null },
+      { resource: 'translator', ok: true, cause: null, detail: expect.any(String), fix: null },
+    ]);
+  });
+
+  it('a readable table and exit 1 when a resource fails, never printing the key', async () => {
+    const regenerated = '0123456789abcdef0123456789abcdef';
+    stack.vault.setSecret('speech-key', regenerated);
+    const result = await doctor();
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/speech\s+FAIL key_rejected/);
+    expect(result.stdout).toMatch(/translator\s+ok/);
+    expect(result.stdout).toContain('fix: Run `npm run doctor -- --locate`');
+    expect(result.stdout).toContain('1 of 2 failing.');
+    for (const key of [...Object.values(STACK_KEYS), regenerated]) expect(result.stdout + result.stderr).not.toContain(key);
+  });
+});
