@@ -1,0 +1,29 @@
+import { startSandbox, SANDBOX_FACTS } from './sandbox.js';
+
+// `npm run sandbox`: everything local, nothing from Azure. Ctrl+C stops it all.
+const sandbox = await startSandbox({
+  apiPort: Number(process.env.PORT ?? 7071),
+  demoPort: Number(process.env.DEMO_PORT ?? 5173),
+});
+const token = await sandbox.stack.callerToken();
+console.log(`
+AI token vending sandbox: no Azure account needed, every upstream is a local fake.
+
+  API (npm run dev's host)   ${sandbox.stack.apiUrl}
+  demo page                  ${sandbox.demoUrl}
+  fake Entra ID              ${sandbox.stack.entra.authorityHost}  (tenant ${SANDBOX_FACTS.tenantId}, audience ${SANDBOX_FACTS.audience})
+  fake Key Vault             ${sandbox.stack.vault.vaultUrl}
+  fake Azure AI STS          ${sandbox.stack.cognitive.url}
+  resources                  speech (role Speech.Token), translator (scope Translator.Use)
+
+Open the demo page, or try it with curl (this caller token is valid for an hour):
+
+  curl -s ${sandbox.stack.apiUrl}/token/speech -H "Authorization: Bearer ${token}"
+
+Ctrl+C to stop.
+`);
+const stop = () => {
+  sandbox.stop().then(() => process.exit(0), () => process.exit(1));
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
