@@ -4,6 +4,7 @@ import { startSandbox, SANDBOX_FACTS } from './sandbox.js';
 const sandbox = await startSandbox({
   apiPort: Number(process.env.PORT ?? 7071),
   demoPort: Number(process.env.DEMO_PORT ?? 5173),
+  hostOutput: 'inherit',
 });
 const token = await sandbox.stack.callerToken();
 console.log(`
