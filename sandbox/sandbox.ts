@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { closeServer } from '../test/fakes/server.js';
 import { repositoryRoot, startLocalStack, STACK_AUDIENCE, STACK_TENANT_ID, type LocalStack } from '../test/support/localStack.js';
@@ -81,7 +81,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     stack,
     demoUrl,
     async stop() {
-      await closeServer(demo as Server);
+      await closeServer(demo);
       await stack.stop();
     },
   };

@@ -98,7 +98,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
       tags: {},
     });
   });
-  const port = await listenOnLoopback(server as unknown as import('node:http').Server);
+  const port = await listenOnLoopback(server);
 
   const fake: FakeKeyVault = {
     vaultUrl: `https://127.0.0.1:${port}`,
@@ -125,7 +125,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
       requests.get = 0;
       requests.byName = {};
     },
-    close: () => closeServer(server as unknown as import('node:http').Server),
+    close: () => closeServer(server),
   };
   return fake;
 }

@@ -1,4 +1,7 @@
-import type { Server } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+
+type Server = HttpServer | HttpsServer;
 
 /** Listens on an ephemeral loopback port; returns the port. */
 export function listenOnLoopback(server: Server): Promise<number> {

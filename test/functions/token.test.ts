@@ -3,17 +3,22 @@ import { AUDIENCE, expectNoKeys, KEYS, startHarness, TENANT_ID, type Harness } f
 
 let h: Harness;
 const seen: string[] = [];
+const logLines: string[] = [];
 
 beforeEach(async () => {
   h = await startHarness();
 });
 afterEach(async () => {
   seen.push(...h.logs.map((l) => l.text));
+  logLines.push(...h.logs.map((l) => l.text));
   await h.close();
 });
 afterAll(() => {
   // Every response body, header and log line of this file, scanned for every test key.
   expectNoKeys(seen.join('\n'));
+  // Neither caller tokens nor vended tokens (both JWTs) ever reach the log.
+  expect(logLines.length).toBeGreaterThan(50);
+  expect(logLines.join('\n')).not.toMatch(/eyJ[\w-]+\.eyJ/);
 });
 
 async function get(path: string, token?: string, extra: Record<string, string> = {}) {
