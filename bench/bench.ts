@@ -32,7 +32,7 @@ async function bareServer(body: string): Promise<{ url: string; stop: () => Prom
 }
 
 async function warmPath(): Promise<void> {
-  const stack = await startLocalStack();
+  const stack = await startLocalStack({ hostOutput: 'file' });
   try {
     const headers = { authorization: `Bearer ${await stack.callerToken()}` };
     const url = `${stack.apiUrl}/token/speech`;

@@ -79,7 +79,8 @@ export function createLocalHost(options: LocalHostOptions): Server {
       return;
     }
 
-    const body = await readBody(incoming);
+    const hasBody = incoming.headers['transfer-encoding'] !== undefined || Number(incoming.headers['content-length'] ?? 0) > 0;
+    const body = hasBody ? await readBody(incoming) : Buffer.alloc(0);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(incoming.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +21,11 @@ export interface LocalStackOptions {
   readonly port?: number;
   readonly corsOrigins?: readonly string[];
   readonly rateLimitPerMinute?: number;
-  /** Host output: kept for inspection, or passed to this process's stdout/stderr. */
-  readonly hostOutput?: 'capture' | 'inherit';
+  /**
+   * Host output: kept in memory for inspection, passed to this process's stdout/stderr, or written
+   * to a file (the benchmark: costs this process nothing per line).
+   */
+  readonly hostOutput?: 'capture' | 'inherit' | 'file';
 }
 
 export interface LocalStack {
@@ -81,17 +84,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }, null, 2));
 
   const hostOutput: string[] = [];
+  const mode = options.hostOutput ?? 'capture';
+  const logPath = join(directory, 'host.log');
+  const logFile = mode === 'file' ? openSync(logPath, 'w') : undefined;
   const host = spawn(process.execPath, [join(repositoryRoot(), 'dist', 'src', 'dev', 'host.js'), '--settings', settingsPath], {
     env: { ...process.env, PORT: String(options.port ?? 0), NODE_EXTRA_CA_CERTS: certificatePath },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: logFile === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFile, logFile],
   });
+  if (logFile !== undefined) closeSync(logFile);
   const stopFakes = async () => {
     await Promise.all([entra.close(), vault.close(), cognitive.close()]);
     rmSync(directory, { recursive: true, force: true });
   };
   let apiUrl: string;
   try {
-    apiUrl = await waitForListening(host, hostOutput, options.hostOutput ?? 'capture');
+    apiUrl = mode === 'file' ? await waitForListeningInFile(host, logPath) : await waitForListening(host, hostOutput, mode);
   } catch (error) {
     host.kill();
     await stopFakes();
@@ -109,6 +116,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await stopFakes();
     },
   };
+}
+
+async function waitForListeningInFile(host: ChildProcess, logPath: string): Promise<string> {
+  for (let waited = 0; waited < 15_000 && host.exitCode === null; waited += 50) {
+    const line = readFileSync(logPath, 'utf8').split('\n').find((l) => l.includes('"event":"listening"'));
+    if (line !== undefined) return (JSON.parse(line) as { url: string }).url;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`local host did not start:\n${readFileSync(logPath, 'utf8')}`);
 }
 
 function waitForListening(host: ChildProcess, output: string[], mode: 'capture' | 'inherit'): Promise<string> {
