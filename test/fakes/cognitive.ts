@@ -1,18 +1,22 @@
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type ServerResponse } from 'node:http';
 import { closeServer, listenOnLoopback } from './server.js';
 
-type CloudName = 'AzureCloud' | 'AzureChinaCloud' | 'AzureUSGovernment';
+export type FakeCloud = 'AzureCloud' | 'AzureChinaCloud' | 'AzureUSGovernment';
 
-/** A resource key and the resource it belongs to: valid only at that resource's own hosts. */
+/**
+ * A resource key and the resource it belongs to. A key is accepted only at its own resource's
+ * hosts: the regional STS of its cloud and region, and its custom subdomain if it has one.
+ */
 export interface FakeKey {
   readonly key: string;
-  readonly cloud: CloudName;
+  readonly cloud: FakeCloud;
   readonly region?: string;
-  /** A custom subdomain name; `loopback` means requests aimed straight at the fake's own URL. */
+  /** Custom subdomain name; `loopback` is the fake's own URL addressed directly. */
   readonly subdomain?: string;
 }
 
+/** A scripted STS answer; after `times` requests (default: for ever) the normal one returns. */
 export type Behaviour =
   | { status: 429; retryAfterSeconds?: number; times?: number }
   | { status: 500 | 502 | 503; times?: number }
@@ -20,178 +24,295 @@ export type Behaviour =
   | { hang: true; times?: number };
 
 export interface FakeCall {
+  /** The host the client addressed (`loopback` for the fake's own URL). */
   readonly host: string;
   readonly path: string;
+  /** 0 for a request left hanging. */
   readonly status: number;
+  /** The last four characters of the key sent, if any: enough to tell keys apart, never a key. */
   readonly keyLast4?: string;
 }
 
 export interface FakeCognitive {
+  /** `http://127.0.0.1:PORT`: usable directly as a custom-subdomain endpoint named `loopback`. */
   readonly url: string;
-  /** Sends any `https://<host>/…` to this fake, which answers as that host would. */
+  /**
+   * A fetch that sends `https://<Azure AI host>/…` to this fake, which answers as that host would.
+   * Loopback URLs pass through to the real fetch; any other host fails as DNS would.
+   */
   readonly fetch: typeof fetch;
   readonly calls: FakeCall[];
+  /** Answer STS 401s with the older `{"statusCode":401,…}` body. */
   legacy401Body: boolean;
   /** Makes the Speech service refuse every token, even fresh ones. */
   rejectTokens: boolean;
-  script(host: string, behaviour: Behaviour): void;
+  /** Scripts the STS `issueToken` of one host (as addressed, e.g. `japanwest.api.cognitive.microsoft.com`) or of all (`*`). */
+  script(hostOrStar: string, behaviour: Behaviour): void;
   stsCalls(host?: string): number;
   resetCalls(): void;
+  /** Replaces the valid keys (key regeneration). Custom subdomains once known keep resolving. */
   setKeys(keys: readonly FakeKey[]): void;
   close(): Promise<void>;
 }
 
-interface Target {
-  readonly cloud: CloudName;
-  /** `region:<name>` or `subdomain:<name>`: the identity of the resource a host belongs to. */
-  readonly scope: string;
-  readonly service: 'sts' | 'speech';
+interface CloudDomains {
+  readonly cloud: FakeCloud;
+  readonly sts: string;
+  readonly subdomain: string;
+  readonly speech: string;
 }
 
-const CLOUD_HOSTS: ReadonlyArray<{ cloud: CloudName; sts: string; subdomain: string; speech: string }> = [
+const CLOUDS: readonly CloudDomains[] = [
   { cloud: 'AzureCloud', sts: 'api.cognitive.microsoft.com', subdomain: 'cognitiveservices.azure.com', speech: 'speech.microsoft.com' },
   { cloud: 'AzureChinaCloud', sts: 'api.cognitive.azure.cn', subdomain: 'cognitiveservices.azure.cn', speech: 'speech.azure.cn' },
   { cloud: 'AzureUSGovernment', sts: 'api.cognitive.microsoft.us', subdomain: 'cognitiveservices.azure.us', speech: 'speech.azure.us' },
 ];
 
-/** What the real DNS would say about a host: which cloud and resource it belongs to, if any. */
+/** Which resource a host belongs to, as Azure's DNS and front door would see it. */
+type Target =
+  | { readonly kind: 'regional'; readonly cloud: FakeCloud; readonly region: string }
+  | { readonly kind: 'subdomain'; readonly cloud: FakeCloud; readonly name: string }
+  | { readonly kind: 'speech'; readonly cloud: FakeCloud; readonly region: string };
+
+const LOOPBACK_HOST = 'loopback';
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const ISSUE_TOKEN = '/sts/v1.0/issueToken';
+
+function labelBefore(host: string, domain: string): string | undefined {
+  if (!host.endsWith(`.${domain}`)) return undefined;
+  const label = host.slice(0, -domain.length - 1);
+  return LABEL.test(label) ? label : undefined;
+}
+
 function targetOf(host: string): Target | undefined {
-  if (host === 'loopback') return { cloud: 'AzureCloud', scope: 'subdomain:loopback', service: 'sts' };
-  for (const { cloud, sts, subdomain, speech } of CLOUD_HOSTS) {
-    if (host === sts) return { cloud, scope: 'region:global', service: 'sts' };
-    if (host.endsWith(`.${sts}`) && !host.slice(0, -sts.length - 1).includes('.')) return { cloud, scope: `region:${host.slice(0, -sts.length - 1)}`, service: 'sts' };
-    if (host.endsWith(`.${subdomain}`) && !host.slice(0, -subdomain.length - 1).includes('.')) return { cloud, scope: `subdomain:${host.slice(0, -subdomain.length - 1)}`, service: 'sts' };
-    const speechMatch = new RegExp(`^([a-z0-9]+)\\.(stt|tts)\\.${speech.replace(/\./g, '\\.')}$`).exec(host);
-    if (speechMatch) return { cloud, scope: `region:${speechMatch[1]}`, service: 'speech' };
+  if (host === LOOPBACK_HOST) return { kind: 'subdomain', cloud: 'AzureCloud', name: LOOPBACK_HOST };
+  for (const { cloud, sts, subdomain, speech } of CLOUDS) {
+    // The un-prefixed host is the STS of global (non-regional) Translator resources.
+    if (host === sts) return { kind: 'regional', cloud, region: 'global' };
+    const region = labelBefore(host, sts);
+    if (region !== undefined) return { kind: 'regional', cloud, region };
+    const name = labelBefore(host, subdomain);
+    if (name !== undefined) return { kind: 'subdomain', cloud, name };
+    const speechRegion = labelBefore(host, `stt.${speech}`) ?? labelBefore(host, `tts.${speech}`);
+    if (speechRegion !== undefined) return { kind: 'speech', cloud, region: speechRegion };
   }
   return undefined;
 }
 
-const scopeOfKey = (key: FakeKey) => (key.subdomain !== undefined ? `subdomain:${key.subdomain}` : `region:${key.region}`);
+function isLoopbackHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** undici's shape for a failed connection: `TypeError('fetch failed')` with the system error as cause. */
+function connectionFailure(hostname: string, code: 'ENOTFOUND' | 'ECONNREFUSED', port: number): TypeError {
+  const cause = code === 'ENOTFOUND'
+    ? Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { errno: -3008, code, syscall: 'getaddrinfo', hostname })
+    : Object.assign(new Error(`connect ECONNREFUSED ${hostname}:${port}`), { errno: -111, code, syscall: 'connect', address: hostname, port });
+  return new TypeError('fetch failed', { cause });
+}
+
+const VOICES = [
+  {
+    Name: 'Microsoft Server Speech Text to Speech Voice (ja-JP, NanamiNeural)', DisplayName: 'Nanami', LocalName: '七海',
+    ShortName: 'ja-JP-NanamiNeural', Gender: 'Female', Locale: 'ja-JP', LocaleName: 'Japanese (Japan)',
+    StyleList: ['chat', 'customerservice', 'cheerful'], SampleRateHertz: '48000', VoiceType: 'Neural', Status: 'GA', WordsPerMinute: '319',
+  },
+  {
+    Name: 'Microsoft Server Speech Text to Speech Voice (en-US, AvaNeural)', DisplayName: 'Ava', LocalName: 'Ava',
+    ShortName: 'en-US-AvaNeural', Gender: 'Female', Locale: 'en-US', LocaleName: 'English (United States)',
+    SampleRateHertz: '48000', VoiceType: 'Neural', Status: 'GA', WordsPerMinute: '143',
+  },
+];
+
+const STS_401 = '{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}';
+const STS_401_LEGACY = '{"statusCode":401,"message":"Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."}';
+const NOT_FOUND = '{"error":{"code":"404","message":"Resource not found"}}';
+
+interface Grant {
+  readonly cloud: FakeCloud;
+  readonly region?: string;
+  readonly subdomain?: string;
+  /** ms */
+  readonly exp: number;
+}
 
 /**
- * Azure AI services as seen from a client: the STS `issueToken` of every region, cloud and custom
+ * Azure AI services as a client sees them: the STS `issueToken` of every region, cloud and custom
  * subdomain, and the Speech voices list, routed by the host the client addressed.
  */
 export async function startFakeCognitive(options: { keys: readonly FakeKey[]; now?: () => number }): Promise<FakeCognitive> {
   const now = options.now ?? Date.now;
-  let keys = [...options.keys];
-  const scripts = new Map<string, Behaviour & { remaining: number }>();
-  const issued = new Map<string, { scope: string; cloud: CloudName; exp: number }>();
+  let keys: readonly FakeKey[] = [...options.keys];
+  // A resource's DNS name outlives any one of its keys, so regenerated keys do not unresolve it.
+  const knownSubdomains = new Set<string>();
+  const remember = (list: readonly FakeKey[]) => {
+    for (const k of list) if (k.subdomain !== undefined) knownSubdomains.add(`${k.cloud}/${k.subdomain}`);
+  };
+  remember(keys);
+  const scripts = new Map<string, { behaviour: Behaviour; remaining: number }>();
+  const issued = new Map<string, Grant>();
+  const accountIds = new Map<string, string>();
+
+  const resolves = (target: Target) =>
+    target.kind !== 'subdomain' || target.name === LOOPBACK_HOST || knownSubdomains.has(`${target.cloud}/${target.name}`);
+
+  const keyIsValidAt = (k: FakeKey, target: Target) => {
+    if (target.kind === 'subdomain') return k.subdomain === target.name && (target.name === LOOPBACK_HOST || k.cloud === target.cloud);
+    return target.kind === 'regional' && k.cloud === target.cloud && k.region === target.region;
+  };
+
+  const grantIsValidAt = (grant: Grant, target: Target) => {
+    if (target.kind === 'speech') return grant.cloud === target.cloud && grant.region === target.region;
+    if (target.kind === 'subdomain') return grant.subdomain === target.name && (target.name === LOOPBACK_HOST || grant.cloud === target.cloud);
+    return false;
+  };
+
+  const issueToken = (owner: FakeKey): string => {
+    const seconds = Math.floor(now() / 1000);
+    const exp = seconds + 600;
+    const resource = `${owner.cloud}/${owner.region ?? ''}/${owner.subdomain ?? ''}`;
+    let accountId = accountIds.get(resource);
+    if (accountId === undefined) {
+      accountId = randomBytes(16).toString('hex');
+      accountIds.set(resource, accountId);
+    }
+    const domains = CLOUDS.find((c) => c.cloud === owner.cloud) ?? CLOUDS[0]!;
+    const account = owner.subdomain ?? `fake-${owner.region ?? 'account'}`;
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    // Clients must treat the token as opaque: the signature is random bytes.
+    const token = `${encode({ alg: 'ES256', kid: 'key1', typ: 'JWT' })}.${encode({
+      region: owner.region ?? 'global',
+      'subscription-id': accountId,
+      'product-id': 'SpeechServices.S0',
+      'cognitive-services-endpoint': `https://${domains.sts}/internal/v1.0/`,
+      'azure-resource-id': `/subscriptions/${randomUUID()}/resourceGroups/rg-fake/providers/Microsoft.CognitiveServices/accounts/${account}`,
+      scope: 'speechservices',
+      aud: 'urn:ms.cognitiveservices',
+      exp,
+      iss: 'urn:ms.cognitiveservices',
+    })}.${randomBytes(64).toString('base64url')}`;
+    if (issued.size > 10_000) {
+      for (const [t, g] of issued) if (g.exp <= now()) issued.delete(t);
+    }
+    issued.set(token, {
+      cloud: owner.cloud, exp: exp * 1000,
+      ...(owner.region !== undefined ? { region: owner.region } : {}),
+      ...(owner.subdomain !== undefined ? { subdomain: owner.subdomain } : {}),
+    });
+    return token;
+  };
+
+  const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'apim-request-id': randomUUID(), ...headers });
+    res.end(body);
+  };
 
   const server = createServer((req, res) => {
-    const host = (req.headers['x-fake-original-host'] as string | undefined) ?? 'loopback';
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const target = targetOf(host);
-    const record = (status: number, key?: string) =>
-      fake.calls.push({ host, path, status, ...(key ? { keyLast4: key.slice(-4) } : {}) });
-    const send = (status: number, body: string, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
-      res.end(body);
-    };
     req.resume();
-    if (target === undefined) {
-      record(404);
-      send(404, '{"error":{"code":"404","message":"Resource not found"}}');
-      return;
-    }
-
-    const isVoices = path.endsWith('/cognitiveservices/voices/list');
-    if (target.service === 'speech' || isVoices) {
-      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-      const grant = token === undefined ? undefined : issued.get(token);
-      const ok = !fake.rejectTokens && grant !== undefined && grant.exp > now() && grant.scope === target.scope && grant.cloud === target.cloud;
-      record(ok ? 200 : 401);
-      if (!ok) {
-        send(401, '');
-        return;
-      }
-      send(200, JSON.stringify([
-        { Name: 'Microsoft Server Speech Text to Speech Voice (ja-JP, NanamiNeural)', ShortName: 'ja-JP-NanamiNeural', Gender: 'Female', Locale: 'ja-JP', VoiceType: 'Neural' },
-        { Name: 'Microsoft Server Speech Text to Speech Voice (en-US, AvaNeural)', ShortName: 'en-US-AvaNeural', Gender: 'Female', Locale: 'en-US', VoiceType: 'Neural' },
-      ]));
-      return;
-    }
-
-    if (req.method !== 'POST' || path !== '/sts/v1.0/issueToken') {
-      record(404);
-      send(404, '{"error":{"code":"404","message":"Resource not found"}}');
-      return;
-    }
+    const host = (req.headers['x-fake-original-host'] as string | undefined)?.toLowerCase() ?? LOOPBACK_HOST;
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
     const key = req.headers['ocp-apim-subscription-key'] as string | undefined;
-    const script = scripts.get(host) ?? scripts.get('*');
-    if (script !== undefined && script.remaining > 0) {
-      script.remaining--;
-      if ('hang' in script) {
-        record(0, key);
+    const record = (status: number) => calls.push({ host, path, status, ...(key ? { keyLast4: key.slice(-4) } : {}) });
+    const target = targetOf(host);
+    if (target === undefined || !resolves(target)) {
+      record(404);
+      send(res, 404, NOT_FOUND);
+      return;
+    }
+
+    const isVoicesList = req.method === 'GET' && (
+      (target.kind === 'speech' && path === '/cognitiveservices/voices/list')
+      || (target.kind === 'subdomain' && path === '/tts/cognitiveservices/voices/list'));
+    if (isVoicesList) {
+      const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const grant = token === undefined ? undefined : issued.get(token);
+      const ok = !fake.rejectTokens && grant !== undefined && grant.exp > now() && grantIsValidAt(grant, target);
+      record(ok ? 200 : 401);
+      if (ok) send(res, 200, JSON.stringify(VOICES));
+      else send(res, 401, '');
+      return;
+    }
+
+    if (req.method !== 'POST' || path !== ISSUE_TOKEN || target.kind === 'speech') {
+      record(404);
+      send(res, 404, NOT_FOUND);
+      return;
+    }
+    const scripted = scripts.get(host) ?? scripts.get('*');
+    if (scripted !== undefined && scripted.remaining > 0) {
+      scripted.remaining--;
+      const { behaviour } = scripted;
+      if ('hang' in behaviour) {
+        record(0);
         return;
       }
-      record(script.status, key);
-      if (script.status === 429) {
-        send(429, '{"error":{"code":"429","message":"Rate limit is exceeded. Try again later."}}', script.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(script.retryAfterSeconds) });
-      } else if (script.status === 403) {
-        send(403, script.kind === 'localAuthDisabled'
+      record(behaviour.status);
+      if (behaviour.status === 429) {
+        const after = behaviour.retryAfterSeconds;
+        send(res, 429, JSON.stringify({ error: { code: '429', message: `Requests to the Issue Token Operation under Cognitive Services API have exceeded rate limit of your current tier. Please retry after ${after ?? 1} second${after === 1 ? '' : 's'}.` } }),
+          after === undefined ? {} : { 'Retry-After': String(after) });
+      } else if (behaviour.status === 403) {
+        send(res, 403, behaviour.kind === 'localAuthDisabled'
           ? '{"error":{"code":"AuthenticationTypeDisabled","message":"Key based authentication is disabled for this resource."}}'
           : '{"error":{"code":"403","message":"Access denied due to Virtual Network/Firewall rules."}}');
       } else {
-        send(script.status, '{"error":{"code":"InternalServerError","message":"An unexpected error occurred."}}');
+        send(res, behaviour.status, JSON.stringify({ error: { code: String(behaviour.status), message: behaviour.status === 500 ? 'Internal server error.' : 'The service is temporarily unavailable. Please try again later.' } }));
       }
       return;
     }
-    const owner = keys.find((k) => k.key === key && k.cloud === target.cloud && scopeOfKey(k) === target.scope);
+    const owner = key === undefined ? undefined : keys.find((k) => k.key === key && keyIsValidAt(k, target));
     if (owner === undefined) {
-      record(401, key);
-      send(401, fake.legacy401Body
-        ? '{"statusCode":401,"message":"Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."}'
-        : '{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}');
+      record(401);
+      send(res, 401, fake.legacy401Body ? STS_401_LEGACY : STS_401);
       return;
     }
-    const exp = Math.floor(now() / 1000) + 600;
-    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const token = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({
-      region: owner.region ?? 'custom', 'subscription-id': randomUUID().replace(/-/g, ''), 'product-id': 'SpeechServices.S0',
-      'cognitive-services-endpoint': `https://${host}/internal/cognitiveservices`, 'azure-resource-id': '/subscriptions/x/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/fake',
-      scope: 'speechservices', aud: 'urn:ms.speechservices', exp, iss: 'urn:ms.cognitiveservices',
-    })}.${Buffer.from(randomUUID()).toString('base64url')}`;
-    issued.set(token, { scope: target.scope, cloud: target.cloud, exp: exp * 1000 });
-    record(200, key);
-    res.writeHead(200, { 'Content-Type': 'text/plain; charset=us-ascii' });
+    const token = issueToken(owner);
+    record(200);
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=us-ascii', 'apim-request-id': randomUUID() });
     res.end(token);
   });
   const port = await listenOnLoopback(server);
   const url = `http://127.0.0.1:${port}`;
+  const calls: FakeCall[] = [];
+
+  const fakeFetch: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const target = new URL(request.url);
+    if (target.origin === url || isLoopbackHostname(target.hostname)) return fetch(request);
+    const host = target.hostname;
+    const resource = targetOf(host);
+    if (resource === undefined || !resolves(resource)) throw connectionFailure(host, 'ENOTFOUND', Number(target.port || 443));
+    // Azure AI front doors listen on 443 only.
+    if (target.protocol !== 'https:' || (target.port !== '' && target.port !== '443')) {
+      throw connectionFailure(host, 'ECONNREFUSED', Number(target.port || (target.protocol === 'http:' ? 80 : 443)));
+    }
+    const headers = new Headers(request.headers);
+    headers.set('x-fake-original-host', host);
+    return fetch(`${url}${target.pathname}${target.search}`, {
+      method: request.method,
+      headers,
+      signal: request.signal,
+      redirect: 'manual',
+      ...(request.method === 'GET' || request.method === 'HEAD' ? {} : { body: await request.arrayBuffer() }),
+    });
+  };
 
   const fake: FakeCognitive = {
     url,
-    calls: [],
+    fetch: fakeFetch,
+    calls,
     legacy401Body: false,
     rejectTokens: false,
-    fetch: async (input, init) => {
-      const request = new Request(input, init);
-      const target = new URL(request.url);
-      if (target.origin === url) return fetch(request);
-      if (target.protocol !== 'https:' || targetOf(target.hostname) === undefined) {
-        throw new TypeError('fetch failed', { cause: Object.assign(new Error(`getaddrinfo ENOTFOUND ${target.hostname}`), { code: 'ENOTFOUND' }) });
-      }
-      const headers = new Headers(request.headers);
-      headers.set('x-fake-original-host', target.hostname);
-      return fetch(`${url}${target.pathname}${target.search}`, {
-        method: request.method,
-        headers,
-        signal: request.signal,
-        redirect: 'manual',
-        ...(request.method === 'GET' || request.method === 'HEAD' ? {} : { body: await request.arrayBuffer() }),
-      });
+    script(hostOrStar, behaviour) {
+      scripts.set(hostOrStar.toLowerCase(), { behaviour, remaining: behaviour.times ?? Number.POSITIVE_INFINITY });
     },
-    script(host, behaviour) {
-      scripts.set(host, { ...behaviour, remaining: behaviour.times ?? Number.POSITIVE_INFINITY });
-    },
-    stsCalls: (host) => fake.calls.filter((c) => c.path === '/sts/v1.0/issueToken' && (host === undefined || c.host === host)).length,
+    stsCalls: (host) => calls.filter((c) => c.path === ISSUE_TOKEN && (host === undefined || c.host === host)).length,
     resetCalls() {
-      fake.calls.length = 0;
+      calls.length = 0;
     },
     setKeys(next) {
       keys = [...next];
+      remember(keys);
     },
     close: () => closeServer(server),
   };

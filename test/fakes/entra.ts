@@ -1,17 +1,48 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { closeServer, listenOnLoopback } from './server.js';
 
 export interface FakeEntraOptions {
   readonly tenantId: string;
+  /** Clock for `iat`/`nbf`/`exp` of minted tokens, in ms. Default `Date.now`. */
   readonly now?: () => number;
 }
 
 export interface MintOptions {
+  /** Header `kid` to claim; default the signing key's own. */
   readonly kid?: string;
+  /** `unpublished`: signed by a key that is never in the JWKS. Default `current`. */
   readonly signingKey?: 'current' | 'unpublished';
 }
+
+export interface FakeEntra {
+  /** `http://127.0.0.1:PORT`, no trailing slash: what AUTH_AUTHORITY_HOST points at. */
+  readonly authorityHost: string;
+  readonly tenantId: string;
+  /** `{authorityHost}/{tenantId}/v2.0`, as in the v2.0 discovery document. */
+  readonly issuerV2: string;
+  /** `https://sts.windows.net/{tenantId}/`: v1.0 tokens name this issuer whatever the host. */
+  readonly issuerV1: string;
+  readonly requests: { discovery: number; jwks: number };
+  /** An RS256 token from the current published key; `undefined` claims are removed. */
+  mint(claims?: Record<string, unknown>, options?: MintOptions): Promise<string>;
+  /** `alg: none` and an empty signature. */
+  mintUnsigned(claims?: Record<string, unknown>): Promise<string>;
+  /** HS256 keyed with the current public key's PEM: the key-confusion attack. */
+  mintHs256WithPublicKey(claims?: Record<string, unknown>): Promise<string>;
+  /** A valid RS256 signature from a key the tenant never published, under an unpublished kid. */
+  mintWithUnpublishedKey(claims?: Record<string, unknown>): Promise<string>;
+  /** The same header and signature over a changed payload. */
+  tamper(token: string, claims: Record<string, unknown>): string;
+  /** Publishes a new key that `mint` uses from then on; the old one stays published unless `keepOld: false`. */
+  rotateSigningKey(options?: { keepOld?: boolean }): Promise<void>;
+  resetCounters(): void;
+  close(): Promise<void>;
+}
+
+/** The client id `azp` names unless a test says otherwise. */
+export const FAKE_CLIENT_APP_ID = '3c1a2b4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
 
 interface SigningKey {
   readonly kid: string;
@@ -20,32 +51,24 @@ interface SigningKey {
   readonly publicPem: string;
 }
 
-export interface FakeEntra {
-  readonly authorityHost: string;
-  readonly tenantId: string;
-  readonly issuerV2: string;
-  readonly issuerV1: string;
-  readonly requests: { discovery: number; jwks: number };
-  mint(claims?: Record<string, unknown>, options?: MintOptions): Promise<string>;
-  mintUnsigned(claims?: Record<string, unknown>): Promise<string>;
-  mintHs256WithPublicKey(claims?: Record<string, unknown>): Promise<string>;
-  mintWithUnpublishedKey(claims?: Record<string, unknown>): Promise<string>;
-  tamper(token: string, claims: Record<string, unknown>): string;
-  rotateSigningKey(options?: { keepOld?: boolean }): Promise<void>;
-  resetCounters(): void;
-  close(): Promise<void>;
-}
-
 async function newSigningKey(): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const publicJwk = await exportJWK(publicKey);
-  const kid = createHash('sha256').update(JSON.stringify(publicJwk)).digest('base64url').slice(0, 27);
+  // Entra's kid is the certificate's SHA-1 thumbprint (27 base64url characters), equal to x5t.
+  const kid = createHash('sha1').update(JSON.stringify(publicJwk)).digest('base64url');
   return { kid, privateKey, publicJwk, publicPem: await exportSPKI(publicKey) };
 }
 
 const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** Microsoft Entra ID as a resource server sees it: OIDC discovery (v2.0 and v1.0) and the JWKS. */
+/** Entra answers these tenant names with a document whose issuer is a template, not a tenant. */
+const MULTI_TENANT = new Set(['common', 'organizations']);
+
+/**
+ * Microsoft Entra ID as a resource server sees it: OIDC discovery (v2.0 and v1.0) and the JWKS,
+ * over plain http on loopback (issuers therefore say http://127.0.0.1:PORT where Entra says
+ * https://login.microsoftonline.com).
+ */
 export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEntra> {
   const { tenantId } = options;
   const now = options.now ?? Date.now;
@@ -54,49 +77,100 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
   const unpublished = await newSigningKey();
   const requests = { discovery: 0, jwks: 0 };
 
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const json = (status: number, body: unknown) => {
-      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify(body));
+  const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Access-Control-Allow-Origin': '*', ...headers });
+    res.end(JSON.stringify(body));
+  };
+
+  const aadError = (res: ServerResponse, status: number, error: string, code: number, description: string) => {
+    const traceId = randomUUID();
+    const correlationId = randomUUID();
+    const timestamp = new Date(now()).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+    json(res, status, {
+      error,
+      error_description: `AADSTS${code}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+      error_codes: [code],
+      timestamp,
+      trace_id: traceId,
+      correlation_id: correlationId,
+      error_uri: `${authorityHost}/error?code=${code}`,
+    });
+  };
+
+  const discoveryDocument = (tenant: string, v2: boolean) => {
+    const base = `${authorityHost}/${tenant}`;
+    const issuerTenant = MULTI_TENANT.has(tenant) ? '{tenantid}' : tenant;
+    const v = v2 ? 'v2.0/' : '';
+    return {
+      token_endpoint: `${base}/oauth2/${v}token`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      jwks_uri: `${base}/discovery/${v}keys`,
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      scopes_supported: v2 ? ['openid', 'profile', 'email', 'offline_access'] : ['openid'],
+      issuer: v2 ? `${authorityHost}/${issuerTenant}/v2.0` : `https://sts.windows.net/${issuerTenant}/`,
+      request_uri_parameter_supported: false,
+      userinfo_endpoint: 'https://graph.microsoft.com/oidc/userinfo',
+      authorization_endpoint: `${base}/oauth2/${v}authorize`,
+      device_authorization_endpoint: `${base}/oauth2/${v}devicecode`,
+      http_logout_supported: true,
+      frontchannel_logout_supported: true,
+      end_session_endpoint: `${base}/oauth2/${v}logout`,
+      claims_supported: ['sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'cloud_graph_host_name', 'msgraph_host', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+      kerberos_endpoint: `${base}/kerberos`,
+      tenant_region_scope: MULTI_TENANT.has(tenant) ? null : 'EU',
+      cloud_instance_name: 'microsoftonline.com',
+      cloud_graph_host_name: 'graph.windows.net',
+      msgraph_host: 'graph.microsoft.com',
+      rbac_url: 'https://pas.windows.net',
     };
-    const [, tenant, ...rest] = path.split('/');
+  };
+
+  const server = createServer((req, res) => {
+    req.resume();
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const [, tenant = '', ...rest] = path.split('/');
     const tail = rest.join('/');
-    const isDiscovery = tail === 'v2.0/.well-known/openid-configuration' || tail === '.well-known/openid-configuration';
-    if (isDiscovery) requests.discovery++;
-    if (tenant !== tenantId) {
-      json(400, { error: 'invalid_tenant', error_description: `AADSTS90002: Tenant '${tenant}' not found.` });
+    const isV2Discovery = tail === 'v2.0/.well-known/openid-configuration';
+    const isV1Discovery = tail === '.well-known/openid-configuration';
+    const isJwks = tail === 'discovery/v2.0/keys' || tail === 'discovery/keys';
+    if (isV2Discovery || isV1Discovery) requests.discovery++;
+    if (isJwks) requests.jwks++;
+    if (!isV2Discovery && !isV1Discovery && !isJwks) {
+      json(res, 404, { error: 'not_found', error_description: `The fake Entra serves no ${req.method} ${path}.` });
       return;
     }
-    if (isDiscovery) {
-      const v2 = tail.startsWith('v2.0');
-      json(200, {
-        issuer: v2 ? fake.issuerV2 : fake.issuerV1,
-        jwks_uri: `${fake.authorityHost}/${tenantId}/discovery/${v2 ? 'v2.0/' : ''}keys`,
-        authorization_endpoint: `${fake.authorityHost}/${tenantId}/oauth2/${v2 ? 'v2.0/' : ''}authorize`,
-        token_endpoint: `${fake.authorityHost}/${tenantId}/oauth2/${v2 ? 'v2.0/' : ''}token`,
-        response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
-        subject_types_supported: ['pairwise'],
-        id_token_signing_alg_values_supported: ['RS256'],
-        tenant_region_scope: 'EU',
-      });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      json(res, 405, { error: 'invalid_request', error_description: 'Only GET is supported here.' });
       return;
     }
-    if (tail === 'discovery/v2.0/keys' || tail === 'discovery/keys') {
-      requests.jwks++;
-      // Entra publishes kty/use/kid/x5t/n/e and no alg.
-      json(200, { keys: published.map((key) => ({ kty: 'RSA', use: 'sig', kid: key.kid, x5t: key.kid, n: key.publicJwk.n, e: key.publicJwk.e })) });
+    if (tenant !== tenantId && !MULTI_TENANT.has(tenant)) {
+      aadError(res, 400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`);
       return;
     }
-    json(404, { error: 'not_found' });
+    if (isJwks) {
+      const v2 = tail.includes('v2.0');
+      // Entra publishes kty/use/kid/x5t/n/e (and x5c, omitted here: nobody should verify by it), never alg.
+      json(res, 200, {
+        keys: published.map((key) => ({
+          kty: 'RSA', use: 'sig', kid: key.kid, x5t: key.kid, n: key.publicJwk.n, e: key.publicJwk.e,
+          ...(v2 ? { issuer: `${authorityHost}/${MULTI_TENANT.has(tenant) ? '{tenantid}' : tenant}/v2.0` } : {}),
+        })),
+      }, { 'Cache-Control': 'max-age=86400, private' });
+      return;
+    }
+    json(res, 200, discoveryDocument(tenant, isV2Discovery), { 'Cache-Control': 'max-age=86400, private' });
   });
   const port = await listenOnLoopback(server);
+  const authorityHost = `http://127.0.0.1:${port}`;
 
   const claimsFor = (claims: Record<string, unknown>): Record<string, unknown> => {
     const seconds = Math.floor(now() / 1000);
     const merged: Record<string, unknown> = {
-      iss: fake.issuerV2, aud: 'api://token-vending', tid: tenantId, oid: randomUUID(), sub: randomUUID(),
-      iat: seconds, nbf: seconds, exp: seconds + 3600, ver: '2.0', azp: 'client-app-id', ...claims,
+      iss: `${authorityHost}/${tenantId}/v2.0`, aud: 'api://token-vending', tid: tenantId, oid: randomUUID(), sub: randomUUID(),
+      iat: seconds, nbf: seconds, exp: seconds + 3600, ver: '2.0', azp: FAKE_CLIENT_APP_ID, azpacr: '0', ...claims,
     };
     for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
     return merged;
@@ -105,10 +179,10 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
   const sign = (key: SigningKey, claims: Record<string, unknown>, kid = key.kid) =>
     new SignJWT(claimsFor(claims)).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(key.privateKey);
 
-  const fake: FakeEntra = {
-    authorityHost: `http://127.0.0.1:${port}`,
+  return {
+    authorityHost,
     tenantId,
-    issuerV2: `http://127.0.0.1:${port}/${tenantId}/v2.0`,
+    issuerV2: `${authorityHost}/${tenantId}/v2.0`,
     issuerV1: `https://sts.windows.net/${tenantId}/`,
     requests,
     mint: (claims = {}, mintOptions = {}) =>
@@ -118,14 +192,18 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
       return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claimsFor(claims))}.`;
     },
     mintHs256WithPublicKey(claims = {}) {
-      // The key-confusion attack: an HMAC keyed with bytes the attacker knows, the public key.
+      // A verifier that lets the token pick its algorithm would check this HMAC with the public
+      // key's bytes as the secret, and anyone can compute it.
       return new SignJWT(claimsFor(claims))
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: current.kid })
         .sign(new TextEncoder().encode(current.publicPem));
     },
     tamper(token, claims) {
-      const [header, payload, signature] = token.split('.');
-      const original = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+      const [header, payload, signature, ...extra] = token.split('.');
+      if (header === undefined || payload === undefined || signature === undefined || extra.length > 0) {
+        throw new Error('tamper() takes a compact JWS: header.payload.signature');
+      }
+      const original = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
       return `${header}.${encode({ ...original, ...claims })}.${signature}`;
     },
     async rotateSigningKey({ keepOld = true } = {}) {
@@ -138,5 +216,4 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
     },
     close: () => closeServer(server),
   };
-  return fake;
 }

@@ -1,23 +1,40 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 
 type Server = HttpServer | HttpsServer;
 
+/**
+ * Raw sockets per server. `closeAllConnections` only knows sockets that reached HTTP; a TLS
+ * socket still in its handshake (or a client that connected and said nothing) would otherwise
+ * keep `close()` waiting for ever.
+ */
+const sockets = new WeakMap<Server, Set<Socket>>();
+
 /** Listens on an ephemeral loopback port; returns the port. */
 export function listenOnLoopback(server: Server): Promise<number> {
+  const open = new Set<Socket>();
+  sockets.set(server, open);
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
       const address = server.address();
       resolve(typeof address === 'object' && address !== null ? address.port : 0);
     });
   });
 }
 
-/** Closes the server and every connection it holds, hung ones included. */
+/** Closes the server and every connection it holds, hung ones included. Safe to call twice. */
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
+    // The callback's error (server already closed) is not a failure to close.
     server.close(() => resolve());
     server.closeAllConnections();
+    for (const socket of sockets.get(server) ?? []) socket.destroy();
   });
 }
