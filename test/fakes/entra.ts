@@ -54,7 +54,8 @@ interface SigningKey {
 async function newSigningKey(): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const publicJwk = await exportJWK(publicKey);
-  // Entra's kid is the certificate's SHA-1 thumbprint (27 base64url characters), equal to x5t.
+  // Shaped like Entra's kid, which is its certificate's SHA-1 thumbprint in base64url and equal to
+  // x5t; with no certificate here, the public JWK stands in for it.
   const kid = createHash('sha1').update(JSON.stringify(publicJwk)).digest('base64url');
   return { kid, privateKey, publicJwk, publicPem: await exportSPKI(publicKey) };
 }
