@@ -1,5 +1,10 @@
+export { TokenVendingError, type ClientErrorCode, type TokenVendingErrorDetails } from './errors.js';
+export { parseVendedToken, type VendedToken } from './vendedToken.js';
 export {
-  createTokenProvider, parseVendedToken, TokenVendingError,
-  type GetAccessTokenOptions, type GetTokenOptions, type TokenProvider, type TokenProviderOptions, type VendedToken,
+  createTokenProvider,
+  type FetchLike, type GetAccessTokenOptions, type GetTokenOptions, type TokenProvider, type TokenProviderOptions,
 } from './tokenProvider.js';
-export { createSpeechConfig, keepFresh, type KeepFreshOptions, type SpeechConfigLike, type SpeechSdkLike } from './speech.js';
+export {
+  createSpeechConfig, keepFresh,
+  type AuthorizationTokenTarget, type KeepFreshOptions, type SpeechConfigOptions, type SpeechSdkLike, type SpeechService,
+} from './speech.js';

@@ -1,60 +1,149 @@
-import type { TokenProvider, VendedToken } from './tokenProvider.js';
+import { TokenVendingError } from './errors.js';
+import type { TokenProvider } from './tokenProvider.js';
+import type { VendedToken } from './vendedToken.js';
 
 /**
- * The few parts of the Speech SDK (microsoft-cognitiveservices-speech-sdk) this helper uses,
- * declared structurally so the client needs no dependency: pass the SDK module itself.
+ * Helpers for the Speech SDK (`microsoft-cognitiveservices-speech-sdk`) that do not import it:
+ * pass the SDK module in. The few parts used are declared here structurally, so the client keeps
+ * no dependency and works with whichever SDK build the app loads (npm, or the browser bundle's
+ * `window.SpeechSDK`).
  */
-export interface SpeechConfigLike {
+
+/** Anything with a settable token: `SpeechConfig`, `SpeechRecognizer`, `SpeechSynthesizer`, `TranslationRecognizer`, … */
+export interface AuthorizationTokenTarget {
   authorizationToken: string;
 }
-export interface SpeechSdkLike<Config extends SpeechConfigLike> {
+
+export interface SpeechSdkLike<Config extends AuthorizationTokenTarget> {
   readonly SpeechConfig: {
     fromAuthorizationToken(authorizationToken: string, region: string): Config;
     fromEndpoint(endpoint: URL): Config;
   };
 }
 
+/** The Speech service a config is for; it matters only for a custom-subdomain resource. */
+export type SpeechService = 'stt' | 'tts';
+
+export interface SpeechConfigOptions {
+  /**
+   * `stt` (default) for recognizers, `tts` for synthesizers. Used only when the config is built
+   * from an endpoint (custom subdomain): each service has its own WebSocket path there, while a
+   * region-based config serves both.
+   */
+  readonly service?: SpeechService;
+  /**
+   * Connect here instead of where the token's `region` or `endpoints` point (a private endpoint,
+   * a proxy). The vended token is still used.
+   */
+  readonly endpoint?: string | URL;
+}
+
 /**
- * A SpeechConfig for a vended token: by region for a regional resource; for a custom-subdomain
- * resource (`region: null`), by its endpoint, with the token set afterwards.
+ * A `SpeechConfig` that authenticates with the vended token.
+ *
+ * - Regional resource: `SpeechConfig.fromAuthorizationToken(token, region)`. The SDK derives the
+ *   host from the region, including `.azure.cn` for `china*` and `.azure.us` for `usgov*` regions.
+ * - Custom subdomain (`region: null`): `SpeechConfig.fromEndpoint(new URL(endpoints.stt))` (or
+ *   `endpoints.tts` with `{ service: 'tts' }`), then `authorizationToken` is set on it. That is how
+ *   the SDK takes a token with an endpoint; `fromEndpoint` is called with the URL alone, because
+ *   recent SDKs reject an empty key string there. The API sends `stt` and `tts` as the WebSocket
+ *   URLs of the resource's own host (`wss://{name}.cognitiveservices.azure.com/stt/…`,
+ *   `…/tts/cognitiveservices/websocket/v1`), which every SDK version accepts as they are.
  */
-export function createSpeechConfig<Config extends SpeechConfigLike>(sdk: SpeechSdkLike<Config>, token: VendedToken): Config {
-  if (token.region !== null) return sdk.SpeechConfig.fromAuthorizationToken(token.accessToken, token.region);
-  const endpoint = token.endpoints.base ?? token.endpoints.stt;
-  if (endpoint === undefined) throw new Error(`The vended token for "${token.resource}" has neither a region nor a base endpoint.`);
-  const config = sdk.SpeechConfig.fromEndpoint(new URL(endpoint));
+export function createSpeechConfig<Config extends AuthorizationTokenTarget>(
+  sdk: SpeechSdkLike<Config>,
+  token: VendedToken,
+  options: SpeechConfigOptions = {},
+): Config {
+  if (options.endpoint === undefined && token.region !== null) {
+    return sdk.SpeechConfig.fromAuthorizationToken(token.accessToken, token.region);
+  }
+  const service = options.service ?? 'stt';
+  const endpoint = options.endpoint ?? token.endpoints[service];
+  if (endpoint === undefined) {
+    throw new TokenVendingError('invalid_response',
+      `The token for "${token.resource}" has no region and no endpoints.${service} to connect the Speech SDK to; pass { endpoint }.`);
+  }
+  const config = sdk.SpeechConfig.fromEndpoint(typeof endpoint === 'string' ? new URL(endpoint) : endpoint);
   config.authorizationToken = token.accessToken;
   return config;
 }
 
 export interface KeepFreshOptions {
-  /** How often to check, in ms. Default 30 s: far inside the 10-minute token lifetime. */
-  readonly intervalMs?: number;
-  readonly setInterval?: (callback: () => void, ms: number) => unknown;
-  readonly clearInterval?: (handle: unknown) => void;
+  /**
+   * How often to ask the provider for its token (a cache hit, no request, until the token is
+   * within `refreshMarginMs` of expiry). Default 30 s; keep it below the provider's
+   * `refreshMarginMs` (60 s) so the new token is in place before the old one expires. Short steps
+   * also survive throttled background tabs, and stay under React Native's long-timer warning.
+   */
+  readonly checkEveryMs?: number;
+  /** Default: the global `setTimeout`. */
+  setTimeout?(callback: () => void, ms: number): unknown;
+  /** Default: the global `clearTimeout`. */
+  clearTimeout?(handle: unknown): void;
+  /**
+   * A refresh failed (after the provider's own retries); checking goes on and the targets keep
+   * the token they have. Usually a `TokenVendingError`. Default: ignored.
+   */
   readonly onError?: (error: unknown) => void;
 }
 
 /**
- * Keeps `authorizationToken` current on long-lived recognizers, synthesizers or configs. Tokens
- * last 10 minutes and a conversation or a dictation session can outlive one; the SDK uses the
- * new value on its next connection. Returns a stop function.
+ * Keeps `authorizationToken` current on long-lived recognizers, synthesizers or configs, and
+ * returns the function that stops it.
+ *
+ * Why: a vended token lasts 10 minutes, but continuous recognition, a conversation or a
+ * synthesizer kept for a page's lifetime runs far longer, and the SDK authenticates each new
+ * WebSocket connection (it reconnects on its own during long sessions) with the token the object
+ * holds *then*. A recognizer or synthesizer copies the token from its `SpeechConfig` when it is
+ * created, so refreshing the config alone does not reach objects already made: pass them here.
+ * Every token the provider fetches, for whoever asked, is applied too.
  */
-export function keepFresh(provider: TokenProvider, targets: SpeechConfigLike | readonly SpeechConfigLike[], options: KeepFreshOptions = {}): () => void {
-  const list = Array.isArray(targets) ? targets : [targets as SpeechConfigLike];
+export function keepFresh(
+  provider: Pick<TokenProvider, 'getToken' | 'subscribe'>,
+  targets: AuthorizationTokenTarget | readonly AuthorizationTokenTarget[],
+  options: KeepFreshOptions = {},
+): () => void {
+  const list: readonly AuthorizationTokenTarget[] = isList(targets) ? [...targets] : [targets];
+  const checkEveryMs = options.checkEveryMs ?? 30_000;
+  if (!Number.isFinite(checkEveryMs) || checkEveryMs <= 0) throw new RangeError('keepFresh: checkEveryMs must be a positive number.');
+  const setTimer = (callback: () => void, ms: number): unknown =>
+    options.setTimeout ? options.setTimeout(callback, ms) : setTimeout(callback, ms);
+  const clearTimer = (handle: unknown): void => {
+    if (options.clearTimeout) options.clearTimeout(handle);
+    else clearTimeout(handle as Parameters<typeof clearTimeout>[0]);
+  };
+  const stopping = new AbortController();
+  let stopped = false;
+  let timer: unknown;
+
   const apply = (token: VendedToken) => {
-    for (const target of list) target.authorizationToken = token.accessToken;
+    if (stopped) return;
+    for (const target of list) {
+      if (target.authorizationToken !== token.accessToken) target.authorizationToken = token.accessToken;
+    }
   };
   const unsubscribe = provider.subscribe(apply);
-  const tick = () => {
-    provider.getToken().then(apply, (error: unknown) => options.onError?.(error));
+  const check = () => {
+    provider.getToken({ signal: stopping.signal })
+      .then(apply, (error: unknown) => {
+        if (!stopped) options.onError?.(error);
+      })
+      .finally(() => {
+        if (!stopped) timer = setTimer(check, checkEveryMs);
+      });
   };
-  const set = options.setInterval ?? ((callback: () => void, ms: number) => setInterval(callback, ms));
-  const clear = options.clearInterval ?? ((handle: unknown) => clearInterval(handle as ReturnType<typeof setInterval>));
-  const handle = set(tick, options.intervalMs ?? 30_000);
-  tick();
+  check();
+
   return () => {
-    clear(handle);
+    if (stopped) return;
+    stopped = true;
+    clearTimer(timer);
+    stopping.abort();
     unsubscribe();
   };
+}
+
+function isList(value: AuthorizationTokenTarget | readonly AuthorizationTokenTarget[]): value is readonly AuthorizationTokenTarget[] {
+  return Array.isArray(value);
 }

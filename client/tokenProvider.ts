@@ -1,205 +1,322 @@
+import { TokenVendingError } from './errors.js';
+import { backoffDelayMs, isTransient, parseRetryAfter } from './retry.js';
+import { isRecord, receiveVendedToken, type ReceivedToken, type VendedToken } from './vendedToken.js';
+
 /**
- * A dependency-free client for the token-vending API, for browsers, React Native and Node.
- * It asks `/api/token/{resource}` with the caller's Entra token, caches the answer, refreshes it
- * ahead of expiry, joins concurrent callers onto one request, and retries transient failures.
+ * A dependency-free client for `GET {baseUrl}/api/token/{resource}`, for browsers, React Native
+ * and Node 20+. It uses only `fetch`, `AbortController`, `setTimeout` and the clock, each of which
+ * can be injected.
  */
 
-export interface VendedToken {
-  readonly accessToken: string;
-  readonly tokenType: 'Bearer';
-  readonly expiresOn: Date;
-  readonly resource: string;
-  readonly kind: string;
-  readonly cloud: string;
-  /** `null` for a custom-subdomain resource: use `endpoints` then. */
-  readonly region: string | null;
-  readonly endpoints: Readonly<Record<string, string>>;
-}
-
 export interface GetAccessTokenOptions {
-  /** Set after the API answered 401: the cached Entra token was refused, get a new one. */
+  /**
+   * `true` once per request, after the API answered 401: the Entra token given before was refused
+   * (expired, revoked, or cached for the wrong audience), so do not answer from a cache. With
+   * MSAL.js, pass it on to `acquireTokenSilent({ …, forceRefresh })`.
+   */
   readonly forceRefresh: boolean;
 }
 
+/** The `fetch` the client needs; the platform's own `fetch` fits. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
 export interface TokenProviderOptions {
-  /** The function app's base URL, e.g. `https://func-x.azurewebsites.net` (with or without `/api`). */
+  /**
+   * The function app's URL, e.g. `https://func-x.azurewebsites.net`; a trailing `/api` is fine.
+   * May be relative (`''`) in a browser page served from the same origin.
+   */
   readonly baseUrl: string;
+  /** The resource name the API knows (`TOKEN_RESOURCES[].name`). */
   readonly resource: string;
-  /** The caller's Entra access token for the API, e.g. from MSAL's `acquireTokenSilent`. */
-  readonly getAccessToken: (options: GetAccessTokenOptions) => Promise<string>;
-  readonly fetch?: typeof fetch;
+  /**
+   * The caller's Entra access token *for this API* (not for Azure AI services), e.g. MSAL's
+   * `acquireTokenSilent(...).accessToken`. Called before every request to the API; keep it cheap
+   * (MSAL answers from its cache).
+   */
+  readonly getAccessToken: (options: GetAccessTokenOptions) => Promise<string> | string;
+  /** Default: the global `fetch`. */
+  readonly fetch?: FetchLike;
+  /** Milliseconds since the epoch. Default: `Date.now`. */
   readonly now?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** Default: the global `setTimeout`; used for backoff waits and attempt timeouts. */
+  setTimeout?(callback: () => void, ms: number): unknown;
+  /** Default: the global `clearTimeout`. */
+  clearTimeout?(handle: unknown): void;
+  /** In [0, 1), for backoff jitter. Default: `Math.random`. */
   readonly random?: () => number;
-  /** Refresh this long before `expiresOn`. Default 60 s: the STS token lives 10 minutes. */
+  /**
+   * Fetch a new token once less than this is left before expiry. Default 60 s: the token lives
+   * 10 minutes, and a token handed out now must still be good when the app connects with it.
+   */
   readonly refreshMarginMs?: number;
-  /** Attempts for transient failures (network, 429, 5xx). Default 3. */
+  /** Attempts per refresh for transient failures (network, timeout, 429, 5xx). Default 3. */
   readonly maxAttempts?: number;
-  /** First backoff step; doubles per attempt, with full jitter. Default 500 ms. */
+  /** First backoff step; doubles per retry, with full jitter. Default 500 ms. */
   readonly baseDelayMs?: number;
-  /** Longest wait honoured from a Retry-After header. Default 30 s. */
-  readonly maxRetryAfterMs?: number;
+  /**
+   * Longest wait between two attempts. Default 30 s. When the API's `Retry-After` asks for
+   * longer, the error is thrown at once (with `retryAfterSeconds`) instead: asking earlier than
+   * the API said only earns another 429.
+   */
+  readonly maxDelayMs?: number;
+  /** One attempt (request and body) may take this long before it counts as a network error. Default 15 s. */
+  readonly attemptTimeoutMs?: number;
 }
 
 export interface GetTokenOptions {
+  /** Stops this caller's wait; the request goes on while other callers still wait for it. */
   readonly signal?: AbortSignal;
-  /** Ignore the cached token (e.g. the service refused it). */
+  /** Skip the cached token, e.g. after Azure AI services refused it. Joins a request already under way. */
   readonly forceRefresh?: boolean;
 }
 
 export interface TokenProvider {
+  /**
+   * A token with more than `refreshMarginMs` left: the cached one, or a new one. Concurrent
+   * callers share one request. Throws `TokenVendingError`.
+   */
   getToken(options?: GetTokenOptions): Promise<VendedToken>;
-  /** Drops the cached token; the next getToken fetches a new one. */
+  /**
+   * Drops the cached token, e.g. on sign-out or an account switch. A request already under way
+   * still answers the callers waiting for it, but its token is not cached.
+   */
   invalidate(): void;
-  /** Called with every newly fetched token; returns an unsubscribe function. */
+  /** `listener` sees every newly fetched token; returns the function that unsubscribes it. */
   subscribe(listener: (token: VendedToken) => void): () => void;
 }
 
-/** Every failure, with the API's problem+json `code` (or `network_error`, `invalid_response`, `aborted`). */
-export class TokenVendingError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number | undefined,
-    readonly correlationId: string | undefined,
-    readonly retryAfterSeconds: number | undefined,
-  ) {
-    super(message);
-    this.name = 'TokenVendingError';
-  }
-
-  /** The service's `detail`, meant to be shown or logged. */
-  get detail(): string {
-    return this.message;
-  }
+interface Flight {
+  readonly promise: Promise<VendedToken>;
+  readonly controller: AbortController;
+  /** Callers waiting; when the last one with a signal aborts and none is left, the request stops. */
+  waiters: number;
 }
 
-const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-
 export function createTokenProvider(options: TokenProviderOptions): TokenProvider {
-  const doFetch = options.fetch ?? ((input: Parameters<typeof fetch>[0], init?: RequestInit) => fetch(input, init));
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const resource = options.resource;
+  if (typeof resource !== 'string' || resource.length === 0) throw new TypeError('createTokenProvider: resource is required.');
+  const doFetch: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
+  const now = options.now ?? (() => Date.now());
+  const setTimer = (callback: () => void, ms: number): unknown =>
+    options.setTimeout ? options.setTimeout(callback, ms) : setTimeout(callback, ms);
+  const clearTimer = (handle: unknown): void => {
+    if (options.clearTimeout) options.clearTimeout(handle);
+    else clearTimeout(handle as Parameters<typeof clearTimeout>[0]);
+  };
   const random = options.random ?? Math.random;
-  const refreshMarginMs = options.refreshMarginMs ?? 60_000;
-  const maxAttempts = options.maxAttempts ?? 3;
-  const baseDelayMs = options.baseDelayMs ?? 500;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
-  const api = options.baseUrl.replace(/\/+$/, '').replace(/\/api$/, '');
-  const url = `${api}/api/token/${encodeURIComponent(options.resource)}`;
+  const refreshMarginMs = nonNegative('refreshMarginMs', options.refreshMarginMs ?? 60_000);
+  const maxAttempts = Math.max(1, Math.floor(nonNegative('maxAttempts', options.maxAttempts ?? 3)));
+  const baseDelayMs = nonNegative('baseDelayMs', options.baseDelayMs ?? 500);
+  const maxDelayMs = nonNegative('maxDelayMs', options.maxDelayMs ?? 30_000);
+  const attemptTimeoutMs = nonNegative('attemptTimeoutMs', options.attemptTimeoutMs ?? 15_000);
+  const apiRoot = options.baseUrl.replace(/\/+$/, '').replace(/\/api$/, '');
+  const url = `${apiRoot}/api/token/${encodeURIComponent(resource)}`;
   const listeners = new Set<(token: VendedToken) => void>();
 
-  let cached: VendedToken | undefined;
-  let inFlight: Promise<VendedToken> | undefined;
+  let cached: ReceivedToken | undefined;
+  let flight: Flight | undefined;
+  // Bumped by invalidate() and by every new request: a request's answer touches the cache only
+  // while nothing newer has happened, so a slow old answer never overwrites a newer state.
+  let generation = 0;
 
-  async function fetchOnce(forceEntraRefresh: boolean): Promise<VendedToken> {
-    const accessToken = await options.getAccessToken({ forceRefresh: forceEntraRefresh });
-    let response: Response;
-    try {
-      response = await doFetch(url, { method: 'GET', headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' } });
-    } catch (error) {
-      throw new TokenVendingError('network_error', `Could not reach the token service: ${(error as Error).message}`, undefined, undefined, undefined);
-    }
-    const body: unknown = await response.json().catch(() => undefined);
-    if (!response.ok) throw problemError(response, body);
-    return parseVendedToken(body);
+  function sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        clearTimer(handle);
+        reject(abortedError());
+      };
+      const handle = setTimer(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
-  async function fetchWithRetry(): Promise<VendedToken> {
-    let forcedEntraRefresh = false;
-    for (let attempt = 1; ; attempt++) {
+  async function callerToken(forceRefresh: boolean): Promise<string> {
+    let token: unknown;
+    try {
+      token = await options.getAccessToken({ forceRefresh });
+    } catch (error) {
+      if (error instanceof TokenVendingError) throw error;
+      throw new TokenVendingError('access_token_unavailable', 'getAccessToken failed: no Entra access token to call the token service with.', { cause: error });
+    }
+    if (typeof token !== 'string' || token.length === 0) {
+      throw new TokenVendingError('access_token_unavailable', 'getAccessToken returned no Entra access token.');
+    }
+    return token;
+  }
+
+  async function attempt(forceEntraRefresh: boolean, signal: AbortSignal): Promise<ReceivedToken> {
+    const bearer = await callerToken(forceEntraRefresh);
+    if (signal.aborted) throw abortedError();
+    const controller = new AbortController();
+    let timedOut = false;
+    const onAbort = () => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimer(() => {
+      timedOut = true;
+      controller.abort();
+    }, attemptTimeoutMs);
+    let response: Response;
+    let text: string;
+    try {
+      response = await doFetch(url, {
+        method: 'GET',
+        headers: { Authorization: `Bearer ${bearer}`, Accept: 'application/json' },
+        signal: controller.signal,
+      });
+      text = await response.text();
+    } catch (error) {
+      if (signal.aborted) throw abortedError();
+      throw new TokenVendingError('network_error', timedOut
+        ? `The token service at ${url} did not answer within ${attemptTimeoutMs} ms.`
+        : `Could not reach the token service at ${url} (${describe(error)}). Check the network, the baseUrl, and that the API allows this page's origin (CORS).`,
+      { cause: error });
+    } finally {
+      clearTimer(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+    const receivedAt = now();
+    if (!response.ok) throw problemError(response, text, receivedAt);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new TokenVendingError('invalid_response', 'The token service answered 200 with a body that is not JSON (is baseUrl the function app?).', { status: response.status });
+    }
+    return receiveVendedToken(body, receivedAt);
+  }
+
+  async function fetchWithRetry(signal: AbortSignal): Promise<ReceivedToken> {
+    let reauthenticated = false;
+    for (let tries = 1; ; tries++) {
       try {
-        return await fetchOnce(forcedEntraRefresh);
+        return await attempt(reauthenticated, signal);
       } catch (error) {
-        if (!(error instanceof TokenVendingError)) throw error;
-        // A 401 usually means the cached Entra token expired or was revoked: one fresh one, once.
-        if (error.status === 401 && !forcedEntraRefresh) {
-          forcedEntraRefresh = true;
+        if (!(error instanceof TokenVendingError) || error.code === 'aborted') throw error;
+        // A 401 most often means the Entra token MSAL had cached was refused (expired, revoked,
+        // wrong audience): ask getAccessToken for a new one, once, and try again straight away.
+        if (error.status === 401 && !reauthenticated) {
+          reauthenticated = true;
+          tries -= 1;
           continue;
         }
-        const transient = error.code === 'network_error' || (error.status !== undefined && TRANSIENT_STATUS.has(error.status));
-        if (!transient || attempt >= maxAttempts) throw error;
-        const backoff = random() * baseDelayMs * 2 ** (attempt - 1);
-        const retryAfter = error.retryAfterSeconds === undefined ? 0 : Math.min(maxRetryAfterMs, error.retryAfterSeconds * 1000);
-        await sleep(Math.max(backoff, retryAfter));
+        if (!isTransient(error) || tries >= maxAttempts) throw error;
+        const askedMs = (error.retryAfterSeconds ?? 0) * 1000;
+        if (askedMs > maxDelayMs) throw error;
+        await sleep(Math.max(askedMs, backoffDelayMs(tries, baseDelayMs, maxDelayMs, random)), signal);
       }
     }
   }
 
-  function refresh(): Promise<VendedToken> {
-    if (inFlight === undefined) {
-      inFlight = fetchWithRetry()
-        .then((token) => {
-          cached = token;
-          for (const listener of listeners) listener(token);
-          return token;
-        }, (error: unknown) => {
-          cached = undefined; // never hand out a token after a failure that may mean it is bad
+  function notify(token: VendedToken): void {
+    for (const listener of listeners) {
+      try {
+        listener(token);
+      } catch (error) {
+        // A faulty listener must not fail the callers of getToken; it is reported on its own.
+        setTimer(() => {
           throw error;
-        })
-        .finally(() => {
-          inFlight = undefined;
-        });
+        }, 0);
+      }
     }
-    return inFlight;
+  }
+
+  function startFlight(): Flight {
+    const controller = new AbortController();
+    const startedIn = ++generation;
+    const promise = fetchWithRetry(controller.signal).then(
+      (received) => {
+        if (startedIn === generation) {
+          cached = received;
+          notify(received.token);
+        }
+        return received.token;
+      },
+      (error: unknown) => {
+        // Never hand out a token after a failed refresh: it was close to expiry, or refused.
+        if (startedIn === generation) cached = undefined;
+        throw error;
+      },
+    );
+    const started: Flight = { promise, controller, waiters: 0 };
+    const done = () => {
+      if (flight === started) flight = undefined;
+    };
+    promise.then(done, done);
+    return started;
+  }
+
+  function abandon(abandoned: Flight): void {
+    if (flight === abandoned) flight = undefined;
+    abandoned.controller.abort();
   }
 
   return {
-    async getToken(getOptions = {}) {
-      const { signal } = getOptions;
-      if (signal?.aborted) throw aborted();
-      if (!getOptions.forceRefresh && cached !== undefined && cached.expiresOn.getTime() - now() > refreshMarginMs) return cached;
-      if (getOptions.forceRefresh) cached = undefined;
-      const pending = refresh();
-      if (signal === undefined) return pending;
-      // Aborting leaves the shared request running for the other callers.
+    async getToken(getOptions: GetTokenOptions = {}): Promise<VendedToken> {
+      const { signal, forceRefresh = false } = getOptions;
+      if (signal?.aborted) throw abortedError();
+      if (forceRefresh) cached = undefined;
+      if (cached !== undefined && cached.expiresAt - now() > refreshMarginMs) return cached.token;
+      flight ??= startFlight();
+      const joined = flight;
+      joined.waiters += 1;
+      if (signal === undefined) return joined.promise;
       return new Promise<VendedToken>((resolve, reject) => {
-        const onAbort = () => reject(aborted());
+        const onAbort = () => {
+          reject(abortedError());
+          joined.waiters -= 1;
+          if (joined.waiters === 0) abandon(joined);
+        };
         signal.addEventListener('abort', onAbort, { once: true });
-        pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+        joined.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
       });
     },
-    invalidate() {
+    invalidate(): void {
+      generation += 1;
       cached = undefined;
+      flight = undefined;
     },
-    subscribe(listener) {
+    subscribe(listener: (token: VendedToken) => void): () => void {
       listeners.add(listener);
-      return () => listeners.delete(listener);
+      return () => {
+        listeners.delete(listener);
+      };
     },
   };
 }
 
-function aborted(): TokenVendingError {
-  return new TokenVendingError('aborted', 'The token request was aborted.', undefined, undefined, undefined);
+function problemError(response: Response, text: string, receivedAt: number): TokenVendingError {
+  let problem: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (isRecord(parsed)) problem = parsed;
+  } catch {
+    // Not problem+json (a proxy, a gateway, the platform): fall back to the status.
+  }
+  const { status } = response;
+  const code = typeof problem.code === 'string' && problem.code.length > 0 ? problem.code : `http_${status}`;
+  const detail = typeof problem.detail === 'string' && problem.detail.length > 0 ? problem.detail
+    : typeof problem.title === 'string' && problem.title.length > 0 ? problem.title
+      : `The token service answered ${status}.`;
+  const correlationId = typeof problem.correlationId === 'string' ? problem.correlationId : response.headers.get('x-correlation-id') ?? undefined;
+  // Cross-origin, a browser hides Retry-After unless the API exposes it (CORS); then a
+  // `retryAfterSeconds` in the problem body, if the API sends one, stands in for it.
+  const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after'), receivedAt)
+    ?? (typeof problem.retryAfterSeconds === 'number' && problem.retryAfterSeconds >= 0 ? problem.retryAfterSeconds : undefined);
+  return new TokenVendingError(code, detail, { status, correlationId, retryAfterSeconds });
 }
 
-function problemError(response: Response, body: unknown): TokenVendingError {
-  const problem = isRecord(body) ? body : {};
-  const retryAfter = Number(response.headers.get('retry-after'));
-  return new TokenVendingError(
-    typeof problem.code === 'string' ? problem.code : `http_${response.status}`,
-    typeof problem.detail === 'string' ? problem.detail : `The token service answered ${response.status}.`,
-    response.status,
-    typeof problem.correlationId === 'string' ? problem.correlationId : response.headers.get('x-correlation-id') ?? undefined,
-    Number.isFinite(retryAfter) && retryAfter >= 0 && response.headers.has('retry-after') ? retryAfter : undefined,
-  );
+function abortedError(): TokenVendingError {
+  return new TokenVendingError('aborted', 'The token request was aborted.');
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** Checked by hand: the client has no dependencies. */
-export function parseVendedToken(body: unknown): VendedToken {
-  const invalid = (why: string) => new TokenVendingError('invalid_response', `The token service answered with an unexpected body: ${why}.`, 200, undefined, undefined);
-  if (!isRecord(body)) throw invalid('not a JSON object');
-  const { accessToken, tokenType, expiresOn, resource, kind, cloud, region, endpoints } = body;
-  if (typeof accessToken !== 'string' || accessToken.length === 0) throw invalid('no accessToken');
-  if (tokenType !== 'Bearer') throw invalid('tokenType is not Bearer');
-  const expiry = typeof expiresOn === 'string' ? new Date(expiresOn) : undefined;
-  if (expiry === undefined || Number.isNaN(expiry.getTime())) throw invalid('expiresOn is not a date');
-  if (typeof resource !== 'string' || typeof kind !== 'string' || typeof cloud !== 'string') throw invalid('resource, kind or cloud missing');
-  if (region !== null && typeof region !== 'string') throw invalid('region is neither a string nor null');
-  if (!isRecord(endpoints) || !Object.values(endpoints).every((v) => typeof v === 'string')) throw invalid('endpoints is not a map of URLs');
-  return { accessToken, tokenType, expiresOn: expiry, resource, kind, cloud, region, endpoints: endpoints as Record<string, string> };
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`createTokenProvider: ${name} must be a non-negative number.`);
+  return value;
 }

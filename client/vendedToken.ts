@@ -1,0 +1,73 @@
+import { TokenVendingError } from './errors.js';
+
+/** What `GET /api/token/{resource}` answers, with `expiresOn` as a `Date`. */
+export interface VendedToken {
+  /** The Azure AI services token: send it as `Authorization: Bearer …`, or give it to the Speech SDK. */
+  readonly accessToken: string;
+  readonly tokenType: 'Bearer';
+  /** When the service stops accepting `accessToken` (10 minutes after it was issued). */
+  readonly expiresOn: Date;
+  readonly resource: string;
+  /** `speech`, `translator` or `cognitive`. */
+  readonly kind: string;
+  /** `AzureCloud`, `AzureChinaCloud` or `AzureUSGovernment`. */
+  readonly cloud: string;
+  /** `null` for a custom-subdomain resource: use `endpoints` then. */
+  readonly region: string | null;
+  /** Service URLs for this resource, by name (for Speech: `stt`, `tts`, `sttRest`, `ttsRest`, …). */
+  readonly endpoints: Readonly<Record<string, string>>;
+}
+
+/** A parsed answer, with its lifetime as this device counts it. */
+export interface ReceivedToken {
+  readonly token: VendedToken;
+  /** `Date.now()`-style instant after which the token must not be used, by the local clock. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Checks a `GET /api/token/{resource}` body field by field, by hand (the client has no
+ * dependencies); throws `TokenVendingError` `invalid_response` when it is not a vended token.
+ * Unknown fields are ignored, and so are endpoint entries that are not strings, so the API can grow.
+ */
+export function parseVendedToken(body: unknown): VendedToken {
+  return receiveVendedToken(body, 0).token;
+}
+
+/**
+ * `parseVendedToken`, plus the expiry by the local clock. The API also sends `expiresInSeconds`;
+ * when it does, the local expiry is `receivedAt` plus that, which stays right on a device whose
+ * clock is off (common on phones). Otherwise `expiresOn` is taken at face value.
+ */
+export function receiveVendedToken(body: unknown, receivedAt: number): ReceivedToken {
+  if (!isRecord(body)) throw invalid('not a JSON object');
+  const { accessToken, tokenType, expiresOn, expiresInSeconds, resource, kind, cloud, region, endpoints } = body;
+  if (typeof accessToken !== 'string' || accessToken.length === 0) throw invalid('accessToken is missing');
+  if (tokenType !== 'Bearer') throw invalid('tokenType is not "Bearer"');
+  const expiry = typeof expiresOn === 'string' ? new Date(expiresOn) : undefined;
+  if (expiry === undefined || Number.isNaN(expiry.getTime())) throw invalid('expiresOn is not an ISO 8601 date');
+  if (typeof resource !== 'string' || resource.length === 0) throw invalid('resource is missing');
+  if (typeof kind !== 'string' || kind.length === 0) throw invalid('kind is missing');
+  if (typeof cloud !== 'string' || cloud.length === 0) throw invalid('cloud is missing');
+  if (region !== null && (typeof region !== 'string' || region.length === 0)) throw invalid('region is neither a name nor null');
+  if (!isRecord(endpoints)) throw invalid('endpoints is not an object');
+  const urls: Record<string, string> = {};
+  for (const [name, value] of Object.entries(endpoints)) {
+    if (typeof value === 'string') urls[name] = value;
+  }
+  const expiresAt = typeof expiresInSeconds === 'number' && Number.isFinite(expiresInSeconds) && expiresInSeconds >= 0
+    ? receivedAt + expiresInSeconds * 1000
+    : expiry.getTime();
+  return {
+    token: { accessToken, tokenType, expiresOn: expiry, resource, kind, cloud, region, endpoints: urls },
+    expiresAt,
+  };
+}
+
+function invalid(why: string): TokenVendingError {
+  return new TokenVendingError('invalid_response', `The token service answered with an unexpected body: ${why}.`, { status: 200 });
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
