@@ -121,6 +121,10 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
 
   function sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(abortedError());
+        return;
+      }
       const onAbort = () => {
         clearTimer(handle);
         reject(abortedError());
@@ -148,6 +152,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   }
 
   async function attempt(forceEntraRefresh: boolean, signal: AbortSignal): Promise<ReceivedToken> {
+    if (signal.aborted) throw abortedError();
     const bearer = await callerToken(forceEntraRefresh);
     if (signal.aborted) throw abortedError();
     const controller = new AbortController();
@@ -158,6 +163,9 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       timedOut = true;
       controller.abort();
     }, attemptTimeoutMs);
+    // The API counts `expiresInSeconds` at some instant between sending and receiving; counting
+    // from the send errs on the early side.
+    const sentAt = now();
     let response: Response;
     let text: string;
     try {
@@ -177,15 +185,14 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       clearTimer(timer);
       signal.removeEventListener('abort', onAbort);
     }
-    const receivedAt = now();
-    if (!response.ok) throw problemError(response, text, receivedAt);
+    if (!response.ok) throw problemError(response, text, now());
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {
       throw new TokenVendingError('invalid_response', 'The token service answered 200 with a body that is not JSON (is baseUrl the function app?).', { status: response.status });
     }
-    return receiveVendedToken(body, receivedAt);
+    return receiveVendedToken(body, sentAt);
   }
 
   async function fetchWithRetry(signal: AbortSignal): Promise<ReceivedToken> {

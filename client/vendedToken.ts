@@ -36,10 +36,10 @@ export function parseVendedToken(body: unknown): VendedToken {
 
 /**
  * `parseVendedToken`, plus the expiry by the local clock. The API also sends `expiresInSeconds`;
- * when it does, the local expiry is `receivedAt` plus that, which stays right on a device whose
+ * when it does, the local expiry is `requestedAt` plus that, which stays right on a device whose
  * clock is off (common on phones). Otherwise `expiresOn` is taken at face value.
  */
-export function receiveVendedToken(body: unknown, receivedAt: number): ReceivedToken {
+export function receiveVendedToken(body: unknown, requestedAt: number): ReceivedToken {
   if (!isRecord(body)) throw invalid('not a JSON object');
   const { accessToken, tokenType, expiresOn, expiresInSeconds, resource, kind, cloud, region, endpoints } = body;
   if (typeof accessToken !== 'string' || accessToken.length === 0) throw invalid('accessToken is missing');
@@ -56,7 +56,7 @@ export function receiveVendedToken(body: unknown, receivedAt: number): ReceivedT
     if (typeof value === 'string') urls[name] = value;
   }
   const expiresAt = typeof expiresInSeconds === 'number' && Number.isFinite(expiresInSeconds) && expiresInSeconds >= 0
-    ? receivedAt + expiresInSeconds * 1000
+    ? requestedAt + expiresInSeconds * 1000
     : expiry.getTime();
   return {
     token: { accessToken, tokenType, expiresOn: expiry, resource, kind, cloud, region, endpoints: urls },

@@ -114,6 +114,21 @@ describe('cache', () => {
     expect(api.requests).toHaveLength(1);
   });
 
+  it('counts expiresInSeconds from when the request was sent, not from a slow answer', async () => {
+    const { api, tokens } = setup();
+    const release = api.held('a');
+    api.token('b');
+    const first = watch(tokens.getToken());
+    await vi.advanceTimersByTimeAsync(5_000); // the answer takes 5 s
+    release();
+    await flush();
+    expect(first.value?.accessToken).toBe('ai-token-a');
+    await vi.advanceTimersByTimeAsync(534_999); // 60.001 s left, counted from the send
+    expect((await tokens.getToken()).accessToken).toBe('ai-token-a');
+    await vi.advanceTimersByTimeAsync(1);
+    expect((await tokens.getToken()).accessToken).toBe('ai-token-b');
+  });
+
   it('without expiresInSeconds, judges by expiresOn', async () => {
     const { api, tokens } = setup();
     const { expiresInSeconds: _dropped, ...body } = tokenBody('a', { lifetimeMs: 90_000 });
