@@ -92,6 +92,10 @@ interface Flight {
   waiters: number;
 }
 
+/**
+ * A provider of tokens for one resource: cached, refreshed ahead of expiry, one request at a time
+ * shared by all callers, transient failures retried. Create one per resource and keep it.
+ */
 export function createTokenProvider(options: TokenProviderOptions): TokenProvider {
   const resource = options.resource;
   if (typeof resource !== 'string' || resource.length === 0) throw new TypeError('createTokenProvider: resource is required.');
