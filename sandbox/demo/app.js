@@ -109,7 +109,7 @@ async function msalSignIn(silentOnly = false) {
 async function speak() {
   try {
     const sdk = await loadSpeechSdk();
-    const speechConfig = createSpeechConfig(sdk, current);
+    const speechConfig = createSpeechConfig(sdk, current, { service: 'tts' });
     const synthesizer = new sdk.SpeechSynthesizer(speechConfig, sdk.AudioConfig.fromDefaultSpeakerOutput());
     synthesizer.speakTextAsync('Hello! This sentence was spoken with a token vended without shipping a key.',
       () => synthesizer.close(),
