@@ -2,58 +2,112 @@ targetScope = 'subscription'
 
 metadata description = 'AI token vending: a Flex Consumption function that exchanges Key Vault-held Azure AI keys for short-lived tokens.'
 
-import { aiResource } from 'modules/types.bicep'
+import { aiResource, checkedAiResource, normalizeRegion } from 'modules/types.bicep'
 
 @minLength(1)
 @maxLength(64)
-@description('azd environment name; prefixes and tags every resource.')
+@description('azd environment name: names the resource group and tags every resource.')
 param environmentName string
 
 @minLength(1)
-@description('Region of the resource group, function app, vault and monitoring. AI resources give their own.')
+@description('Region of the resource group, function app, vault and monitoring; it must offer Flex Consumption. AI resources give their own.')
+@metadata({ azd: { type: 'location' } })
 param location string
 
-@description('Object ID of the deploying user; given Key Vault Secrets User so `npm run doctor` works for them. Empty to skip.')
+@description('Object ID of the deploying user or group (azd sets AZURE_PRINCIPAL_ID). Used only with principalCanReadSecrets.')
 param principalId string = ''
 
-@description('Entra tenant whose callers are accepted (AUTH_TENANT_ID).')
+@description('Grant principalId Key Vault Secrets User, e.g. to run `npm run doctor` against Azure. Off: no person can read a key.')
+param principalCanReadSecrets bool = false
+
+@description('Entra tenant whose callers are accepted (AUTH_TENANT_ID). Empty: the deployment\'s tenant.')
 param authTenantId string = tenant().tenantId
 
 @minLength(1)
-@description('Accepted aud values (AUTH_AUDIENCES): the API app registration client ID and/or App ID URI, comma-separated.')
+@description('Accepted aud values (AUTH_AUDIENCES): the API app registration\'s App ID URI (api://<appId>) and/or client ID, comma-separated.')
 param authAudiences string
 
 @minValue(0)
-@description('Token requests per caller per minute on one instance (RATE_LIMIT_PER_MINUTE); 0 turns it off.')
+@description('Token requests per caller per minute on one instance (RATE_LIMIT_PER_MINUTE); 0 turns the limit off.')
 param rateLimitPerMinute int = 60
 
-@description('Browser origins allowed by the platform CORS setting. Never * by default.')
+@description('Browser origins the platform CORS setting allows, e.g. https://app.contoso.com. Empty: no browser origin; * is refused.')
 param corsAllowedOrigins string[] = []
 
-@description('The Azure AI resources to vend tokens for; TOKEN_RESOURCES is built from this same list.')
+@minLength(1)
+@description('The Azure AI resources to vend tokens for. Accounts, Key Vault secrets and TOKEN_RESOURCES all come from this list.')
 param aiResources aiResource[]
 
 @allowed(['F0', 'S0'])
-@description('SKU of AI resources this template creates.')
+@description('SKU of the AI accounts this template creates (F0: free, one per kind and subscription).')
 param aiSku string = 'S0'
 
 @allowed(['Enabled', 'Disabled'])
-@description('Public network access to the vault. Disabled needs VNet integration and a private endpoint.')
+@description('Public network access to the vault. Disabled needs VNet integration and a private endpoint, which this template does not create.')
 param keyVaultPublicNetworkAccess string = 'Enabled'
 
 @allowed(['Allow', 'Deny'])
-@description('Default action of the vault firewall when public access is enabled.')
+@description('Default action of the vault firewall. Deny needs the function\'s traffic to arrive through a VNet or an allowed address: Flex Consumption has no fixed outbound addresses.')
 param keyVaultDefaultAction string = 'Allow'
 
-@description('IPv4 ranges (CIDR) allowed through the vault firewall when the default action is Deny.')
+@description('IPv4 addresses or CIDR ranges let through the vault firewall when keyVaultDefaultAction is Deny.')
 param keyVaultAllowedIpRanges string[] = []
+
+@minValue(1)
+@maxValue(1000)
+@description('Most instances the app scales out to. RATE_LIMIT_PER_MINUTE is per instance, so this also bounds a caller\'s total rate.')
+param maximumInstanceCount int = 100
+
+@allowed([512, 2048, 4096])
+@description('Memory per instance (MB).')
+param instanceMemoryMB int = 2048
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
+var resourceGroupName = '${abbrs.resourcesResourceGroups}${environmentName}'
+var vaultName = '${abbrs.keyVaultVaults}${resourceToken}'
+
+// TOKEN_RESOURCES names the cloud the code resolves endpoints in; a cloud it has no table for is refused.
+var knownClouds = {
+  AzureCloud: 'AzureCloud'
+  AzureChinaCloud: 'AzureChinaCloud'
+  AzureUSGovernment: 'AzureUSGovernment'
+}
+var cloud = knownClouds[?environment().name] ?? fail('Cloud ${environment().name} is not supported: the service knows the endpoints of AzureCloud, AzureChinaCloud and AzureUSGovernment.')
+
+var resourceNames = map(aiResources, item => toLower(item.name))
+var resources = length(union(resourceNames, [])) == length(resourceNames)
+  ? map(aiResources, item => checkedAiResource(item))
+  : fail('aiResources: names must be unique, ignoring case (they name the URL /api/token/{name} and the secret {name}-key).')
+
+// Where each account lives: created in this resource group, or an existing one anywhere.
+var accounts = [
+  for item in resources: empty(item.?existingResourceId ?? '')
+    ? {
+        create: true
+        subscriptionId: subscription().subscriptionId
+        resourceGroupName: resourceGroupName
+        name: toLower('${abbrs.cognitiveServicesAccounts}${item.name}-${resourceToken}')
+      }
+    : {
+        create: false
+        subscriptionId: split(item.existingResourceId!, '/')[2]
+        resourceGroupName: split(item.existingResourceId!, '/')[4]
+        name: split(item.existingResourceId!, '/')[8]
+      }
+]
+
+var allowedOrigins = contains(corsAllowedOrigins, '*')
+  ? fail('corsAllowedOrigins: * is refused; list the origins of your apps (https://app.contoso.com).')
+  : corsAllowedOrigins
+
+var readerPrincipalId = !principalCanReadSecrets
+  ? ''
+  : empty(principalId) ? fail('principalCanReadSecrets needs principalId (azd sets AZURE_PRINCIPAL_ID).') : principalId
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
-  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  name: resourceGroupName
   location: location
   tags: tags
 }
@@ -91,40 +145,49 @@ module storage 'modules/storage.bicep' = {
 module vault 'modules/keyVault.bicep' = {
   scope: rg
   params: {
-    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    name: vaultName
     location: location
     tags: tags
-    secretsUserPrincipalIds: empty(principalId) ? [identity.outputs.principalId] : [identity.outputs.principalId, principalId]
+    functionPrincipalId: identity.outputs.principalId
+    readerPrincipalId: readerPrincipalId
     publicNetworkAccess: keyVaultPublicNetworkAccess
     defaultAction: keyVaultDefaultAction
     allowedIpRanges: keyVaultAllowedIpRanges
   }
 }
 
-module accounts 'modules/aiAccount.bicep' = [for item in aiResources: {
-  scope: rg
-  name: 'ai-${item.name}'
-  params: {
-    name: '${abbrs.cognitiveServicesAccounts}${item.name}-${resourceToken}'
-    kind: item.kind
-    region: item.region
-    sku: aiSku
-    customSubdomain: item.?customSubdomain ?? false
-    existingResourceId: item.?existingResourceId ?? ''
-    tags: tags
+module newAccounts 'modules/aiAccount.bicep' = [
+  for (item, i) in resources: if (accounts[i].create) {
+    scope: rg
+    name: 'ai-${item.name}'
+    params: {
+      name: accounts[i].name
+      kind: item.kind
+      region: item.region
+      sku: aiSku
+      customSubdomain: item.?customSubdomain ?? false
+      tags: tags
+    }
   }
-}]
+]
 
-// The key goes straight from listKeys() into the vault: no person and no output ever holds it.
-module keys 'modules/aiKeySecret.bicep' = [for (item, i) in aiResources: {
-  scope: rg
-  name: 'key-${item.name}'
-  params: {
-    vaultName: vault.outputs.name
-    secretName: '${item.name}-key'
-    accountId: accounts[i].outputs.id
+module keys 'modules/aiKeySecret.bicep' = [
+  for (item, i) in resources: {
+    scope: rg
+    name: 'key-${item.name}'
+    params: {
+      vaultName: vaultName
+      itemName: item.name
+      secretName: '${item.name}-key'
+      accountSubscriptionId: accounts[i].subscriptionId
+      accountResourceGroupName: accounts[i].resourceGroupName
+      accountName: accounts[i].name
+      expectedRegion: item.region
+      customSubdomain: item.?customSubdomain ?? false
+    }
+    dependsOn: [vault, newAccounts]
   }
-}]
+]
 
 module api 'modules/functionApp.bicep' = {
   scope: rg
@@ -138,23 +201,30 @@ module api 'modules/functionApp.bicep' = {
     storageAccountName: storage.outputs.name
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     applicationInsightsConnectionString: monitoring.outputs.connectionString
-    corsAllowedOrigins: corsAllowedOrigins
-    // Built from the same list as the accounts and secrets, so names, regions, clouds and secret
-    // names cannot drift from what the code is told.
-    tokenResources: [for (item, i) in aiResources: union({
-      name: item.name
-      kind: item.kind
-      cloud: environment().name
-      secretName: keys[i].outputs.secretName
-      allowedRoles: item.allowedRoles
-      allowedScopes: item.allowedScopes
-    }, (item.?customSubdomain ?? false) ? { endpoint: keys[i].outputs.endpoint } : { region: item.region })]
-    appSettings: {
-      AUTH_TENANT_ID: authTenantId
-      AUTH_AUDIENCES: authAudiences
-      KEY_VAULT_URI: vault.outputs.uri
-      RATE_LIMIT_PER_MINUTE: string(rateLimitPerMinute)
-    }
+    corsAllowedOrigins: allowedOrigins
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    authTenantId: empty(authTenantId) ? tenant().tenantId : authTenantId
+    authAudiences: authAudiences
+    keyVaultUri: vault.outputs.uri
+    // Built from the same list as the accounts and the secrets, so the names, regions, cloud and
+    // secret names the code is given cannot drift from what was deployed.
+    tokenResources: [
+      for (item, i) in resources: union(
+        {
+          name: item.name
+          kind: item.kind
+          cloud: cloud
+          secretName: keys[i].outputs.secretName
+          allowedRoles: item.allowedRoles
+          allowedScopes: item.allowedScopes
+        },
+        (item.?customSubdomain ?? false)
+          ? { endpoint: keys[i].outputs.endpoint }
+          : { region: accounts[i].create ? normalizeRegion(item.region) : keys[i].outputs.region }
+      )
+    ]
+    rateLimitPerMinute: rateLimitPerMinute
   }
 }
 

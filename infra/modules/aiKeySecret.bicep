@@ -1,18 +1,34 @@
-@description('The vault in this resource group that receives the key.')
-param vaultName string
-param secretName string
-@description('Resource ID of the AI account whose key1 is stored; may be in another resource group or subscription.')
-param accountId string
+// Writes an AI account's key1 into the vault, straight from listKeys(): no person and no output
+// ever holds the key. Works for accounts this deployment creates and for existing ones anywhere
+// the deployer may call listKeys.
+import { normalizeRegion } from 'types.bicep'
 
-var idParts = split(accountId, '/')
+@description('The vault, in this resource group, that receives the key.')
+param vaultName string
+
+@description('The aiResources item, for messages.')
+param itemName string
+
+@description('Key Vault secret name; TOKEN_RESOURCES names the same secret.')
+param secretName string
+
+param accountSubscriptionId string
+param accountResourceGroupName string
+param accountName string
+
+@description('The region the item names. An existing account elsewhere fails the deployment instead of being vended at the wrong regional endpoint.')
+param expectedRegion string
+
+@description('The item vends through the account\'s custom subdomain.')
+param customSubdomain bool
 
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' existing = {
   name: vaultName
 }
 
 resource account 'Microsoft.CognitiveServices/accounts@2025-06-01' existing = {
-  name: last(idParts)
-  scope: resourceGroup(idParts[2], idParts[4])
+  name: accountName
+  scope: resourceGroup(accountSubscriptionId, accountResourceGroupName)
 }
 
 resource secret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
@@ -20,9 +36,22 @@ resource secret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
   name: secretName
   properties: {
     value: account.listKeys().key1
-    contentType: 'Azure AI services key (key1) of ${account.name}'
+    contentType: 'text/plain; Azure AI services key1 of ${account.id}'
   }
 }
 
+@description('The account\'s region, checked against the item.')
+output region string = normalizeRegion(account.location) == normalizeRegion(expectedRegion)
+  ? normalizeRegion(account.location)
+  : fail('aiResources "${itemName}": account ${accountName} is in ${account.location}, not ${expectedRegion}; a key is only accepted at its own region\'s endpoint.')
+
+@description('The custom-subdomain base URL without the trailing slash, when the item asks for it; else empty.')
+output endpoint string = !customSubdomain
+  ? ''
+  : empty(account.properties.?customSubDomainName ?? '')
+      ? fail('aiResources "${itemName}": customSubdomain is true but account ${accountName} has no custom subdomain.')
+      : endsWith(account.properties.endpoint, '/')
+          ? take(account.properties.endpoint, length(account.properties.endpoint) - 1)
+          : account.properties.endpoint
+
 output secretName string = secret.name
-output endpoint string = endsWith(account.properties.endpoint, '/') ? take(account.properties.endpoint, length(account.properties.endpoint) - 1) : account.properties.endpoint

@@ -1,17 +1,38 @@
+// The Function App on Flex Consumption, Node 22, running as the user-assigned identity.
+import { resourceTags, tokenResource } from 'types.bicep'
+
 param name string
 param planName string
 param location string
-param tags object
+param tags resourceTags
+
+@description('Resource ID of the user-assigned identity.')
 param identityId string
 param identityClientId string
+
 param storageAccountName string
+@description('Blob container URL the platform deploys the package from (read through the identity).')
 param deploymentContainerUrl string
+
 param applicationInsightsConnectionString string
+
+@description('Origins allowed by the platform CORS setting.')
 param corsAllowedOrigins string[]
-@description('The settings the code reads (src/config/settings.ts APP_SETTING_NAMES), but TOKEN_RESOURCES.')
-param appSettings object
-@description('Items of TOKEN_RESOURCES: name, kind, cloud, region or endpoint, secretName, allowedRoles, allowedScopes.')
-param tokenResources object[]
+
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int
+
+// The settings src/config/settings.ts reads (APP_SETTING_NAMES). AUTH_AUTHORITY_HOST is left to
+// the code, which defaults it by the resources' cloud.
+param authTenantId string
+param authAudiences string
+param keyVaultUri string
+param tokenResources tokenResource[]
+param rateLimitPerMinute int
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -48,35 +69,43 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
           authentication: { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: identityId }
         }
       }
-      scaleAndConcurrency: { maximumInstanceCount: 100, instanceMemoryMB: 2048 }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
       runtime: { name: 'node', version: '22' }
     }
   }
 }
 
-resource settings 'Microsoft.Web/sites/config@2025-03-01' = {
+resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(appSettings, {
+  properties: {
+    // Read by the code.
+    AUTH_TENANT_ID: authTenantId
+    AUTH_AUDIENCES: authAudiences
+    KEY_VAULT_URI: keyVaultUri
     TOKEN_RESOURCES: string(tokenResources)
-    // Host storage through the managed identity: the account allows no shared keys.
+    RATE_LIMIT_PER_MINUTE: string(rateLimitPerMinute)
+    // Read by the platform. Host storage through the identity: the account takes no shared keys.
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-    // DefaultAzureCredential picks the user-assigned identity by this client ID.
+    // Read by @azure/identity: DefaultAzureCredential picks the user-assigned identity by it.
     AZURE_CLIENT_ID: identityClientId
-  })
+  }
 }
 
-resource ftp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: site
   name: 'ftp'
   properties: { allow: false }
 }
 
-resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: site
   name: 'scm'
   properties: { allow: false }

@@ -1,6 +1,9 @@
+// The function's only identity. Every role below is granted to it, scoped to one resource.
+import { resourceTags } from 'types.bicep'
+
 param name string
 param location string
-param tags object
+param tags resourceTags
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
   name: name

@@ -1,8 +1,12 @@
+// Log Analytics and Application Insights with local (key) auth off: telemetry is sent with Entra.
+import { resourceTags } from 'types.bicep'
+
 param logAnalyticsName string
 param applicationInsightsName string
 param location string
-param tags object
-@description('Identity that publishes telemetry with Entra auth (local auth is off).')
+param tags resourceTags
+
+@description('The function\'s identity: Monitoring Metrics Publisher on the component only.')
 param metricsPublisherPrincipalId string
 
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -30,7 +34,7 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
-resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(applicationInsights.id, metricsPublisherPrincipalId, monitoringMetricsPublisher)
   scope: applicationInsights
   properties: {
@@ -40,4 +44,5 @@ resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// Not a secret: with local auth off, the connection string only says where to send telemetry.
 output connectionString string = applicationInsights.properties.ConnectionString

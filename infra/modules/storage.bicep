@@ -1,9 +1,18 @@
+// Host storage (AzureWebJobsStorage) and the Flex Consumption deployment container, reached only
+// through the function's identity: shared keys are off.
+import { resourceTags } from 'types.bicep'
+
+@minLength(3)
+@maxLength(24)
 param name string
 param location string
-param tags object
-@description('The function identity: host storage (AzureWebJobsStorage) and the deployment package, both blob.')
+param tags resourceTags
+
+@description('The function\'s identity: Storage Blob Data Owner on this account only.')
 param blobDataOwnerPrincipalId string
 
+// HTTP triggers need blobs only (host locks and keys, the deployment package). Queues are for blob
+// triggers and Durable Functions, tables for Durable Functions: none here, so no queue/table roles.
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var deploymentContainerName = 'app-package'
 
@@ -15,10 +24,15 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   sku: { name: 'Standard_LRS' }
   properties: {
     allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
     allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    defaultToOAuthAuthentication: true
+    accessTier: 'Hot'
+    // Flex Consumption without VNet integration reaches its storage over the public endpoint.
+    publicNetworkAccess: 'Enabled'
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 }
 
@@ -33,7 +47,7 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   properties: { publicAccess: 'None' }
 }
 
-resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, blobDataOwnerPrincipalId, storageBlobDataOwner)
   scope: storage
   properties: {

@@ -1,16 +1,67 @@
+// Types and checks shared by main.bicep and its modules.
+
 @export()
-@description('One Azure AI resource to vend tokens for. Mirrors an item of TOKEN_RESOURCES.')
+@description('Tags applied to every resource.')
+type resourceTags = { *: string }
+
+@export()
+@description('One Azure AI resource to vend tokens for. TOKEN_RESOURCES, the account and its Key Vault secret all come from this one item.')
 type aiResource = {
-  @description('Used in the URL /api/token/{name} and as the secret name {name}-key.')
+  @minLength(1)
+  @maxLength(46) // cog-<name>-<13-char token> must fit the 64-character account name
+  @description('Letters, digits and "-". Used in the URL /api/token/{name}, the account name and the secret name {name}-key.')
   name: string
+
   kind: 'speech' | 'translator' | 'cognitive'
-  @description('Region of the resource (translator also accepts global).')
+
+  @minLength(1)
+  @description('Region of the account, as on its Keys and Endpoint page (e.g. westeurope; translator also accepts global). May differ from the resource group\'s.')
   region: string
-  @description('App roles that may request it. List at least one role or scope: the app refuses a resource that grants nobody.')
+
+  @description('App roles (roles claim) that may request it.')
   allowedRoles: string[]
+
+  @description('Delegated scopes (scp claim) that may request it. List at least one role or scope: an item that grants nobody is refused.')
   allowedScopes: string[]
-  @description('Use this existing account (its resource ID) instead of creating one; its key is still written by listKeys().')
+
+  @description('Resource ID of an existing account to vend for instead of creating one. Its key is still written by listKeys(), so the deployer needs listKeys on it.')
   existingResourceId: string?
-  @description('Create the account with a custom subdomain and vend through it (required behind private endpoints).')
+
+  @description('Vend through the account\'s custom subdomain (https://<name>.cognitiveservices.azure.com) instead of the regional endpoint; needed behind private endpoints.')
   customSubdomain: bool?
 }
+
+@export()
+@description('One item of the TOKEN_RESOURCES app setting, in the shape src/config/settings.ts parses: exactly one of region and endpoint.')
+type tokenResource = {
+  name: string
+  kind: 'speech' | 'translator' | 'cognitive'
+  cloud: 'AzureCloud' | 'AzureChinaCloud' | 'AzureUSGovernment'
+  region: string?
+  endpoint: string?
+  secretName: string
+  allowedRoles: string[]
+  allowedScopes: string[]
+}
+
+@export()
+@description('Region names as ARM writes them: lower case, no spaces.')
+func normalizeRegion(region string) string => toLower(replace(region, ' ', ''))
+
+// Characters of the name that an account name, a Key Vault secret name or the URL would refuse.
+func invalidNameChars(name string) string[] =>
+  filter(map(range(0, length(name)), i => substring(name, i, 1)), c => !contains('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-', c))
+
+@export()
+@description('The item unchanged, or a deployment failure naming what is wrong with it. The app refuses the same items at start-up; failing here stops them before anything is created.')
+func checkedAiResource(item aiResource) aiResource =>
+  empty(item.allowedRoles) && empty(item.allowedScopes)
+    ? fail('aiResources "${item.name}" grants nobody: list app roles in allowedRoles and/or delegated scopes in allowedScopes (an empty list is refused, not opened to every caller).')
+    : !empty(invalidNameChars(item.name)) || startsWith(item.name, '-') || endsWith(item.name, '-')
+        ? fail('aiResources "${item.name}": the name may hold letters, digits and "-" only, not at either end (it becomes an account name, a Key Vault secret name and part of the URL).')
+        : !empty(item.?existingResourceId ?? '') && !isAccountId(item.?existingResourceId ?? '')
+            ? fail('aiResources "${item.name}": existingResourceId must be an account ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>.')
+            : item
+
+func isAccountId(id string) bool =>
+  length(split(id, '/')) == 9 && toLower(join(take(skip(split(id, '/'), 5), 3), '/')) == 'providers/microsoft.cognitiveservices/accounts'

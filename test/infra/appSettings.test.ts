@@ -1,94 +1,387 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { APP_SETTING_NAMES, RESOURCE_FIELDS } from '../../src/config/settings.js';
-import { repositoryRoot } from '../support/localStack.js';
+/**
+ * infra/ and src/config/settings.ts cannot drift: the app settings the Bicep writes are the ones the
+ * code reads, and the TOKEN_RESOURCES it builds is one the code accepts, in every cloud the code knows.
+ *
+ * With a Bicep compiler (tools/bicep, fetched by `npm run infra:check`, or bicep on PATH) this runs
+ * `bicep snapshot`, which expands main.bicep and its modules for sample parameters with the real
+ * deployment engine. The values only Azure knows while deploying (environment(), reference() of a
+ * resource or module output) are stubbed here and evaluated by ./armExpressions.ts, and the result
+ * goes through the code's own loadConfig(). Without a compiler, CI fails (run `npm run infra:check`
+ * first); a local run falls back to reading the .bicep source, which checks names and keys only.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOUD_NAMES, type CloudName } from '../../src/clouds/clouds.js';
+import { APP_SETTING_NAMES, RESOURCE_FIELDS, loadConfig } from '../../src/config/settings.js';
+import { ArmEvaluator, DeploymentFailure, templateFunctions, type AzureReads, type Value } from './armExpressions.js';
 
-const root = repositoryRoot();
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const infra = join(root, 'infra');
 
-/** Settings the platform needs that the code does not read. */
-const PLATFORM_SETTINGS = /^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_\w+|AZURE_CLIENT_ID|FUNCTIONS_\w+)$/;
-/** Optional in the code, with a default per cloud, so the Bicep may leave it out. */
-const OPTIONAL_SETTINGS = new Set(['AUTH_AUTHORITY_HOST']);
+/** Read by the Functions host or the Azure SDK, not by src/config/settings.ts. */
+const PLATFORM_SETTING = /^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_[A-Z_]+|FUNCTIONS_[A-Z_]+)$/;
+/** @azure/identity's DefaultAzureCredential picks the user-assigned identity by this client ID. */
+const SDK_SETTINGS = new Set(['AZURE_CLIENT_ID']);
+/**
+ * Optional in the code: it defaults to the authority host of the resources' cloud, which the Bicep
+ * writes into TOKEN_RESOURCES, so the Bicep leaves it out. Every other setting the code reads is required.
+ */
+const OPTIONAL_CODE_SETTINGS = new Set<string>(['AUTH_AUTHORITY_HOST']);
 
-function bicepCompiler(): string[] | undefined {
-  const local = join(root, 'tools', 'bicep');
-  if (existsSync(local)) return [local];
+function findCompiler(): string | undefined {
+  const fetched = join(root, 'tools', 'bicep');
+  if (existsSync(fetched)) return fetched;
   try {
     execFileSync('bicep', ['--version'], { stdio: 'ignore' });
-    return ['bicep'];
+    return 'bicep';
   } catch {
     return undefined;
   }
 }
 
-interface Template {
-  resources: Record<string, { type: string; properties: Record<string, unknown> }>;
+const compiler = findCompiler();
+if (compiler === undefined && process.env.CI) {
+  throw new Error('No Bicep compiler (tools/bicep or bicep on PATH): run `npm run infra:check` before `npm test`; it fetches one.');
 }
 
-function compile(): Template {
-  const compiler = bicepCompiler();
-  if (compiler === undefined) {
-    throw new Error('No Bicep compiler: run `npm run infra:check` first (it fetches one into tools/).');
+// ---------------------------------------------------------------------------------------------
+// Sample deployments, one per cloud: a new regional resource, a new custom-subdomain resource and
+// an existing account referenced by ID.
+
+interface SampleResource {
+  name: string;
+  kind: 'speech' | 'translator' | 'cognitive';
+  region: string;
+  allowedRoles: string[];
+  allowedScopes: string[];
+  existingResourceId?: string;
+  customSubdomain?: boolean;
+}
+
+const existingAccount = (name: string) =>
+  `/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/shared-ai/providers/Microsoft.CognitiveServices/accounts/${name}`;
+
+const SAMPLES: Record<CloudName, SampleResource[]> = {
+  AzureCloud: [
+    { name: 'speech', kind: 'speech', region: 'japanwest', allowedRoles: ['Speech.Token'], allowedScopes: [] },
+    { name: 'translator', kind: 'translator', region: 'global', allowedRoles: [], allowedScopes: ['Tokens.Request'], customSubdomain: true },
+    { name: 'shared', kind: 'cognitive', region: 'West Europe', allowedRoles: ['Tokens.All'], allowedScopes: ['Tokens.Request'], existingResourceId: existingAccount('shared-weu') },
+  ],
+  AzureChinaCloud: [
+    { name: 'speech', kind: 'speech', region: 'chinaeast2', allowedRoles: ['Speech.Token'], allowedScopes: [] },
+    { name: 'translator', kind: 'translator', region: 'chinanorth2', allowedRoles: [], allowedScopes: ['Tokens.Request'], customSubdomain: true },
+    { name: 'shared', kind: 'cognitive', region: 'chinanorth3', allowedRoles: ['Tokens.All'], allowedScopes: [], existingResourceId: existingAccount('shared-cn3') },
+  ],
+  AzureUSGovernment: [
+    { name: 'speech', kind: 'speech', region: 'usgovvirginia', allowedRoles: ['Speech.Token'], allowedScopes: [] },
+    { name: 'translator', kind: 'translator', region: 'usgovarizona', allowedRoles: [], allowedScopes: ['Tokens.Request'], customSubdomain: true },
+    { name: 'shared', kind: 'cognitive', region: 'usgovarizona', allowedRoles: ['Tokens.All'], allowedScopes: [], existingResourceId: existingAccount('shared-az') },
+  ],
+};
+
+/** What Azure itself answers in each cloud (the design's "upstream facts"), not the code's tables. */
+const CLOUD_FACTS: Record<CloudName, { customSubdomainSuffix: string; vaultSuffix: string }> = {
+  AzureCloud: { customSubdomainSuffix: 'cognitiveservices.azure.com', vaultSuffix: 'vault.azure.net' },
+  AzureChinaCloud: { customSubdomainSuffix: 'cognitiveservices.azure.cn', vaultSuffix: 'vault.azure.cn' },
+  AzureUSGovernment: { customSubdomainSuffix: 'cognitiveservices.azure.us', vaultSuffix: 'vault.usgovcloudapi.net' },
+};
+
+const SUBSCRIPTION_ID = '00000000-0000-0000-0000-00000000aaaa';
+const TENANT_ID = '00000000-0000-0000-0000-00000000bbbb';
+const IDENTITY_CLIENT_ID = '00000000-0000-0000-0000-00000000cccc';
+const AUDIENCE = 'api://00000000-0000-0000-0000-00000000dddd';
+
+/** Azure's answers during a deployment in `cloud`, for the accounts in `sample`. */
+function azureReads(cloud: CloudName, sample: readonly SampleResource[], locations: Record<string, string> = {}): AzureReads {
+  const facts = CLOUD_FACTS[cloud];
+  return {
+    environment: { name: cloud },
+    resource(resourceId, full) {
+      const account = /\/providers\/Microsoft\.CognitiveServices\/accounts\/([^/]+)$/i.exec(resourceId)?.[1];
+      if (account === undefined) throw new Error(`unexpected reference(${resourceId})`);
+      // Every sample account is given its custom subdomain: an account without one would be refused
+      // by the template for a customSubdomain item, and the regional items never read it.
+      const properties = { endpoint: `https://${account}.${facts.customSubdomainSuffix}/`, customSubDomainName: account };
+      const existing = sample.find((r) => r.existingResourceId?.toLowerCase() === resourceId.toLowerCase());
+      const location = locations[resourceId] ?? (existing ? existing.region.toLowerCase().replace(/\s+/g, '') : 'unknown');
+      return full ? { location, properties } : properties;
+    },
+    moduleOutputs(deploymentName) {
+      // Bicep names module deployments <symbol>-<unique suffix>.
+      const outputs: Record<string, Record<string, Value>> = {
+        vault: { name: 'kv-drift', uri: `https://kv-drift.${facts.vaultSuffix}/` },
+        identity: { id: '/subscriptions/x/resourceGroups/rg-drift/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-drift', principalId: '00000000-0000-0000-0000-00000000eeee', clientId: IDENTITY_CLIENT_ID },
+        storage: { name: 'stdrift', deploymentContainerUrl: 'https://stdrift.blob.core.windows.net/app-package' },
+        monitoring: { connectionString: 'InstrumentationKey=00000000-0000-0000-0000-00000000ffff;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/' },
+      };
+      const found = outputs[deploymentName.split('-')[0]!];
+      if (found === undefined) throw new Error(`unexpected reference to the outputs of deployment ${deploymentName}`);
+      return found;
+    },
+  };
+}
+
+function bicepLiteral(value: unknown): string {
+  if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\$\{/g, '\\${')}'`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return `[${value.map(bicepLiteral).join(', ')}]`;
+  if (typeof value === 'object' && value !== null) {
+    return `{ ${Object.entries(value).map(([key, v]) => `${key}: ${bicepLiteral(v)}`).join(', ')} }`;
   }
-  const [command, ...args] = compiler;
-  return JSON.parse(execFileSync(command!, [...args, 'build', join(root, 'infra', 'main.bicep'), '--stdout'], { encoding: 'utf8' })) as Template;
+  throw new TypeError(`no Bicep literal for ${String(value)}`);
 }
 
-/** The keys of every createObject('key', value, …) call in an ARM expression. */
-function createObjectKeys(expression: string): string[] {
-  const keys: string[] = [];
-  let at = expression.indexOf('createObject(');
-  while (at !== -1) {
-    const args: string[] = [];
-    let depth = 0;
-    let current = '';
-    let quoted = false;
-    for (let i = at + 'createObject('.length; i < expression.length; i++) {
-      const ch = expression[i]!;
-      if (ch === "'") quoted = !quoted;
-      if (!quoted && ch === '(') depth++;
-      if (!quoted && ch === ')') {
-        if (depth === 0) break;
-        depth--;
-      }
-      if (!quoted && depth === 0 && ch === ',') {
-        args.push(current.trim());
-        current = '';
-      } else current += ch;
-    }
-    args.push(current.trim());
-    args.forEach((arg, index) => {
-      if (index % 2 === 0) keys.push(arg.replace(/^'|'$/g, ''));
-    });
-    at = expression.indexOf('createObject(', at + 1);
+interface PredictedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly properties?: Record<string, unknown>;
+}
+
+type Snapshot = { ok: true; resources: PredictedResource[] } | { ok: false; message: string };
+
+let workDir = '';
+
+/** `bicep snapshot` of main.bicep with these parameters: what the deployment engine would deploy. */
+async function snapshot(label: string, parameters: Record<string, unknown>): Promise<Snapshot> {
+  const file = join(workDir, `${label}.bicepparam`);
+  const using = relative(workDir, join(infra, 'main.bicep')).split('\\').join('/');
+  writeFileSync(file, [`using '${using}'`, ...Object.entries(parameters).map(([k, v]) => `param ${k} = ${bicepLiteral(v)}`)].join('\n'));
+  try {
+    await run(compiler!, ['snapshot', file, '--mode', 'overwrite', '--subscription-id', SUBSCRIPTION_ID, '--tenant-id', TENANT_ID, '--location', 'westeurope'], { maxBuffer: 64 << 20 });
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    return { ok: false, message: `${stdout}${stderr}` };
   }
-  return keys;
+  const json = JSON.parse(readFileSync(join(workDir, `${label}.snapshot.json`), 'utf8')) as { predictedResources: PredictedResource[] };
+  return { ok: true, resources: json.predictedResources };
 }
 
-describe('infra/main.bicep and the code agree', () => {
-  const template = compile();
-  const api = template.resources.api!;
-  const parameters = api.properties.parameters as Record<string, { value?: Record<string, string>; copy?: Array<{ input: string }> }>;
-  const nested = (api.properties.template as Template).resources;
-  const config = Object.values(nested).find((r) => r.type === 'Microsoft.Web/sites/config')!;
+const baseParameters = { environmentName: 'drift', location: 'westeurope', authAudiences: AUDIENCE };
 
-  it('writes exactly the settings the code reads (and platform settings)', () => {
-    const written = [
-      ...Object.keys(parameters.appSettings?.value ?? {}),
-      ...createObjectKeys(JSON.stringify(config.properties)),
-    ];
-    const appSettings = written.filter((name) => !PLATFORM_SETTINGS.test(name));
+// ---------------------------------------------------------------------------------------------
+// Without a compiler (local runs only): the names and keys as written in the .bicep source.
+
+function objectKeysAfter(source: string, marker: string): string[] {
+  const start = source.indexOf(marker);
+  if (start === -1) throw new Error(`"${marker}" not found; update test/infra/appSettings.test.ts`);
+  const open = source.indexOf(marker.endsWith('[') ? '[' : '{', start + marker.length - 1);
+  let depth = 0;
+  let end = open;
+  for (; end < source.length; end++) {
+    if ('{['.includes(source[end]!)) depth++;
+    if ('}]'.includes(source[end]!) && --depth === 0) break;
+  }
+  const block = source.slice(open + 1, end).replace(/\/\/.*$/gm, '');
+  return [...block.matchAll(/(?:^|[{,])\s*([A-Za-z_]\w*)\s*:/gm)].map((m) => m[1]!);
+}
+
+function fromSource(): { settings: string[]; tokenResourceKeys: string[] } {
+  const app = readFileSync(join(infra, 'modules', 'functionApp.bicep'), 'utf8');
+  const main = readFileSync(join(infra, 'main.bicep'), 'utf8');
+  const settings = objectKeysAfter(app.slice(app.indexOf("'Microsoft.Web/sites/config@")), 'properties: {');
+  const tokenResourceKeys = objectKeysAfter(main, 'tokenResources: [').filter((k) => k !== 'for');
+  return { settings, tokenResourceKeys };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const samples = new Map<CloudName, Snapshot>();
+let grantsNobody: Snapshot | undefined;
+let template: Record<string, unknown> = {};
+
+beforeAll(async () => {
+  if (compiler === undefined) return;
+  workDir = mkdtempSync(join(tmpdir(), 'infra-drift-'));
+  const [built, refused, ...perCloud] = await Promise.all([
+    run(compiler, ['build', join(infra, 'main.bicep'), '--stdout'], { maxBuffer: 64 << 20 }),
+    snapshot('grants-nobody', { ...baseParameters, aiResources: [{ name: 'open', kind: 'speech', region: 'westeurope', allowedRoles: [], allowedScopes: [] }] }),
+    ...CLOUD_NAMES.map((cloud) => snapshot(cloud, { ...baseParameters, aiResources: SAMPLES[cloud] })),
+  ]);
+  template = JSON.parse(built.stdout) as Record<string, unknown>;
+  grantsNobody = refused;
+  CLOUD_NAMES.forEach((cloud, i) => samples.set(cloud, perCloud[i]!));
+}, 120_000);
+
+afterAll(() => {
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+function deployed(cloud: CloudName): PredictedResource[] {
+  const result = samples.get(cloud);
+  if (result === undefined || !result.ok) throw new Error(`bicep snapshot failed for ${cloud}:\n${result && !result.ok ? result.message : 'not run'}`);
+  return result.resources;
+}
+
+function appSettingsOf(resources: readonly PredictedResource[]): Record<string, unknown> {
+  const config = resources.find((r) => r.type === 'Microsoft.Web/sites/config' && r.name.endsWith('/appsettings'));
+  if (config?.properties === undefined) throw new Error('the snapshot has no Microsoft.Web/sites/config appsettings');
+  return config.properties;
+}
+
+function evaluatedSettings(cloud: CloudName): Record<string, string> {
+  const evaluator = new ArmEvaluator(azureReads(cloud, SAMPLES[cloud]), { functions: templateFunctions(template) });
+  const settings = evaluator.value(appSettingsOf(deployed(cloud)));
+  return settings as Record<string, string>;
+}
+
+function settingNamesWritten(): string[] {
+  return compiler === undefined ? fromSource().settings : Object.keys(appSettingsOf(deployed('AzureCloud')));
+}
+
+function tokenResourceItems(): Array<Record<string, unknown>> {
+  return CLOUD_NAMES.flatMap((cloud) => JSON.parse(evaluatedSettings(cloud).TOKEN_RESOURCES!) as Array<Record<string, unknown>>);
+}
+
+describe('app settings: infra/ writes exactly what src/config/settings.ts reads', () => {
+  it('every setting the Bicep writes is read by the code (or by the platform), and every required code setting is written', () => {
+    const written = settingNamesWritten();
+    const forTheCode = written.filter((name) => !PLATFORM_SETTING.test(name) && !SDK_SETTINGS.has(name));
     const read: readonly string[] = APP_SETTING_NAMES;
-    expect(appSettings.filter((name) => !read.includes(name))).toEqual([]);
-    expect(read.filter((name) => !OPTIONAL_SETTINGS.has(name) && !appSettings.includes(name))).toEqual([]);
+
+    expect(forTheCode.filter((name) => !read.includes(name)), 'written by infra/, read by nobody').toEqual([]);
+    expect(read.filter((name) => !OPTIONAL_CODE_SETTINGS.has(name) && !written.includes(name)), 'read by the code, never written').toEqual([]);
+    // The optional one is left to its per-cloud default on purpose; if it ever becomes required, this says so.
+    expect([...OPTIONAL_CODE_SETTINGS].every((name) => read.includes(name))).toBe(true);
   });
 
-  it('builds TOKEN_RESOURCES items with the fields the code accepts, and every required one', () => {
-    const item = parameters.tokenResources?.copy?.[0]?.input ?? '';
-    const keys = createObjectKeys(item);
-    expect(keys.filter((key) => !(RESOURCE_FIELDS as readonly string[]).includes(key))).toEqual([]);
-    expect([...RESOURCE_FIELDS].sort()).toEqual([...new Set(keys)].sort());
+  it('TOKEN_RESOURCES items carry only fields the code parses, and between them every field it parses', () => {
+    const fields: readonly string[] = RESOURCE_FIELDS;
+    if (compiler === undefined) {
+      const keys = fromSource().tokenResourceKeys;
+      expect(keys.filter((k) => !fields.includes(k))).toEqual([]);
+      expect([...fields].sort()).toEqual([...new Set(keys)].sort());
+      return;
+    }
+    const items = tokenResourceItems();
+    for (const item of items) {
+      expect(Object.keys(item).filter((k) => !fields.includes(k)), `unknown fields in ${JSON.stringify(item)}`).toEqual([]);
+      // Exactly one of region (regional STS) and endpoint (custom subdomain).
+      expect(['region', 'endpoint'].filter((k) => k in item), JSON.stringify(item)).toHaveLength(1);
+    }
+    expect([...new Set(items.flatMap((item) => Object.keys(item)))].sort()).toEqual([...fields].sort());
+  });
+});
+
+describe.skipIf(compiler === undefined)('as deployed: the code accepts what the Bicep writes', () => {
+  it.each(CLOUD_NAMES)('in %s, loadConfig() accepts the settings and sees the resources the parameters list', (cloud) => {
+    const settings = evaluatedSettings(cloud);
+    const config = loadConfig(settings);
+
+    expect(config.auth.tenantId).toBe(TENANT_ID);
+    expect(config.auth.audiences).toEqual([AUDIENCE]);
+    expect(config.auth.cloud).toBe(cloud);
+    expect(config.keyVaultUri).toBe(`https://kv-drift.${CLOUD_FACTS[cloud].vaultSuffix}`);
+    expect(config.rateLimitPerMinute).toBe(60);
+    expect(config.resources.map((r) => ({ ...r }))).toEqual(
+      SAMPLES[cloud].map((sample) => ({
+        name: sample.name,
+        kind: sample.kind,
+        cloud,
+        region: sample.customSubdomain ? null : sample.region.toLowerCase().replace(/\s+/g, ''),
+        endpoint: sample.customSubdomain
+          ? expect.stringMatching(new RegExp(`^https://cog-${sample.name}-[a-z0-9]{13}\\.${CLOUD_FACTS[cloud].customSubdomainSuffix.replace(/\./g, '\\.')}$`))
+          : null,
+        secretName: `${sample.name}-key`,
+        allowedRoles: sample.allowedRoles,
+        allowedScopes: sample.allowedScopes,
+      })),
+    );
+  });
+
+  it('each secret TOKEN_RESOURCES names is written by listKeys() of that item\'s own account', () => {
+    const resources = deployed('AzureCloud');
+    const evaluator = new ArmEvaluator(azureReads('AzureCloud', SAMPLES.AzureCloud), { functions: templateFunctions(template) });
+    const secrets = new Map(
+      resources
+        .filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets')
+        .map((r) => [String(evaluator.value(r.name)).split('/')[1], String(r.properties?.value)]),
+    );
+    const items = JSON.parse(evaluatedSettings('AzureCloud').TOKEN_RESOURCES!) as Array<{ name: string; secretName: string }>;
+    expect([...secrets.keys()].sort()).toEqual(items.map((i) => i.secretName).sort());
+    for (const sample of SAMPLES.AzureCloud) {
+      const account = sample.existingResourceId ?? `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/rg-drift/providers/Microsoft.CognitiveServices/accounts/cog-${sample.name}-`;
+      expect(secrets.get(`${sample.name}-key`)).toMatch(new RegExp(`^\\[listKeys\\('${account.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}[a-z0-9]*', '[\\d-]+'\\)\\.key1\\]$`));
+    }
+  });
+
+  it('no app setting holds a key or a connection secret; the host reaches storage and telemetry through the identity', () => {
+    for (const [name, value] of Object.entries(appSettingsOf(deployed('AzureCloud')))) {
+      expect(String(value), name).not.toMatch(/listKeys|AccountKey=|SharedAccessSignature|listSecrets/i);
+    }
+    const settings = evaluatedSettings('AzureCloud');
+    expect(settings.AzureWebJobsStorage__credential).toBe('managedidentity');
+    expect(settings.AzureWebJobsStorage__clientId).toBe(IDENTITY_CLIENT_ID);
+    expect(settings.AZURE_CLIENT_ID).toBe(IDENTITY_CLIENT_ID);
+    expect(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING).toBe(`ClientId=${IDENTITY_CLIENT_ID};Authorization=AAD`);
+  });
+});
+
+describe.skipIf(compiler === undefined)('refused at deployment, as the code would refuse it at start-up', () => {
+  /** A variable of main.bicep evaluated for these parameters, in this cloud. */
+  function mainVariable(name: string, parameters: Record<string, Value>, cloud = 'AzureCloud'): Value {
+    const reads: AzureReads = { ...azureReads('AzureCloud', []), environment: { name: cloud } };
+    const defaults = Object.fromEntries(
+      Object.entries(template.parameters as Record<string, { defaultValue?: Value }>).map(([k, p]) => [k, p.defaultValue ?? null]),
+    );
+    const evaluator = new ArmEvaluator(reads, {
+      functions: templateFunctions(template),
+      variables: template.variables as Record<string, unknown>,
+      parameters: { ...defaults, ...baseParameters, ...parameters },
+    });
+    return evaluator.expression(`variables('${name}')`);
+  }
+  const item = (overrides: Partial<SampleResource>) =>
+    ({ name: 'speech', kind: 'speech', region: 'westeurope', allowedRoles: ['Speech.Token'], allowedScopes: [], ...overrides }) as unknown as Value;
+
+  it('an item that grants nobody (the deployment engine itself stops it)', () => {
+    expect(grantsNobody?.ok).toBe(false);
+    expect(grantsNobody && !grantsNobody.ok ? grantsNobody.message : '').toContain('aiResources "open" grants nobody');
+  });
+
+  it('names the code or Azure would refuse, duplicates, and a malformed existingResourceId', () => {
+    expect(mainVariable('resources', { aiResources: [item({})] })).toEqual([item({})]);
+    expect(() => mainVariable('resources', { aiResources: [item({ name: 'speech_eu' })] })).toThrow(/letters, digits and "-" only/);
+    expect(() => mainVariable('resources', { aiResources: [item({ name: '-speech' })] })).toThrow(DeploymentFailure);
+    expect(() => mainVariable('resources', { aiResources: [item({}), item({ name: 'Speech' })] })).toThrow(/names must be unique/);
+    expect(() => mainVariable('resources', { aiResources: [item({ existingResourceId: '/subscriptions/x/resourceGroups/y' })] })).toThrow(/must be an account ID/);
+    expect(() => mainVariable('resources', { aiResources: [item({ allowedRoles: [], allowedScopes: [] })] })).toThrow(/grants nobody/);
+  });
+
+  it('CORS * and a cloud whose endpoints the code does not know', () => {
+    expect(mainVariable('allowedOrigins', { corsAllowedOrigins: ['https://app.contoso.com'] })).toEqual(['https://app.contoso.com']);
+    expect(() => mainVariable('allowedOrigins', { corsAllowedOrigins: ['*'] })).toThrow(/\* is refused/);
+    for (const cloud of CLOUD_NAMES) expect(mainVariable('cloud', {}, cloud)).toBe(cloud);
+    expect(() => mainVariable('cloud', {}, 'AzureGermanCloud')).toThrow(/AzureGermanCloud is not supported/);
+  });
+
+  it('an existing account in another region than its item names', () => {
+    const keys = (template.resources as Record<string, { properties: { template: { resources: Record<string, unknown>; outputs: Record<string, { value: string }> } } }>).keys!;
+    const accountId = existingAccount('shared-weu');
+    const evaluate = (location: string) =>
+      new ArmEvaluator(azureReads('AzureCloud', [], { [accountId]: location }), {
+        functions: templateFunctions(template),
+        resources: keys.properties.template.resources,
+        parameters: {
+          itemName: 'shared', accountName: 'shared-weu', expectedRegion: 'West Europe', customSubdomain: false,
+          accountSubscriptionId: '11111111-2222-3333-4444-555555555555', accountResourceGroupName: 'shared-ai',
+        },
+      }).value(keys.properties.template.outputs.region!.value);
+    expect(evaluate('westeurope')).toBe('westeurope');
+    expect(() => evaluate('northeurope')).toThrow(/account shared-weu is in northeurope, not West Europe/);
+  });
+});
+
+describe('main.parameters.json (what azd passes)', () => {
+  it.skipIf(compiler === undefined)('names only parameters main.bicep declares, and every one it requires', () => {
+    const file = JSON.parse(readFileSync(join(infra, 'main.parameters.json'), 'utf8')) as { parameters: Record<string, unknown> };
+    const declared = template.parameters as Record<string, { defaultValue?: unknown }>;
+    expect(Object.keys(file.parameters).filter((name) => !(name in declared))).toEqual([]);
+    expect(Object.keys(declared).filter((name) => declared[name]!.defaultValue === undefined && !(name in file.parameters))).toEqual([]);
   });
 });
