@@ -42,6 +42,10 @@ param aiResources aiResource[]
 @description('SKU of the AI accounts this template creates (F0: free, one per kind and subscription).')
 param aiSku string = 'S0'
 
+@allowed(['key1', 'key2'])
+@description('Which of each account\'s two keys the deployment writes into Key Vault. Flip it to rotate without a person handling a key: provision, then regenerate the other key.')
+param aiKeyName string = 'key1'
+
 @allowed(['Enabled', 'Disabled'])
 @description('Public network access to the vault. Disabled needs VNet integration and a private endpoint, which this template does not create.')
 param keyVaultPublicNetworkAccess string = 'Enabled'
@@ -184,6 +188,7 @@ module keys 'modules/aiKeySecret.bicep' = [
       accountName: accounts[i].name
       expectedRegion: item.region
       customSubdomain: item.?customSubdomain ?? false
+      keyName: aiKeyName
     }
     dependsOn: [vault, newAccounts]
   }

@@ -1,4 +1,4 @@
-// Writes an AI account's key1 into the vault, straight from listKeys(): no person and no output
+// Writes one of an AI account's keys into the vault, straight from listKeys(): no person and no output
 // ever holds the key. Works for accounts this deployment creates and for existing ones anywhere
 // the deployer may call listKeys.
 import { normalizeRegion } from 'types.bicep'
@@ -22,6 +22,10 @@ param expectedRegion string
 @description('The item vends through the account\'s custom subdomain.')
 param customSubdomain bool
 
+@allowed(['key1', 'key2'])
+@description('The account key to store; the other one is free to be regenerated.')
+param keyName string
+
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' existing = {
   name: vaultName
 }
@@ -35,8 +39,8 @@ resource secret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
   parent: vault
   name: secretName
   properties: {
-    value: account.listKeys().key1
-    contentType: 'text/plain; Azure AI services key1 of ${account.id}'
+    value: account.listKeys()[keyName]
+    contentType: 'text/plain; Azure AI services ${keyName} of ${account.id}'
   }
 }
 

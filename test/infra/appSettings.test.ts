@@ -85,6 +85,9 @@ const SAMPLES: Record<CloudName, SampleResource[]> = {
   ],
 };
 
+/** Which account key each sample deployment stores (aiKeyName): both sides of a rotation are covered. */
+const KEY_NAME: Record<CloudName, 'key1' | 'key2'> = { AzureCloud: 'key1', AzureChinaCloud: 'key1', AzureUSGovernment: 'key2' };
+
 /** What Azure itself answers in each cloud (the design's "upstream facts"), not the code's tables. */
 const CLOUD_FACTS: Record<CloudName, { customSubdomainSuffix: string; vaultSuffix: string }> = {
   AzureCloud: { customSubdomainSuffix: 'cognitiveservices.azure.com', vaultSuffix: 'vault.azure.net' },
@@ -201,7 +204,7 @@ beforeAll(async () => {
   const [built, refused, ...perCloud] = await Promise.all([
     run(compiler, ['build', join(infra, 'main.bicep'), '--stdout'], { maxBuffer: 64 << 20 }),
     snapshot('grants-nobody', { ...baseParameters, aiResources: [{ name: 'open', kind: 'speech', region: 'westeurope', allowedRoles: [], allowedScopes: [] }] }),
-    ...CLOUD_NAMES.map((cloud) => snapshot(cloud, { ...baseParameters, aiResources: SAMPLES[cloud] })),
+    ...CLOUD_NAMES.map((cloud) => snapshot(cloud, { ...baseParameters, aiResources: SAMPLES[cloud], aiKeyName: KEY_NAME[cloud] })),
   ]);
   template = JSON.parse(built.stdout) as Record<string, unknown>;
   grantsNobody = refused;
@@ -294,19 +297,19 @@ describe.skipIf(compiler === undefined)('as deployed: the code accepts what the 
     );
   });
 
-  it('each secret TOKEN_RESOURCES names is written by listKeys() of that item\'s own account', () => {
-    const resources = deployed('AzureCloud');
-    const evaluator = new ArmEvaluator(azureReads('AzureCloud', SAMPLES.AzureCloud), { functions: templateFunctions(template) });
+  it.each(CLOUD_NAMES)('in %s, each secret TOKEN_RESOURCES names is written by listKeys() of that item\'s own account', (cloud) => {
+    const resources = deployed(cloud);
+    const evaluator = new ArmEvaluator(azureReads(cloud, SAMPLES[cloud]), { functions: templateFunctions(template) });
     const secrets = new Map(
       resources
         .filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets')
         .map((r) => [String(evaluator.value(r.name)).split('/')[1], String(r.properties?.value)]),
     );
-    const items = JSON.parse(evaluatedSettings('AzureCloud').TOKEN_RESOURCES!) as Array<{ name: string; secretName: string }>;
+    const items = JSON.parse(evaluatedSettings(cloud).TOKEN_RESOURCES!) as Array<{ name: string; secretName: string }>;
     expect([...secrets.keys()].sort()).toEqual(items.map((i) => i.secretName).sort());
-    for (const sample of SAMPLES.AzureCloud) {
+    for (const sample of SAMPLES[cloud]) {
       const account = sample.existingResourceId ?? `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/rg-drift/providers/Microsoft.CognitiveServices/accounts/cog-${sample.name}-`;
-      expect(secrets.get(`${sample.name}-key`)).toMatch(new RegExp(`^\\[listKeys\\('${account.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}[a-z0-9]*', '[\\d-]+'\\)\\.key1\\]$`));
+      expect(secrets.get(`${sample.name}-key`)).toMatch(new RegExp(`^\\[listKeys\\('${account.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}[a-z0-9]*', '[\\d-]+'\\)\\.${KEY_NAME[cloud]}\\]$`));
     }
   });
 
