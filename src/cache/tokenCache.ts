@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TokenResource } from '../config/settings.js';
 import type { IssuedToken } from '../sts/stsClient.js';
+import { SingleFlight } from '../singleFlight.js';
 
 export interface CachedToken {
   readonly token: string;
@@ -45,7 +46,7 @@ export class TokenCache {
   readonly #refreshAheadMs: number;
   readonly #minRemainingMs: number;
   readonly #tokens = new Map<string, CachedToken>();
-  readonly #refreshes = new Map<string, Promise<CachedToken>>();
+  readonly #refreshes = new SingleFlight<CachedToken>();
   readonly #failures = new Map<string, { readonly error: unknown; readonly at: number }>();
 
   constructor(options: TokenCacheOptions) {
@@ -67,11 +68,8 @@ export class TokenCache {
       }
     }
     const failure = this.#failures.get(resource.name);
-    if (failure !== undefined && now - failure.at < (this.#options.failureCooldownMs ?? 2000)) {
-      if (cached !== undefined && cached.expiresAt - now > NEVER_SERVE_WITHIN_MS) return cached;
-      throw failure.error;
-    }
     try {
+      if (failure !== undefined && now - failure.at < (this.#options.failureCooldownMs ?? 2000)) throw failure.error;
       return await this.#refresh(resource);
     } catch (error) {
       // A failed refresh does not take away a token that still works.
@@ -81,29 +79,16 @@ export class TokenCache {
     }
   }
 
-  /** The token a caller would get now without any upstream call, if there is one. */
-  peek(resourceName: string): CachedToken | undefined {
-    const cached = this.#tokens.get(resourceName);
-    return cached && cached.expiresAt - this.#now() > NEVER_SERVE_WITHIN_MS ? cached : undefined;
-  }
-
   #refresh(resource: TokenResource): Promise<CachedToken> {
-    let refresh = this.#refreshes.get(resource.name);
-    if (refresh === undefined) {
-      refresh = this.#options.refresh(resource)
-        .then((issued) => {
-          const token = { token: issued.token, issuedAt: issued.issuedAt, expiresAt: expiryOf(issued) };
-          this.#tokens.set(resource.name, token);
-          this.#failures.delete(resource.name);
-          return token;
-        }, (error: unknown) => {
-          this.#failures.set(resource.name, { error, at: this.#now() });
-          throw error;
-        })
-        .finally(() => this.#refreshes.delete(resource.name));
-      this.#refreshes.set(resource.name, refresh);
-    }
-    return refresh;
+    return this.#refreshes.run(resource.name, () => this.#options.refresh(resource).then((issued) => {
+      const token = { token: issued.token, issuedAt: issued.issuedAt, expiresAt: expiryOf(issued) };
+      this.#tokens.set(resource.name, token);
+      this.#failures.delete(resource.name);
+      return token;
+    }, (error: unknown) => {
+      this.#failures.set(resource.name, { error, at: this.#now() });
+      throw error;
+    }));
   }
 }
 

@@ -3,6 +3,7 @@ import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets'
 import { z } from 'zod';
 import { isLoopbackHost } from '../config/urls.js';
 import { VendingError } from '../errors.js';
+import { SingleFlight } from '../singleFlight.js';
 
 export interface SecretSource {
   /** The secret's current value; `refresh` bypasses the cache (used after the STS rejects a key). */
@@ -45,7 +46,7 @@ export class KeyVaultSecretSource implements SecretSource {
   readonly #maxAgeMs: number;
   readonly #timeoutMs: number;
   readonly #cache = new Map<string, CachedSecret>();
-  readonly #reads = new Map<string, Promise<string>>();
+  readonly #reads = new SingleFlight<string>();
 
   constructor(options: KeyVaultSecretSourceOptions) {
     this.#vaultUrl = options.vaultUrl;
@@ -64,12 +65,7 @@ export class KeyVaultSecretSource implements SecretSource {
   getSecret(name: string, options: { refresh?: boolean } = {}): Promise<string> {
     const cached = this.#cache.get(name);
     if (!options.refresh && cached && this.#now() - cached.readAt < this.#maxAgeMs) return Promise.resolve(cached.value);
-    let read = this.#reads.get(name);
-    if (read === undefined) {
-      read = this.#read(name).finally(() => this.#reads.delete(name));
-      this.#reads.set(name, read);
-    }
-    return read;
+    return this.#reads.run(name, () => this.#read(name));
   }
 
   async #read(name: string): Promise<string> {
