@@ -7,7 +7,7 @@ import { CallerAuthenticator, type Caller } from './auth/callerAuthentication.js
 import { TokenCache } from './cache/tokenCache.js';
 import { resolveClientEndpoints, type ClientEndpoints } from './clouds/endpoints.js';
 import type { CloudName } from './clouds/clouds.js';
-import type { Config } from './config/settings.js';
+import type { Config, TokenResource } from './config/settings.js';
 import { isLoopbackHost } from './config/urls.js';
 import { ensureVendingError } from './errors.js';
 import type { Logger } from './log/logger.js';
@@ -92,28 +92,32 @@ export class VendingService {
     this.#limiter.take(caller.id);
     const resource = authorize(caller, this.#config.resources, resourceName);
     const cached = await this.#cache.get(resource);
+    const { name, ...summary } = summarize(resource);
     return {
       accessToken: cached.token,
       tokenType: 'Bearer',
       expiresOn: new Date(cached.expiresAt).toISOString(),
       expiresInSeconds: Math.max(0, Math.floor((cached.expiresAt - this.#now()) / 1000)),
-      resource: resource.name,
-      kind: resource.kind,
-      cloud: resource.cloud,
-      region: resource.region,
-      endpoints: resolveClientEndpoints(resource),
+      resource: name,
+      ...summary,
     };
   }
 
   resources(caller: Caller): ResourceSummary[] {
-    return visibleResources(caller, this.#config.resources).map((resource) => ({
-      name: resource.name,
-      kind: resource.kind,
-      cloud: resource.cloud,
-      region: resource.region,
-      endpoints: resolveClientEndpoints(resource),
-    }));
+    return visibleResources(caller, this.#config.resources).map(summarize);
   }
+
+}
+
+/** What a caller may know about a resource: nothing secret, no vault or secret name. */
+function summarize(resource: TokenResource): ResourceSummary {
+  return {
+    name: resource.name,
+    kind: resource.kind,
+    cloud: resource.cloud,
+    region: resource.region,
+    endpoints: resolveClientEndpoints(resource),
+  };
 }
 
 /**

@@ -99,7 +99,7 @@ export class KeyVaultSecretSource implements SecretSource {
         cause: error,
       });
     }
-    if (!rest.success) {
+    if (!rest.success || rest.data.statusCode === undefined) {
       const timedOut = errorName === 'AbortError';
       return new VendingError('keyvault_unreachable', 'Key Vault could not be reached.', {
         detail: 'The service cannot read its keys right now. Retry shortly.',
@@ -110,15 +110,6 @@ export class KeyVaultSecretSource implements SecretSource {
       });
     }
     const { statusCode, code, message } = rest.data;
-    if (statusCode === undefined) {
-      return new VendingError('keyvault_unreachable', 'Key Vault could not be reached.', {
-        detail: 'The service cannot read its keys right now. Retry shortly.',
-        diagnosis: `network failure reading ${where}: ${message}`,
-        fix: 'Check KEY_VAULT_URI, DNS, and the vault\'s network rules (firewall, private endpoint) for this function app.',
-        retryAfterSeconds: 5,
-        cause: error,
-      });
-    }
     if (statusCode === 404) {
       return new VendingError('secret_not_found', `Key Vault secret "${name}" not found.`, {
         detail: 'The key for this resource is not configured. The operator has been told.',
