@@ -2,9 +2,10 @@ import { CLOUD_NAMES, type CloudName } from '../clouds/clouds.js';
 import { resolveClientEndpoints, resolveIssueTokenUrl } from '../clouds/endpoints.js';
 import { regionsFor } from '../clouds/regions.js';
 import { ConfigurationError, formatProblem, loadConfig, type Environment, type TokenResource } from '../config/settings.js';
-import { ensureVendingError, type ErrorCode } from '../errors.js';
+import { ensureVendingError, type ErrorCode, type VendingError } from '../errors.js';
 import { describeKey, keyShape } from '../secrets/keyShape.js';
 import type { SecretSource } from '../secrets/keyVaultSecretSource.js';
+import { refuseSubscriptionId } from '../sts/keyExchange.js';
 import { createSecretSource, createStsClient, type VendingDependencies } from '../vendingService.js';
 
 /** Codes the doctor reports beyond the service's own: where a rejected key belongs, and the Speech check. */
@@ -57,22 +58,22 @@ export async function diagnose(env: Environment, dependencies: VendingDependenci
 async function diagnoseResource(resource: TokenResource, secrets: SecretSource, dependencies: VendingDependencies, options: DiagnoseOptions): Promise<Finding> {
   const failed = (cause: DoctorCause, detail: string, fix: string | null, extra: Partial<Finding> = {}): Finding =>
     ({ resource: resource.name, ok: false, cause, detail, fix, ...extra });
+  /** A failure the service itself would report, as a finding with its diagnosis and fix. */
+  const failedWith = (failure: VendingError): Finding => failed(failure.code, failure.diagnosis ?? failure.message, failure.fix ?? null);
 
   let key: string;
   try {
     key = await secrets.getSecret(resource.secretName);
   } catch (error) {
-    const failure = ensureVendingError(error);
-    return failed(failure.code, failure.diagnosis ?? failure.message, failure.fix ?? null);
+    return failedWith(ensureVendingError(error));
   }
 
-  const shape = keyShape(key);
-  if (shape === 'subscription_id') {
-    return failed('key_looks_like_subscription_id',
-      `secret "${resource.secretName}" holds a GUID (${describeKey(key)}): an Azure subscription ID, not a resource key. It was not sent anywhere.`,
-      `Copy KEY 1 from the resource's Keys and Endpoint page into secret "${resource.secretName}".`);
+  try {
+    refuseSubscriptionId(resource, key);
+  } catch (error) {
+    return failedWith(ensureVendingError(error));
   }
-  if (shape === 'malformed') {
+  if (keyShape(key) === 'malformed') {
     return failed('key_malformed',
       `secret "${resource.secretName}" holds ${describeKey(key)}: neither 32 hex nor 84 alphanumeric characters.`,
       `Store the key alone, with no quotes, spaces or newline, in secret "${resource.secretName}".`);
@@ -85,7 +86,7 @@ async function diagnoseResource(resource: TokenResource, secrets: SecretSource, 
     token = (await sts.issueToken({ url, key, resource: resource.name })).token;
   } catch (error) {
     const failure = ensureVendingError(error);
-    if (failure.code !== 'key_rejected') return failed(failure.code, failure.diagnosis ?? failure.message, failure.fix ?? null);
+    if (failure.code !== 'key_rejected') return failedWith(failure);
     return options.locate
       ? locateKey(resource, key, dependencies, options, failed)
       : failed('key_rejected', `${url} rejected the key in secret "${resource.secretName}" (${describeKey(key)}).`,

@@ -37,8 +37,11 @@ export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
   };
 }
 
-/** A GUID is an Azure subscription ID pasted where the key belongs; it is never sent to the STS. */
-function refuseSubscriptionId(resource: TokenResource, key: string): void {
+/**
+ * A GUID is an Azure subscription ID pasted where the key belongs; it is never sent to the STS.
+ * The doctor reports the same cause with the same diagnosis and fix.
+ */
+export function refuseSubscriptionId(resource: TokenResource, key: string): void {
   if (keyShape(key) !== 'subscription_id') return;
   throw new VendingError('key_looks_like_subscription_id', 'The configured key is an Azure subscription ID, not a resource key.', {
     detail: 'The key configured for this resource is not a resource key. The operator has been told.',
