@@ -10,7 +10,7 @@ import type { CloudName } from './clouds/clouds.js';
 import type { Config, TokenResource } from './config/settings.js';
 import { isLoopbackHost } from './config/urls.js';
 import { ensureVendingError } from './errors.js';
-import type { Logger } from './log/logger.js';
+import { consoleSink, Logger } from './log/logger.js';
 import { KeyVaultSecretSource, type SecretSource } from './secrets/keyVaultSecretSource.js';
 import { createKeyExchange } from './sts/keyExchange.js';
 import { StsClient, type StsClientOptions } from './sts/stsClient.js';
@@ -48,7 +48,7 @@ export interface VendingDependencies {
   /** Replaces Key Vault entirely (the secret source is one step of the flow, swappable). */
   readonly secrets?: SecretSource;
   readonly stsAttemptTimeoutMs?: number;
-  /** Receives background events (refresh failures) that belong to no request. */
+  /** Receives background events (refresh failures) that belong to no request. Default: console, as at start-up. */
   readonly logger?: Logger;
 }
 
@@ -71,13 +71,13 @@ export class VendingService {
     this.#limiter = new RateLimiter({ perMinute: config.rateLimitPerMinute, now: this.#now });
     const secrets = createSecretSource(config, dependencies);
     const sts = createStsClient(dependencies);
-    const logger = dependencies.logger;
+    const logger = dependencies.logger ?? new Logger(consoleSink);
     this.#cache = new TokenCache({
       refresh: createKeyExchange({ secrets, sts }),
       now: this.#now,
       onBackgroundRefreshError: (resource, error) => {
         const failure = ensureVendingError(error);
-        logger?.warn('background_refresh_failed', {
+        logger.warn('background_refresh_failed', {
           resource: resource.name, code: failure.code, diagnosis: failure.diagnosis, fix: failure.fix,
         });
       },

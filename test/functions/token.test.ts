@@ -88,6 +88,16 @@ describe('GET /api/token/{resource}', () => {
     expect(h.cognitive.stsCalls()).toBe(2);
   });
 
+  it('logs a background refresh that fails, with its code and fix, while still serving', async () => {
+    const token = await h.callerToken({ exp: Math.floor(h.clock.now / 1000) + 7200 });
+    const first = (await get('/api/token/speech', token)).json as { accessToken: string };
+    h.cognitive.setKeys([]);
+    h.clock.now += 8.5 * 60_000; // 90 s left: served, and refreshed in the background
+    expect(((await get('/api/token/speech', token)).json as { accessToken: string }).accessToken).toBe(first.accessToken);
+    await expect.poll(() => h.logText()).toContain('background_refresh_failed');
+    expect(h.logText()).toMatch(/background_refresh_failed speech key_rejected/);
+  });
+
   it('keeps serving a still-valid token while the STS is down', async () => {
     const token = await h.callerToken({ exp: Math.floor(h.clock.now / 1000) + 7200 });
     const first = (await get('/api/token/speech', token)).json as { accessToken: string };

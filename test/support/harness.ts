@@ -6,6 +6,7 @@ import { fakeKeyVaultCredential, startFakeKeyVault, type FakeKeyVault } from '..
 import { createRoutes, type Route } from '../../src/functions/routes.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import type { VendingDependencies } from '../../src/vendingService.js';
+import { Logger } from '../../src/log/logger.js';
 
 export const TENANT_ID = '8f0b9c1e-3a4d-4e5f-9a6b-7c8d9e0f1a2b';
 export const AUDIENCE = 'api://token-vending';
@@ -96,6 +97,7 @@ export async function startHarness(options: { now?: number; dependencies?: Vendi
     sleep: async (ms) => { clock.now += ms; },
     random: () => 0.5,
     stsAttemptTimeoutMs: 300,
+    logger: new Logger((level, text) => logs.push({ level, text })),
     ...options.dependencies,
   };
 
