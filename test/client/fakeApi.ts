@@ -1,3 +1,4 @@
+import { afterEach, beforeEach, vi } from 'vitest';
 import type { FetchLike } from '../../client/index.js';
 
 export const NOW = Date.parse('2026-11-22T10:00:00Z');
@@ -154,4 +155,25 @@ export class FakeApi {
     if (this.#unexpected > 0) throw new Error(`FakeApi: ${this.#unexpected} unexpected request(s)`);
     if (this.#steps.length > 0) throw new Error(`FakeApi: ${this.#steps.length} scripted answer(s) never requested`);
   }
+}
+
+/**
+ * Fake timers at NOW for each test, and a FakeApi factory whose APIs must have answered every
+ * scripted call by the end of the test.
+ */
+export function useFakeApis(): () => FakeApi {
+  const apis: FakeApi[] = [];
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(NOW);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    for (const api of apis.splice(0)) api.assertDone();
+  });
+  return () => {
+    const api = new FakeApi();
+    apis.push(api);
+    return api;
+  };
 }

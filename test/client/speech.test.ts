@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createSpeechConfig, createTokenProvider, keepFresh, TokenVendingError, type VendedToken } from '../../client/index.js';
-import { FakeApi, NOW, tokenBody } from './fakeApi.js';
+import { NOW, tokenBody, useFakeApis } from './fakeApi.js';
 
 /** Stands in for the Speech SDK's SpeechConfig: records how it was made. */
 class FakeSpeechConfig {
@@ -66,21 +66,10 @@ describe('createSpeechConfig', () => {
 });
 
 describe('keepFresh', () => {
-  const apis: FakeApi[] = [];
-
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(NOW);
-  });
-
-  afterEach(() => {
-    vi.useRealTimers();
-    for (const api of apis.splice(0)) api.assertDone();
-  });
+  const newApi = useFakeApis();
 
   function setup(maxAttempts = 3) {
-    const api = new FakeApi();
-    apis.push(api);
+    const api = newApi();
     const tokens = createTokenProvider({
       baseUrl: 'https://func.example', resource: 'speech', getAccessToken: () => 'entra', fetch: api.fetch, random: () => 0.5, maxAttempts,
     });

@@ -1,23 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createTokenProvider, TokenVendingError, type TokenProviderOptions, type VendedToken } from '../../client/index.js';
-import { FakeApi, NOW, tokenBody } from './fakeApi.js';
+import { NOW, tokenBody, useFakeApis } from './fakeApi.js';
 
-const apis: FakeApi[] = [];
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(NOW);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  for (const api of apis.splice(0)) api.assertDone();
-});
+const newApi = useFakeApis();
 
 /** A provider on a scripted API, with the platform's (faked) clock and timers and no jitter surprises. */
 function setup(overrides: Partial<TokenProviderOptions> = {}) {
-  const api = new FakeApi();
-  apis.push(api);
+  const api = newApi();
   const entra: boolean[] = [];
   const tokens = createTokenProvider({
     baseUrl: 'https://func.example',
