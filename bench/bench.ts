@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { repositoryRoot, startLocalStack, STACK_KEYS } from '../test/support/localStack.js';
+import { repositoryRoot, startLocalStack, STACK_KEYS } from '../devstack/localStack.js';
 import { get, load, type LoadResult } from './load.js';
 
 // `npm run bench`: the local host (a child process) against the wire-level fakes, next to a bare

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
-import { closeServer } from '../test/fakes/server.js';
-import { repositoryRoot, startLocalStack, STACK_AUDIENCE, STACK_TENANT_ID, type LocalStack } from '../test/support/localStack.js';
+import { closeServer } from '../devstack/fakes/server.js';
+import { repositoryRoot, startLocalStack, STACK_AUDIENCE, STACK_TENANT_ID, type LocalStack } from '../devstack/localStack.js';
 
 export interface SandboxOptions {
   /** Port of the API (the local host); 0 picks a free one. */

@@ -67,8 +67,11 @@ export class VendingError extends Error {
 /** Whatever was thrown, as a VendingError; unknown failures become `internal_error` with nothing leaked. */
 export function ensureVendingError(error: unknown): VendingError {
   if (error instanceof VendingError) return error;
-  return new VendingError('internal_error', 'An unexpected error occurred.', {
-    diagnosis: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    cause: error,
-  });
+  return new VendingError('internal_error', 'An unexpected error occurred.', { diagnosis: describeError(error), cause: error });
+}
+
+/** Whatever was thrown, as one line for an operator's log: `Name: message`, CR/LF folded. */
+export function describeError(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.replace(/\s*[\r\n]+\s*/g, ' ');
 }

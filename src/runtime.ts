@@ -1,15 +1,18 @@
+import { composeParts, type Dependencies, type Parts } from './composition.js';
 import { ConfigurationError, formatProblem, loadConfig, type Environment } from './config/settings.js';
 import { Logger, type LogSink } from './log/logger.js';
-import { VendingService, type VendingDependencies } from './vendingService.js';
+import { VendingService } from './vendingService.js';
 
 /** The service built from settings, or why it could not be: the routes answer either way. */
 export type Runtime =
-  | { readonly ok: true; readonly service: VendingService }
+  | { readonly ok: true; readonly parts: Parts; readonly service: VendingService }
   | { readonly ok: false; readonly error: ConfigurationError };
 
-export function createRuntime(env: Environment, dependencies: VendingDependencies = {}): Runtime {
+/** Validates the settings and composes the parts; never throws for a configuration problem. */
+export function createRuntime(env: Environment, dependencies: Dependencies = {}): Runtime {
   try {
-    return { ok: true, service: new VendingService(loadConfig(env), dependencies) };
+    const parts = composeParts(loadConfig(env), dependencies);
+    return { ok: true, parts, service: new VendingService(parts) };
   } catch (error) {
     if (error instanceof ConfigurationError) return { ok: false, error };
     throw error;

@@ -1,5 +1,5 @@
 import type { Caller } from '../auth/callerAuthentication.js';
-import type { TokenResource } from '../config/settings.js';
+import type { TokenResource } from '../model.js';
 import { VendingError } from '../errors.js';
 
 /** App roles (application and user assignments) or delegated scopes; either grants access. */

@@ -1,10 +1,13 @@
+import { describeError } from '../errors.js';
 import {
   createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey,
 } from 'jose';
 import { z } from 'zod';
-import { CLOUDS, type CloudName } from '../clouds/clouds.js';
+import { CLOUDS } from '../clouds/clouds.js';
+import type { AuthConfig } from '../model.js';
 import { isLoopbackHost } from '../config/urls.js';
 import { VendingError } from '../errors.js';
+import { withTimeout } from '../timeout.js';
 
 export interface Caller {
   /** `oid` (the user or service principal object id), else `sub`: the key for rate limiting. */
@@ -16,11 +19,7 @@ export interface Caller {
   readonly clientAppId: string | undefined;
 }
 
-export interface CallerAuthenticatorOptions {
-  readonly tenantId: string;
-  readonly audiences: readonly string[];
-  readonly authorityHost: string;
-  readonly cloud: CloudName;
+export interface CallerAuthenticatorOptions extends AuthConfig {
   readonly now?: () => number;
   readonly fetch?: typeof fetch;
   /** Tolerated clock difference with Entra for `exp`/`nbf`, in seconds. Default 60. */
@@ -161,16 +160,15 @@ export class CallerAuthenticator {
     const url = `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`;
     let document: z.infer<typeof discoveryDocument>;
     try {
-      const response = await (this.#options.fetch ?? fetch)(url, {
-        signal: AbortSignal.timeout(this.#options.discoveryTimeoutMs ?? 5000),
-        headers: { accept: 'application/json' },
+      document = await withTimeout(this.#options.discoveryTimeoutMs ?? 5000, async (signal) => {
+        const response = await (this.#options.fetch ?? fetch)(url, { signal, headers: { accept: 'application/json' } });
+        if (!response.ok) {
+          throw new Error(`HTTP ${response.status} from ${url}; check AUTH_TENANT_ID and AUTH_AUTHORITY_HOST`);
+        }
+        return discoveryDocument.parse(await response.json());
       });
-      if (!response.ok) {
-        throw new Error(`HTTP ${response.status} from ${url}; check AUTH_TENANT_ID and AUTH_AUTHORITY_HOST`);
-      }
-      document = discoveryDocument.parse(await response.json());
     } catch (error) {
-      throw identityProviderUnavailable(`OIDC discovery at ${url} failed: ${(error as Error).message}`, error);
+      throw identityProviderUnavailable(`OIDC discovery at ${url} failed: ${describeError(error)}`, error);
     }
     const jwksUri = new URL(document.jwks_uri);
     if (jwksUri.protocol !== 'https:' && !(jwksUri.protocol === 'http:' && isLoopbackHost(jwksUri.hostname))) {
@@ -227,5 +225,5 @@ function classifyVerificationError(error: unknown): VendingError {
   if (error instanceof joseErrors.JWKSTimeout) return identityProviderUnavailable('timed out fetching the signing keys (JWKS)', error);
   if (error instanceof joseErrors.JOSENotSupported) return invalidToken(`unsupported token: ${error.message}`, error);
   if (error instanceof joseErrors.JOSEError) return identityProviderUnavailable(`signing keys unavailable: ${error.message}`, error);
-  return identityProviderUnavailable(`signing keys unavailable: ${(error as Error).message}`, error);
+  return identityProviderUnavailable(`signing keys unavailable: ${describeError(error)}`, error);
 }

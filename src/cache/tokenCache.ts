@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TokenResource } from '../config/settings.js';
+import type { TokenResource } from '../model.js';
 import type { IssuedToken } from '../sts/stsClient.js';
 import { SingleFlight } from '../singleFlight.js';
 

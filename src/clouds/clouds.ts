@@ -1,5 +1,4 @@
-export const CLOUD_NAMES = ['AzureCloud', 'AzureChinaCloud', 'AzureUSGovernment'] as const;
-export type CloudName = (typeof CLOUD_NAMES)[number];
+import { CLOUD_NAMES, type CloudName } from '../model.js';
 
 /** Host names that differ by sovereign cloud; one row per cloud so nothing is hard-coded elsewhere. */
 export interface Cloud {

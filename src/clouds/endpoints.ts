@@ -1,6 +1,6 @@
 import { CLOUDS } from './clouds.js';
 import { GLOBAL_REGION } from './regions.js';
-import type { TokenResource } from '../config/settings.js';
+import type { ClientEndpoints, TokenResource } from '../model.js';
 
 export const ISSUE_TOKEN_PATH = '/sts/v1.0/issueToken';
 
@@ -14,8 +14,6 @@ export function resolveStsEndpoint(resource: TokenResource): string {
 export function resolveIssueTokenUrl(resource: TokenResource): string {
   return resolveStsEndpoint(resource) + ISSUE_TOKEN_PATH;
 }
-
-export type ClientEndpoints = Readonly<Record<string, string>>;
 
 /** Where the vended token is used, in the shapes the Speech SDK and the REST APIs take. */
 export function resolveClientEndpoints(resource: TokenResource): ClientEndpoints {

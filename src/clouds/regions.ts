@@ -1,4 +1,4 @@
-import { CLOUD_NAMES, type CloudName } from './clouds.js';
+import { CLOUD_NAMES, type CloudName, type ResourceKind } from '../model.js';
 
 /** Regions where the Speech service (and so the regional STS of a Speech resource) exists. */
 export const SPEECH_REGIONS: Readonly<Record<CloudName, readonly string[]>> = {
@@ -32,8 +32,6 @@ const OTHER_REGIONS: Readonly<Record<CloudName, readonly string[]>> = {
 };
 
 export const GLOBAL_REGION = 'global';
-
-export type ResourceKind = 'speech' | 'translator' | 'cognitive';
 
 export function regionsFor(kind: ResourceKind, cloud: CloudName): readonly string[] {
   if (kind === 'speech') return SPEECH_REGIONS[cloud];

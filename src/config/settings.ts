@@ -1,8 +1,10 @@
+import { describeError } from '../errors.js';
 import { z } from 'zod';
-import { CLOUD_NAMES, CLOUDS, cloudOfAuthorityHost, type CloudName } from '../clouds/clouds.js';
+import { CLOUDS, cloudOfAuthorityHost } from '../clouds/clouds.js';
+import { cloudOfRegion, nearestRegion, normalizeRegion, regionsFor } from '../clouds/regions.js';
 import {
-  cloudOfRegion, nearestRegion, normalizeRegion, regionsFor, type ResourceKind,
-} from '../clouds/regions.js';
+  CLOUD_NAMES, RESOURCE_KINDS, type CloudName, type Config, type ResourceKind, type TokenResource,
+} from '../model.js';
 import { isLoopbackHost, parseOrigin } from './urls.js';
 
 /** Every app setting the code reads; the Bicep in infra/ is tested against this list. */
@@ -14,39 +16,15 @@ export const APP_SETTING_NAMES = [
   'TOKEN_RESOURCES',
   'RATE_LIMIT_PER_MINUTE',
 ] as const;
-export type AppSettingName = (typeof APP_SETTING_NAMES)[number];
+/** Settings the platform or the Azure SDK defines, which the code also reads. */
+export const PLATFORM_SETTING_NAMES = ['AZURE_CLIENT_ID', 'IDENTITY_ENDPOINT'] as const;
+export type AppSettingName = (typeof APP_SETTING_NAMES)[number] | (typeof PLATFORM_SETTING_NAMES)[number];
 
-export const RESOURCE_KINDS = ['speech', 'translator', 'cognitive'] as const satisfies readonly ResourceKind[];
 export const RESOURCE_FIELDS = [
   'name', 'kind', 'cloud', 'region', 'endpoint', 'secretName', 'allowedRoles', 'allowedScopes',
 ] as const;
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 60;
-
-export interface TokenResource {
-  readonly name: string;
-  readonly kind: ResourceKind;
-  readonly cloud: CloudName;
-  /** Exactly one of `region` and `endpoint` is set. */
-  readonly region: string | null;
-  /** Origin of a custom-subdomain resource, e.g. `https://contoso.cognitiveservices.azure.com`. */
-  readonly endpoint: string | null;
-  readonly secretName: string;
-  readonly allowedRoles: readonly string[];
-  readonly allowedScopes: readonly string[];
-}
-
-export interface Config {
-  readonly auth: {
-    readonly tenantId: string;
-    readonly audiences: readonly string[];
-    readonly authorityHost: string;
-    readonly cloud: CloudName;
-  };
-  readonly keyVaultUri: string;
-  readonly resources: readonly TokenResource[];
-  readonly rateLimitPerMinute: number;
-}
 
 export interface ConfigProblem {
   readonly setting: AppSettingName;
@@ -140,9 +118,15 @@ export function loadConfig(env: Environment): Config {
     }
   }
 
+  const clientId = setting('AZURE_CLIENT_ID');
+  if (clientId !== undefined && !GUID.test(clientId)) {
+    problem('AZURE_CLIENT_ID', "must be the client ID (a GUID) of the function app's user-assigned managed identity");
+  }
+
   if (problems.length > 0) throw new ConfigurationError(problems);
   return {
     auth: { tenantId: tenantId!, audiences, authorityHost, cloud: authCloud },
+    identity: { managedIdentity: setting('IDENTITY_ENDPOINT') !== undefined, clientId },
     keyVaultUri: vaultOrigin,
     resources,
     rateLimitPerMinute,
@@ -160,7 +144,7 @@ function parseResources(raw: string | undefined, problem: Report): TokenResource
   try {
     json = JSON.parse(raw);
   } catch (error) {
-    problem('TOKEN_RESOURCES', `is not valid JSON (${(error as Error).message}); it must be a JSON array of resource objects`);
+    problem('TOKEN_RESOURCES', `is not valid JSON (${describeError(error)}); it must be a JSON array of resource objects`);
     return [];
   }
   if (!Array.isArray(json) || json.length === 0) {

@@ -1,5 +1,6 @@
+import { describeError } from '../errors.js';
 import { parseArgs } from 'node:util';
-import { readLocalSettings } from '../dev/localSettings.js';
+import { readLocalSettings } from '../config/localSettings.js';
 import { diagnose, type Finding } from './diagnose.js';
 
 // `npm run doctor [-- --json] [-- --locate]`: name the cause of a failing exchange before a user sees it.
@@ -15,7 +16,7 @@ let values: Readonly<Record<string, string>> = {};
 try {
   values = readLocalSettings(args.settings ?? 'local.settings.json').values;
 } catch (error) {
-  console.error(`Cannot read settings: ${(error as Error).message}`);
+  console.error(`Cannot read settings: ${describeError(error)}`);
   process.exit(2);
 }
 const findings = await diagnose({ ...values, ...process.env }, {}, { locate: args.locate ?? false });

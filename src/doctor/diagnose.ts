@@ -1,12 +1,18 @@
-import { CLOUD_NAMES, type CloudName } from '../clouds/clouds.js';
 import { resolveClientEndpoints, resolveIssueTokenUrl } from '../clouds/endpoints.js';
 import { regionsFor } from '../clouds/regions.js';
-import { ConfigurationError, formatProblem, loadConfig, type Environment, type TokenResource } from '../config/settings.js';
-import { ensureVendingError, type ErrorCode, type VendingError } from '../errors.js';
+import { composeParts, type Dependencies, type Parts } from '../composition.js';
+import { ConfigurationError, formatProblem, loadConfig, type Environment } from '../config/settings.js';
+import { describeError, ensureVendingError, type ErrorCode, type VendingError } from '../errors.js';
+import { CLOUD_NAMES, type CloudName, type TokenResource } from '../model.js';
 import { describeKey, keyShape } from '../secrets/keyShape.js';
-import type { SecretSource } from '../secrets/keyVaultSecretSource.js';
 import { refuseSubscriptionId } from '../sts/keyExchange.js';
-import { createSecretSource, createStsClient, type VendingDependencies } from '../vendingService.js';
+import type { StsRetryPolicy } from '../sts/stsClient.js';
+import { withTimeout } from '../timeout.js';
+
+/** One probe per resource: a failing exchange is reported, not retried at length. */
+const PROBE: StsRetryPolicy = { maxAttempts: 2, budgetMs: 8000 };
+/** --locate sends the key to many hosts; each gets one short attempt. */
+const LOCATE_PROBE: StsRetryPolicy = { maxAttempts: 1, attemptTimeoutMs: 4000, budgetMs: 4000 };
 
 /** Codes the doctor reports beyond the service's own: where a rejected key belongs, and the Speech check. */
 export type DoctorCause = ErrorCode | 'region_mismatch' | 'cloud_mismatch' | 'token_rejected_by_service';
@@ -33,7 +39,7 @@ export interface DiagnoseOptions {
  * first failure: configuration, Key Vault, the key's shape, the exchange, and for Speech a call
  * with the fresh token. Never prints a key: at most its length and last four characters.
  */
-export async function diagnose(env: Environment, dependencies: VendingDependencies = {}, options: DiagnoseOptions = {}): Promise<Finding[]> {
+export async function diagnose(env: Environment, dependencies: Dependencies = {}, options: DiagnoseOptions = {}): Promise<Finding[]> {
   let config;
   try {
     config = loadConfig(env);
@@ -47,15 +53,15 @@ export async function diagnose(env: Environment, dependencies: VendingDependenci
       fix: 'Correct the setting as the detail says; `npm run dev` refuses to start until every problem is fixed.',
     }));
   }
-  const secrets = createSecretSource(config, dependencies);
+  const parts = composeParts(config, dependencies);
   const findings: Finding[] = [];
   for (const resource of config.resources) {
-    findings.push(await diagnoseResource(resource, secrets, dependencies, options));
+    findings.push(await diagnoseResource(resource, parts, options));
   }
   return findings;
 }
 
-async function diagnoseResource(resource: TokenResource, secrets: SecretSource, dependencies: VendingDependencies, options: DiagnoseOptions): Promise<Finding> {
+async function diagnoseResource(resource: TokenResource, parts: Parts, options: DiagnoseOptions): Promise<Finding> {
   const failed = (cause: DoctorCause, detail: string, fix: string | null, extra: Partial<Finding> = {}): Finding =>
     ({ resource: resource.name, ok: false, cause, detail, fix, ...extra });
   /** A failure the service itself would report, as a finding with its diagnosis and fix. */
@@ -63,7 +69,7 @@ async function diagnoseResource(resource: TokenResource, secrets: SecretSource, 
 
   let key: string;
   try {
-    key = await secrets.getSecret(resource.secretName);
+    key = await parts.secrets.getSecret(resource.secretName);
   } catch (error) {
     return failedWith(ensureVendingError(error));
   }
@@ -79,16 +85,15 @@ async function diagnoseResource(resource: TokenResource, secrets: SecretSource, 
       `Store the key alone, with no quotes, spaces or newline, in secret "${resource.secretName}".`);
   }
 
-  const sts = createStsClient(dependencies, { maxAttempts: 2, budgetMs: 8000 });
   const url = resolveIssueTokenUrl(resource);
   let token: string;
   try {
-    token = (await sts.issueToken({ url, key, resource: resource.name })).token;
+    token = (await parts.sts.issueToken({ url, key, resource: resource.name }, PROBE)).token;
   } catch (error) {
     const failure = ensureVendingError(error);
     if (failure.code !== 'key_rejected') return failedWith(failure);
     return options.locate
-      ? locateKey(resource, key, dependencies, options, failed)
+      ? locateKey(resource, key, parts, options, failed)
       : failed('key_rejected', `${url} rejected the key in secret "${resource.secretName}" (${describeKey(key)}).`,
         'Run `npm run doctor -- --locate` to find which region or cloud the key belongs to (it sends the key to the other regional endpoints of the same provider).');
   }
@@ -96,11 +101,11 @@ async function diagnoseResource(resource: TokenResource, secrets: SecretSource, 
   const voicesList = resolveClientEndpoints(resource).voicesList;
   if (resource.kind === 'speech' && voicesList !== undefined) {
     try {
-      const response = await (dependencies.fetch ?? fetch)(voicesList, {
-        headers: { Authorization: `Bearer ${token}` },
-        signal: AbortSignal.timeout(8000),
+      const response = await withTimeout(8000, async (signal) => {
+        const answer = await parts.fetch(voicesList, { headers: { Authorization: `Bearer ${token}` }, signal });
+        await answer.body?.cancel();
+        return answer;
       });
-      await response.body?.cancel();
       if (response.status === 401 || response.status === 403) {
         return failed('token_rejected_by_service',
           `the STS issued a token, but the Speech service at ${new URL(voicesList).host} answered ${response.status} to it.`,
@@ -110,7 +115,7 @@ async function diagnoseResource(resource: TokenResource, secrets: SecretSource, 
         return failed('sts_unavailable', `the Speech voices list answered ${response.status}.`, 'Retry; if it persists, check the Speech service status.');
       }
     } catch (error) {
-      return failed('sts_unreachable', `the Speech service at ${new URL(voicesList).host} could not be reached: ${(error as Error).message}`,
+      return failed('sts_unreachable', `the Speech service at ${new URL(voicesList).host} could not be reached: ${describeError(error)}`,
         'Check outbound connectivity to the Speech host (and private DNS for private endpoints).');
     }
   }
@@ -120,18 +125,17 @@ async function diagnoseResource(resource: TokenResource, secrets: SecretSource, 
 async function locateKey(
   resource: TokenResource,
   key: string,
-  dependencies: VendingDependencies,
+  parts: Parts,
   options: DiagnoseOptions,
   failed: (cause: DoctorCause, detail: string, fix: string | null, extra?: Partial<Finding>) => Finding,
 ): Promise<Finding> {
-  const sts = createStsClient(dependencies, { maxAttempts: 1, attemptTimeoutMs: 4000, budgetMs: 4000 });
   const clouds = [resource.cloud, ...CLOUD_NAMES.filter((c) => c !== resource.cloud)];
   for (const cloud of clouds) {
     const candidates = regionsFor(resource.kind, cloud).filter((region) => !(cloud === resource.cloud && region === resource.region));
     const foundAt = await firstAccepting(candidates, options.locateConcurrency ?? 6, async (region) => {
       const url = resolveIssueTokenUrl({ ...resource, cloud, region, endpoint: null });
       try {
-        await sts.issueToken({ url, key, resource: resource.name });
+        await parts.sts.issueToken({ url, key, resource: resource.name }, LOCATE_PROBE);
         return true;
       } catch {
         return false;

@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { ensureVendingError, VendingError } from '../errors.js';
+import { describeError, ensureVendingError, VendingError } from '../errors.js';
 import { Logger, type LogFields, type LogLevel } from '../log/logger.js';
 import { correlationIdFrom, jsonHeaders } from './headers.js';
 import { problemResponse } from './problem.js';
@@ -35,7 +35,7 @@ export function handle(route: string, work: (scope: RequestScope) => Promise<unk
       const error = ensureVendingError(thrown);
       response = problemResponse(error, correlationId);
       note({ code: error.code, diagnosis: error.diagnosis, fix: error.fix });
-      if (error.code === 'internal_error') logger.error('unhandled_error', { error: describe(thrown) });
+      if (error.code === 'internal_error') logger.error('unhandled_error', { error: describeError(thrown) });
     }
     const status = response.status ?? 200;
     const fields = { method: request.method, status, durationMs: Math.round(performance.now() - started), ...noted };
@@ -44,10 +44,6 @@ export function handle(route: string, work: (scope: RequestScope) => Promise<unk
     else logger.info('request', fields);
     return response;
   };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 export function notConfigured(): VendingError {

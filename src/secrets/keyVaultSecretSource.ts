@@ -1,9 +1,9 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
-import { z } from 'zod';
 import { isLoopbackHost } from '../config/urls.js';
-import { VendingError } from '../errors.js';
 import { SingleFlight } from '../singleFlight.js';
+import { withTimeout } from '../timeout.js';
+import { classifyKeyVaultFailure, secretEmpty, type SecretRead } from './keyVaultFailure.js';
 
 export interface SecretSource {
   /** The secret's current value; `refresh` bypasses the cache (used after the STS rejects a key). */
@@ -29,14 +29,6 @@ interface CachedSecret {
   readonly value: string;
   readonly readAt: number;
 }
-
-/** The shape @azure/core-rest-pipeline gives every HTTP failure, checked rather than assumed. */
-const restError = z.object({
-  name: z.literal('RestError'),
-  statusCode: z.number().optional(),
-  code: z.string().optional(),
-  message: z.string(),
-});
 
 /** Reads resource keys from Key Vault, caching each and sharing one read per secret among concurrent callers. */
 export class KeyVaultSecretSource implements SecretSource {
@@ -71,75 +63,17 @@ export class KeyVaultSecretSource implements SecretSource {
   async #read(name: string): Promise<string> {
     let value: string | undefined;
     try {
-      const secret = await this.#client.getSecret(name, { abortSignal: AbortSignal.timeout(this.#timeoutMs) });
+      const secret = await withTimeout(this.#timeoutMs, (abortSignal) => this.#client.getSecret(name, { abortSignal }));
       value = secret.value;
     } catch (error) {
-      throw this.#classify(name, error);
+      throw classifyKeyVaultFailure(error, this.#describeRead(name));
     }
-    if (!value) {
-      throw new VendingError('secret_not_found', `Key Vault secret "${name}" has no value.`, {
-        detail: 'The key for this resource is not configured. The operator has been told.',
-        diagnosis: `secret "${name}" in ${this.#vaultUrl} is empty`,
-        fix: `Set the resource's key as the value of secret "${name}".`,
-      });
-    }
+    if (!value) throw secretEmpty(this.#describeRead(name));
     this.#cache.set(name, { value, readAt: this.#now() });
     return value;
   }
 
-  #classify(name: string, error: unknown): VendingError {
-    const where = `secret "${name}" in ${this.#vaultUrl}`;
-    const rest = restError.safeParse(error);
-    const errorName = error instanceof Error ? error.name : '';
-    if (errorName === 'CredentialUnavailableError' || errorName === 'AuthenticationError' || errorName === 'AggregateAuthenticationError') {
-      return new VendingError('keyvault_credential_unavailable', 'No Azure credential to read Key Vault with.', {
-        detail: 'The service cannot read its keys right now. The operator has been told.',
-        diagnosis: `could not get a token for Key Vault to read ${where}: ${(error as Error).message.split('\n')[0]}`,
-        fix: 'In Azure, give the function app a managed identity (and set AZURE_CLIENT_ID for a user-assigned one); locally, run `az login`.',
-        cause: error,
-      });
-    }
-    if (!rest.success || rest.data.statusCode === undefined) {
-      const timedOut = errorName === 'AbortError';
-      return new VendingError('keyvault_unreachable', 'Key Vault could not be reached.', {
-        detail: 'The service cannot read its keys right now. Retry shortly.',
-        diagnosis: `${timedOut ? `no answer within ${this.#timeoutMs} ms` : 'network failure'} reading ${where}: ${(error as Error).message}`,
-        fix: 'Check KEY_VAULT_URI, DNS, and the vault\'s network rules (firewall, private endpoint) for this function app.',
-        retryAfterSeconds: 5,
-        cause: error,
-      });
-    }
-    const { statusCode, code, message } = rest.data;
-    if (statusCode === 404) {
-      return new VendingError('secret_not_found', `Key Vault secret "${name}" not found.`, {
-        detail: 'The key for this resource is not configured. The operator has been told.',
-        diagnosis: `${where} does not exist (${code ?? 'NotFound'})`,
-        fix: `Create secret "${name}" holding the resource's key, or correct "secretName" in TOKEN_RESOURCES.`,
-        cause: error,
-      });
-    }
-    if (statusCode === 403 && /disabled/i.test(message)) {
-      return new VendingError('secret_disabled', `Key Vault secret "${name}" is disabled.`, {
-        detail: 'The key for this resource is not available. The operator has been told.',
-        diagnosis: `${where} is disabled`,
-        fix: `Enable the current version of secret "${name}", or add a new enabled version.`,
-        cause: error,
-      });
-    }
-    if (statusCode === 401 || statusCode === 403) {
-      return new VendingError('keyvault_forbidden', 'Key Vault refused to give the secret.', {
-        detail: 'The service is not allowed to read its keys. The operator has been told.',
-        diagnosis: `Key Vault answered ${statusCode} (${code ?? 'Forbidden'}) reading ${where}: ${message.split('\n')[0]}`,
-        fix: 'Grant the function app\'s identity the "Key Vault Secrets User" role on the vault (RBAC vaults), or a Get secret access policy; allow its network in the vault firewall.',
-        cause: error,
-      });
-    }
-    return new VendingError('keyvault_unavailable', 'Key Vault is unavailable.', {
-      detail: 'The service cannot read its keys right now. Retry shortly.',
-      diagnosis: `Key Vault answered ${statusCode} (${code ?? 'error'}) reading ${where}`,
-      fix: statusCode === 429 ? 'Key Vault is throttling this vault; fewer reads or a longer secret cache help.' : 'A Key Vault service problem; it usually passes. Check Azure status if it persists.',
-      retryAfterSeconds: 5,
-      cause: error,
-    });
+  #describeRead(secretName: string): SecretRead {
+    return { vaultUrl: this.#vaultUrl, secretName, timeoutMs: this.#timeoutMs };
   }
 }

@@ -1,5 +1,5 @@
 import { resolveIssueTokenUrl } from '../clouds/endpoints.js';
-import type { TokenResource } from '../config/settings.js';
+import type { TokenResource } from '../model.js';
 import { VendingError } from '../errors.js';
 import type { SecretSource } from '../secrets/keyVaultSecretSource.js';
 import { describeKey, keyShape } from '../secrets/keyShape.js';

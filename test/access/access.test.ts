@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { authorize, visibleResources } from '../../src/access/authorization.js';
 import { RateLimiter } from '../../src/access/rateLimiter.js';
 import type { Caller } from '../../src/auth/callerAuthentication.js';
-import type { TokenResource } from '../../src/config/settings.js';
+import type { TokenResource } from '../../src/model.js';
 import { VendingError } from '../../src/errors.js';
 
 const base = { kind: 'speech', cloud: 'AzureCloud', region: 'westeurope', endpoint: null, secretName: 's' } as const;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expiryOf, TokenCache } from '../../src/cache/tokenCache.js';
-import type { TokenResource } from '../../src/config/settings.js';
+import type { TokenResource } from '../../src/model.js';
 import type { IssuedToken } from '../../src/sts/stsClient.js';
 
 const resource: TokenResource = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveClientEndpoints, resolveIssueTokenUrl, resolveStsEndpoint } from '../../src/clouds/endpoints.js';
-import type { TokenResource } from '../../src/config/settings.js';
+import type { TokenResource } from '../../src/model.js';
 
 function resource(overrides: Partial<TokenResource>): TokenResource {
   return {

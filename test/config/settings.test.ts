@@ -34,6 +34,7 @@ describe('loadConfig', () => {
     const config = loadConfig(env([speech]));
     expect(config).toEqual({
       auth: { tenantId: TENANT, audiences: ['api://token-vending'], authorityHost: 'https://login.microsoftonline.com', cloud: 'AzureCloud' },
+      identity: { managedIdentity: false, clientId: undefined },
       keyVaultUri: 'https://kv.vault.azure.net',
       rateLimitPerMinute: 60,
       resources: [{

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repositoryRoot, startLocalStack, STACK_KEYS, type LocalStack } from '../support/localStack.js';
+import { repositoryRoot, startLocalStack, STACK_KEYS, type LocalStack } from '../../devstack/localStack.js';
 
 let stack: LocalStack;
 beforeAll(async () => {
@@ -14,7 +14,7 @@ afterAll(async () => {
 function doctor(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(repositoryRoot(), 'dist', 'src', 'doctor', 'cli.js'), '--settings', stack.settingsPath, ...args], {
-      env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: stack.certificatePath },
+      env: { PATH: process.env.PATH, ...stack.processEnv },
     });
     let stdout = '';
     let stderr = '';

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diagnose, type Finding } from '../../src/doctor/diagnose.js';
-import type { VendingDependencies } from '../../src/vendingService.js';
-import { fakeKeyVaultCredential } from '../fakes/keyVault.js';
+import type { Dependencies } from '../../src/composition.js';
+import { fakeKeyVaultCredential } from '../../devstack/fakes/keyVault.js';
 import { expectNoKeys, KEYS, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
-let dependencies: VendingDependencies;
+let dependencies: Dependencies;
 
 beforeEach(async () => {
   h = await startHarness();

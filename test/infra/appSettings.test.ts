@@ -16,7 +16,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOUD_NAMES, type CloudName } from '../../src/clouds/clouds.js';
+import { CLOUD_NAMES, type CloudName } from '../../src/model.js';
 import { APP_SETTING_NAMES, RESOURCE_FIELDS, loadConfig } from '../../src/config/settings.js';
 import { ArmEvaluator, DeploymentFailure, templateFunctions, type AzureReads, type Value } from './armExpressions.js';
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../sandbox/sandbox.js';
-import { STACK_KEYS } from '../support/localStack.js';
+import { STACK_KEYS } from '../../devstack/localStack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 let sandbox: Sandbox;

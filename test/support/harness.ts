@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import { startFakeCognitive, type FakeCognitive, type FakeKey } from '../fakes/cognitive.js';
-import { startFakeEntra, type FakeEntra } from '../fakes/entra.js';
-import { fakeKeyVaultCredential, startFakeKeyVault, type FakeKeyVault } from '../fakes/keyVault.js';
+import { startFakeCognitive, type FakeCognitive, type FakeKey } from '../../devstack/fakes/cognitive.js';
+import { startFakeEntra, type FakeEntra } from '../../devstack/fakes/entra.js';
+import { fakeKeyVaultCredential, startFakeKeyVault, type FakeKeyVault } from '../../devstack/fakes/keyVault.js';
 import { createRoutes, type Route } from '../../src/functions/routes.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
-import type { VendingDependencies } from '../../src/vendingService.js';
+import type { Dependencies } from '../../src/composition.js';
 import { Logger } from '../../src/log/logger.js';
 
 export const TENANT_ID = '8f0b9c1e-3a4d-4e5f-9a6b-7c8d9e0f1a2b';
@@ -63,7 +63,7 @@ export interface Harness {
 }
 
 /** The three fakes, the service wired to them at the wire, and a way to call its routes. */
-export async function startHarness(options: { now?: number; dependencies?: VendingDependencies } = {}): Promise<Harness> {
+export async function startHarness(options: { now?: number; dependencies?: Dependencies } = {}): Promise<Harness> {
   const clock = { now: options.now ?? Date.now() };
   const now = () => clock.now;
   const entra = await startFakeEntra({ tenantId: TENANT_ID, now });
@@ -89,7 +89,7 @@ export async function startHarness(options: { now?: number; dependencies?: Vendi
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     return url.startsWith('https://') ? cognitive.fetch(input, init) : fetch(input, init);
   };
-  const dependencies: VendingDependencies = {
+  const dependencies: Dependencies = {
     now,
     fetch: fetchAtTheWire,
     credential: fakeKeyVaultCredential,

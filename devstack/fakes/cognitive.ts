@@ -291,7 +291,9 @@ export async function startFakeCognitive(options: { keys: readonly FakeKey[]; no
     return fetch(`${url}${target.pathname}${target.search}`, {
       method: request.method,
       headers,
-      signal: request.signal,
+      // The caller's own signal: undici's Request holds its follower signal weakly, so after GC an
+      // abort of the original may never reach it.
+      signal: init?.signal ?? request.signal,
       redirect: 'manual',
       ...(request.method === 'GET' || request.method === 'HEAD' ? {} : { body: await request.arrayBuffer() }),
     });

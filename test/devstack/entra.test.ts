@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTVerifyOptions } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeEntra, type FakeEntra } from './entra.js';
+import { startFakeEntra, type FakeEntra } from '../../devstack/fakes/entra.js';
 
 const TENANT = '6e2b0c5a-9d1f-4c3e-8a7b-2f4d6e8a0b1c';
 const clock = { now: Date.UTC(2030, 0, 1, 12) };

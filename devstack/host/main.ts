@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
-import { consoleSink } from '../log/logger.js';
-import { createRoutes } from '../functions/routes.js';
-import { createRuntime } from '../runtime.js';
+import { readLocalSettings } from '../../src/config/localSettings.js';
+import { describeError } from '../../src/errors.js';
+import { createRoutes } from '../../src/functions/routes.js';
+import { consoleSink } from '../../src/log/logger.js';
+import { createRuntime } from '../../src/runtime.js';
 import { createLocalHost } from './localHost.js';
-import { readLocalSettings } from './localSettings.js';
 
 // `npm run dev`: the same functions as in Azure, on node:http, with settings from the environment
 // and local.settings.json (the environment wins, as with Core Tools).
@@ -14,7 +15,7 @@ let local;
 try {
   local = readLocalSettings(settingsPath);
 } catch (error) {
-  console.error(`Cannot start: ${(error as Error).message}`);
+  console.error(`Cannot start: ${describeError(error)}`);
   process.exit(1);
 }
 
@@ -41,3 +42,4 @@ server.listen(port, '127.0.0.1', () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => server.close(() => process.exit(0)));
 }
+

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeCognitive, type FakeCognitive, type FakeKey } from './cognitive.js';
+import { startFakeCognitive, type FakeCognitive, type FakeKey } from '../../devstack/fakes/cognitive.js';
 
 const KEYS = {
   japanwest: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',

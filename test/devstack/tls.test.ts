@@ -4,8 +4,8 @@ import { createServer, get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { closeServer, listenOnLoopback } from './server.js';
-import { createSelfSignedCertificate, writeCertificateFile } from './tls.js';
+import { closeServer, listenOnLoopback } from '../../devstack/fakes/server.js';
+import { createSelfSignedCertificate, writeCertificateFile } from '../../devstack/fakes/tls.js';
 
 describe('createSelfSignedCertificate', () => {
   it('is a CA certificate for localhost and 127.0.0.1, valid for about two days, made once per process', () => {

@@ -1,3 +1,4 @@
+import { describeError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
@@ -35,7 +36,7 @@ export function readLocalSettings(path: string): LocalSettings {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`${path} is not valid JSON: ${describeError(error)}`);
   }
   const parsed = localSettingsFile.safeParse(json);
   if (!parsed.success) {

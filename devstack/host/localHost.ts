@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import functions, { type HttpResponseInit, type LogLevel } from '@azure/functions';
-import { ROUTE_PREFIX, type Route } from '../functions/routes.js';
-import { VendingError } from '../errors.js';
-import { problemResponse } from '../http/problem.js';
-import type { LogSink } from '../log/logger.js';
+import { ROUTE_PREFIX, type Route } from '../../src/functions/routes.js';
+import { describeError, VendingError } from '../../src/errors.js';
+import { problemResponse } from '../../src/http/problem.js';
+import type { LogSink } from '../../src/log/logger.js';
 
 export interface LocalHostOptions {
   readonly routes: readonly Route[];
@@ -37,7 +37,7 @@ export function createLocalHost(options: LocalHostOptions): Server {
 
   return createServer((incoming, outgoing) => {
     serve(incoming, outgoing).catch((error: unknown) => {
-      options.sink('error', JSON.stringify({ level: 'error', event: 'local_host_failure', error: String(error) }));
+      options.sink('error', JSON.stringify({ level: 'error', event: 'local_host_failure', error: describeError(error) }));
       if (!outgoing.headersSent) outgoing.writeHead(500);
       outgoing.end();
     });

@@ -1,7 +1,7 @@
 import { isRestError, type RestError } from '@azure/core-rest-pipeline';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFakeKeyVaultCredential, fakeKeyVaultCredential, startFakeKeyVault, type FakeKeyVault } from './keyVault.js';
+import { createFakeKeyVaultCredential, fakeKeyVaultCredential, startFakeKeyVault, type FakeKeyVault } from '../../devstack/fakes/keyVault.js';
 
 const TENANT = '4d3c2b1a-0f9e-4d8c-b7a6-958473625140';
 let vault: FakeKeyVault;

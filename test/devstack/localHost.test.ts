@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repositoryRoot, startLocalStack, STACK_KEYS, type LocalStack } from '../support/localStack.js';
+import { repositoryRoot, startLocalStack, STACK_KEYS, type LocalStack } from '../../devstack/localStack.js';
 
-const hostScript = join(repositoryRoot(), 'dist', 'src', 'dev', 'host.js');
+const hostScript = join(repositoryRoot(), 'dist', 'devstack', 'host', 'main.js');
 
 describe('npm run dev with invalid settings', () => {
   it('exits non-zero printing every problem, naming setting and resource', () => {

@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { startFakeCognitive, type FakeCognitive } from '../fakes/cognitive.js';
-import { startFakeEntra, type FakeEntra } from '../fakes/entra.js';
-import { startFakeKeyVault, type FakeKeyVault } from '../fakes/keyVault.js';
-import { writeCertificateFile } from '../fakes/tls.js';
+import { startFakeCognitive, type FakeCognitive } from './fakes/cognitive.js';
+import { startFakeEntra, type FakeEntra } from './fakes/entra.js';
+import { startFakeKeyVault, type FakeKeyVault } from './fakes/keyVault.js';
+import { startFakeManagedIdentity, type FakeManagedIdentity } from './fakes/managedIdentity.js';
+import { writeCertificateFile } from './fakes/tls.js';
 
 export const STACK_TENANT_ID = '5a0c1b2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
 export const STACK_AUDIENCE = 'api://token-vending-sandbox';
@@ -33,24 +34,30 @@ export interface LocalStack {
   readonly entra: FakeEntra;
   readonly vault: FakeKeyVault;
   readonly cognitive: FakeCognitive;
+  readonly identity: FakeManagedIdentity;
   readonly hostOutput: string[];
   readonly settingsPath: string;
   /** The fake vault's certificate, for NODE_EXTRA_CA_CERTS in other processes. */
   readonly certificatePath: string;
+  /**
+   * What a process run against the stack needs in its environment, as Azure gives a function app:
+   * the managed-identity endpoint (so the real credential reads the fake vault) and the fakes' CA.
+   */
+  readonly processEnv: Readonly<Record<string, string>>;
   callerToken(claims?: Record<string, unknown>): Promise<string>;
   stop(): Promise<void>;
 }
 
 /** The repository root, from either the TypeScript source or its compiled copy under dist/. */
 export function repositoryRoot(): string {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const marker = `${join('dist', 'test', 'support')}`;
-  return here.includes(marker) ? join(here, '..', '..', '..') : join(here, '..', '..');
+  let directory = fileURLToPath(new URL('.', import.meta.url));
+  while (!existsSync(join(directory, 'package.json'))) directory = dirname(directory);
+  return directory;
 }
 
 /**
  * Fake Entra, Key Vault and STS in this process, and the real local host (`npm run dev`'s
- * dist/src/dev/host.js) in a child process pointed at them: the whole system, no Azure.
+ * dist/devstack/host/main.js) in a child process pointed at them: the whole system, no Azure.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const entra = await startFakeEntra({ tenantId: STACK_TENANT_ID });
@@ -61,12 +68,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       { key: STACK_KEYS.translator, cloud: 'AzureCloud', subdomain: 'loopback' },
     ],
   });
+  const identity = await startFakeManagedIdentity();
   vault.setSecret('speech-key', STACK_KEYS.speech);
   vault.setSecret('translator-key', STACK_KEYS.translator);
 
   const directory = mkdtempSync(join(tmpdir(), 'token-vending-stack-'));
   const certificatePath = writeCertificateFile(directory);
   const settingsPath = join(directory, 'local.settings.json');
+  const processEnv = { ...identity.env, NODE_EXTRA_CA_CERTS: certificatePath };
   writeFileSync(settingsPath, JSON.stringify({
     IsEncrypted: false,
     Values: {
@@ -87,13 +96,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const mode = options.hostOutput ?? 'capture';
   const logPath = join(directory, 'host.log');
   const logFile = mode === 'file' ? openSync(logPath, 'w') : undefined;
-  const host = spawn(process.execPath, [join(repositoryRoot(), 'dist', 'src', 'dev', 'host.js'), '--settings', settingsPath], {
-    env: { ...process.env, PORT: String(options.port ?? 0), NODE_EXTRA_CA_CERTS: certificatePath },
+  const host = spawn(process.execPath, [join(repositoryRoot(), 'dist', 'devstack', 'host', 'main.js'), '--settings', settingsPath], {
+    env: { ...process.env, PORT: String(options.port ?? 0), ...processEnv },
     stdio: logFile === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFile, logFile],
   });
   if (logFile !== undefined) closeSync(logFile);
   const stopFakes = async () => {
-    await Promise.all([entra.close(), vault.close(), cognitive.close()]);
+    await Promise.all([entra.close(), vault.close(), cognitive.close(), identity.close()]);
     rmSync(directory, { recursive: true, force: true });
   };
   let apiUrl: string;
@@ -105,7 +114,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw error;
   }
   return {
-    apiUrl, entra, vault, cognitive, hostOutput, settingsPath, certificatePath,
+    apiUrl, entra, vault, cognitive, identity, hostOutput, settingsPath, certificatePath, processEnv,
     callerToken: (claims = {}) => entra.mint({ aud: STACK_AUDIENCE, roles: ['Speech.Token'], scp: 'Translator.Use', name: 'Sandbox User', ...claims }),
     async stop() {
       if (host.exitCode === null) {

@@ -1,0 +1,99 @@
+import type { TokenCredential } from '@azure/core-auth';
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+import type { SecretClientOptions } from '@azure/keyvault-secrets';
+import { RateLimiter } from './access/rateLimiter.js';
+import { CallerAuthenticator } from './auth/callerAuthentication.js';
+import { TokenCache } from './cache/tokenCache.js';
+import { ensureVendingError } from './errors.js';
+import { consoleSink, Logger } from './log/logger.js';
+import type { Config, IdentityConfig, TokenResource } from './model.js';
+import { KeyVaultSecretSource, type SecretSource } from './secrets/keyVaultSecretSource.js';
+import { createKeyExchange } from './sts/keyExchange.js';
+import { StsClient, type IssuedToken } from './sts/stsClient.js';
+
+/**
+ * What the parts need from the outside world. Every field is optional: the defaults are the real
+ * ones (system clock, global fetch, `DefaultAzureCredential`); tests and the dev stack swap them
+ * at the wire.
+ */
+export interface Dependencies {
+  /** Clock, in ms since the epoch. */
+  readonly now?: () => number;
+  /** [0, 1) source for backoff jitter. */
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Used for OIDC discovery and the STS. */
+  readonly fetch?: typeof fetch;
+  /** For Key Vault. Default: the managed identity in Azure, `DefaultAzureCredential` elsewhere. */
+  readonly credential?: TokenCredential;
+  /** Passed to the `SecretClient`, e.g. `tlsOptions.ca` for a loopback vault. */
+  readonly keyVaultClientOptions?: SecretClientOptions;
+  /** Replaces Key Vault entirely (the secret source is one step of the flow, swappable). */
+  readonly secrets?: SecretSource;
+  /** One STS attempt's limit, in ms. Default 5000. */
+  readonly stsAttemptTimeoutMs?: number;
+  /** Receives background events (refresh failures) that belong to no request. Default: console. */
+  readonly logger?: Logger;
+}
+
+/** Every step of the flow, built once per instance from the configuration. */
+export interface Parts {
+  readonly config: Config;
+  readonly now: () => number;
+  readonly logger: Logger;
+  /** For Entra discovery and Azure AI hosts. */
+  readonly fetch: typeof fetch;
+  readonly authenticator: CallerAuthenticator;
+  readonly limiter: RateLimiter;
+  readonly secrets: SecretSource;
+  readonly sts: StsClient;
+  /** Secret source then STS, with the re-read on a rejected key. */
+  readonly exchange: (resource: TokenResource) => Promise<IssuedToken>;
+  readonly cache: TokenCache;
+}
+
+/**
+ * The composition root: the only place that decides which implementation each step gets. The
+ * service, the doctor and the timers receive their parts from here; none builds its own.
+ */
+export function composeParts(config: Config, dependencies: Dependencies = {}): Parts {
+  const now = dependencies.now ?? Date.now;
+  const logger = dependencies.logger ?? new Logger(consoleSink);
+  const fetch = dependencies.fetch ?? globalThis.fetch;
+  const authenticator = new CallerAuthenticator({ ...config.auth, now, fetch });
+  const limiter = new RateLimiter({ perMinute: config.rateLimitPerMinute, now });
+  const secrets = dependencies.secrets ?? new KeyVaultSecretSource({
+    vaultUrl: config.keyVaultUri,
+    credential: dependencies.credential ?? serviceCredential(config.identity),
+    now,
+    ...(dependencies.keyVaultClientOptions === undefined ? {} : { clientOptions: dependencies.keyVaultClientOptions }),
+  });
+  const sts = new StsClient({
+    now,
+    fetch,
+    ...(dependencies.random === undefined ? {} : { random: dependencies.random }),
+    ...(dependencies.sleep === undefined ? {} : { sleep: dependencies.sleep }),
+    ...(dependencies.stsAttemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: dependencies.stsAttemptTimeoutMs }),
+  });
+  const exchange = createKeyExchange({ secrets, sts });
+  const cache = new TokenCache({
+    refresh: exchange,
+    now,
+    onBackgroundRefreshError: (resource, error) => {
+      const failure = ensureVendingError(error);
+      logger.warn('background_refresh_failed', {
+        resource: resource.name, code: failure.code, diagnosis: failure.diagnosis, fix: failure.fix,
+      });
+    },
+  });
+  return { config, now, logger, fetch, authenticator, limiter, secrets, sts, exchange, cache };
+}
+
+/**
+ * In Azure, the managed identity straight away: probing the whole `DefaultAzureCredential` chain
+ * first costs round trips on a cold start. Elsewhere the chain, so `az login` works.
+ */
+function serviceCredential({ managedIdentity, clientId }: IdentityConfig): TokenCredential {
+  if (!managedIdentity) return new DefaultAzureCredential(clientId === undefined ? {} : { managedIdentityClientId: clientId });
+  return clientId === undefined ? new ManagedIdentityCredential() : new ManagedIdentityCredential({ clientId });
+}

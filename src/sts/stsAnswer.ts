@@ -1,0 +1,206 @@
+import { z } from 'zod';
+import { describeError, VendingError } from '../errors.js';
+
+/** What one `issueToken` attempt came to: a token, or a failure and whether another attempt may help. */
+export type StsOutcome =
+  | { readonly kind: 'token'; readonly token: string }
+  | {
+      readonly kind: 'failure';
+      readonly error: VendingError;
+      readonly retryable: boolean;
+      /** From the STS's `Retry-After`, in ms. */
+      readonly retryAfterMs: number | undefined;
+    };
+
+/** The attempt being judged, for diagnoses: never the key. */
+export interface StsAttempt {
+  /** `{sts origin}/sts/v1.0/issueToken`. */
+  readonly url: string;
+  readonly resource: string;
+  /** The injected clock's time of the answer, in ms (for HTTP-date `Retry-After`). */
+  readonly now: number;
+  /** The attempt's limit, in ms, named in timeout diagnoses. */
+  readonly timeoutMs: number;
+}
+
+/** An HTTP answer of the STS, as read off the wire. */
+export interface StsAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly retryAfter: string | null;
+}
+
+/** Both shapes the STS has used for errors; the message says which check failed. */
+const stsErrorBody = z.union([
+  z.object({ error: z.object({ code: z.union([z.string(), z.number()]).optional(), message: z.string() }) }),
+  z.object({ statusCode: z.number().optional(), message: z.string() }),
+]);
+
+const MAX_TOKEN_LENGTH = 16 * 1024;
+
+/**
+ * Judges an STS answer. 200 with a plausible token is a token; 401 is a rejected key; 403 names its
+ * reason in the body; 429 and 5xx may pass (retryable, honouring `Retry-After`); any other status
+ * means the request itself is wrong. Source for the bodies: the Azure AI services authentication
+ * reference and the 401 body every regional STS sends.
+ */
+export function classifyStsAnswer(answer: StsAnswer, attempt: StsAttempt): StsOutcome {
+  const { status, body } = answer;
+  if (status === 200) {
+    const token = body.trim();
+    if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || /\s/.test(token)) {
+      return failure(stsInvalidResponse(attempt, token.length), true);
+    }
+    return { kind: 'token', token };
+  }
+  const upstream = upstreamMessage(body);
+  const said = upstream === undefined ? '' : `: "${upstream}"`;
+  if (status === 401) return failure(keyRejected(attempt, said), false);
+  if (status === 403) {
+    if (/authentication ?type ?disabled|key based authentication is disabled|local auth/i.test(body)) {
+      return failure(localAuthDisabled(attempt, said), false);
+    }
+    if (/virtual network|firewall|network rule|public access/i.test(body)) return failure(networkRestricted(attempt, said), false);
+    return failure(stsForbidden(attempt, said), false);
+  }
+  if (status === 429 || status >= 500) {
+    const retryAfterMs = parseRetryAfter(answer.retryAfter, attempt.now);
+    const retryAfterSeconds = Math.max(1, Math.ceil((retryAfterMs ?? 1000) / 1000));
+    const error = status === 429
+      ? stsThrottled(attempt, said, retryAfterSeconds)
+      : stsUnavailable(attempt, status, said, retryAfterSeconds);
+    return failure(error, true, retryAfterMs);
+  }
+  return failure(stsBadRequest(attempt, status, said), false);
+}
+
+/**
+ * Judges a request that got no HTTP answer: a timeout or a network failure, retryable unless the
+ * host does not resolve (a wrong region, cloud or subdomain does not start to exist on retry).
+ */
+export function classifyStsNetworkFailure(error: unknown, attempt: StsAttempt): StsOutcome {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return failure(stsTimeout(attempt, error), true);
+  }
+  const cause = error instanceof Error ? networkCause.safeParse(error.cause) : undefined;
+  const code = cause?.success === true ? cause.data.code : undefined;
+  const reason = code ?? (cause?.success === true ? cause.data.message : undefined) ?? describeError(error);
+  const unknownHost = code === 'ENOTFOUND';
+  return failure(stsUnreachable(attempt, reason, unknownHost, error), !unknownHost);
+}
+
+/** undici puts the system error (`ENOTFOUND`, `ECONNREFUSED`, …) in `cause`. */
+const networkCause = z.object({ code: z.string().optional(), message: z.string().optional() });
+
+/** `Retry-After` in seconds or as an HTTP date, as ms from `now` (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function failure(error: VendingError, retryable: boolean, retryAfterMs?: number): StsOutcome {
+  return { kind: 'failure', error, retryable, retryAfterMs };
+}
+
+function upstreamMessage(body: string): string | undefined {
+  try {
+    const parsed = stsErrorBody.safeParse(JSON.parse(body));
+    if (!parsed.success) return undefined;
+    const message = 'error' in parsed.data ? parsed.data.error.message : parsed.data.message;
+    return message.slice(0, 300);
+  } catch {
+    return undefined;
+  }
+}
+
+const POST = ({ url, resource }: StsAttempt) => `POST ${url} for "${resource}"`;
+
+function keyRejected(attempt: StsAttempt, said: string): VendingError {
+  return new VendingError('key_rejected', 'The token service rejected the resource key.', {
+    detail: 'The token service rejected the key configured for this resource. The operator has been told.',
+    diagnosis: `${POST(attempt)} returned 401${said}`,
+    fix: 'The key and the endpoint belong to different resources, or the key was regenerated. Compare region/cloud/endpoint in TOKEN_RESOURCES with the resource\'s Keys and Endpoint page and put a current key in the secret; `npm run doctor -- --locate` finds where a key belongs. A newly created key can take up to 10 minutes to work.',
+  });
+}
+
+function localAuthDisabled(attempt: StsAttempt, said: string): VendingError {
+  return new VendingError('local_auth_disabled', 'The resource does not accept keys.', {
+    detail: 'The resource is configured not to accept keys. The operator has been told.',
+    diagnosis: `${POST(attempt)} returned 403${said}: local (key) authentication is disabled on the resource`,
+    fix: 'Set disableLocalAuth to false on the resource (az cognitiveservices account update --custom-domain ... / properties.disableLocalAuth), or vend Entra tokens instead.',
+  });
+}
+
+function networkRestricted(attempt: StsAttempt, said: string): VendingError {
+  return new VendingError('network_restricted', 'The resource\'s network rules refused the call.', {
+    detail: 'The resource refused this service\'s network. The operator has been told.',
+    diagnosis: `${POST(attempt)} returned 403${said}`,
+    fix: 'Allow the function app\'s outbound network in the resource\'s Networking settings (or use a private endpoint with its custom subdomain).',
+  });
+}
+
+function stsForbidden(attempt: StsAttempt, said: string): VendingError {
+  return new VendingError('sts_forbidden', 'The token service refused the call.', {
+    detail: 'The token service refused the exchange. The operator has been told.',
+    diagnosis: `${POST(attempt)} returned 403${said}`,
+    fix: 'Check the resource\'s state (disabled, quota exceeded, pricing tier) in the Azure portal.',
+  });
+}
+
+function stsThrottled(attempt: StsAttempt, said: string, retryAfterSeconds: number): VendingError {
+  return new VendingError('sts_throttled', 'The token service is throttling this resource.', {
+    detail: 'The token service is busy. Retry shortly.',
+    diagnosis: `${POST(attempt)} returned 429${said}`,
+    fix: 'Token requests are cached per resource; sustained 429s mean the resource\'s tier limits are hit.',
+    retryAfterSeconds,
+  });
+}
+
+function stsUnavailable(attempt: StsAttempt, status: number, said: string, retryAfterSeconds: number): VendingError {
+  return new VendingError('sts_unavailable', 'The token service is unavailable.', {
+    detail: 'The token service is busy. Retry shortly.',
+    diagnosis: `${POST(attempt)} returned ${status}${said}`,
+    fix: 'An Azure AI services outage; it usually passes.',
+    retryAfterSeconds,
+  });
+}
+
+function stsBadRequest(attempt: StsAttempt, status: number, said: string): VendingError {
+  return new VendingError('sts_bad_request', 'The token service refused the request.', {
+    detail: 'The token service refused the exchange. The operator has been told.',
+    diagnosis: `${POST(attempt)} returned ${status}${said}`,
+    fix: 'Check that the endpoint in TOKEN_RESOURCES is the resource\'s own (region or custom subdomain).',
+  });
+}
+
+function stsInvalidResponse(attempt: StsAttempt, length: number): VendingError {
+  return new VendingError('sts_invalid_response', 'The token service answered with something that is not a token.', {
+    detail: 'The token service gave an unexpected answer. Retry shortly.',
+    diagnosis: `${POST(attempt)} returned 200 with a ${length}-character body that is not a token`,
+    fix: 'Check that the resource endpoint is an Azure AI services STS and not a proxy or captive portal.',
+  });
+}
+
+function stsTimeout(attempt: StsAttempt, cause: unknown): VendingError {
+  return new VendingError('sts_timeout', 'The token service did not answer in time.', {
+    detail: 'The token service did not answer in time. Retry shortly.',
+    diagnosis: `${POST(attempt)}: no answer within ${attempt.timeoutMs} ms`,
+    fix: 'Check outbound connectivity from the function app to the STS host.',
+    retryAfterSeconds: 5,
+    cause,
+  });
+}
+
+function stsUnreachable(attempt: StsAttempt, reason: string, unknownHost: boolean, cause: unknown): VendingError {
+  return new VendingError('sts_unreachable', 'The token service could not be reached.', {
+    detail: 'The token service could not be reached. Retry shortly.',
+    diagnosis: `${POST(attempt)} failed: ${reason}`,
+    fix: unknownHost
+      ? 'The STS host does not resolve: check the region, cloud or custom subdomain in TOKEN_RESOURCES (and private DNS for private endpoints).'
+      : 'Check outbound connectivity (VNet, NSG, proxy) from the function app to the STS host.',
+    retryAfterSeconds: 5,
+    cause,
+  });
+}
