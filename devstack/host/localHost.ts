@@ -51,6 +51,8 @@ export function createLocalHost(options: LocalHostOptions): Server {
       ? {
           'Access-Control-Allow-Origin': cors.has('*') && !options.corsCredentials ? '*' : origin,
           ...(options.corsCredentials ? { 'Access-Control-Allow-Credentials': 'true' } : {}),
+          // Without this a cross-origin page cannot read them (the problem body carries both too).
+          'Access-Control-Expose-Headers': 'Retry-After, X-Correlation-Id',
           Vary: 'Origin',
         }
       : {};
@@ -72,10 +74,7 @@ export function createLocalHost(options: LocalHostOptions): Server {
 
     const correlationId = randomUUID();
     if (match === undefined || !match.route.methods.includes((incoming.method ?? 'GET') as Route['methods'][number])) {
-      const error = new VendingError('route_not_found', 'No such route.', {
-        detail: `No route ${incoming.method} ${url.pathname}. Routes: GET|POST /api/token/{resource}, GET /api/resources, GET /api/health.`,
-      });
-      write(outgoing, problemResponse(error, correlationId), corsHeaders);
+      write(outgoing, problemResponse(routeNotFound(incoming.method ?? 'GET', url.pathname), correlationId), corsHeaders);
       return;
     }
 
@@ -143,4 +142,10 @@ async function readBody(incoming: IncomingMessage): Promise<Buffer> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+function routeNotFound(method: string, pathname: string): VendingError {
+  return new VendingError('route_not_found', 'No such route.', {
+    detail: `No route ${method} ${pathname}. Routes: GET|POST /api/token/{resource}, GET /api/resources, GET /api/health.`,
+  });
 }

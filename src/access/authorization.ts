@@ -20,20 +20,24 @@ export function visibleResources(caller: Caller, resources: readonly TokenResour
  */
 export function authorize(caller: Caller, resources: readonly TokenResource[], requested: string): TokenResource {
   const resource = resources.find((r) => r.name.toLowerCase() === requested.toLowerCase());
-  if (resource === undefined) {
-    throw new VendingError('resource_not_found', `No resource named "${requested}".`, {
-      detail: `There is no resource named "${requested}". GET /api/resources lists the ones you may request.`,
-    });
-  }
-  if (!mayUse(caller, resource)) {
-    const needs = [
-      resource.allowedRoles.length ? `app role ${resource.allowedRoles.join(' or ')}` : '',
-      resource.allowedScopes.length ? `delegated scope ${resource.allowedScopes.join(' or ')}` : '',
-    ].filter(Boolean).join(', or ');
-    throw new VendingError('forbidden', `Caller may not use resource "${resource.name}".`, {
-      detail: `Your token does not grant access to "${resource.name}": it needs the ${needs}. Ask an administrator to assign it, then sign in again.`,
-      diagnosis: `caller ${caller.id} (roles: ${caller.roles.join(' ') || 'none'}; scopes: ${caller.scopes.join(' ') || 'none'}) lacks ${needs} for "${resource.name}"`,
-    });
-  }
+  if (resource === undefined) throw resourceNotFound(requested);
+  if (!mayUse(caller, resource)) throw forbidden(caller, resource);
   return resource;
+}
+
+function resourceNotFound(requested: string): VendingError {
+  return new VendingError('resource_not_found', `No resource named "${requested}".`, {
+    detail: `There is no resource named "${requested}". GET /api/resources lists the ones you may request.`,
+  });
+}
+
+function forbidden(caller: Caller, resource: TokenResource): VendingError {
+  const needs = [
+    resource.allowedRoles.length ? `app role ${resource.allowedRoles.join(' or ')}` : '',
+    resource.allowedScopes.length ? `delegated scope ${resource.allowedScopes.join(' or ')}` : '',
+  ].filter(Boolean).join(', or ');
+  return new VendingError('forbidden', `Caller may not use resource "${resource.name}".`, {
+    detail: `Your token does not grant access to "${resource.name}": it needs the ${needs}. Ask an administrator to assign it, then sign in again.`,
+    diagnosis: `caller ${caller.id} (roles: ${caller.roles.join(' ') || 'none'}; scopes: ${caller.scopes.join(' ') || 'none'}) lacks ${needs} for "${resource.name}"`,
+  });
 }

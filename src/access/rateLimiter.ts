@@ -35,12 +35,7 @@ export class RateLimiter {
     bucket.tokens = Math.min(this.#perMinute, bucket.tokens + (now - bucket.updatedAt) * perMs);
     bucket.updatedAt = now;
     if (bucket.tokens < 1) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
-      throw new VendingError('rate_limited', 'Too many token requests.', {
-        detail: `Too many token requests from this caller (limit ${this.#perMinute} per minute). Reuse the token until shortly before expiresOn; retry after ${retryAfterSeconds} s.`,
-        diagnosis: `caller ${callerId} over ${this.#perMinute}/min`,
-        retryAfterSeconds,
-      });
+      throw rateLimited(callerId, this.#perMinute, Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000)));
     }
     bucket.tokens -= 1;
     if (!this.#buckets.has(callerId)) {
@@ -59,4 +54,12 @@ export class RateLimiter {
       if (!oldest.done) this.#buckets.delete(oldest.value);
     }
   }
+}
+
+function rateLimited(callerId: string, perMinute: number, retryAfterSeconds: number): VendingError {
+  return new VendingError('rate_limited', 'Too many token requests.', {
+    detail: `Too many token requests from this caller (limit ${perMinute} per minute). Reuse the token until shortly before expiresOn; retry after ${retryAfterSeconds} s.`,
+    diagnosis: `caller ${callerId} over ${perMinute}/min`,
+    retryAfterSeconds,
+  });
 }

@@ -44,7 +44,9 @@ export function problemResponse(error: VendingError, correlationId: string): Htt
   if (error.code === 'missing_token') headers['WWW-Authenticate'] = 'Bearer';
   if (error.code === 'invalid_token') headers['WWW-Authenticate'] = 'Bearer error="invalid_token", error_description="The access token is invalid or expired"';
   if (error.code === 'forbidden') headers['WWW-Authenticate'] = 'Bearer error="insufficient_scope"';
-  if (error.retryAfterSeconds !== undefined && (status === 429 || status >= 500)) headers['Retry-After'] = String(error.retryAfterSeconds);
+  // Cross-origin, a browser hides Retry-After unless it is exposed; the body carries it as well.
+  const retryAfterSeconds = error.retryAfterSeconds !== undefined && (status === 429 || status >= 500) ? error.retryAfterSeconds : undefined;
+  if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
   return {
     status,
     headers,
@@ -55,6 +57,7 @@ export function problemResponse(error: VendingError, correlationId: string): Htt
       detail: error.detail,
       code: error.code,
       correlationId,
+      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
     }),
   };
 }

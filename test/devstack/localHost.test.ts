@@ -83,5 +83,6 @@ describe('the local host against the fakes', () => {
     expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
     const friend = await fetch(`${stack.apiUrl}/health`, { headers: { origin: 'http://127.0.0.1:5999' } });
     expect(friend.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5999');
+    expect(friend.headers.get('access-control-expose-headers')).toBe('Retry-After, X-Correlation-Id');
   });
 });

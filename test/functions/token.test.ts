@@ -205,7 +205,8 @@ describe('rate limit', () => {
     const limited = await get('/api/token/speech', token);
     expect(limited.status).toBe(429);
     expect(limited.headers['retry-after']).toBe('30');
-    expect(limited.json).toMatchObject({ code: 'rate_limited' });
+    // A cross-origin browser may not read Retry-After; the body says it too.
+    expect(limited.json).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 30 });
     expect((await get('/api/token/speech', await h.callerToken({ oid: 'another-caller' }))).status).toBe(200);
   });
 });
@@ -272,6 +273,7 @@ describe('upstream failures', () => {
     h.cognitive.script('*', { status: 429, retryAfterSeconds: 60 });
     const response = await expectProblem('speech', 503, 'sts_throttled');
     expect(response.headers['retry-after']).toBe('60');
+    expect(response.json).toMatchObject({ retryAfterSeconds: 60 });
     expect(h.cognitive.stsCalls()).toBe(1);
   });
 
