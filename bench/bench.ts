@@ -17,9 +17,10 @@ function row(name: string, r: LoadResult): string {
 
 async function bareServer(body: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [join(repositoryRoot(), 'dist', 'bench', 'bareServer.js')], {
-    env: { ...process.env, BARE_BODY: body }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BARE_BODY: body },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   const { port } = JSON.parse(line) as { port: number };
   return {
     url: `http://127.0.0.1:${port}/`,
@@ -47,8 +48,12 @@ async function warmPath(): Promise<void> {
       console.log(`Warm path: ${TOTAL} requests, ${CONCURRENCY} concurrent, keep-alive, one caller token`);
       console.log(row('GET /api/token/speech', service));
       console.log(row('bare node:http', baseline));
-      console.log(`ratio (service / bare) ${(service.requestsPerSecond / baseline.requestsPerSecond).toFixed(2)}   (target >= 0.5)`);
-      console.log(`upstream calls during the warm run: STS ${stack.cognitive.stsCalls()}, Key Vault ${stack.vault.requests.get}`);
+      console.log(
+        `ratio (service / bare) ${(service.requestsPerSecond / baseline.requestsPerSecond).toFixed(2)}   (target >= 0.5)`,
+      );
+      console.log(
+        `upstream calls during the warm run: STS ${stack.cognitive.stsCalls()}, Key Vault ${stack.vault.requests.get}`,
+      );
     } finally {
       await bare.stop();
     }
@@ -61,13 +66,25 @@ async function coldBurst(): Promise<void> {
   const stack = await startLocalStack();
   try {
     const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => stack.callerToken({ oid: `caller-${i}` })));
-    const statuses = await Promise.all(Array.from({ length: BURST }, (_, i) =>
-      get(`${stack.apiUrl}/token/${i % 2 === 0 ? 'speech' : 'translator'}`, { authorization: `Bearer ${tokens[i % tokens.length]}` })));
-    const byKey = (key: string) => stack.cognitive.calls.filter((c) => c.path.endsWith('/issueToken') && c.keyLast4 === key.slice(-4)).length;
+    const statuses = await Promise.all(
+      Array.from({ length: BURST }, (_, i) =>
+        get(`${stack.apiUrl}/token/${i % 2 === 0 ? 'speech' : 'translator'}`, {
+          authorization: `Bearer ${tokens[i % tokens.length]}`,
+        }),
+      ),
+    );
+    const byKey = (key: string) =>
+      stack.cognitive.calls.filter((c) => c.path.endsWith('/issueToken') && c.keyLast4 === key.slice(-4)).length;
     console.log(`Cold burst: ${BURST} concurrent requests over 2 resources from 10 callers, on a fresh host`);
-    console.log(`  answers: ${statuses.filter((s) => s === 200).length} x 200, ${statuses.filter((s) => s !== 200).length} other`);
-    console.log(`  STS calls: speech ${byKey(STACK_KEYS.speech)}, translator ${byKey(STACK_KEYS.translator)}   (target: 1 each)`);
-    console.log(`  Key Vault reads: ${JSON.stringify(stack.vault.requests.byName)}   Entra: discovery ${stack.entra.requests.discovery}, JWKS ${stack.entra.requests.jwks}`);
+    console.log(
+      `  answers: ${statuses.filter((s) => s === 200).length} x 200, ${statuses.filter((s) => s !== 200).length} other`,
+    );
+    console.log(
+      `  STS calls: speech ${byKey(STACK_KEYS.speech)}, translator ${byKey(STACK_KEYS.translator)}   (target: 1 each)`,
+    );
+    console.log(
+      `  Key Vault reads: ${JSON.stringify(stack.vault.requests.byName)}   Entra: discovery ${stack.entra.requests.discovery}, JWKS ${stack.entra.requests.jwks}`,
+    );
   } finally {
     await stack.stop();
   }

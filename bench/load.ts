@@ -10,7 +10,12 @@ export interface LoadResult {
 }
 
 /** A bounded closed-loop load: `total` GETs with `concurrency` keep-alive connections, then stop. */
-export async function load(url: string, headers: Record<string, string>, total: number, concurrency: number): Promise<LoadResult> {
+export async function load(
+  url: string,
+  headers: Record<string, string>,
+  total: number,
+  concurrency: number,
+): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   let issued = 0;

@@ -76,30 +76,53 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const certificatePath = writeCertificateFile(directory);
   const settingsPath = join(directory, 'local.settings.json');
   const processEnv = { ...identity.env, NODE_EXTRA_CA_CERTS: certificatePath };
-  writeFileSync(settingsPath, JSON.stringify({
-    IsEncrypted: false,
-    Values: {
-      AUTH_TENANT_ID: STACK_TENANT_ID,
-      AUTH_AUDIENCES: STACK_AUDIENCE,
-      AUTH_AUTHORITY_HOST: entra.authorityHost,
-      KEY_VAULT_URI: vault.vaultUrl,
-      RATE_LIMIT_PER_MINUTE: String(options.rateLimitPerMinute ?? 0),
-      TOKEN_RESOURCES: JSON.stringify([
-        { name: 'speech', kind: 'speech', endpoint: cognitive.url, secretName: 'speech-key', allowedRoles: ['Speech.Token'] },
-        { name: 'translator', kind: 'translator', endpoint: cognitive.url, secretName: 'translator-key', allowedScopes: ['Translator.Use'] },
-      ]),
-    },
-    Host: { CORS: (options.corsOrigins ?? []).join(',') },
-  }, null, 2));
+  writeFileSync(
+    settingsPath,
+    JSON.stringify(
+      {
+        IsEncrypted: false,
+        Values: {
+          AUTH_TENANT_ID: STACK_TENANT_ID,
+          AUTH_AUDIENCES: STACK_AUDIENCE,
+          AUTH_AUTHORITY_HOST: entra.authorityHost,
+          KEY_VAULT_URI: vault.vaultUrl,
+          RATE_LIMIT_PER_MINUTE: String(options.rateLimitPerMinute ?? 0),
+          TOKEN_RESOURCES: JSON.stringify([
+            {
+              name: 'speech',
+              kind: 'speech',
+              endpoint: cognitive.url,
+              secretName: 'speech-key',
+              allowedRoles: ['Speech.Token'],
+            },
+            {
+              name: 'translator',
+              kind: 'translator',
+              endpoint: cognitive.url,
+              secretName: 'translator-key',
+              allowedScopes: ['Translator.Use'],
+            },
+          ]),
+        },
+        Host: { CORS: (options.corsOrigins ?? []).join(',') },
+      },
+      null,
+      2,
+    ),
+  );
 
   const hostOutput: string[] = [];
   const mode = options.hostOutput ?? 'capture';
   const logPath = join(directory, 'host.log');
   const logFile = mode === 'file' ? openSync(logPath, 'w') : undefined;
-  const host = spawn(process.execPath, [join(repositoryRoot(), 'dist', 'devstack', 'host', 'main.js'), '--settings', settingsPath], {
-    env: { ...process.env, PORT: String(options.port ?? 0), ...processEnv },
-    stdio: logFile === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFile, logFile],
-  });
+  const host = spawn(
+    process.execPath,
+    [join(repositoryRoot(), 'dist', 'devstack', 'host', 'main.js'), '--settings', settingsPath],
+    {
+      env: { ...process.env, PORT: String(options.port ?? 0), ...processEnv },
+      stdio: logFile === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFile, logFile],
+    },
+  );
   if (logFile !== undefined) closeSync(logFile);
   const stopFakes = async () => {
     await Promise.all([entra.close(), vault.close(), cognitive.close(), identity.close()]);
@@ -107,15 +130,31 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   let apiUrl: string;
   try {
-    apiUrl = mode === 'file' ? await waitForListeningInFile(host, logPath) : await waitForListening(host, hostOutput, mode);
+    apiUrl =
+      mode === 'file' ? await waitForListeningInFile(host, logPath) : await waitForListening(host, hostOutput, mode);
   } catch (error) {
     host.kill();
     await stopFakes();
     throw error;
   }
   return {
-    apiUrl, entra, vault, cognitive, identity, hostOutput, settingsPath, certificatePath, processEnv,
-    callerToken: (claims = {}) => entra.mint({ aud: STACK_AUDIENCE, roles: ['Speech.Token'], scp: 'Translator.Use', name: 'Sandbox User', ...claims }),
+    apiUrl,
+    entra,
+    vault,
+    cognitive,
+    identity,
+    hostOutput,
+    settingsPath,
+    certificatePath,
+    processEnv,
+    callerToken: (claims = {}) =>
+      entra.mint({
+        aud: STACK_AUDIENCE,
+        roles: ['Speech.Token'],
+        scp: 'Translator.Use',
+        name: 'Sandbox User',
+        ...claims,
+      }),
     async stop() {
       if (host.exitCode === null) {
         const exited = new Promise((resolve) => host.once('exit', resolve));
@@ -129,7 +168,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
 async function waitForListeningInFile(host: ChildProcess, logPath: string): Promise<string> {
   for (let waited = 0; waited < 15_000 && host.exitCode === null; waited += 50) {
-    const line = readFileSync(logPath, 'utf8').split('\n').find((l) => l.includes('"event":"listening"'));
+    const line = readFileSync(logPath, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('"event":"listening"'));
     if (line !== undefined) return (JSON.parse(line) as { url: string }).url;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -138,7 +179,10 @@ async function waitForListeningInFile(host: ChildProcess, logPath: string): Prom
 
 function waitForListening(host: ChildProcess, output: string[], mode: 'capture' | 'inherit'): Promise<string> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`local host did not start in 15 s:\n${output.join('\n')}`)), 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`local host did not start in 15 s:\n${output.join('\n')}`)),
+      15_000,
+    );
     const onLine = (stream: 'out' | 'err') => (line: string) => {
       output.push(line);
       if (mode === 'inherit') (stream === 'out' ? process.stdout : process.stderr).write(`${line}\n`);
@@ -147,8 +191,8 @@ function waitForListening(host: ChildProcess, output: string[], mode: 'capture' 
         resolve((JSON.parse(line) as { url: string }).url);
       }
     };
-    createInterface({ input: host.stdout! }).on('line', onLine('out'));
-    createInterface({ input: host.stderr! }).on('line', onLine('err'));
+    if (host.stdout !== null) createInterface({ input: host.stdout }).on('line', onLine('out'));
+    if (host.stderr !== null) createInterface({ input: host.stderr }).on('line', onLine('err'));
     host.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`local host exited with ${code}:\n${output.join('\n')}`));

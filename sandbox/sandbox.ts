@@ -56,18 +56,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   async function serveDemo(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', demoUrl).pathname;
     if (path === '/sandbox/config.json') {
-      return json(res, 200, { mode: 'sandbox', apiBaseUrl: stack.apiUrl, resource: 'speech' });
+      json(res, 200, { mode: 'sandbox', apiBaseUrl: stack.apiUrl, resource: 'speech' }); return;
     }
     if (path === '/sandbox/sign-in' && req.method === 'POST') {
       const body = await readBody(req);
       const withRole = (JSON.parse(body || '{}') as { withRole?: boolean }).withRole !== false;
       const accessToken = await stack.callerToken(withRole ? {} : { roles: [], scp: 'openid' });
-      return json(res, 200, { accessToken, name: withRole ? 'Sandbox User' : 'Sandbox User (no role)' });
+      json(res, 200, { accessToken, name: withRole ? 'Sandbox User' : 'Sandbox User (no role)' }); return;
     }
     const root = path.startsWith('/client/') ? join(repositoryRoot(), 'dist') : join(repositoryRoot(), 'sandbox', 'demo');
     const relative = path === '/' ? 'index.html' : path.replace(/^\//, '');
     const file = normalize(join(root, relative));
-    if (!file.startsWith(root)) return json(res, 404, { error: 'not found' });
+    if (!file.startsWith(root)) { json(res, 404, { error: 'not found' }); return; }
     try {
       const content = await readFile(file);
       res.writeHead(200, { 'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' });

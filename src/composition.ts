@@ -62,12 +62,16 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
   const fetch = dependencies.fetch ?? globalThis.fetch;
   const authenticator = new CallerAuthenticator({ ...config.auth, now, fetch });
   const limiter = new RateLimiter({ perMinute: config.rateLimitPerMinute, now });
-  const secrets = dependencies.secrets ?? new KeyVaultSecretSource({
-    vaultUrl: config.keyVaultUri,
-    credential: dependencies.credential ?? serviceCredential(config.identity),
-    now,
-    ...(dependencies.keyVaultClientOptions === undefined ? {} : { clientOptions: dependencies.keyVaultClientOptions }),
-  });
+  const secrets =
+    dependencies.secrets ??
+    new KeyVaultSecretSource({
+      vaultUrl: config.keyVaultUri,
+      credential: dependencies.credential ?? serviceCredential(config.identity),
+      now,
+      ...(dependencies.keyVaultClientOptions === undefined
+        ? {}
+        : { clientOptions: dependencies.keyVaultClientOptions }),
+    });
   const sts = new StsClient({
     now,
     fetch,
@@ -82,7 +86,10 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
     onBackgroundRefreshError: (resource, error) => {
       const failure = ensureVendingError(error);
       logger.warn('background_refresh_failed', {
-        resource: resource.name, code: failure.code, diagnosis: failure.diagnosis, fix: failure.fix,
+        resource: resource.name,
+        code: failure.code,
+        diagnosis: failure.diagnosis,
+        fix: failure.fix,
       });
     },
   });
@@ -94,6 +101,7 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
  * first costs round trips on a cold start. Elsewhere the chain, so `az login` works.
  */
 function serviceCredential({ managedIdentity, clientId }: IdentityConfig): TokenCredential {
-  if (!managedIdentity) return new DefaultAzureCredential(clientId === undefined ? {} : { managedIdentityClientId: clientId });
+  if (!managedIdentity)
+    return new DefaultAzureCredential(clientId === undefined ? {} : { managedIdentityClientId: clientId });
   return clientId === undefined ? new ManagedIdentityCredential() : new ManagedIdentityCredential({ clientId });
 }

@@ -54,7 +54,11 @@ export class VendingError extends Error {
   readonly fix: string | undefined;
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(readonly code: ErrorCode, message: string, details: VendingErrorDetails = {}) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    details: VendingErrorDetails = {},
+  ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'VendingError';
     this.detail = details.detail ?? message;
@@ -67,7 +71,10 @@ export class VendingError extends Error {
 /** Whatever was thrown, as a VendingError; unknown failures become `internal_error` with nothing leaked. */
 export function ensureVendingError(error: unknown): VendingError {
   if (error instanceof VendingError) return error;
-  return new VendingError('internal_error', 'An unexpected error occurred.', { diagnosis: describeError(error), cause: error });
+  return new VendingError('internal_error', 'An unexpected error occurred.', {
+    diagnosis: describeError(error),
+    cause: error,
+  });
 }
 
 /** Whatever was thrown, as one line for an operator's log: `Name: message`, CR/LF folded. */

@@ -14,7 +14,13 @@ function sourceFiles(folder: string): string[] {
     return [];
   }
   return entries
-    .filter((entry) => entry.isFile() && /\.(ts|mts|js|mjs)$/.test(entry.name) && !entry.parentPath.includes('node_modules') && !/[\\/]dist\b/.test(entry.parentPath))
+    .filter(
+      (entry) =>
+        entry.isFile() &&
+        /\.(ts|mts|js|mjs)$/.test(entry.name) &&
+        !entry.parentPath.includes('node_modules') &&
+        !/[\\/]dist\b/.test(entry.parentPath),
+    )
     .map((entry) => relative(root, join(entry.parentPath, entry.name)));
 }
 
@@ -34,12 +40,24 @@ describe('layout: the folders depend one way', () => {
   });
 
   it('nothing outside test/ imports from test/', () => {
-    const offenders = files.filter((f) => topFolder(f) !== 'test').flatMap((f) => importsOf(f).filter((i) => topFolder(i) === 'test').map((i) => `${f} -> ${i}`));
+    const offenders = files
+      .filter((f) => topFolder(f) !== 'test')
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => topFolder(i) === 'test')
+          .map((i) => `${f} -> ${i}`),
+      );
     expect(offenders).toEqual([]);
   });
 
   it('nothing in src/ imports the dev stack, the sandbox, the bench or the tests', () => {
-    const offenders = files.filter((f) => topFolder(f) === 'src').flatMap((f) => importsOf(f).filter((i) => topFolder(i) !== 'src').map((i) => `${f} -> ${i}`));
+    const offenders = files
+      .filter((f) => topFolder(f) === 'src')
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => topFolder(i) !== 'src')
+          .map((i) => `${f} -> ${i}`),
+      );
     expect(offenders).toEqual([]);
   });
 });

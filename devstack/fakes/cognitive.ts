@@ -63,9 +63,24 @@ interface CloudDomains {
 }
 
 const CLOUDS: readonly CloudDomains[] = [
-  { cloud: 'AzureCloud', sts: 'api.cognitive.microsoft.com', subdomain: 'cognitiveservices.azure.com', speech: 'speech.microsoft.com' },
-  { cloud: 'AzureChinaCloud', sts: 'api.cognitive.azure.cn', subdomain: 'cognitiveservices.azure.cn', speech: 'speech.azure.cn' },
-  { cloud: 'AzureUSGovernment', sts: 'api.cognitive.microsoft.us', subdomain: 'cognitiveservices.azure.us', speech: 'speech.azure.us' },
+  {
+    cloud: 'AzureCloud',
+    sts: 'api.cognitive.microsoft.com',
+    subdomain: 'cognitiveservices.azure.com',
+    speech: 'speech.microsoft.com',
+  },
+  {
+    cloud: 'AzureChinaCloud',
+    sts: 'api.cognitive.azure.cn',
+    subdomain: 'cognitiveservices.azure.cn',
+    speech: 'speech.azure.cn',
+  },
+  {
+    cloud: 'AzureUSGovernment',
+    sts: 'api.cognitive.microsoft.us',
+    subdomain: 'cognitiveservices.azure.us',
+    speech: 'speech.azure.us',
+  },
 ];
 
 /** Which resource a host belongs to, as Azure's DNS and front door would see it. */
@@ -74,6 +89,7 @@ type Target =
   | { readonly kind: 'subdomain'; readonly cloud: FakeCloud; readonly name: string }
   | { readonly kind: 'speech'; readonly cloud: FakeCloud; readonly region: string };
 
+const [PUBLIC_CLOUD] = CLOUDS as [CloudDomains, ...CloudDomains[]];
 const LOOPBACK_HOST = 'loopback';
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const ISSUE_TOKEN = '/sts/v1.0/issueToken';
@@ -105,27 +121,58 @@ function isLoopbackHostname(hostname: string): boolean {
 
 /** undici's shape for a failed connection: `TypeError('fetch failed')` with the system error as cause. */
 function connectionFailure(hostname: string, code: 'ENOTFOUND' | 'ECONNREFUSED', port: number): TypeError {
-  const cause = code === 'ENOTFOUND'
-    ? Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { errno: -3008, code, syscall: 'getaddrinfo', hostname })
-    : Object.assign(new Error(`connect ECONNREFUSED ${hostname}:${port}`), { errno: -111, code, syscall: 'connect', address: hostname, port });
+  const cause =
+    code === 'ENOTFOUND'
+      ? Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+          errno: -3008,
+          code,
+          syscall: 'getaddrinfo',
+          hostname,
+        })
+      : Object.assign(new Error(`connect ECONNREFUSED ${hostname}:${port}`), {
+          errno: -111,
+          code,
+          syscall: 'connect',
+          address: hostname,
+          port,
+        });
   return new TypeError('fetch failed', { cause });
 }
 
 const VOICES = [
   {
-    Name: 'Microsoft Server Speech Text to Speech Voice (ja-JP, NanamiNeural)', DisplayName: 'Nanami', LocalName: '七海',
-    ShortName: 'ja-JP-NanamiNeural', Gender: 'Female', Locale: 'ja-JP', LocaleName: 'Japanese (Japan)',
-    StyleList: ['chat', 'customerservice', 'cheerful'], SampleRateHertz: '48000', VoiceType: 'Neural', Status: 'GA', WordsPerMinute: '319',
+    Name: 'Microsoft Server Speech Text to Speech Voice (ja-JP, NanamiNeural)',
+    DisplayName: 'Nanami',
+    LocalName: '七海',
+    ShortName: 'ja-JP-NanamiNeural',
+    Gender: 'Female',
+    Locale: 'ja-JP',
+    LocaleName: 'Japanese (Japan)',
+    StyleList: ['chat', 'customerservice', 'cheerful'],
+    SampleRateHertz: '48000',
+    VoiceType: 'Neural',
+    Status: 'GA',
+    WordsPerMinute: '319',
   },
   {
-    Name: 'Microsoft Server Speech Text to Speech Voice (en-US, AvaNeural)', DisplayName: 'Ava', LocalName: 'Ava',
-    ShortName: 'en-US-AvaNeural', Gender: 'Female', Locale: 'en-US', LocaleName: 'English (United States)',
-    SampleRateHertz: '48000', VoiceType: 'Neural', Status: 'GA', WordsPerMinute: '143',
+    Name: 'Microsoft Server Speech Text to Speech Voice (en-US, AvaNeural)',
+    DisplayName: 'Ava',
+    LocalName: 'Ava',
+    ShortName: 'en-US-AvaNeural',
+    Gender: 'Female',
+    Locale: 'en-US',
+    LocaleName: 'English (United States)',
+    SampleRateHertz: '48000',
+    VoiceType: 'Neural',
+    Status: 'GA',
+    WordsPerMinute: '143',
   },
 ];
 
-const STS_401 = '{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}';
-const STS_401_LEGACY = '{"statusCode":401,"message":"Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."}';
+const STS_401 =
+  '{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}';
+const STS_401_LEGACY =
+  '{"statusCode":401,"message":"Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."}';
 const NOT_FOUND = '{"error":{"code":"404","message":"Resource not found"}}';
 
 interface Grant {
@@ -140,7 +187,10 @@ interface Grant {
  * Azure AI services as a client sees them: the STS `issueToken` of every region, cloud and custom
  * subdomain, and the Speech voices list, routed by the host the client addressed.
  */
-export async function startFakeCognitive(options: { keys: readonly FakeKey[]; now?: () => number }): Promise<FakeCognitive> {
+export async function startFakeCognitive(options: {
+  keys: readonly FakeKey[];
+  now?: () => number;
+}): Promise<FakeCognitive> {
   const now = options.now ?? Date.now;
   let keys: readonly FakeKey[] = [...options.keys];
   // A resource's DNS name outlives any one of its keys, so regenerated keys do not unresolve it.
@@ -154,16 +204,20 @@ export async function startFakeCognitive(options: { keys: readonly FakeKey[]; no
   const accountIds = new Map<string, string>();
 
   const resolves = (target: Target) =>
-    target.kind !== 'subdomain' || target.name === LOOPBACK_HOST || knownSubdomains.has(`${target.cloud}/${target.name}`);
+    target.kind !== 'subdomain' ||
+    target.name === LOOPBACK_HOST ||
+    knownSubdomains.has(`${target.cloud}/${target.name}`);
 
   const keyIsValidAt = (k: FakeKey, target: Target) => {
-    if (target.kind === 'subdomain') return k.subdomain === target.name && (target.name === LOOPBACK_HOST || k.cloud === target.cloud);
+    if (target.kind === 'subdomain')
+      return k.subdomain === target.name && (target.name === LOOPBACK_HOST || k.cloud === target.cloud);
     return target.kind === 'regional' && k.cloud === target.cloud && k.region === target.region;
   };
 
   const grantIsValidAt = (grant: Grant, target: Target) => {
     if (target.kind === 'speech') return grant.cloud === target.cloud && grant.region === target.region;
-    if (target.kind === 'subdomain') return grant.subdomain === target.name && (target.name === LOOPBACK_HOST || grant.cloud === target.cloud);
+    if (target.kind === 'subdomain')
+      return grant.subdomain === target.name && (target.name === LOOPBACK_HOST || grant.cloud === target.cloud);
     return false;
   };
 
@@ -176,7 +230,7 @@ export async function startFakeCognitive(options: { keys: readonly FakeKey[]; no
       accountId = randomBytes(16).toString('hex');
       accountIds.set(resource, accountId);
     }
-    const domains = CLOUDS.find((c) => c.cloud === owner.cloud) ?? CLOUDS[0]!;
+    const domains = CLOUDS.find((c) => c.cloud === owner.cloud) ?? PUBLIC_CLOUD;
     const account = owner.subdomain ?? `fake-${owner.region ?? 'account'}`;
     const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
     // Clients must treat the token as opaque: the signature is random bytes.
@@ -195,7 +249,8 @@ export async function startFakeCognitive(options: { keys: readonly FakeKey[]; no
       for (const [t, g] of issued) if (g.exp <= now()) issued.delete(t);
     }
     issued.set(token, {
-      cloud: owner.cloud, exp: exp * 1000,
+      cloud: owner.cloud,
+      exp: exp * 1000,
       ...(owner.region !== undefined ? { region: owner.region } : {}),
       ...(owner.subdomain !== undefined ? { subdomain: owner.subdomain } : {}),
     });
@@ -203,7 +258,11 @@ export async function startFakeCognitive(options: { keys: readonly FakeKey[]; no
   };
 
   const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'apim-request-id': randomUUID(), ...headers });
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'apim-request-id': randomUUID(),
+      ...headers,
+    });
     res.end(body);
   };
 
@@ -220,9 +279,10 @@ export async function startFakeCognitive(options: { keys: readonly FakeKey[]; no
       return;
     }
 
-    const isVoicesList = req.method === 'GET' && (
-      (target.kind === 'speech' && path === '/cognitiveservices/voices/list')
-      || (target.kind === 'subdomain' && path === '/tts/cognitiveservices/voices/list'));
+    const isVoicesList =
+      req.method === 'GET' &&
+      ((target.kind === 'speech' && path === '/cognitiveservices/voices/list') ||
+        (target.kind === 'subdomain' && path === '/tts/cognitiveservices/voices/list'));
     if (isVoicesList) {
       const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
       const grant = token === undefined ? undefined : issued.get(token);
@@ -249,14 +309,39 @@ export async function startFakeCognitive(options: { keys: readonly FakeKey[]; no
       record(behaviour.status);
       if (behaviour.status === 429) {
         const after = behaviour.retryAfterSeconds;
-        send(res, 429, JSON.stringify({ error: { code: '429', message: `Requests to the Issue Token Operation under Cognitive Services API have exceeded rate limit of your current tier. Please retry after ${after ?? 1} second${after === 1 ? '' : 's'}.` } }),
-          after === undefined ? {} : { 'Retry-After': String(after) });
+        send(
+          res,
+          429,
+          JSON.stringify({
+            error: {
+              code: '429',
+              message: `Requests to the Issue Token Operation under Cognitive Services API have exceeded rate limit of your current tier. Please retry after ${after ?? 1} second${after === 1 ? '' : 's'}.`,
+            },
+          }),
+          after === undefined ? {} : { 'Retry-After': String(after) },
+        );
       } else if (behaviour.status === 403) {
-        send(res, 403, behaviour.kind === 'localAuthDisabled'
-          ? '{"error":{"code":"AuthenticationTypeDisabled","message":"Key based authentication is disabled for this resource."}}'
-          : '{"error":{"code":"403","message":"Access denied due to Virtual Network/Firewall rules."}}');
+        send(
+          res,
+          403,
+          behaviour.kind === 'localAuthDisabled'
+            ? '{"error":{"code":"AuthenticationTypeDisabled","message":"Key based authentication is disabled for this resource."}}'
+            : '{"error":{"code":"403","message":"Access denied due to Virtual Network/Firewall rules."}}',
+        );
       } else {
-        send(res, behaviour.status, JSON.stringify({ error: { code: String(behaviour.status), message: behaviour.status === 500 ? 'Internal server error.' : 'The service is temporarily unavailable. Please try again later.' } }));
+        send(
+          res,
+          behaviour.status,
+          JSON.stringify({
+            error: {
+              code: String(behaviour.status),
+              message:
+                behaviour.status === 500
+                  ? 'Internal server error.'
+                  : 'The service is temporarily unavailable. Please try again later.',
+            },
+          }),
+        );
       }
       return;
     }
@@ -281,7 +366,8 @@ export async function startFakeCognitive(options: { keys: readonly FakeKey[]; no
     if (target.origin === url || isLoopbackHostname(target.hostname)) return fetch(request);
     const host = target.hostname;
     const resource = targetOf(host);
-    if (resource === undefined || !resolves(resource)) throw connectionFailure(host, 'ENOTFOUND', Number(target.port || 443));
+    if (resource === undefined || !resolves(resource))
+      throw connectionFailure(host, 'ENOTFOUND', Number(target.port || 443));
     // Azure AI front doors listen on 443 only.
     if (target.protocol !== 'https:' || (target.port !== '' && target.port !== '443')) {
       throw connectionFailure(host, 'ECONNREFUSED', Number(target.port || (target.protocol === 'http:' ? 80 : 443)));

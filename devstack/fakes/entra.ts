@@ -73,20 +73,27 @@ const MULTI_TENANT = new Set(['common', 'organizations']);
 export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEntra> {
   const { tenantId } = options;
   const now = options.now ?? Date.now;
-  let published: SigningKey[] = [await newSigningKey()];
-  let current = published[0]!;
+  let current = await newSigningKey();
+  let published: SigningKey[] = [current];
   const unpublished = await newSigningKey();
   const requests = { discovery: 0, jwks: 0 };
 
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Access-Control-Allow-Origin': '*', ...headers });
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Access-Control-Allow-Origin': '*',
+      ...headers,
+    });
     res.end(JSON.stringify(body));
   };
 
   const aadError = (res: ServerResponse, status: number, error: string, code: number, description: string) => {
     const traceId = randomUUID();
     const correlationId = randomUUID();
-    const timestamp = new Date(now()).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+    const timestamp = new Date(now())
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d{3}Z$/, 'Z');
     json(res, status, {
       error,
       error_description: `AADSTS${code}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
@@ -119,7 +126,27 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
       http_logout_supported: true,
       frontchannel_logout_supported: true,
       end_session_endpoint: `${base}/oauth2/${v}logout`,
-      claims_supported: ['sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'cloud_graph_host_name', 'msgraph_host', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+      claims_supported: [
+        'sub',
+        'iss',
+        'cloud_instance_name',
+        'cloud_instance_host_name',
+        'cloud_graph_host_name',
+        'msgraph_host',
+        'aud',
+        'exp',
+        'iat',
+        'auth_time',
+        'acr',
+        'nonce',
+        'preferred_username',
+        'name',
+        'tid',
+        'ver',
+        'at_hash',
+        'c_hash',
+        'email',
+      ],
       kerberos_endpoint: `${base}/kerberos`,
       tenant_region_scope: MULTI_TENANT.has(tenant) ? null : 'EU',
       cloud_instance_name: 'microsoftonline.com',
@@ -148,18 +175,34 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
       return;
     }
     if (tenant !== tenantId && !MULTI_TENANT.has(tenant)) {
-      aadError(res, 400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`);
+      aadError(
+        res,
+        400,
+        'invalid_tenant',
+        90002,
+        `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+      );
       return;
     }
     if (isJwks) {
       const v2 = tail.includes('v2.0');
       // Entra publishes kty/use/kid/x5t/n/e (and x5c, omitted here: nobody should verify by it), never alg.
-      json(res, 200, {
-        keys: published.map((key) => ({
-          kty: 'RSA', use: 'sig', kid: key.kid, x5t: key.kid, n: key.publicJwk.n, e: key.publicJwk.e,
-          ...(v2 ? { issuer: `${authorityHost}/${MULTI_TENANT.has(tenant) ? '{tenantid}' : tenant}/v2.0` } : {}),
-        })),
-      }, { 'Cache-Control': 'max-age=86400, private' });
+      json(
+        res,
+        200,
+        {
+          keys: published.map((key) => ({
+            kty: 'RSA',
+            use: 'sig',
+            kid: key.kid,
+            x5t: key.kid,
+            n: key.publicJwk.n,
+            e: key.publicJwk.e,
+            ...(v2 ? { issuer: `${authorityHost}/${MULTI_TENANT.has(tenant) ? '{tenantid}' : tenant}/v2.0` } : {}),
+          })),
+        },
+        { 'Cache-Control': 'max-age=86400, private' },
+      );
       return;
     }
     json(res, 200, discoveryDocument(tenant, isV2Discovery), { 'Cache-Control': 'max-age=86400, private' });
@@ -170,11 +213,20 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
   const claimsFor = (claims: Record<string, unknown>): Record<string, unknown> => {
     const seconds = Math.floor(now() / 1000);
     const merged: Record<string, unknown> = {
-      iss: `${authorityHost}/${tenantId}/v2.0`, aud: 'api://token-vending', tid: tenantId, oid: randomUUID(), sub: randomUUID(),
-      iat: seconds, nbf: seconds, exp: seconds + 3600, ver: '2.0', azp: FAKE_CLIENT_APP_ID, azpacr: '0', ...claims,
+      iss: `${authorityHost}/${tenantId}/v2.0`,
+      aud: 'api://token-vending',
+      tid: tenantId,
+      oid: randomUUID(),
+      sub: randomUUID(),
+      iat: seconds,
+      nbf: seconds,
+      exp: seconds + 3600,
+      ver: '2.0',
+      azp: FAKE_CLIENT_APP_ID,
+      azpacr: '0',
+      ...claims,
     };
-    for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
-    return merged;
+    return Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined));
   };
 
   const sign = (key: SigningKey, claims: Record<string, unknown>, kid = key.kid) =>
@@ -189,9 +241,8 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
     mint: (claims = {}, mintOptions = {}) =>
       sign(mintOptions.signingKey === 'unpublished' ? unpublished : current, claims, mintOptions.kid),
     mintWithUnpublishedKey: (claims = {}) => sign(unpublished, claims),
-    async mintUnsigned(claims = {}) {
-      return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claimsFor(claims))}.`;
-    },
+    mintUnsigned: (claims = {}) =>
+      Promise.resolve(`${encode({ alg: 'none', typ: 'JWT' })}.${encode(claimsFor(claims))}.`),
     mintHs256WithPublicKey(claims = {}) {
       // A verifier that lets the token pick its algorithm would check this HMAC with the public
       // key's bytes as the secret, and anyone can compute it.

@@ -45,10 +45,17 @@ interface SecretVersion {
 }
 
 const FAILURE_BODIES: Record<number, { code: string; message: string }> = {
-  429: { code: 'Throttled', message: 'Request was not processed because too many requests were received. Reason: A generic throttling policy was exceeded. Retry after some time.' },
+  429: {
+    code: 'Throttled',
+    message:
+      'Request was not processed because too many requests were received. Reason: A generic throttling policy was exceeded. Retry after some time.',
+  },
   500: { code: 'InternalServerError', message: 'An unexpected error occurred.' },
   502: { code: 'BadGateway', message: 'The server received an invalid response from an upstream server.' },
-  503: { code: 'ServiceUnavailable', message: 'The service is currently unavailable. Retry the request after some time.' },
+  503: {
+    code: 'ServiceUnavailable',
+    message: 'The service is currently unavailable. Retry the request after some time.',
+  },
 };
 
 /**
@@ -82,22 +89,37 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
       'Cache-Control': 'no-cache',
       'x-ms-keyvault-service-version': '1.9.2471.1',
       'x-ms-keyvault-region': 'westeurope',
-      'x-ms-request-id': randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-'),
+      'x-ms-request-id': randomBytes(16)
+        .toString('hex')
+        .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-'),
       ...headers,
     });
     res.end(JSON.stringify(body));
   };
-  const error = (res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    json(res, status, { error: { code, message, ...extra } }, headers);
+  const error = (
+    res: ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+    extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) => json(res, status, { error: { code, message, ...extra } }, headers);
 
   const server = createServer({ cert, key }, (req, res) => {
     req.resume();
     if (fake.hang) return;
     const authorization = req.headers.authorization ?? '';
     if (!/^Bearer \S+/.test(authorization)) {
-      error(res, 401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.', {}, {
-        'WWW-Authenticate': `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="https://vault.azure.net"`,
-      });
+      error(
+        res,
+        401,
+        'Unauthorized',
+        'AKV10000: Request is missing a Bearer or PoP token.',
+        {},
+        {
+          'WWW-Authenticate': `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="https://vault.azure.net"`,
+        },
+      );
       return;
     }
     const url = new URL(req.url ?? '/', 'https://vault');
@@ -107,7 +129,12 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
       return;
     }
     if (req.method !== 'GET') {
-      error(res, 405, 'BadParameter', `The fake vault does not implement ${req.method} on secrets; use setSecret() on the fake.`);
+      error(
+        res,
+        405,
+        'BadParameter',
+        `The fake vault does not implement ${req.method} on secrets; use setSecret() on the fake.`,
+      );
       return;
     }
     if (!url.searchParams.get('api-version')) {
@@ -125,39 +152,66 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
       failures.count--;
       const body = FAILURE_BODIES[failures.status] ?? { code: 'InternalServerError', message: 'Scripted failure.' };
       const retryAfter = failures.retryAfterSeconds ?? (failures.status === 429 ? 1 : undefined);
-      error(res, failures.status, body.code, body.message, {}, retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) });
+      error(
+        res,
+        failures.status,
+        body.code,
+        body.message,
+        {},
+        retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) },
+      );
       return;
     }
     if (fake.accessMode === 'forbidden') {
-      error(res, 403, 'Forbidden', [
-        'Caller is not authorized to perform action on resource.',
-        'If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.',
-        `Caller: appid=00000000-0000-0000-0000-000000000001;oid=00000000-0000-0000-0000-000000000002;iss=https://sts.windows.net/${tenantId}/`,
-        "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'",
-        `Resource: '/subscriptions/00000000-0000-0000-0000-000000000003/resourcegroups/rg-fake/providers/microsoft.keyvault/vaults/kv-fake/secrets/${name.toLowerCase()}'`,
-        'Assignment: (not found)',
-        'DenyAssignmentId: null',
-        'DecisionReason: null',
-        'Vault: kv-fake;location=westeurope',
-        '',
-      ].join('\r\n'), { innererror: { code: 'ForbiddenByRbac' } });
+      error(
+        res,
+        403,
+        'Forbidden',
+        [
+          'Caller is not authorized to perform action on resource.',
+          'If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.',
+          `Caller: appid=00000000-0000-0000-0000-000000000001;oid=00000000-0000-0000-0000-000000000002;iss=https://sts.windows.net/${tenantId}/`,
+          "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'",
+          `Resource: '/subscriptions/00000000-0000-0000-0000-000000000003/resourcegroups/rg-fake/providers/microsoft.keyvault/vaults/kv-fake/secrets/${name.toLowerCase()}'`,
+          'Assignment: (not found)',
+          'DenyAssignmentId: null',
+          'DecisionReason: null',
+          'Vault: kv-fake;location=westeurope',
+          '',
+        ].join('\r\n'),
+        { innererror: { code: 'ForbiddenByRbac' } },
+      );
       return;
     }
     const versions = secrets.get(name);
-    const chosen = versions === undefined ? undefined : version ? versions.find((v) => v.version === version) : versions.at(-1);
+    const chosen =
+      versions === undefined ? undefined : version ? versions.find((v) => v.version === version) : versions.at(-1);
     if (chosen === undefined) {
-      error(res, 404, 'SecretNotFound', `A secret with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`);
+      error(
+        res,
+        404,
+        'SecretNotFound',
+        `A secret with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+      );
       return;
     }
     if (!chosen.enabled) {
-      error(res, 403, 'Forbidden', 'Operation get is not allowed on a disabled secret.', { innererror: { code: 'SecretDisabled' } });
+      error(res, 403, 'Forbidden', 'Operation get is not allowed on a disabled secret.', {
+        innererror: { code: 'SecretDisabled' },
+      });
       return;
     }
     const seconds = Math.floor(chosen.created / 1000);
     json(res, 200, {
       value: chosen.value,
       id: `${fake.vaultUrl}/secrets/${name}/${chosen.version}`,
-      attributes: { enabled: true, created: seconds, updated: seconds, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 },
+      attributes: {
+        enabled: true,
+        created: seconds,
+        updated: seconds,
+        recoveryLevel: 'Recoverable+Purgeable',
+        recoverableDays: 90,
+      },
       tags: {},
     });
   });
@@ -188,7 +242,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     },
     resetCounters() {
       requests.get = 0;
-      for (const name of Object.keys(requests.byName)) delete requests.byName[name];
+      requests.byName = {};
     },
     close: () => closeServer(server),
   };
@@ -197,21 +251,24 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
 
 /** A TokenCredential that records what it was asked for; the fake vault accepts its token. */
 export interface RecordingCredential extends TokenCredential {
-  readonly requests: Array<{ scopes: string[]; tenantId?: string }>;
+  readonly requests: { scopes: string[]; tenantId?: string }[];
 }
 
 export function createFakeKeyVaultCredential(token = 'fake-key-vault-access-token'): RecordingCredential {
-  const requests: Array<{ scopes: string[]; tenantId?: string }> = [];
+  const requests: { scopes: string[]; tenantId?: string }[] = [];
   return {
     requests,
-    async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> {
-      requests.push({ scopes: typeof scopes === 'string' ? [scopes] : [...scopes], ...(options?.tenantId ? { tenantId: options.tenantId } : {}) });
-      return { token, expiresOnTimestamp: Date.now() + 3_600_000, tokenType: 'Bearer' };
+    getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> {
+      requests.push({
+        scopes: typeof scopes === 'string' ? [scopes] : [...scopes],
+        ...(options?.tenantId ? { tenantId: options.tenantId } : {}),
+      });
+      return Promise.resolve({ token, expiresOnTimestamp: Date.now() + 3_600_000, tokenType: 'Bearer' });
     },
   };
 }
 
 /** Any bearer token satisfies the fake vault; this one is valid for an hour from each request. */
 export const fakeKeyVaultCredential: TokenCredential = {
-  getToken: async () => ({ token: 'fake-key-vault-access-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+  getToken: () => Promise.resolve({ token: 'fake-key-vault-access-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
 };

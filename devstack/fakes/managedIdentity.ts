@@ -51,19 +51,33 @@ export async function startFakeManagedIdentity(options: FakeManagedIdentityOptio
   const server = createServer((req, res) => {
     req.resume();
     const url = new URL(req.url ?? '/', 'http://identity');
-    if (req.method !== 'GET' || url.pathname !== '/msi/token') return error(res, 404, `No ${req.method} ${url.pathname} here.`);
-    if (req.headers['x-identity-header'] !== secret) return error(res, 401, 'The X-IDENTITY-HEADER header is missing or wrong.');
-    if (url.searchParams.get('api-version') !== '2019-08-01') return error(res, 400, 'Unsupported api-version; use 2019-08-01.');
+    if (req.method !== 'GET' || url.pathname !== '/msi/token') {
+      error(res, 404, `No ${req.method} ${url.pathname} here.`);
+      return;
+    }
+    if (req.headers['x-identity-header'] !== secret) {
+      error(res, 401, 'The X-IDENTITY-HEADER header is missing or wrong.');
+      return;
+    }
+    if (url.searchParams.get('api-version') !== '2019-08-01') {
+      error(res, 400, 'Unsupported api-version; use 2019-08-01.');
+      return;
+    }
     const resource = url.searchParams.get('resource');
-    if (!resource) return error(res, 400, 'The resource parameter is required.');
+    if (!resource) {
+      error(res, 400, 'The resource parameter is required.');
+      return;
+    }
     const clientId = url.searchParams.get('client_id') ?? undefined;
     requests.push({ resource, clientId });
     if (failures.count > 0) {
       failures.count--;
-      return error(res, failures.status, 'Scripted failure of the managed identity endpoint.');
+      error(res, failures.status, 'Scripted failure of the managed identity endpoint.');
+      return;
     }
     if (options.clientId !== undefined && clientId !== undefined && clientId !== options.clientId) {
-      return error(res, 400, `No user-assigned identity with client_id ${clientId} is assigned to this app.`);
+      error(res, 400, `No user-assigned identity with client_id ${clientId} is assigned to this app.`);
+      return;
     }
     const token = `fake-mi-${randomBytes(24).toString('base64url')}`;
     tokens.set(resource, [...(tokens.get(resource) ?? []), token]);

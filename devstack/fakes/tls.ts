@@ -18,14 +18,35 @@ export function createSelfSignedCertificate(): SelfSignedCertificate {
   if (cached) return cached;
   const directory = mkdtempSync(join(tmpdir(), 'fake-tls-'));
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-keyout', join(directory, 'key.pem'), '-out', join(directory, 'cert.pem'),
-    ], { stdio: 'pipe' });
-    cached = { cert: readFileSync(join(directory, 'cert.pem'), 'utf8'), key: readFileSync(join(directory, 'key.pem'), 'utf8') };
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-keyout',
+        join(directory, 'key.pem'),
+        '-out',
+        join(directory, 'cert.pem'),
+      ],
+      { stdio: 'pipe' },
+    );
+    cached = {
+      cert: readFileSync(join(directory, 'cert.pem'), 'utf8'),
+      key: readFileSync(join(directory, 'key.pem'), 'utf8'),
+    };
     return cached;
   } finally {
     rmSync(directory, { recursive: true, force: true });

@@ -32,12 +32,18 @@ export function createLocalHost(options: LocalHostOptions): Server {
   const compiled = options.routes.map(compileRoute);
   const cors = new Set(options.corsOrigins ?? []);
   const contextLog = (level: LogLevel, ...args: unknown[]) => {
-    options.sink(level === 'error' || level === 'critical' ? 'error' : level === 'warning' ? 'warn' : 'info', args.map(String).join(' '));
+    options.sink(
+      level === 'error' || level === 'critical' ? 'error' : level === 'warning' ? 'warn' : 'info',
+      args.map(String).join(' '),
+    );
   };
 
   return createServer((incoming, outgoing) => {
     serve(incoming, outgoing).catch((error: unknown) => {
-      options.sink('error', JSON.stringify({ level: 'error', event: 'local_host_failure', error: describeError(error) }));
+      options.sink(
+        'error',
+        JSON.stringify({ level: 'error', event: 'local_host_failure', error: describeError(error) }),
+      );
       if (!outgoing.headersSent) outgoing.writeHead(500);
       outgoing.end();
     });
@@ -60,25 +66,33 @@ export function createLocalHost(options: LocalHostOptions): Server {
 
     if (incoming.method === 'OPTIONS' && incoming.headers['access-control-request-method'] !== undefined) {
       const allowHeaders = incoming.headers['access-control-request-headers'];
-      outgoing.writeHead(204, corsAllowed
-        ? {
-            ...corsHeaders,
-            'Access-Control-Allow-Methods': match ? match.route.methods.join(', ') : 'GET',
-            ...(allowHeaders ? { 'Access-Control-Allow-Headers': allowHeaders } : {}),
-            'Access-Control-Max-Age': '600',
-          }
-        : {});
+      outgoing.writeHead(
+        204,
+        corsAllowed
+          ? {
+              ...corsHeaders,
+              'Access-Control-Allow-Methods': match ? match.route.methods.join(', ') : 'GET',
+              ...(allowHeaders ? { 'Access-Control-Allow-Headers': allowHeaders } : {}),
+              'Access-Control-Max-Age': '600',
+            }
+          : {},
+      );
       outgoing.end();
       return;
     }
 
     const correlationId = randomUUID();
-    if (match === undefined || !match.route.methods.includes((incoming.method ?? 'GET') as Route['methods'][number])) {
-      write(outgoing, problemResponse(routeNotFound(incoming.method ?? 'GET', url.pathname), correlationId), corsHeaders);
+    if (!match?.route.methods.includes((incoming.method ?? 'GET') as Route['methods'][number])) {
+      write(
+        outgoing,
+        problemResponse(routeNotFound(incoming.method ?? 'GET', url.pathname), correlationId),
+        corsHeaders,
+      );
       return;
     }
 
-    const hasBody = incoming.headers['transfer-encoding'] !== undefined || Number(incoming.headers['content-length'] ?? 0) > 0;
+    const hasBody =
+      incoming.headers['transfer-encoding'] !== undefined || Number(incoming.headers['content-length'] ?? 0) > 0;
     const body = hasBody ? await readBody(incoming) : Buffer.alloc(0);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(incoming.headers)) {
@@ -91,7 +105,11 @@ export function createLocalHost(options: LocalHostOptions): Server {
       params: match.params,
       ...(body.length > 0 ? { body: { bytes: body } } : {}),
     });
-    const context = new InvocationContext({ invocationId: correlationId, functionName: match.route.name, logHandler: contextLog });
+    const context = new InvocationContext({
+      invocationId: correlationId,
+      functionName: match.route.name,
+      logHandler: contextLog,
+    });
     write(outgoing, await match.route.handler(request, context), corsHeaders);
   }
 }
@@ -107,16 +125,22 @@ function write(outgoing: ServerResponse, response: HttpResponseInit, extraHeader
 
 function compileRoute(route: Route): CompiledRoute {
   const paramNames: string[] = [];
-  const source = `/${ROUTE_PREFIX}/${route.route}`.split('/').map((segment) => {
-    const param = /^\{(\w+)\}$/.exec(segment);
-    if (param?.[1] === undefined) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    paramNames.push(param[1]);
-    return '([^/]+)';
-  }).join('/');
+  const source = `/${ROUTE_PREFIX}/${route.route}`
+    .split('/')
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      if (param?.[1] === undefined) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      paramNames.push(param[1]);
+      return '([^/]+)';
+    })
+    .join('/');
   return { route, pattern: new RegExp(`^${source}/?$`, 'i'), paramNames };
 }
 
-function matchRoute(routes: readonly CompiledRoute[], pathname: string): { route: Route; params: Record<string, string> } | undefined {
+function matchRoute(
+  routes: readonly CompiledRoute[],
+  pathname: string,
+): { route: Route; params: Record<string, string> } | undefined {
   for (const { route, pattern, paramNames } of routes) {
     const match = pattern.exec(pathname);
     if (match === null) continue;

@@ -9,7 +9,7 @@ import { createLocalHost } from './localHost.js';
 // `npm run dev`: the same functions as in Azure, on node:http, with settings from the environment
 // and local.settings.json (the environment wins, as with Core Tools).
 const { values: args } = parseArgs({ options: { settings: { type: 'string', default: 'local.settings.json' } } });
-const settingsPath = args.settings ?? 'local.settings.json';
+const settingsPath = args.settings;
 
 let local;
 try {
@@ -37,9 +37,10 @@ const server = createLocalHost({
 server.listen(port, '127.0.0.1', () => {
   const address = server.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
-  console.log(JSON.stringify({ level: 'info', event: 'listening', url: `http://127.0.0.1:${bound}/api`, settings: settingsPath }));
+  console.log(
+    JSON.stringify({ level: 'info', event: 'listening', url: `http://127.0.0.1:${bound}/api`, settings: settingsPath }),
+  );
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => server.close(() => process.exit(0)));
 }
-

@@ -35,7 +35,9 @@ function forbidden(caller: Caller, resource: TokenResource): VendingError {
   const needs = [
     resource.allowedRoles.length ? `app role ${resource.allowedRoles.join(' or ')}` : '',
     resource.allowedScopes.length ? `delegated scope ${resource.allowedScopes.join(' or ')}` : '',
-  ].filter(Boolean).join(', or ');
+  ]
+    .filter(Boolean)
+    .join(', or ');
   return new VendingError('forbidden', `Caller may not use resource "${resource.name}".`, {
     detail: `Your token does not grant access to "${resource.name}": it needs the ${needs}. Ask an administrator to assign it, then sign in again.`,
     diagnosis: `caller ${caller.id} (roles: ${caller.roles.join(' ') || 'none'}; scopes: ${caller.scopes.join(' ') || 'none'}) lacks ${needs} for "${resource.name}"`,

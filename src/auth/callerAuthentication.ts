@@ -1,7 +1,5 @@
 import { describeError } from '../errors.js';
-import {
-  createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey,
-} from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import { CLOUDS } from '../clouds/clouds.js';
 import type { AuthConfig } from '../model.js';
@@ -120,7 +118,9 @@ export class CallerAuthenticator {
     }
     const claims = accessTokenClaims.safeParse(payload);
     if (!claims.success) {
-      throw invalidToken(`claims malformed: ${claims.error.issues.map((i) => i.path.join('.') + ' ' + i.message).join('; ')}`);
+      throw invalidToken(
+        `claims malformed: ${claims.error.issues.map((i) => i.path.join('.') + ' ' + i.message).join('; ')}`,
+      );
     }
     const { tid, oid, sub, roles, scp, azp, appid, exp } = claims.data;
     if (tid !== tenantId) throw invalidToken(`token is from tenant ${tid}, only ${tenantId} is accepted`);
@@ -187,7 +187,8 @@ export class CallerAuthenticator {
 function bearerToken(authorization: string | null | undefined): string {
   if (!authorization) {
     throw new VendingError('missing_token', 'An Entra ID access token is required.', {
-      detail: 'Send an Entra ID access token for this API in the Authorization header: "Authorization: Bearer <token>".',
+      detail:
+        'Send an Entra ID access token for this API in the Authorization header: "Authorization: Bearer <token>".',
     });
   }
   const match = /^Bearer\s+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(authorization);
@@ -198,7 +199,8 @@ function bearerToken(authorization: string | null | undefined): string {
 
 function invalidToken(reason: string, cause?: unknown): VendingError {
   return new VendingError('invalid_token', `Caller token rejected: ${reason}`, {
-    detail: 'The access token is missing, malformed, expired or not issued for this API. Acquire a new token for this API and retry.',
+    detail:
+      'The access token is missing, malformed, expired or not issued for this API. Acquire a new token for this API and retry.',
     diagnosis: reason,
     cause,
   });
@@ -216,14 +218,21 @@ function identityProviderUnavailable(reason: string, cause?: unknown): VendingEr
 
 function classifyVerificationError(error: unknown): VendingError {
   if (error instanceof joseErrors.JWTExpired) return invalidToken('token expired', error);
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return invalidToken(`claim "${error.claim}" ${error.reason}: ${error.message}`, error);
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return invalidToken(`algorithm not allowed (only RS256): ${error.message}`, error);
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return invalidToken('signed by a key the tenant does not publish', error);
+  if (error instanceof joseErrors.JWTClaimValidationFailed)
+    return invalidToken(`claim "${error.claim}" ${error.reason}: ${error.message}`, error);
+  if (error instanceof joseErrors.JOSEAlgNotAllowed)
+    return invalidToken(`algorithm not allowed (only RS256): ${error.message}`, error);
+  if (error instanceof joseErrors.JWKSNoMatchingKey)
+    return invalidToken('signed by a key the tenant does not publish', error);
   if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return invalidToken('ambiguous signing key', error);
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return invalidToken('signature verification failed', error);
-  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return invalidToken(`malformed token: ${error.message}`, error);
-  if (error instanceof joseErrors.JWKSTimeout) return identityProviderUnavailable('timed out fetching the signing keys (JWKS)', error);
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return invalidToken('signature verification failed', error);
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid)
+    return invalidToken(`malformed token: ${error.message}`, error);
+  if (error instanceof joseErrors.JWKSTimeout)
+    return identityProviderUnavailable('timed out fetching the signing keys (JWKS)', error);
   if (error instanceof joseErrors.JOSENotSupported) return invalidToken(`unsupported token: ${error.message}`, error);
-  if (error instanceof joseErrors.JOSEError) return identityProviderUnavailable(`signing keys unavailable: ${error.message}`, error);
+  if (error instanceof joseErrors.JOSEError)
+    return identityProviderUnavailable(`signing keys unavailable: ${error.message}`, error);
   return identityProviderUnavailable(`signing keys unavailable: ${describeError(error)}`, error);
 }

@@ -34,7 +34,7 @@ export const DEFAULT_TOKEN_LIFETIME_MS = 10 * 60_000;
 /** Tokens are never handed out this close to expiry: the client still needs time to use it. */
 const NEVER_SERVE_WITHIN_MS = 5_000;
 
-const expClaim = z.object({ exp: z.number().finite() });
+const expClaim = z.object({ exp: z.number() });
 
 /**
  * One token per resource, shared by every authorized caller, with exactly one refresh in flight
@@ -80,15 +80,20 @@ export class TokenCache {
   }
 
   #refresh(resource: TokenResource): Promise<CachedToken> {
-    return this.#refreshes.run(resource.name, () => this.#options.refresh(resource).then((issued) => {
-      const token = { token: issued.token, issuedAt: issued.issuedAt, expiresAt: expiryOf(issued) };
-      this.#tokens.set(resource.name, token);
-      this.#failures.delete(resource.name);
-      return token;
-    }, (error: unknown) => {
-      this.#failures.set(resource.name, { error, at: this.#now() });
-      throw error;
-    }));
+    return this.#refreshes.run(resource.name, () =>
+      this.#options.refresh(resource).then(
+        (issued) => {
+          const token = { token: issued.token, issuedAt: issued.issuedAt, expiresAt: expiryOf(issued) };
+          this.#tokens.set(resource.name, token);
+          this.#failures.delete(resource.name);
+          return token;
+        },
+        (error: unknown) => {
+          this.#failures.set(resource.name, { error, at: this.#now() });
+          throw error;
+        },
+      ),
+    );
   }
 }
 

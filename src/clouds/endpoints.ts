@@ -33,9 +33,8 @@ export function resolveClientEndpoints(resource: TokenResource): ClientEndpoints
     }
     case 'translator':
       return {
-        text: resource.endpoint !== null
-          ? `${resource.endpoint}/translator/text/v3.0`
-          : `https://${cloud.translatorHost}`,
+        text:
+          resource.endpoint !== null ? `${resource.endpoint}/translator/text/v3.0` : `https://${cloud.translatorHost}`,
       };
     case 'cognitive':
       return { base: resolveStsEndpoint(resource) };

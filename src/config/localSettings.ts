@@ -6,11 +6,13 @@ import { z } from 'zod';
 const localSettingsFile = z.object({
   IsEncrypted: z.boolean().optional(),
   Values: z.record(z.string(), z.string()).optional(),
-  Host: z.object({
-    LocalHttpPort: z.union([z.number(), z.string()]).optional(),
-    CORS: z.string().optional(),
-    CORSCredentials: z.boolean().optional(),
-  }).optional(),
+  Host: z
+    .object({
+      LocalHttpPort: z.union([z.number(), z.string()]).optional(),
+      CORS: z.string().optional(),
+      CORSCredentials: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 export interface LocalSettings {
@@ -21,7 +23,12 @@ export interface LocalSettings {
   readonly port: number | undefined;
 }
 
-export const NO_LOCAL_SETTINGS: LocalSettings = { values: {}, corsOrigins: [], corsCredentials: false, port: undefined };
+export const NO_LOCAL_SETTINGS: LocalSettings = {
+  values: {},
+  corsOrigins: [],
+  corsCredentials: false,
+  port: undefined,
+};
 
 /** Reads local.settings.json if it exists; a file that exists but is wrong is an error, not ignored. */
 export function readLocalSettings(path: string): LocalSettings {
@@ -36,17 +43,21 @@ export function readLocalSettings(path: string): LocalSettings {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${path} is not valid JSON: ${describeError(error)}`);
+    throw new Error(`${path} is not valid JSON: ${describeError(error)}`, { cause: error });
   }
   const parsed = localSettingsFile.safeParse(json);
   if (!parsed.success) {
     throw new Error(`${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  if (parsed.data.IsEncrypted) throw new Error(`${path} is encrypted; the local host reads only plain settings (IsEncrypted: false)`);
+  if (parsed.data.IsEncrypted)
+    throw new Error(`${path} is encrypted; the local host reads only plain settings (IsEncrypted: false)`);
   const port = parsed.data.Host?.LocalHttpPort;
   return {
     values: parsed.data.Values ?? {},
-    corsOrigins: (parsed.data.Host?.CORS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    corsOrigins: (parsed.data.Host?.CORS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     corsCredentials: parsed.data.Host?.CORSCredentials ?? false,
     port: port === undefined ? undefined : Number(port),
   };

@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { CLOUDS, cloudOfAuthorityHost } from '../clouds/clouds.js';
 import { cloudOfRegion, nearestRegion, normalizeRegion, regionsFor } from '../clouds/regions.js';
 import {
-  CLOUD_NAMES, RESOURCE_KINDS, type CloudName, type Config, type ResourceKind, type TokenResource,
+  CLOUD_NAMES,
+  RESOURCE_KINDS,
+  type CloudName,
+  type Config,
+  type ResourceKind,
+  type TokenResource,
 } from '../model.js';
 import { isLoopbackHost, parseOrigin } from './urls.js';
 
@@ -21,7 +26,14 @@ export const PLATFORM_SETTING_NAMES = ['AZURE_CLIENT_ID', 'IDENTITY_ENDPOINT'] a
 export type AppSettingName = (typeof APP_SETTING_NAMES)[number] | (typeof PLATFORM_SETTING_NAMES)[number];
 
 export const RESOURCE_FIELDS = [
-  'name', 'kind', 'cloud', 'region', 'endpoint', 'secretName', 'allowedRoles', 'allowedScopes',
+  'name',
+  'kind',
+  'cloud',
+  'region',
+  'endpoint',
+  'secretName',
+  'allowedRoles',
+  'allowedScopes',
 ] as const;
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 60;
@@ -70,34 +82,48 @@ export function loadConfig(env: Environment): Config {
   const problems: ConfigProblem[] = [];
   const setting = (name: AppSettingName): string | undefined => {
     const value = env[name]?.trim();
-    return value ? value : undefined; // blank app settings count as unset
+    return value || undefined; // blank app settings count as unset
   };
   const problem = (name: AppSettingName, message: string, resource?: string) =>
     problems.push(resource === undefined ? { setting: name, message } : { setting: name, resource, message });
 
   const tenantId = setting('AUTH_TENANT_ID');
-  if (tenantId === undefined) problem('AUTH_TENANT_ID', 'is required: the directory (tenant) ID of your Entra tenant, a GUID');
-  else if (!GUID.test(tenantId)) problem('AUTH_TENANT_ID', 'must be the tenant GUID (Entra admin center > Overview > Tenant ID), not a domain name');
+  if (tenantId === undefined)
+    problem('AUTH_TENANT_ID', 'is required: the directory (tenant) ID of your Entra tenant, a GUID');
+  else if (!GUID.test(tenantId))
+    problem('AUTH_TENANT_ID', 'must be the tenant GUID (Entra admin center > Overview > Tenant ID), not a domain name');
 
-  const audiences = (setting('AUTH_AUDIENCES') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  const audiences = (setting('AUTH_AUDIENCES') ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   if (audiences.length === 0) {
-    problem('AUTH_AUDIENCES', "is required: the API's application (client) ID and/or App ID URI (api://...), comma-separated");
+    problem(
+      'AUTH_AUDIENCES',
+      "is required: the API's application (client) ID and/or App ID URI (api://...), comma-separated",
+    );
   }
 
   const keyVaultUri = setting('KEY_VAULT_URI');
   let vaultOrigin = '';
-  if (keyVaultUri === undefined) problem('KEY_VAULT_URI', 'is required: the vault URI, e.g. https://my-vault.vault.azure.net');
+  if (keyVaultUri === undefined)
+    problem('KEY_VAULT_URI', 'is required: the vault URI, e.g. https://my-vault.vault.azure.net');
   else {
     const checked = parseOrigin(keyVaultUri);
     if (!checked.ok) problem('KEY_VAULT_URI', checked.problem);
-    else if (!checked.origin.startsWith('https:')) problem('KEY_VAULT_URI', 'must use https, even on loopback (the Key Vault client refuses plain http)');
+    else if (!checked.origin.startsWith('https:'))
+      problem('KEY_VAULT_URI', 'must use https, even on loopback (the Key Vault client refuses plain http)');
     else vaultOrigin = checked.origin;
   }
 
   let rateLimitPerMinute = DEFAULT_RATE_LIMIT_PER_MINUTE;
   const rateLimit = setting('RATE_LIMIT_PER_MINUTE');
   if (rateLimit !== undefined) {
-    if (!/^\d+$/.test(rateLimit)) problem('RATE_LIMIT_PER_MINUTE', `must be a whole number of requests per caller per minute (0 turns the limit off), not "${rateLimit}"`);
+    if (!/^\d+$/.test(rateLimit))
+      problem(
+        'RATE_LIMIT_PER_MINUTE',
+        `must be a whole number of requests per caller per minute (0 turns the limit off), not "${rateLimit}"`,
+      );
     else rateLimitPerMinute = Number(rateLimit);
   }
 
@@ -105,7 +131,8 @@ export function loadConfig(env: Environment): Config {
 
   // Callers sign in where the resources live; a mixed or loopback setup names its authority explicitly.
   const resourceClouds = new Set(resources.map((r) => r.cloud));
-  const defaultCloud: CloudName = resourceClouds.size === 1 ? [...resourceClouds][0]! : 'AzureCloud';
+  const [onlyCloud] = resourceClouds;
+  const defaultCloud: CloudName = resourceClouds.size === 1 && onlyCloud !== undefined ? onlyCloud : 'AzureCloud';
   let authorityHost = CLOUDS[defaultCloud].authorityHost;
   let authCloud = defaultCloud;
   const authorityHostSetting = setting('AUTH_AUTHORITY_HOST');
@@ -123,9 +150,9 @@ export function loadConfig(env: Environment): Config {
     problem('AZURE_CLIENT_ID', "must be the client ID (a GUID) of the function app's user-assigned managed identity");
   }
 
-  if (problems.length > 0) throw new ConfigurationError(problems);
+  if (problems.length > 0 || tenantId === undefined) throw new ConfigurationError(problems);
   return {
-    auth: { tenantId: tenantId!, audiences, authorityHost, cloud: authCloud },
+    auth: { tenantId, audiences, authorityHost, cloud: authCloud },
     identity: { managedIdentity: setting('IDENTITY_ENDPOINT') !== undefined, clientId },
     keyVaultUri: vaultOrigin,
     resources,
@@ -137,14 +164,20 @@ type Report = (name: AppSettingName, message: string, resource?: string) => void
 
 function parseResources(raw: string | undefined, problem: Report): TokenResource[] {
   if (raw === undefined) {
-    problem('TOKEN_RESOURCES', 'is required: a JSON array of resources, e.g. [{"name":"speech","kind":"speech","region":"westeurope","secretName":"speech-key","allowedRoles":["Speech.Token"]}]');
+    problem(
+      'TOKEN_RESOURCES',
+      'is required: a JSON array of resources, e.g. [{"name":"speech","kind":"speech","region":"westeurope","secretName":"speech-key","allowedRoles":["Speech.Token"]}]',
+    );
     return [];
   }
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch (error) {
-    problem('TOKEN_RESOURCES', `is not valid JSON (${describeError(error)}); it must be a JSON array of resource objects`);
+    problem(
+      'TOKEN_RESOURCES',
+      `is not valid JSON (${describeError(error)}); it must be a JSON array of resource objects`,
+    );
     return [];
   }
   if (!Array.isArray(json) || json.length === 0) {
@@ -154,14 +187,19 @@ function parseResources(raw: string | undefined, problem: Report): TokenResource
   const resources: TokenResource[] = [];
   const seen = new Map<string, number>();
   json.forEach((item, index) => {
-    const label = typeof item === 'object' && item !== null && typeof (item as { name?: unknown }).name === 'string'
-      ? (item as { name: string }).name
-      : `#${index + 1}`;
+    const label =
+      typeof item === 'object' && item !== null && typeof (item as { name?: unknown }).name === 'string'
+        ? (item as { name: string }).name
+        : `#${index + 1}`;
     const resource = parseResource(item, label, problem);
     if (resource === undefined) return;
     const key = resource.name.toLowerCase();
     if (seen.has(key)) {
-      problem('TOKEN_RESOURCES', `duplicate name (also resource #${seen.get(key)! + 1}); names are case-insensitive and must be unique`, resource.name);
+      problem(
+        'TOKEN_RESOURCES',
+        `duplicate name (also resource #${(seen.get(key) ?? 0) + 1}); names are case-insensitive and must be unique`,
+        resource.name,
+      );
       return;
     }
     seen.set(key, index);
@@ -175,15 +213,19 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
   const parsed = rawResourceSchema.safeParse(item);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      problem(issue.path.length ? `"${issue.path.join('.')}": ${issue.message}` : `must be an object with name, kind, region or endpoint, secretName and allowedRoles/allowedScopes (${issue.message})`);
+      problem(
+        issue.path.length
+          ? `"${issue.path.join('.')}": ${issue.message}`
+          : `must be an object with name, kind, region or endpoint, secretName and allowedRoles/allowedScopes (${issue.message})`,
+      );
     }
     return undefined;
   }
   const raw = parsed.data;
-  let ok = true;
+  const failures: string[] = [];
   const fail = (message: string) => {
     problem(message);
-    ok = false;
+    failures.push(message);
   };
 
   const unknownFields = Object.keys(raw).filter((key) => !(RESOURCE_FIELDS as readonly string[]).includes(key));
@@ -191,7 +233,8 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
 
   const name = raw.name?.trim() ?? '';
   if (!name) fail('"name" is required (used in the URL: /api/token/{name})');
-  else if (!RESOURCE_NAME.test(name)) fail('"name" may hold letters, digits, "-" and "_" only (at most 63 characters), as it is used in the URL');
+  else if (!RESOURCE_NAME.test(name))
+    fail('"name" may hold letters, digits, "-" and "_" only (at most 63 characters), as it is used in the URL');
 
   const kind = raw.kind?.trim().toLowerCase() ?? '';
   const kindOk = (RESOURCE_KINDS as readonly string[]).includes(kind);
@@ -201,7 +244,8 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
 
   const cloudInput = raw.cloud?.trim() || 'AzureCloud';
   const cloud = CLOUD_NAMES.find((c) => c.toLowerCase() === cloudInput.toLowerCase());
-  if (cloud === undefined) fail(`unknown cloud "${cloudInput}"; use one of ${CLOUD_NAMES.join(', ')} (AzureCloud is the default)`);
+  if (cloud === undefined)
+    fail(`unknown cloud "${cloudInput}"; use one of ${CLOUD_NAMES.join(', ')} (AzureCloud is the default)`);
 
   const regionInput = raw.region?.trim() || undefined;
   const endpointInput = raw.endpoint?.trim() || undefined;
@@ -210,7 +254,9 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
   if (regionInput !== undefined && endpointInput !== undefined) {
     fail('give either "region" (regional endpoint) or "endpoint" (custom subdomain), not both');
   } else if (regionInput === undefined && endpointInput === undefined) {
-    fail('needs "region" (e.g. "westeurope", as on the resource\'s Keys and Endpoint page) or "endpoint" (its custom subdomain, https://<name>.cognitiveservices.azure.com)');
+    fail(
+      'needs "region" (e.g. "westeurope", as on the resource\'s Keys and Endpoint page) or "endpoint" (its custom subdomain, https://<name>.cognitiveservices.azure.com)',
+    );
   } else if (regionInput !== undefined && cloud !== undefined) {
     region = checkRegion(regionInput, resourceKind, cloud, fail);
   } else if (endpointInput !== undefined && cloud !== undefined) {
@@ -219,15 +265,18 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
 
   const secretName = raw.secretName?.trim() ?? '';
   if (!secretName) fail('"secretName" is required: the name of the Key Vault secret that holds this resource\'s key');
-  else if (!SECRET_NAME.test(secretName)) fail(`"secretName" "${secretName}" is not a valid Key Vault secret name (letters, digits and "-", at most 127)`);
+  else if (!SECRET_NAME.test(secretName))
+    fail(`"secretName" "${secretName}" is not a valid Key Vault secret name (letters, digits and "-", at most 127)`);
 
   const allowedRoles = (raw.allowedRoles ?? []).map((r) => r.trim()).filter(Boolean);
   const allowedScopes = (raw.allowedScopes ?? []).map((s) => s.trim()).filter(Boolean);
   if (allowedRoles.length === 0 && allowedScopes.length === 0) {
-    fail('grants nobody: list app roles in "allowedRoles" and/or delegated scopes in "allowedScopes" (an empty list is refused rather than opened to every caller)');
+    fail(
+      'grants nobody: list app roles in "allowedRoles" and/or delegated scopes in "allowedScopes" (an empty list is refused rather than opened to every caller)',
+    );
   }
 
-  if (!ok || cloud === undefined) return undefined;
+  if (failures.length > 0 || cloud === undefined) return undefined;
   return { name, kind: resourceKind, cloud, region, endpoint, secretName, allowedRoles, allowedScopes };
 }
 
@@ -236,11 +285,15 @@ function checkRegion(input: string, kind: ResourceKind, cloud: CloudName, fail: 
   if (regionsFor(kind, cloud).includes(region)) return region;
   const homeCloud = cloudOfRegion(region, kind);
   if (homeCloud !== undefined) {
-    fail(`region "${region}" belongs to ${homeCloud}, not ${cloud}; set "cloud": "${homeCloud}" (keys from one cloud are rejected by the others' endpoints)`);
+    fail(
+      `region "${region}" belongs to ${homeCloud}, not ${cloud}; set "cloud": "${homeCloud}" (keys from one cloud are rejected by the others' endpoints)`,
+    );
     return null;
   }
   const suggestion = nearestRegion(region, regionsFor(kind, cloud));
-  const hint = suggestion ? `did you mean "${suggestion}"?` : `valid ${kind} regions in ${cloud}: ${regionsFor(kind, cloud).join(', ')}`;
+  const hint = suggestion
+    ? `did you mean "${suggestion}"?`
+    : `valid ${kind} regions in ${cloud}: ${regionsFor(kind, cloud).join(', ')}`;
   fail(`unknown region "${input}" for a ${kind} resource in ${cloud}; ${hint}`);
   return null;
 }
@@ -254,18 +307,25 @@ function checkEndpoint(input: string, cloud: CloudName, fail: (m: string) => voi
   const host = new URL(checked.origin).hostname;
   if (isLoopbackHost(host)) return checked.origin;
   const ownSuffix = CLOUDS[cloud].customSubdomainSuffix;
-  if (host.endsWith(`.${ownSuffix}`) && host.split('.').length === ownSuffix.split('.').length + 1) return checked.origin;
+  if (host.endsWith(`.${ownSuffix}`) && host.split('.').length === ownSuffix.split('.').length + 1)
+    return checked.origin;
   const otherCloud = CLOUD_NAMES.find((c) => c !== cloud && host.endsWith(`.${CLOUDS[c].customSubdomainSuffix}`));
   if (otherCloud !== undefined) {
     fail(`"endpoint" ${host} is a custom subdomain in ${otherCloud}, not ${cloud}; set "cloud": "${otherCloud}"`);
     return null;
   }
-  const regional = CLOUD_NAMES.map((c) => ({ c, suffix: `.${CLOUDS[c].stsDomain}` })).find(({ suffix }) => host.endsWith(suffix));
+  const regional = CLOUD_NAMES.map((c) => ({ c, suffix: `.${CLOUDS[c].stsDomain}` })).find(({ suffix }) =>
+    host.endsWith(suffix),
+  );
   if (regional !== undefined) {
     const region = host.slice(0, -regional.suffix.length);
-    fail(`"endpoint" ${host} is a regional endpoint, not a custom subdomain; use "region": "${region}"${regional.c === cloud ? '' : ` with "cloud": "${regional.c}"`} instead`);
+    fail(
+      `"endpoint" ${host} is a regional endpoint, not a custom subdomain; use "region": "${region}"${regional.c === cloud ? '' : ` with "cloud": "${regional.c}"`} instead`,
+    );
     return null;
   }
-  fail(`"endpoint" must be the resource's custom subdomain, https://<name>.${ownSuffix} (shown on its Keys and Endpoint page), not ${host}`);
+  fail(
+    `"endpoint" must be the resource's custom subdomain, https://<name>.${ownSuffix} (shown on its Keys and Endpoint page), not ${host}`,
+  );
   return null;
 }

@@ -14,12 +14,12 @@ const { values: args } = parseArgs({
 
 let values: Readonly<Record<string, string>> = {};
 try {
-  values = readLocalSettings(args.settings ?? 'local.settings.json').values;
+  values = readLocalSettings(args.settings).values;
 } catch (error) {
   console.error(`Cannot read settings: ${describeError(error)}`);
   process.exit(2);
 }
-const findings = await diagnose({ ...values, ...process.env }, {}, { locate: args.locate ?? false });
+const findings = await diagnose({ ...values, ...process.env }, {}, { locate: args.locate });
 
 if (args.json) {
   process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
@@ -34,11 +34,17 @@ function formatTable(findings: readonly Finding[]): string {
   lines.push(`${'resource'.padEnd(width)}  ${'result'.padEnd(32)}  detail`);
   lines.push(`${'-'.repeat(width)}  ${'-'.repeat(32)}  ${'-'.repeat(40)}`);
   for (const finding of findings) {
-    lines.push(`${finding.resource.padEnd(width)}  ${(finding.ok ? 'ok' : `FAIL ${finding.cause}`).padEnd(32)}  ${finding.detail}`);
-    if (finding.foundAt) lines.push(`${''.padEnd(width)}  ${''.padEnd(32)}  found at: ${finding.foundAt.cloud} ${finding.foundAt.region}`);
+    lines.push(
+      `${finding.resource.padEnd(width)}  ${(finding.ok ? 'ok' : `FAIL ${finding.cause}`).padEnd(32)}  ${finding.detail}`,
+    );
+    if (finding.foundAt)
+      lines.push(`${''.padEnd(width)}  ${''.padEnd(32)}  found at: ${finding.foundAt.cloud} ${finding.foundAt.region}`);
     if (finding.fix) lines.push(`${''.padEnd(width)}  ${''.padEnd(32)}  fix: ${finding.fix}`);
   }
   const failures = findings.filter((f) => !f.ok).length;
-  lines.push('', failures === 0 ? `All ${findings.length} resources pass.` : `${failures} of ${findings.length} failing.`);
+  lines.push(
+    '',
+    failures === 0 ? `All ${findings.length} resources pass.` : `${failures} of ${findings.length} failing.`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -39,7 +39,11 @@ export interface DiagnoseOptions {
  * first failure: configuration, Key Vault, the key's shape, the exchange, and for Speech a call
  * with the fresh token. Never prints a key: at most its length and last four characters.
  */
-export async function diagnose(env: Environment, dependencies: Dependencies = {}, options: DiagnoseOptions = {}): Promise<Finding[]> {
+export async function diagnose(
+  env: Environment,
+  dependencies: Dependencies = {},
+  options: DiagnoseOptions = {},
+): Promise<Finding[]> {
   let config;
   try {
     config = loadConfig(env);
@@ -62,10 +66,17 @@ export async function diagnose(env: Environment, dependencies: Dependencies = {}
 }
 
 async function diagnoseResource(resource: TokenResource, parts: Parts, options: DiagnoseOptions): Promise<Finding> {
-  const failed = (cause: DoctorCause, detail: string, fix: string | null, extra: Partial<Finding> = {}): Finding =>
-    ({ resource: resource.name, ok: false, cause, detail, fix, ...extra });
+  const failed = (cause: DoctorCause, detail: string, fix: string | null, extra: Partial<Finding> = {}): Finding => ({
+    resource: resource.name,
+    ok: false,
+    cause,
+    detail,
+    fix,
+    ...extra,
+  });
   /** A failure the service itself would report, as a finding with its diagnosis and fix. */
-  const failedWith = (failure: VendingError): Finding => failed(failure.code, failure.diagnosis ?? failure.message, failure.fix ?? null);
+  const failedWith = (failure: VendingError): Finding =>
+    failed(failure.code, failure.diagnosis ?? failure.message, failure.fix ?? null);
 
   let key: string;
   try {
@@ -80,9 +91,11 @@ async function diagnoseResource(resource: TokenResource, parts: Parts, options: 
     return failedWith(ensureVendingError(error));
   }
   if (keyShape(key) === 'malformed') {
-    return failed('key_malformed',
+    return failed(
+      'key_malformed',
       `secret "${resource.secretName}" holds ${describeKey(key)}: neither 32 hex nor 84 alphanumeric characters.`,
-      `Store the key alone, with no quotes, spaces or newline, in secret "${resource.secretName}".`);
+      `Store the key alone, with no quotes, spaces or newline, in secret "${resource.secretName}".`,
+    );
   }
 
   const url = resolveIssueTokenUrl(resource);
@@ -94,8 +107,11 @@ async function diagnoseResource(resource: TokenResource, parts: Parts, options: 
     if (failure.code !== 'key_rejected') return failedWith(failure);
     return options.locate
       ? locateKey(resource, key, parts, options, failed)
-      : failed('key_rejected', `${url} rejected the key in secret "${resource.secretName}" (${describeKey(key)}).`,
-        'Run `npm run doctor -- --locate` to find which region or cloud the key belongs to (it sends the key to the other regional endpoints of the same provider).');
+      : failed(
+          'key_rejected',
+          `${url} rejected the key in secret "${resource.secretName}" (${describeKey(key)}).`,
+          'Run `npm run doctor -- --locate` to find which region or cloud the key belongs to (it sends the key to the other regional endpoints of the same provider).',
+        );
   }
 
   const voicesList = resolveClientEndpoints(resource).voicesList;
@@ -107,19 +123,34 @@ async function diagnoseResource(resource: TokenResource, parts: Parts, options: 
         return answer;
       });
       if (response.status === 401 || response.status === 403) {
-        return failed('token_rejected_by_service',
+        return failed(
+          'token_rejected_by_service',
           `the STS issued a token, but the Speech service at ${new URL(voicesList).host} answered ${response.status} to it.`,
-          'The token and the Speech host disagree: check the region (or custom subdomain) against the resource, and that the resource is a Speech or multi-service resource.');
+          'The token and the Speech host disagree: check the region (or custom subdomain) against the resource, and that the resource is a Speech or multi-service resource.',
+        );
       }
       if (!response.ok) {
-        return failed('sts_unavailable', `the Speech voices list answered ${response.status}.`, 'Retry; if it persists, check the Speech service status.');
+        return failed(
+          'sts_unavailable',
+          `the Speech voices list answered ${response.status}.`,
+          'Retry; if it persists, check the Speech service status.',
+        );
       }
     } catch (error) {
-      return failed('sts_unreachable', `the Speech service at ${new URL(voicesList).host} could not be reached: ${describeError(error)}`,
-        'Check outbound connectivity to the Speech host (and private DNS for private endpoints).');
+      return failed(
+        'sts_unreachable',
+        `the Speech service at ${new URL(voicesList).host} could not be reached: ${describeError(error)}`,
+        'Check outbound connectivity to the Speech host (and private DNS for private endpoints).',
+      );
     }
   }
-  return { resource: resource.name, ok: true, cause: null, detail: `key accepted at ${new URL(url).host}${resource.kind === 'speech' ? '; the Speech service accepts the token' : ''}`, fix: null };
+  return {
+    resource: resource.name,
+    ok: true,
+    cause: null,
+    detail: `key accepted at ${new URL(url).host}${resource.kind === 'speech' ? '; the Speech service accepts the token' : ''}`,
+    fix: null,
+  };
 }
 
 async function locateKey(
@@ -131,7 +162,9 @@ async function locateKey(
 ): Promise<Finding> {
   const clouds = [resource.cloud, ...CLOUD_NAMES.filter((c) => c !== resource.cloud)];
   for (const cloud of clouds) {
-    const candidates = regionsFor(resource.kind, cloud).filter((region) => !(cloud === resource.cloud && region === resource.region));
+    const candidates = regionsFor(resource.kind, cloud).filter(
+      (region) => !(cloud === resource.cloud && region === resource.region),
+    );
     const foundAt = await firstAccepting(candidates, options.locateConcurrency ?? 6, async (region) => {
       const url = resolveIssueTokenUrl({ ...resource, cloud, region, endpoint: null });
       try {
@@ -144,22 +177,35 @@ async function locateKey(
     if (foundAt === undefined) continue;
     const where = resource.endpoint ?? `${resource.cloud} ${resource.region}`;
     if (cloud === resource.cloud) {
-      return failed('region_mismatch', `the key in secret "${resource.secretName}" is rejected at ${where} but accepted in ${cloud} region ${foundAt}.`,
+      return failed(
+        'region_mismatch',
+        `the key in secret "${resource.secretName}" is rejected at ${where} but accepted in ${cloud} region ${foundAt}.`,
         resource.endpoint !== null
           ? `The key belongs to a resource in ${foundAt}, not to ${resource.endpoint}: store the key of the custom-subdomain resource, or point "endpoint" at the resource the key belongs to.`
           : `Set "region": "${foundAt}" for "${resource.name}" in TOKEN_RESOURCES, or store the key of the ${resource.region} resource.`,
-        { foundAt: { cloud, region: foundAt } });
+        { foundAt: { cloud, region: foundAt } },
+      );
     }
-    return failed('cloud_mismatch', `the key in secret "${resource.secretName}" is rejected in ${resource.cloud} but accepted in ${cloud} region ${foundAt}.`,
+    return failed(
+      'cloud_mismatch',
+      `the key in secret "${resource.secretName}" is rejected in ${resource.cloud} but accepted in ${cloud} region ${foundAt}.`,
       `Set "cloud": "${cloud}" and "region": "${foundAt}" for "${resource.name}" in TOKEN_RESOURCES, or store a key from ${resource.cloud}.`,
-      { foundAt: { cloud, region: foundAt } });
+      { foundAt: { cloud, region: foundAt } },
+    );
   }
-  return failed('key_rejected', `no regional endpoint in any cloud accepts the key in secret "${resource.secretName}" (${describeKey(key)}).`,
-    'The key was regenerated, belongs to another kind of service, or is new and not yet propagated (wait up to 10 minutes). Copy a current key from the resource\'s Keys and Endpoint page.');
+  return failed(
+    'key_rejected',
+    `no regional endpoint in any cloud accepts the key in secret "${resource.secretName}" (${describeKey(key)}).`,
+    "The key was regenerated, belongs to another kind of service, or is new and not yet propagated (wait up to 10 minutes). Copy a current key from the resource's Keys and Endpoint page.",
+  );
 }
 
 /** The first candidate (in list order) for which `accepts` is true, trying `concurrency` at a time. */
-async function firstAccepting(candidates: readonly string[], concurrency: number, accepts: (candidate: string) => Promise<boolean>): Promise<string | undefined> {
+async function firstAccepting(
+  candidates: readonly string[],
+  concurrency: number,
+  accepts: (candidate: string) => Promise<boolean>,
+): Promise<string | undefined> {
   for (let start = 0; start < candidates.length; start += concurrency) {
     const batch = candidates.slice(start, start + concurrency);
     const results = await Promise.all(batch.map(accepts));

@@ -2,5 +2,5 @@ import { handle, type RouteHandler } from '../http/handle.js';
 
 /** `GET /api/health`: anonymous liveness. Says nothing about configuration or secrets. */
 export function healthHandler(): RouteHandler {
-  return handle('health', async () => ({ status: 'ok' }));
+  return handle('health', () => Promise.resolve({ status: 'ok' }));
 }

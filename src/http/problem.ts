@@ -42,10 +42,13 @@ export function problemResponse(error: VendingError, correlationId: string): Htt
     'Content-Type': 'application/problem+json',
   };
   if (error.code === 'missing_token') headers['WWW-Authenticate'] = 'Bearer';
-  if (error.code === 'invalid_token') headers['WWW-Authenticate'] = 'Bearer error="invalid_token", error_description="The access token is invalid or expired"';
+  if (error.code === 'invalid_token')
+    headers['WWW-Authenticate'] =
+      'Bearer error="invalid_token", error_description="The access token is invalid or expired"';
   if (error.code === 'forbidden') headers['WWW-Authenticate'] = 'Bearer error="insufficient_scope"';
   // Cross-origin, a browser hides Retry-After unless it is exposed; the body carries it as well.
-  const retryAfterSeconds = error.retryAfterSeconds !== undefined && (status === 429 || status >= 500) ? error.retryAfterSeconds : undefined;
+  const retryAfterSeconds =
+    error.retryAfterSeconds !== undefined && (status === 429 || status >= 500) ? error.retryAfterSeconds : undefined;
   if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
   return {
     status,

@@ -9,7 +9,10 @@ export type LogSink = (level: LogLevel, line: string) => void;
  * names, never keys or tokens: there is nothing here to redact because nothing secret is handed in.
  */
 export class Logger {
-  constructor(readonly sink: LogSink, readonly fields: LogFields = {}) {}
+  constructor(
+    readonly sink: LogSink,
+    readonly fields: LogFields = {},
+  ) {}
 
   child(fields: LogFields): Logger {
     return new Logger(this.sink, { ...this.fields, ...fields });

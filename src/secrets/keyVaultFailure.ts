@@ -1,6 +1,8 @@
 import { isRestError } from '@azure/core-rest-pipeline';
 import {
-  AggregateAuthenticationErrorName, AuthenticationErrorName, CredentialUnavailableErrorName,
+  AggregateAuthenticationErrorName,
+  AuthenticationErrorName,
+  CredentialUnavailableErrorName,
 } from '@azure/identity';
 import { describeError, VendingError } from '../errors.js';
 
@@ -13,7 +15,9 @@ export interface SecretRead {
 }
 
 const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
-  CredentialUnavailableErrorName, AuthenticationErrorName, AggregateAuthenticationErrorName,
+  CredentialUnavailableErrorName,
+  AuthenticationErrorName,
+  AggregateAuthenticationErrorName,
 ]);
 
 /**
@@ -25,7 +29,8 @@ export function classifyKeyVaultFailure(error: unknown, read: SecretRead): Vendi
   if (error instanceof Error && CREDENTIAL_ERRORS.has(error.name)) return credentialUnavailable(where, error);
   if (!isRestError(error) || error.statusCode === undefined) return unreachable(where, read.timeoutMs, error);
   const { statusCode, code, message } = error;
-  if (statusCode === 404) return secretNotFound(read.secretName, `${where} does not exist (${code ?? 'NotFound'})`, error);
+  if (statusCode === 404)
+    return secretNotFound(read.secretName, `${where} does not exist (${code ?? 'NotFound'})`, error);
   if (statusCode === 403 && /disabled/i.test(message)) return secretDisabled(read.secretName, where, error);
   if (statusCode === 401 || statusCode === 403) return forbidden(where, statusCode, code, message, error);
   return unavailable(where, statusCode, code, error);
@@ -54,7 +59,7 @@ function unreachable(where: string, timeoutMs: number, cause: unknown): VendingE
   return new VendingError('keyvault_unreachable', 'Key Vault could not be reached.', {
     detail: 'The service cannot read its keys right now. Retry shortly.',
     diagnosis: `${timedOut ? `no answer within ${timeoutMs} ms` : 'network failure'} reading ${where}: ${describeError(cause)}`,
-    fix: 'Check KEY_VAULT_URI, DNS, and the vault\'s network rules (firewall, private endpoint) for this function app.',
+    fix: "Check KEY_VAULT_URI, DNS, and the vault's network rules (firewall, private endpoint) for this function app.",
     retryAfterSeconds: 5,
     cause,
   });
@@ -78,7 +83,13 @@ function secretDisabled(secretName: string, where: string, cause: unknown): Vend
   });
 }
 
-function forbidden(where: string, statusCode: number, code: string | undefined, message: string, cause: unknown): VendingError {
+function forbidden(
+  where: string,
+  statusCode: number,
+  code: string | undefined,
+  message: string,
+  cause: unknown,
+): VendingError {
   return new VendingError('keyvault_forbidden', 'Key Vault refused to give the secret.', {
     detail: 'The service is not allowed to read its keys. The operator has been told.',
     diagnosis: `Key Vault answered ${statusCode} (${code ?? 'Forbidden'}) reading ${where}: ${firstLine(message)}`,
@@ -91,9 +102,10 @@ function unavailable(where: string, statusCode: number, code: string | undefined
   return new VendingError('keyvault_unavailable', 'Key Vault is unavailable.', {
     detail: 'The service cannot read its keys right now. Retry shortly.',
     diagnosis: `Key Vault answered ${statusCode} (${code ?? 'error'}) reading ${where}`,
-    fix: statusCode === 429
-      ? 'Key Vault is throttling this vault; fewer reads or a longer secret cache help.'
-      : 'A Key Vault service problem; it usually passes. Check Azure status if it persists.',
+    fix:
+      statusCode === 429
+        ? 'Key Vault is throttling this vault; fewer reads or a longer secret cache help.'
+        : 'A Key Vault service problem; it usually passes. Check Azure status if it persists.',
     retryAfterSeconds: 5,
     cause,
   });

@@ -56,7 +56,8 @@ export class KeyVaultSecretSource implements SecretSource {
 
   getSecret(name: string, options: { refresh?: boolean } = {}): Promise<string> {
     const cached = this.#cache.get(name);
-    if (!options.refresh && cached && this.#now() - cached.readAt < this.#maxAgeMs) return Promise.resolve(cached.value);
+    if (!options.refresh && cached && this.#now() - cached.readAt < this.#maxAgeMs)
+      return Promise.resolve(cached.value);
     return this.#reads.run(name, () => this.#read(name));
   }
 

@@ -30,7 +30,8 @@ export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
       try {
         return await sts.issueToken({ url, key: current, resource: resource.name });
       } catch (retryError) {
-        if (retryError instanceof VendingError && retryError.code === 'key_rejected') throw explainRejectedKey(resource, current, retryError);
+        if (retryError instanceof VendingError && retryError.code === 'key_rejected')
+          throw explainRejectedKey(resource, current, retryError);
         throw retryError;
       }
     }
@@ -43,11 +44,15 @@ export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
  */
 export function refuseSubscriptionId(resource: TokenResource, key: string): void {
   if (keyShape(key) !== 'subscription_id') return;
-  throw new VendingError('key_looks_like_subscription_id', 'The configured key is an Azure subscription ID, not a resource key.', {
-    detail: 'The key configured for this resource is not a resource key. The operator has been told.',
-    diagnosis: `secret "${resource.secretName}" for "${resource.name}" holds a GUID (${describeKey(key)}): that is an Azure subscription ID, not a key; it was not sent to the STS`,
-    fix: `Copy KEY 1 from the resource's Keys and Endpoint page (32 hex or 84 alphanumeric characters) into secret "${resource.secretName}".`,
-  });
+  throw new VendingError(
+    'key_looks_like_subscription_id',
+    'The configured key is an Azure subscription ID, not a resource key.',
+    {
+      detail: 'The key configured for this resource is not a resource key. The operator has been told.',
+      diagnosis: `secret "${resource.secretName}" for "${resource.name}" holds a GUID (${describeKey(key)}): that is an Azure subscription ID, not a key; it was not sent to the STS`,
+      fix: `Copy KEY 1 from the resource's Keys and Endpoint page (32 hex or 84 alphanumeric characters) into secret "${resource.secretName}".`,
+    },
+  );
 }
 
 function explainRejectedKey(resource: TokenResource, key: string, rejected: VendingError): VendingError {

@@ -60,15 +60,17 @@ export function classifyStsAnswer(answer: StsAnswer, attempt: StsAttempt): StsOu
     if (/authentication ?type ?disabled|key based authentication is disabled|local auth/i.test(body)) {
       return failure(localAuthDisabled(attempt, said), false);
     }
-    if (/virtual network|firewall|network rule|public access/i.test(body)) return failure(networkRestricted(attempt, said), false);
+    if (/virtual network|firewall|network rule|public access/i.test(body))
+      return failure(networkRestricted(attempt, said), false);
     return failure(stsForbidden(attempt, said), false);
   }
   if (status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(answer.retryAfter, attempt.now);
     const retryAfterSeconds = Math.max(1, Math.ceil((retryAfterMs ?? 1000) / 1000));
-    const error = status === 429
-      ? stsThrottled(attempt, said, retryAfterSeconds)
-      : stsUnavailable(attempt, status, said, retryAfterSeconds);
+    const error =
+      status === 429
+        ? stsThrottled(attempt, said, retryAfterSeconds)
+        : stsUnavailable(attempt, status, said, retryAfterSeconds);
     return failure(error, true, retryAfterMs);
   }
   return failure(stsBadRequest(attempt, status, said), false);
@@ -121,7 +123,7 @@ function keyRejected(attempt: StsAttempt, said: string): VendingError {
   return new VendingError('key_rejected', 'The token service rejected the resource key.', {
     detail: 'The token service rejected the key configured for this resource. The operator has been told.',
     diagnosis: `${POST(attempt)} returned 401${said}`,
-    fix: 'The key and the endpoint belong to different resources, or the key was regenerated. Compare region/cloud/endpoint in TOKEN_RESOURCES with the resource\'s Keys and Endpoint page and put a current key in the secret; `npm run doctor -- --locate` finds where a key belongs. A newly created key can take up to 10 minutes to work.',
+    fix: "The key and the endpoint belong to different resources, or the key was regenerated. Compare region/cloud/endpoint in TOKEN_RESOURCES with the resource's Keys and Endpoint page and put a current key in the secret; `npm run doctor -- --locate` finds where a key belongs. A newly created key can take up to 10 minutes to work.",
   });
 }
 
@@ -134,10 +136,10 @@ function localAuthDisabled(attempt: StsAttempt, said: string): VendingError {
 }
 
 function networkRestricted(attempt: StsAttempt, said: string): VendingError {
-  return new VendingError('network_restricted', 'The resource\'s network rules refused the call.', {
-    detail: 'The resource refused this service\'s network. The operator has been told.',
+  return new VendingError('network_restricted', "The resource's network rules refused the call.", {
+    detail: "The resource refused this service's network. The operator has been told.",
     diagnosis: `${POST(attempt)} returned 403${said}`,
-    fix: 'Allow the function app\'s outbound network in the resource\'s Networking settings (or use a private endpoint with its custom subdomain).',
+    fix: "Allow the function app's outbound network in the resource's Networking settings (or use a private endpoint with its custom subdomain).",
   });
 }
 
@@ -145,7 +147,7 @@ function stsForbidden(attempt: StsAttempt, said: string): VendingError {
   return new VendingError('sts_forbidden', 'The token service refused the call.', {
     detail: 'The token service refused the exchange. The operator has been told.',
     diagnosis: `${POST(attempt)} returned 403${said}`,
-    fix: 'Check the resource\'s state (disabled, quota exceeded, pricing tier) in the Azure portal.',
+    fix: "Check the resource's state (disabled, quota exceeded, pricing tier) in the Azure portal.",
   });
 }
 
@@ -153,7 +155,7 @@ function stsThrottled(attempt: StsAttempt, said: string, retryAfterSeconds: numb
   return new VendingError('sts_throttled', 'The token service is throttling this resource.', {
     detail: 'The token service is busy. Retry shortly.',
     diagnosis: `${POST(attempt)} returned 429${said}`,
-    fix: 'Token requests are cached per resource; sustained 429s mean the resource\'s tier limits are hit.',
+    fix: "Token requests are cached per resource; sustained 429s mean the resource's tier limits are hit.",
     retryAfterSeconds,
   });
 }
@@ -171,7 +173,7 @@ function stsBadRequest(attempt: StsAttempt, status: number, said: string): Vendi
   return new VendingError('sts_bad_request', 'The token service refused the request.', {
     detail: 'The token service refused the exchange. The operator has been told.',
     diagnosis: `${POST(attempt)} returned ${status}${said}`,
-    fix: 'Check that the endpoint in TOKEN_RESOURCES is the resource\'s own (region or custom subdomain).',
+    fix: "Check that the endpoint in TOKEN_RESOURCES is the resource's own (region or custom subdomain).",
   });
 }
 

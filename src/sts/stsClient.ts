@@ -91,7 +91,11 @@ export class StsClient {
           signal,
           redirect: 'error',
         });
-        return { status: response.status, body: await response.text(), retryAfter: response.headers.get('retry-after') };
+        return {
+          status: response.status,
+          body: await response.text(),
+          retryAfter: response.headers.get('retry-after'),
+        };
       });
       return classifyStsAnswer(answer, attempt());
     } catch (error) {

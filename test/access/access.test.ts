@@ -10,7 +10,13 @@ const resources: TokenResource[] = [
   { ...base, name: 'speech', allowedRoles: ['Speech.Token'], allowedScopes: [] },
   { ...base, name: 'translator', kind: 'translator', allowedRoles: [], allowedScopes: ['Translator.Use'] },
 ];
-const caller = (roles: string[], scopes: string[]): Caller => ({ id: 'oid-1', tenantId: 't', roles, scopes, clientAppId: undefined });
+const caller = (roles: string[], scopes: string[]): Caller => ({
+  id: 'oid-1',
+  tenantId: 't',
+  roles,
+  scopes,
+  clientAppId: undefined,
+});
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -35,7 +41,10 @@ describe('authorize', () => {
 
   it('does not treat a role as a scope or the other way round', () => {
     expect(visibleResources(caller(['Translator.Use'], ['Speech.Token']), resources)).toEqual([]);
-    expect(visibleResources(caller(['Speech.Token'], ['Translator.Use']), resources).map((r) => r.name)).toEqual(['speech', 'translator']);
+    expect(visibleResources(caller(['Speech.Token'], ['Translator.Use']), resources).map((r) => r.name)).toEqual([
+      'speech',
+      'translator',
+    ]);
   });
 });
 

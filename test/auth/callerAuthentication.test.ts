@@ -13,9 +13,15 @@ afterEach(async () => {
   await entra.close();
 });
 
-function authenticator(jwksCooldownMs?: number, cloud: 'AzureCloud' | 'AzureChinaCloud' | 'AzureUSGovernment' = 'AzureCloud') {
+function authenticator(
+  jwksCooldownMs?: number,
+  cloud: 'AzureCloud' | 'AzureChinaCloud' | 'AzureUSGovernment' = 'AzureCloud',
+) {
   return new CallerAuthenticator({
-    tenantId: TENANT, audiences: ['api://token-vending', 'client-id-guid'], authorityHost: entra.authorityHost, cloud,
+    tenantId: TENANT,
+    audiences: ['api://token-vending', 'client-id-guid'],
+    authorityHost: entra.authorityHost,
+    cloud,
     ...(jwksCooldownMs === undefined ? {} : { jwksCooldownMs }),
   });
 }
@@ -31,22 +37,38 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 describe('CallerAuthenticator', () => {
   it('returns the caller: oid, roles, space-separated scopes, client app', async () => {
-    const caller = await authenticator().authenticate(`Bearer ${await entra.mint({ oid: 'o-1', roles: ['A', 'B'], scp: 'x y', azp: 'app' })}`);
+    const caller = await authenticator().authenticate(
+      `Bearer ${await entra.mint({ oid: 'o-1', roles: ['A', 'B'], scp: 'x y', azp: 'app' })}`,
+    );
     expect(caller).toEqual({ id: 'o-1', tenantId: TENANT, roles: ['A', 'B'], scopes: ['x', 'y'], clientAppId: 'app' });
   });
 
   it('accepts any configured audience, and the v1.0 issuer of its cloud', async () => {
     const auth = authenticator(undefined, 'AzureChinaCloud');
     expect(await codeOf(auth.authenticate(`Bearer ${await entra.mint({ aud: 'client-id-guid' })}`))).toBe('ok');
-    expect(await codeOf(auth.authenticate(`Bearer ${await entra.mint({ iss: `https://sts.chinacloudapi.cn/${TENANT}/` })}`))).toBe('ok');
-    expect(await codeOf(auth.authenticate(`Bearer ${await entra.mint({ iss: `https://sts.windows.net/${TENANT}/` })}`))).toBe('invalid_token');
+    expect(
+      await codeOf(auth.authenticate(`Bearer ${await entra.mint({ iss: `https://sts.chinacloudapi.cn/${TENANT}/` })}`)),
+    ).toBe('ok');
+    expect(
+      await codeOf(auth.authenticate(`Bearer ${await entra.mint({ iss: `https://sts.windows.net/${TENANT}/` })}`)),
+    ).toBe('invalid_token');
     const gov = authenticator(undefined, 'AzureUSGovernment');
-    expect(await codeOf(gov.authenticate(`Bearer ${await entra.mint({ iss: `https://login.microsoftonline.us/${TENANT}/` })}`))).toBe('ok');
+    expect(
+      await codeOf(
+        gov.authenticate(`Bearer ${await entra.mint({ iss: `https://login.microsoftonline.us/${TENANT}/` })}`),
+      ),
+    ).toBe('ok');
   });
 
   it('remembers a verified token only until its own expiry', async () => {
     const clock = { now: Date.now() };
-    const auth = new CallerAuthenticator({ tenantId: TENANT, audiences: ['api://token-vending'], authorityHost: entra.authorityHost, cloud: 'AzureCloud', now: () => clock.now });
+    const auth = new CallerAuthenticator({
+      tenantId: TENANT,
+      audiences: ['api://token-vending'],
+      authorityHost: entra.authorityHost,
+      cloud: 'AzureCloud',
+      now: () => clock.now,
+    });
     const token = `Bearer ${await entra.mint({ exp: Math.floor(clock.now / 1000) + 120 })}`;
     expect(await codeOf(auth.authenticate(token))).toBe('ok');
     clock.now += 150_000; // past exp, within the 60 s skew
@@ -75,7 +97,12 @@ describe('CallerAuthenticator', () => {
   });
 
   it('a wrong tenant in AUTH_TENANT_ID is identity_provider_unavailable, and not retried at once', async () => {
-    const auth = new CallerAuthenticator({ tenantId: '00000000-0000-0000-0000-000000000009', audiences: ['a'], authorityHost: entra.authorityHost, cloud: 'AzureCloud' });
+    const auth = new CallerAuthenticator({
+      tenantId: '00000000-0000-0000-0000-000000000009',
+      audiences: ['a'],
+      authorityHost: entra.authorityHost,
+      cloud: 'AzureCloud',
+    });
     const token = `Bearer ${await entra.mint()}`;
     expect(await codeOf(auth.authenticate(token))).toBe('identity_provider_unavailable');
     expect(await codeOf(auth.authenticate(token))).toBe('identity_provider_unavailable');

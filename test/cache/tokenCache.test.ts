@@ -4,8 +4,14 @@ import type { TokenResource } from '../../src/model.js';
 import type { IssuedToken } from '../../src/sts/stsClient.js';
 
 const resource: TokenResource = {
-  name: 'speech', kind: 'speech', cloud: 'AzureCloud', region: 'westeurope', endpoint: null,
-  secretName: 'speech-key', allowedRoles: ['R'], allowedScopes: [],
+  name: 'speech',
+  kind: 'speech',
+  cloud: 'AzureCloud',
+  region: 'westeurope',
+  endpoint: null,
+  secretName: 'speech-key',
+  allowedRoles: ['R'],
+  allowedScopes: [],
 };
 
 function jwtWithExp(expSeconds: number): string {
@@ -15,10 +21,12 @@ function jwtWithExp(expSeconds: number): string {
 
 /** A controllable upstream: each refresh waits until the test settles it. */
 function upstream(clock: { now: number }) {
-  const pending: Array<{ resolve: (t: IssuedToken) => void; reject: (e: unknown) => void }> = [];
+  const pending: { resolve: (t: IssuedToken) => void; reject: (e: unknown) => void }[] = [];
   let calls = 0;
   return {
-    get calls() { return calls; },
+    get calls() {
+      return calls;
+    },
     refresh: () => {
       calls++;
       return new Promise<IssuedToken>((resolve, reject) => pending.push({ resolve, reject }));
@@ -88,7 +96,9 @@ describe('TokenCache', () => {
     const up = upstream(clock);
     const backgroundErrors: unknown[] = [];
     const cache = new TokenCache({
-      refresh: up.refresh, now: () => clock.now, failureCooldownMs: 0,
+      refresh: up.refresh,
+      now: () => clock.now,
+      failureCooldownMs: 0,
       onBackgroundRefreshError: (_, error) => backgroundErrors.push(error),
     });
     const first = cache.get(resource);
@@ -114,7 +124,11 @@ describe('TokenCache', () => {
     const clock = { now: 1_700_000_000_000 };
     const up = upstream(clock);
     const backgroundErrors: unknown[] = [];
-    const cache = new TokenCache({ refresh: up.refresh, now: () => clock.now, onBackgroundRefreshError: (_, e) => backgroundErrors.push(e) });
+    const cache = new TokenCache({
+      refresh: up.refresh,
+      now: () => clock.now,
+      onBackgroundRefreshError: (_, e) => backgroundErrors.push(e),
+    });
     const first = cache.get(resource);
     await flush();
     up.succeed();
@@ -149,7 +163,11 @@ describe('expiryOf', () => {
   const issuedAt = 1_700_000_000_000;
   it.each([
     ['an opaque token', 'opaque-token', issuedAt + 600_000],
-    ['a JWT without exp', `${Buffer.from('{}').toString('base64url')}.${Buffer.from('{"region":"x"}').toString('base64url')}.s`, issuedAt + 600_000],
+    [
+      'a JWT without exp',
+      `${Buffer.from('{}').toString('base64url')}.${Buffer.from('{"region":"x"}').toString('base64url')}.s`,
+      issuedAt + 600_000,
+    ],
     ['an exp in the past', jwtWithExp(issuedAt / 1000 - 10), issuedAt + 600_000],
     ['an exp a day away', jwtWithExp(issuedAt / 1000 + 86_400), issuedAt + 600_000],
     ['a garbage payload', 'a.!!!.c', issuedAt + 600_000],

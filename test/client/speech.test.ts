@@ -151,7 +151,7 @@ describe('keepFresh', () => {
   it('uses injected timers', async () => {
     const { api, tokens } = setup();
     api.token('a');
-    const scheduled: Array<{ callback: () => void; ms: number }> = [];
+    const scheduled: { callback: () => void; ms: number }[] = [];
     const cleared: unknown[] = [];
     const stop = keepFresh(tokens, { authorizationToken: '' }, {
       checkEveryMs: 1_234,

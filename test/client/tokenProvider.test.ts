@@ -120,7 +120,8 @@ describe('cache', () => {
 
   it('without expiresInSeconds, judges by expiresOn', async () => {
     const { api, tokens } = setup();
-    const { expiresInSeconds: _dropped, ...body } = tokenBody('a', { lifetimeMs: 90_000 });
+    const body: Partial<ReturnType<typeof tokenBody>> = tokenBody('a', { lifetimeMs: 90_000 });
+    delete body.expiresInSeconds;
     api.reply(200, body).token('b');
     await tokens.getToken();
     await vi.advanceTimersByTimeAsync(30_000); // 60 s left by expiresOn

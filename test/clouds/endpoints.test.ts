@@ -4,8 +4,15 @@ import type { TokenResource } from '../../src/model.js';
 
 function resource(overrides: Partial<TokenResource>): TokenResource {
   return {
-    name: 'r', kind: 'speech', cloud: 'AzureCloud', region: 'westeurope', endpoint: null,
-    secretName: 'k', allowedRoles: ['R'], allowedScopes: [], ...overrides,
+    name: 'r',
+    kind: 'speech',
+    cloud: 'AzureCloud',
+    region: 'westeurope',
+    endpoint: null,
+    secretName: 'k',
+    allowedRoles: ['R'],
+    allowedScopes: [],
+    ...overrides,
   };
 }
 
@@ -25,7 +32,9 @@ describe('resolveStsEndpoint', () => {
   });
 
   it('sends a global Translator resource to the un-prefixed host', () => {
-    expect(resolveStsEndpoint(resource({ kind: 'translator', region: 'global' }))).toBe('https://api.cognitive.microsoft.com');
+    expect(resolveStsEndpoint(resource({ kind: 'translator', region: 'global' }))).toBe(
+      'https://api.cognitive.microsoft.com',
+    );
   });
 });
 
@@ -45,14 +54,20 @@ describe('resolveClientEndpoints', () => {
   });
 
   it('speech on a custom subdomain keeps every service under that host', () => {
-    const endpoints = resolveClientEndpoints(resource({ region: null, endpoint: 'https://contoso.cognitiveservices.azure.com' }));
+    const endpoints = resolveClientEndpoints(
+      resource({ region: null, endpoint: 'https://contoso.cognitiveservices.azure.com' }),
+    );
     expect(endpoints.base).toBe('https://contoso.cognitiveservices.azure.com');
-    expect(endpoints.stt).toBe('wss://contoso.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1');
+    expect(endpoints.stt).toBe(
+      'wss://contoso.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1',
+    );
     expect(endpoints.ttsRest).toBe('https://contoso.cognitiveservices.azure.com/tts/cognitiveservices/v1');
   });
 
   it('speech on a loopback endpoint uses ws://', () => {
-    expect(resolveClientEndpoints(resource({ region: null, endpoint: 'http://127.0.0.1:9' })).stt).toMatch(/^ws:\/\/127\.0\.0\.1:9\//);
+    expect(resolveClientEndpoints(resource({ region: null, endpoint: 'http://127.0.0.1:9' })).stt).toMatch(
+      /^ws:\/\/127\.0\.0\.1:9\//,
+    );
   });
 
   it.each([
@@ -60,16 +75,23 @@ describe('resolveClientEndpoints', () => {
     ['AzureChinaCloud', 'https://api.translator.azure.cn'],
     ['AzureUSGovernment', 'https://api.cognitive.microsofttranslator.us'],
   ] as const)('translator in %s', (cloud, text) => {
-    const region = { AzureCloud: 'westeurope', AzureChinaCloud: 'chinaeast2', AzureUSGovernment: 'usgovvirginia' }[cloud];
+    const region = { AzureCloud: 'westeurope', AzureChinaCloud: 'chinaeast2', AzureUSGovernment: 'usgovvirginia' }[
+      cloud
+    ];
     expect(resolveClientEndpoints(resource({ kind: 'translator', cloud, region }))).toEqual({ text });
   });
 
   it('translator on a custom subdomain', () => {
-    expect(resolveClientEndpoints(resource({ kind: 'translator', region: null, endpoint: 'https://t.cognitiveservices.azure.com' })))
-      .toEqual({ text: 'https://t.cognitiveservices.azure.com/translator/text/v3.0' });
+    expect(
+      resolveClientEndpoints(
+        resource({ kind: 'translator', region: null, endpoint: 'https://t.cognitiveservices.azure.com' }),
+      ),
+    ).toEqual({ text: 'https://t.cognitiveservices.azure.com/translator/text/v3.0' });
   });
 
   it('multi-service resources get their base endpoint', () => {
-    expect(resolveClientEndpoints(resource({ kind: 'cognitive', region: 'eastus' }))).toEqual({ base: 'https://eastus.api.cognitive.microsoft.com' });
+    expect(resolveClientEndpoints(resource({ kind: 'cognitive', region: 'eastus' }))).toEqual({
+      base: 'https://eastus.api.cognitive.microsoft.com',
+    });
   });
 });

@@ -13,7 +13,13 @@ function env(resources: unknown[], overrides: Environment = {}): Environment {
   };
 }
 
-const speech = { name: 'speech', kind: 'speech', region: 'japanwest', secretName: 'speech-key', allowedRoles: ['Speech.Token'] };
+const speech = {
+  name: 'speech',
+  kind: 'speech',
+  region: 'japanwest',
+  secretName: 'speech-key',
+  allowedRoles: ['Speech.Token'],
+};
 
 function problems(environment: Environment): ConfigProblem[] {
   try {
@@ -33,19 +39,38 @@ describe('loadConfig', () => {
   it('parses the design example with defaults', () => {
     const config = loadConfig(env([speech]));
     expect(config).toEqual({
-      auth: { tenantId: TENANT, audiences: ['api://token-vending'], authorityHost: 'https://login.microsoftonline.com', cloud: 'AzureCloud' },
+      auth: {
+        tenantId: TENANT,
+        audiences: ['api://token-vending'],
+        authorityHost: 'https://login.microsoftonline.com',
+        cloud: 'AzureCloud',
+      },
       identity: { managedIdentity: false, clientId: undefined },
       keyVaultUri: 'https://kv.vault.azure.net',
       rateLimitPerMinute: 60,
-      resources: [{
-        name: 'speech', kind: 'speech', cloud: 'AzureCloud', region: 'japanwest', endpoint: null,
-        secretName: 'speech-key', allowedRoles: ['Speech.Token'], allowedScopes: [],
-      }],
+      resources: [
+        {
+          name: 'speech',
+          kind: 'speech',
+          cloud: 'AzureCloud',
+          region: 'japanwest',
+          endpoint: null,
+          secretName: 'speech-key',
+          allowedRoles: ['Speech.Token'],
+          allowedScopes: [],
+        },
+      ],
     });
   });
 
   it('splits and trims audiences, reads the rate limit, and treats blank settings as unset', () => {
-    const config = loadConfig(env([speech], { AUTH_AUDIENCES: ' api://x , 11111111-1111-1111-1111-111111111111 ', RATE_LIMIT_PER_MINUTE: '0', AUTH_AUTHORITY_HOST: '  ' }));
+    const config = loadConfig(
+      env([speech], {
+        AUTH_AUDIENCES: ' api://x , 11111111-1111-1111-1111-111111111111 ',
+        RATE_LIMIT_PER_MINUTE: '0',
+        AUTH_AUTHORITY_HOST: '  ',
+      }),
+    );
     expect(config.auth.audiences).toEqual(['api://x', '11111111-1111-1111-1111-111111111111']);
     expect(config.rateLimitPerMinute).toBe(0);
     expect(config.auth.authorityHost).toBe('https://login.microsoftonline.com');
@@ -53,7 +78,10 @@ describe('loadConfig', () => {
 
   it('defaults the authority to the cloud of the resources, and knows a sovereign host given explicitly', () => {
     const china = { ...speech, cloud: 'AzureChinaCloud', region: 'chinaeast2' };
-    expect(loadConfig(env([china])).auth).toMatchObject({ authorityHost: 'https://login.chinacloudapi.cn', cloud: 'AzureChinaCloud' });
+    expect(loadConfig(env([china])).auth).toMatchObject({
+      authorityHost: 'https://login.chinacloudapi.cn',
+      cloud: 'AzureChinaCloud',
+    });
     const gov = loadConfig(env([speech], { AUTH_AUTHORITY_HOST: 'https://login.microsoftonline.us/' }));
     expect(gov.auth).toMatchObject({ authorityHost: 'https://login.microsoftonline.us', cloud: 'AzureUSGovernment' });
     const loopback = loadConfig(env([speech], { AUTH_AUTHORITY_HOST: 'http://127.0.0.1:4000' }));
@@ -65,22 +93,38 @@ describe('loadConfig', () => {
   });
 
   it('accepts a custom-subdomain endpoint instead of a region, without a trailing slash', () => {
-    const resource = loadConfig(env([{ ...speech, region: undefined, endpoint: 'https://contoso.cognitiveservices.azure.com/' }])).resources[0];
+    const resource = loadConfig(
+      env([{ ...speech, region: undefined, endpoint: 'https://contoso.cognitiveservices.azure.com/' }]),
+    ).resources[0];
     expect(resource).toMatchObject({ region: null, endpoint: 'https://contoso.cognitiveservices.azure.com' });
   });
 
   it('accepts a global Translator and the wider Translator region list', () => {
-    const config = loadConfig(env([
-      { name: 't1', kind: 'translator', region: 'global', secretName: 't1', allowedScopes: ['Translate'] },
-      { name: 't2', kind: 'Translator', region: 'polandcentral', secretName: 't2', allowedScopes: ['Translate'] },
-    ]));
-    expect(config.resources.map((r) => [r.kind, r.region])).toEqual([['translator', 'global'], ['translator', 'polandcentral']]);
+    const config = loadConfig(
+      env([
+        { name: 't1', kind: 'translator', region: 'global', secretName: 't1', allowedScopes: ['Translate'] },
+        { name: 't2', kind: 'Translator', region: 'polandcentral', secretName: 't2', allowedScopes: ['Translate'] },
+      ]),
+    );
+    expect(config.resources.map((r) => [r.kind, r.region])).toEqual([
+      ['translator', 'global'],
+      ['translator', 'polandcentral'],
+    ]);
   });
 
   it('lists every problem at once, each naming its setting', () => {
-    const found = problems({ TOKEN_RESOURCES: ' ', RATE_LIMIT_PER_MINUTE: 'lots', AUTH_AUTHORITY_HOST: 'http://login.example.com' });
+    const found = problems({
+      TOKEN_RESOURCES: ' ',
+      RATE_LIMIT_PER_MINUTE: 'lots',
+      AUTH_AUTHORITY_HOST: 'http://login.example.com',
+    });
     expect(found.map((p) => p.setting).sort()).toEqual([
-      'AUTH_AUDIENCES', 'AUTH_AUTHORITY_HOST', 'AUTH_TENANT_ID', 'KEY_VAULT_URI', 'RATE_LIMIT_PER_MINUTE', 'TOKEN_RESOURCES',
+      'AUTH_AUDIENCES',
+      'AUTH_AUTHORITY_HOST',
+      'AUTH_TENANT_ID',
+      'KEY_VAULT_URI',
+      'RATE_LIMIT_PER_MINUTE',
+      'TOKEN_RESOURCES',
     ]);
     const error = new ConfigurationError(found);
     expect(error.message).toMatch(/^Invalid configuration \(6 problems\)/);
@@ -89,8 +133,16 @@ describe('loadConfig', () => {
   it.each([
     ['a domain as tenant', { AUTH_TENANT_ID: 'contoso.onmicrosoft.com' }, /AUTH_TENANT_ID: must be the tenant GUID/],
     ['an http vault', { KEY_VAULT_URI: 'http://kv.vault.azure.net' }, /KEY_VAULT_URI: .*must use https/],
-    ['an http loopback vault', { KEY_VAULT_URI: 'http://127.0.0.1:8443' }, /KEY_VAULT_URI: must use https, even on loopback/],
-    ['a vault URI with a path', { KEY_VAULT_URI: 'https://kv.vault.azure.net/secrets/x' }, /without a path; use https:\/\/kv.vault.azure.net/],
+    [
+      'an http loopback vault',
+      { KEY_VAULT_URI: 'http://127.0.0.1:8443' },
+      /KEY_VAULT_URI: must use https, even on loopback/,
+    ],
+    [
+      'a vault URI with a path',
+      { KEY_VAULT_URI: 'https://kv.vault.azure.net/secrets/x' },
+      /without a path; use https:\/\/kv.vault.azure.net/,
+    ],
     ['a negative rate limit', { RATE_LIMIT_PER_MINUTE: '-1' }, /RATE_LIMIT_PER_MINUTE: must be a whole number/],
   ])('refuses %s', (_, overrides, expected) => {
     expect(messages(env([speech], overrides)).join('\n')).toMatch(expected);
@@ -105,18 +157,54 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    ['a China region under AzureCloud', { region: 'chinaeast2' }, /\[speech\]: region "chinaeast2" belongs to AzureChinaCloud, not AzureCloud; set "cloud": "AzureChinaCloud"/],
+    [
+      'a China region under AzureCloud',
+      { region: 'chinaeast2' },
+      /\[speech\]: region "chinaeast2" belongs to AzureChinaCloud, not AzureCloud; set "cloud": "AzureChinaCloud"/,
+    ],
     ['a US Gov region under AzureCloud', { region: 'usgovvirginia' }, /belongs to AzureUSGovernment/],
-    ['a public region under AzureChinaCloud', { region: 'westeurope', cloud: 'AzureChinaCloud' }, /belongs to AzureCloud, not AzureChinaCloud/],
+    [
+      'a public region under AzureChinaCloud',
+      { region: 'westeurope', cloud: 'AzureChinaCloud' },
+      /belongs to AzureCloud, not AzureChinaCloud/,
+    ],
     ['a region typo', { region: 'japanwset' }, /unknown region "japanwset" .*did you mean "japanwest"\?/],
-    ['a region far from any', { region: 'atlantis' }, /unknown region "atlantis".*valid speech regions in AzureCloud: southafricanorth/],
-    ['an unknown cloud', { cloud: 'AzureGermanCloud' }, /unknown cloud "AzureGermanCloud"; use one of AzureCloud, AzureChinaCloud, AzureUSGovernment/],
+    [
+      'a region far from any',
+      { region: 'atlantis' },
+      /unknown region "atlantis".*valid speech regions in AzureCloud: southafricanorth/,
+    ],
+    [
+      'an unknown cloud',
+      { cloud: 'AzureGermanCloud' },
+      /unknown cloud "AzureGermanCloud"; use one of AzureCloud, AzureChinaCloud, AzureUSGovernment/,
+    ],
     ['an unknown kind', { kind: 'vision' }, /unknown kind "vision"; use one of speech, translator, cognitive/],
-    ['an http endpoint that is not loopback', { region: undefined, endpoint: 'http://contoso.cognitiveservices.azure.com' }, /must use https \(plain http is allowed only for loopback/],
-    ['a China custom subdomain under AzureCloud', { region: undefined, endpoint: 'https://x.cognitiveservices.azure.cn' }, /custom subdomain in AzureChinaCloud, not AzureCloud/],
-    ['a regional endpoint given as endpoint', { region: undefined, endpoint: 'https://westeurope.api.cognitive.microsoft.com' }, /is a regional endpoint, not a custom subdomain; use "region": "westeurope"/],
-    ['an endpoint elsewhere', { region: undefined, endpoint: 'https://evil.example.com' }, /must be the resource's custom subdomain, https:\/\/<name>.cognitiveservices.azure.com/],
-    ['both region and endpoint', { endpoint: 'https://x.cognitiveservices.azure.com' }, /either "region".*or "endpoint".*not both/],
+    [
+      'an http endpoint that is not loopback',
+      { region: undefined, endpoint: 'http://contoso.cognitiveservices.azure.com' },
+      /must use https \(plain http is allowed only for loopback/,
+    ],
+    [
+      'a China custom subdomain under AzureCloud',
+      { region: undefined, endpoint: 'https://x.cognitiveservices.azure.cn' },
+      /custom subdomain in AzureChinaCloud, not AzureCloud/,
+    ],
+    [
+      'a regional endpoint given as endpoint',
+      { region: undefined, endpoint: 'https://westeurope.api.cognitive.microsoft.com' },
+      /is a regional endpoint, not a custom subdomain; use "region": "westeurope"/,
+    ],
+    [
+      'an endpoint elsewhere',
+      { region: undefined, endpoint: 'https://evil.example.com' },
+      /must be the resource's custom subdomain, https:\/\/<name>.cognitiveservices.azure.com/,
+    ],
+    [
+      'both region and endpoint',
+      { endpoint: 'https://x.cognitiveservices.azure.com' },
+      /either "region".*or "endpoint".*not both/,
+    ],
     ['neither region nor endpoint', { region: undefined }, /needs "region"/],
     ['a missing secretName', { secretName: undefined }, /"secretName" is required/],
     ['an invalid secretName', { secretName: 'speech_key' }, /not a valid Key Vault secret name/],

@@ -33,7 +33,11 @@ beforeEach(() => {
 });
 
 const issueToken = (base: string, key?: string, init: RequestInit = {}) =>
-  cognitive.fetch(`${base}/sts/v1.0/issueToken`, { method: 'POST', headers: key === undefined ? {} : { 'Ocp-Apim-Subscription-Key': key }, ...init });
+  cognitive.fetch(`${base}/sts/v1.0/issueToken`, {
+    method: 'POST',
+    headers: key === undefined ? {} : { 'Ocp-Apim-Subscription-Key': key },
+    ...init,
+  });
 
 const voices = (base: string, token: string) =>
   cognitive.fetch(`${base}/cognitiveservices/voices/list`, { headers: { Authorization: `Bearer ${token}` } });
@@ -44,7 +48,10 @@ function claimsOf(token: string): Record<string, unknown> {
 }
 
 async function connectionError(promise: Promise<unknown>): Promise<{ message: string; cause: { code?: string } }> {
-  const error: unknown = await promise.then(() => undefined, (e: unknown) => e);
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(TypeError);
   return error as { message: string; cause: { code?: string } };
 }
@@ -57,10 +64,15 @@ describe('fake STS issueToken', () => {
     const token = await response.text();
     expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(claimsOf(token)).toMatchObject({
-      region: 'japanwest', aud: 'urn:ms.cognitiveservices', iss: 'urn:ms.cognitiveservices',
-      exp: clock.now / 1000 + 600, 'subscription-id': expect.stringMatching(/^[0-9a-f]{32}$/),
+      region: 'japanwest',
+      aud: 'urn:ms.cognitiveservices',
+      iss: 'urn:ms.cognitiveservices',
+      exp: clock.now / 1000 + 600,
+      'subscription-id': expect.stringMatching(/^[0-9a-f]{32}$/),
     });
-    expect(cognitive.calls).toEqual([{ host: 'japanwest.api.cognitive.microsoft.com', path: '/sts/v1.0/issueToken', status: 200, keyLast4: '8f90' }]);
+    expect(cognitive.calls).toEqual([
+      { host: 'japanwest.api.cognitive.microsoft.com', path: '/sts/v1.0/issueToken', status: 200, keyLast4: '8f90' },
+    ]);
   });
 
   it('serves Azure China and US Government at their own hosts', async () => {
@@ -80,30 +92,48 @@ describe('fake STS issueToken', () => {
     ['a China key at the public endpoint', 'https://chinaeast2.api.cognitive.microsoft.com', KEYS.china],
     ['its own region in another cloud', 'https://westeurope.api.cognitive.microsoft.us', KEYS.custom],
     ['a regional key at a custom subdomain', 'https://contoso-speech.cognitiveservices.azure.com', KEYS.japanwest],
-    ['an Azure subscription id instead of a key', 'https://japanwest.api.cognitive.microsoft.com', '2d9a6c1b-5f3e-4a7d-8b2c-9e0f1a2b3c4d'],
+    [
+      'an Azure subscription id instead of a key',
+      'https://japanwest.api.cognitive.microsoft.com',
+      '2d9a6c1b-5f3e-4a7d-8b2c-9e0f1a2b3c4d',
+    ],
     ['no key', 'https://japanwest.api.cognitive.microsoft.com', undefined],
   ])('answers 401 for %s', async (_name, base, key) => {
     const response = await issueToken(base, key);
     expect(response.status).toBe(401);
-    expect(await response.json()).toEqual({ error: { code: '401', message: expect.stringContaining('Access denied due to invalid subscription key or wrong API endpoint.') } });
+    expect(await response.json()).toEqual({
+      error: {
+        code: '401',
+        message: expect.stringContaining('Access denied due to invalid subscription key or wrong API endpoint.'),
+      },
+    });
   });
 
   it('can answer 401 with the older body', async () => {
     cognitive.legacy401Body = true;
     const response = await issueToken('https://japaneast.api.cognitive.microsoft.com', KEYS.japanwest);
-    expect(await response.json()).toEqual({ statusCode: 401, message: 'Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.' });
+    expect(await response.json()).toEqual({
+      statusCode: 401,
+      message:
+        'Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.',
+    });
   });
 
   it('stops accepting a regenerated key', async () => {
     cognitive.setKeys([{ key: 'f0e1d2c3b4a5968778695a4b3c2d1e0f', cloud: 'AzureCloud', region: 'japanwest' }]);
     expect((await issueToken('https://japanwest.api.cognitive.microsoft.com', KEYS.japanwest)).status).toBe(401);
-    expect((await issueToken('https://japanwest.api.cognitive.microsoft.com', 'f0e1d2c3b4a5968778695a4b3c2d1e0f')).status).toBe(200);
+    expect(
+      (await issueToken('https://japanwest.api.cognitive.microsoft.com', 'f0e1d2c3b4a5968778695a4b3c2d1e0f')).status,
+    ).toBe(200);
     // The resource's name still resolves after its keys change.
     expect((await issueToken('https://contoso-speech.cognitiveservices.azure.com', KEYS.custom)).status).toBe(401);
   });
 
   it('is the custom subdomain `loopback` when addressed at its own URL', async () => {
-    const response = await fetch(`${cognitive.url}/sts/v1.0/issueToken`, { method: 'POST', headers: { 'Ocp-Apim-Subscription-Key': KEYS.loopback } });
+    const response = await fetch(`${cognitive.url}/sts/v1.0/issueToken`, {
+      method: 'POST',
+      headers: { 'Ocp-Apim-Subscription-Key': KEYS.loopback },
+    });
     expect(response.status).toBe(200);
     expect((await issueToken(cognitive.url, KEYS.loopback)).status).toBe(200);
     expect((await issueToken(cognitive.url, KEYS.japanwest)).status).toBe(401);
@@ -146,7 +176,11 @@ describe('fake STS: scripted failures', () => {
   });
 
   it.each([
-    ['403 local auth disabled', { status: 403, kind: 'localAuthDisabled', times: 1 } as const, 'AuthenticationTypeDisabled'],
+    [
+      '403 local auth disabled',
+      { status: 403, kind: 'localAuthDisabled', times: 1 } as const,
+      'AuthenticationTypeDisabled',
+    ],
     ['403 network rules', { status: 403, kind: 'networkRestricted', times: 1 } as const, '403'],
     ['503', { status: 503, times: 1 } as const, '503'],
   ])('%s for every host, once', async (_name, behaviour, code) => {
@@ -160,9 +194,13 @@ describe('fake STS: scripted failures', () => {
   it('hangs until the client gives up; close() still closes', async () => {
     const hanging = await startFakeCognitive({ keys: FAKE_KEYS });
     hanging.script('*', { hang: true });
-    await expect(hanging.fetch('https://japanwest.api.cognitive.microsoft.com/sts/v1.0/issueToken', {
-      method: 'POST', headers: { 'Ocp-Apim-Subscription-Key': KEYS.japanwest }, signal: AbortSignal.timeout(150),
-    })).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(
+      hanging.fetch('https://japanwest.api.cognitive.microsoft.com/sts/v1.0/issueToken', {
+        method: 'POST',
+        headers: { 'Ocp-Apim-Subscription-Key': KEYS.japanwest },
+        signal: AbortSignal.timeout(150),
+      }),
+    ).rejects.toMatchObject({ name: 'TimeoutError' });
     const pending = hanging.fetch(`${hanging.url}/sts/v1.0/issueToken`, { method: 'POST' }).catch((e: unknown) => e);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await hanging.close();
@@ -182,14 +220,22 @@ describe('fake Speech voices list', () => {
     const token = await tokenFor('https://japanwest.api.cognitive.microsoft.com', KEYS.japanwest);
     const response = await voices('https://japanwest.tts.speech.microsoft.com', token);
     expect(response.status).toBe(200);
-    expect(await response.json()).toContainEqual(expect.objectContaining({ ShortName: 'ja-JP-NanamiNeural', Locale: 'ja-JP' }));
+    expect(await response.json()).toContainEqual(
+      expect.objectContaining({ ShortName: 'ja-JP-NanamiNeural', Locale: 'ja-JP' }),
+    );
     const china = await tokenFor('https://chinaeast2.api.cognitive.azure.cn', KEYS.china);
     expect((await voices('https://chinaeast2.tts.speech.azure.cn', china)).status).toBe(200);
   });
 
   it('accepts a custom-subdomain token at the subdomain and at its region', async () => {
     const token = await tokenFor('https://contoso-speech.cognitiveservices.azure.com', KEYS.custom);
-    expect((await cognitive.fetch('https://contoso-speech.cognitiveservices.azure.com/tts/cognitiveservices/voices/list', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (
+        await cognitive.fetch('https://contoso-speech.cognitiveservices.azure.com/tts/cognitiveservices/voices/list', {
+          headers: { Authorization: `Bearer ${token}` },
+        })
+      ).status,
+    ).toBe(200);
     expect((await voices('https://westeurope.tts.speech.microsoft.com', token)).status).toBe(200);
   });
 

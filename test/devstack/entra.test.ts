@@ -31,7 +31,13 @@ async function discover(path: string): Promise<Discovery> {
 async function verify(token: string, options: Partial<JWTVerifyOptions> = {}) {
   const { issuer, jwks_uri } = await discover(`/${TENANT}/v2.0/.well-known/openid-configuration`);
   const keys = createRemoteJWKSet(new URL(jwks_uri));
-  return jwtVerify(token, keys, { issuer, audience: 'api://token-vending', algorithms: ['RS256'], currentDate: new Date(clock.now), ...options });
+  return jwtVerify(token, keys, {
+    issuer,
+    audience: 'api://token-vending',
+    algorithms: ['RS256'],
+    currentDate: new Date(clock.now),
+    ...options,
+  });
 }
 
 describe('fake Entra: discovery and JWKS', () => {
@@ -53,22 +59,39 @@ describe('fake Entra: discovery and JWKS', () => {
     expect(doc.issuer).toBe(`https://sts.windows.net/${TENANT}/`);
     expect(doc.issuer).toBe(entra.issuerV1);
     expect(doc.jwks_uri).toBe(`${entra.authorityHost}/${TENANT}/discovery/keys`);
-    const v1 = (await (await fetch(doc.jwks_uri)).json()) as { keys: Array<{ kid: string }> };
-    const v2 = (await (await fetch(`${entra.authorityHost}/${TENANT}/discovery/v2.0/keys`)).json()) as { keys: Array<{ kid: string }> };
+    const v1 = (await (await fetch(doc.jwks_uri)).json()) as { keys: { kid: string }[] };
+    const v2 = (await (await fetch(`${entra.authorityHost}/${TENANT}/discovery/v2.0/keys`)).json()) as {
+      keys: { kid: string }[];
+    };
     expect(v1.keys.map((k) => k.kid)).toEqual(v2.keys.map((k) => k.kid));
   });
 
   it('publishes RSA signing keys as Entra does: kid, x5t, n, e, and no alg', async () => {
-    const { keys } = (await (await fetch(`${entra.authorityHost}/${TENANT}/discovery/v2.0/keys`)).json()) as { keys: Array<Record<string, unknown>> };
+    const { keys } = (await (await fetch(`${entra.authorityHost}/${TENANT}/discovery/v2.0/keys`)).json()) as {
+      keys: Record<string, unknown>[];
+    };
     expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatchObject({ kty: 'RSA', use: 'sig', kid: expect.any(String), x5t: expect.any(String), n: expect.any(String), e: 'AQAB' });
+    expect(keys[0]).toMatchObject({
+      kty: 'RSA',
+      use: 'sig',
+      kid: expect.any(String),
+      x5t: expect.any(String),
+      n: expect.any(String),
+      e: 'AQAB',
+    });
     expect(keys[0]).not.toHaveProperty('alg');
   });
 
   it('answers an unknown tenant with 400 invalid_tenant (AADSTS90002)', async () => {
-    const response = await fetch(`${entra.authorityHost}/00000000-0000-0000-0000-00000000dead/v2.0/.well-known/openid-configuration`);
+    const response = await fetch(
+      `${entra.authorityHost}/00000000-0000-0000-0000-00000000dead/v2.0/.well-known/openid-configuration`,
+    );
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: 'invalid_tenant', error_codes: [90002], error_description: expect.stringContaining('AADSTS90002') });
+    expect(await response.json()).toMatchObject({
+      error: 'invalid_tenant',
+      error_codes: [90002],
+      error_description: expect.stringContaining('AADSTS90002'),
+    });
   });
 
   it('gives common a templated issuer that matches no token', async () => {
@@ -84,32 +107,52 @@ describe('fake Entra: minted tokens', () => {
     const seconds = clock.now / 1000;
     expect(protectedHeader).toMatchObject({ alg: 'RS256', typ: 'JWT', kid: expect.any(String) });
     expect(payload).toMatchObject({
-      iss: entra.issuerV2, aud: 'api://token-vending', tid: TENANT, ver: '2.0', azp: expect.any(String),
-      oid: expect.stringMatching(/^[0-9a-f-]{36}$/), sub: expect.any(String), roles: ['Speech.Token'],
-      iat: seconds, nbf: seconds, exp: seconds + 3600,
+      iss: entra.issuerV2,
+      aud: 'api://token-vending',
+      tid: TENANT,
+      ver: '2.0',
+      azp: expect.any(String),
+      oid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      sub: expect.any(String),
+      roles: ['Speech.Token'],
+      iat: seconds,
+      nbf: seconds,
+      exp: seconds + 3600,
     });
   });
 
   it('lets claims override defaults and removes a claim set to undefined', async () => {
-    const { payload } = await verify(await entra.mint({ aud: 'api://other', oid: 'o-1', azp: undefined }), { audience: 'api://other' });
+    const { payload } = await verify(await entra.mint({ aud: 'api://other', oid: 'o-1', azp: undefined }), {
+      audience: 'api://other',
+    });
     expect(payload.oid).toBe('o-1');
     expect(payload).not.toHaveProperty('azp');
   });
 
   it('follows the injected clock: a token minted an hour and a minute ago is expired', async () => {
     const token = await entra.mint();
-    await expect(verify(token, { currentDate: new Date(clock.now + 3_660_000) })).rejects.toMatchObject({ code: 'ERR_JWT_EXPIRED' });
+    await expect(verify(token, { currentDate: new Date(clock.now + 3_660_000) })).rejects.toMatchObject({
+      code: 'ERR_JWT_EXPIRED',
+    });
   });
 
   it.each([
     ['alg none', () => entra.mintUnsigned(), 'ERR_JOSE_ALG_NOT_ALLOWED'],
     ['HS256 keyed with the public key', () => entra.mintHs256WithPublicKey(), 'ERR_JOSE_ALG_NOT_ALLOWED'],
     ['an unpublished key', () => entra.mintWithUnpublishedKey(), 'ERR_JWKS_NO_MATCHING_KEY'],
-    ['an unpublished key claiming a published kid', async () => {
-      const kid = decodeProtectedHeader(await entra.mint()).kid;
-      return entra.mint({}, { signingKey: 'unpublished', ...(kid ? { kid } : {}) });
-    }, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
-    ['a tampered payload', async () => entra.tamper(await entra.mint({ roles: [] }), { roles: ['Speech.Token'] }), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
+    [
+      'an unpublished key claiming a published kid',
+      async () => {
+        const kid = decodeProtectedHeader(await entra.mint()).kid;
+        return entra.mint({}, { signingKey: 'unpublished', ...(kid ? { kid } : {}) });
+      },
+      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    ],
+    [
+      'a tampered payload',
+      async () => entra.tamper(await entra.mint({ roles: [] }), { roles: ['Speech.Token'] }),
+      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    ],
   ])('forgery (%s) is refused by a verifier that pins RS256 and the JWKS', async (_name, forge, code) => {
     await expect(verify(await forge())).rejects.toMatchObject({ code });
   });
@@ -149,6 +192,8 @@ describe('fake Entra: close', () => {
     const other = await startFakeEntra({ tenantId: TENANT });
     await fetch(`${other.authorityHost}/${TENANT}/v2.0/.well-known/openid-configuration`).then((r) => r.text());
     await other.close();
-    await expect(fetch(`${other.authorityHost}/${TENANT}/v2.0/.well-known/openid-configuration`)).rejects.toThrow('fetch failed');
+    await expect(fetch(`${other.authorityHost}/${TENANT}/v2.0/.well-known/openid-configuration`)).rejects.toThrow(
+      'fetch failed',
+    );
   });
 });

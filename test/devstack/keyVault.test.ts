@@ -1,7 +1,12 @@
 import { isRestError, type RestError } from '@azure/core-rest-pipeline';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFakeKeyVaultCredential, fakeKeyVaultCredential, startFakeKeyVault, type FakeKeyVault } from '../../devstack/fakes/keyVault.js';
+import {
+  createFakeKeyVaultCredential,
+  fakeKeyVaultCredential,
+  startFakeKeyVault,
+  type FakeKeyVault,
+} from '../../devstack/fakes/keyVault.js';
 
 const TENANT = '4d3c2b1a-0f9e-4d8c-b7a6-958473625140';
 let vault: FakeKeyVault;
@@ -30,7 +35,10 @@ function client(options: SecretClientOptions = {}, credential = fakeKeyVaultCred
 }
 
 async function failure(promise: Promise<unknown>): Promise<RestError> {
-  const error: unknown = await promise.then(() => undefined, (e: unknown) => e);
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!isRestError(error)) throw new Error(`expected a RestError, got ${String(error)}`);
   return error;
 }
@@ -41,7 +49,12 @@ describe('fake Key Vault with the real SecretClient', () => {
     const credential = createFakeKeyVaultCredential();
     const secret = await client({}, credential).getSecret('speech-key');
     expect(secret.value).toBe('first-value');
-    expect(secret.properties).toMatchObject({ name: 'speech-key', vaultUrl: vault.vaultUrl, enabled: true, recoveryLevel: 'Recoverable+Purgeable' });
+    expect(secret.properties).toMatchObject({
+      name: 'speech-key',
+      vaultUrl: vault.vaultUrl,
+      enabled: true,
+      recoveryLevel: 'Recoverable+Purgeable',
+    });
     expect(secret.properties.id).toBe(`${vault.vaultUrl}/secrets/speech-key/${secret.properties.version}`);
     // The SDK learnt scope and tenant from the 401 challenge, as against the real service.
     expect(credential.requests).toEqual([{ scopes: ['https://vault.azure.net/.default'], tenantId: TENANT }]);
@@ -90,20 +103,26 @@ describe('fake Key Vault with the real SecretClient', () => {
 
   it('is refused by the SDK unless challenge resource verification is off (the challenge names vault.azure.net)', async () => {
     vault.setSecret('speech-key', 'value');
-    await expect(client({ disableChallengeResourceVerification: false }).getSecret('speech-key'))
-      .rejects.toThrow(/challenge resource 'vault.azure.net' does not match the requested domain/);
+    await expect(client({ disableChallengeResourceVerification: false }).getSecret('speech-key')).rejects.toThrow(
+      /challenge resource 'vault.azure.net' does not match the requested domain/,
+    );
     expect(vault.requests.get).toBe(0);
   });
 
   it('is refused without the certificate as a trust anchor', async () => {
-    const untrusting = new SecretClient(vault.vaultUrl, fakeKeyVaultCredential, { disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } });
+    const untrusting = new SecretClient(vault.vaultUrl, fakeKeyVaultCredential, {
+      disableChallengeResourceVerification: true,
+      retryOptions: { maxRetries: 0 },
+    });
     await expect(untrusting.getSecret('speech-key')).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
   });
 
   it('scripts transient failures that the SDK retries, counting every authenticated read', async () => {
     vault.setSecret('speech-key', 'value');
     vault.failNext(2, 503);
-    const secret = await client({ retryOptions: { maxRetries: 2, retryDelayInMs: 1, maxRetryDelayInMs: 1 } }).getSecret('speech-key');
+    const secret = await client({ retryOptions: { maxRetries: 2, retryDelayInMs: 1, maxRetryDelayInMs: 1 } }).getSecret(
+      'speech-key',
+    );
     expect(secret.value).toBe('value');
     expect(vault.requests.get).toBe(3);
   });
@@ -120,10 +139,14 @@ describe('fake Key Vault with the real SecretClient', () => {
     const hanging = await startFakeKeyVault();
     hanging.hang = true;
     const secrets = new SecretClient(hanging.vaultUrl, fakeKeyVaultCredential, {
-      tlsOptions: { ca: hanging.certificatePem }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 },
+      tlsOptions: { ca: hanging.certificatePem },
+      disableChallengeResourceVerification: true,
+      retryOptions: { maxRetries: 0 },
     });
     const started = Date.now();
-    await expect(secrets.getSecret('speech-key', { abortSignal: AbortSignal.timeout(200) })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(secrets.getSecret('speech-key', { abortSignal: AbortSignal.timeout(200) })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
     expect(Date.now() - started).toBeLessThan(2000);
     const pending = secrets.getSecret('speech-key').catch((e: unknown) => e);
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -11,31 +11,46 @@ describe('npm run dev with invalid settings', () => {
   it('exits non-zero printing every problem, naming setting and resource', () => {
     const directory = mkdtempSync(join(tmpdir(), 'host-settings-'));
     const settings = join(directory, 'local.settings.json');
-    writeFileSync(settings, JSON.stringify({
-      Values: {
-        AUTH_TENANT_ID: 'contoso.onmicrosoft.com',
-        KEY_VAULT_URI: 'https://kv.vault.azure.net',
-        TOKEN_RESOURCES: JSON.stringify([
-          { name: 'speech', kind: 'speech', region: 'chinaeast2', secretName: 'speech-key', allowedRoles: ['R'] },
-          { name: 'tr', kind: 'translator', region: 'westeruope', secretName: 'tr-key', allowedScopes: ['S'] },
-        ]),
-      },
-    }));
-    const result = spawnSync(process.execPath, [hostScript, '--settings', settings], { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 15_000 });
+    writeFileSync(
+      settings,
+      JSON.stringify({
+        Values: {
+          AUTH_TENANT_ID: 'contoso.onmicrosoft.com',
+          KEY_VAULT_URI: 'https://kv.vault.azure.net',
+          TOKEN_RESOURCES: JSON.stringify([
+            { name: 'speech', kind: 'speech', region: 'chinaeast2', secretName: 'speech-key', allowedRoles: ['R'] },
+            { name: 'tr', kind: 'translator', region: 'westeruope', secretName: 'tr-key', allowedScopes: ['S'] },
+          ]),
+        },
+      }),
+    );
+    const result = spawnSync(process.execPath, [hostScript, '--settings', settings], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+      timeout: 15_000,
+    });
     rmSync(directory, { recursive: true, force: true });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('Invalid configuration (4 problems)');
     expect(result.stderr).toContain('AUTH_TENANT_ID: must be the tenant GUID');
     expect(result.stderr).toContain('AUTH_AUDIENCES: is required');
-    expect(result.stderr).toContain('TOKEN_RESOURCES resource "speech": region "chinaeast2" belongs to AzureChinaCloud');
-    expect(result.stderr).toContain('TOKEN_RESOURCES resource "tr": unknown region "westeruope" for a translator resource in AzureCloud; did you mean "westeurope"?');
+    expect(result.stderr).toContain(
+      'TOKEN_RESOURCES resource "speech": region "chinaeast2" belongs to AzureChinaCloud',
+    );
+    expect(result.stderr).toContain(
+      'TOKEN_RESOURCES resource "tr": unknown region "westeruope" for a translator resource in AzureCloud; did you mean "westeurope"?',
+    );
   });
 
   it('refuses a local.settings.json that is not JSON', () => {
     const directory = mkdtempSync(join(tmpdir(), 'host-settings-'));
     const settings = join(directory, 'local.settings.json');
     writeFileSync(settings, '{ "Values": ');
-    const result = spawnSync(process.execPath, [hostScript, '--settings', settings], { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 15_000 });
+    const result = spawnSync(process.execPath, [hostScript, '--settings', settings], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+      timeout: 15_000,
+    });
     rmSync(directory, { recursive: true, force: true });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/local.settings.json is not valid JSON/);
@@ -48,16 +63,22 @@ describe('the local host against the fakes', () => {
     stack = await startLocalStack({ corsOrigins: ['http://127.0.0.1:5999'] });
   });
   afterAll(async () => {
-    await stack?.stop();
+    await stack.stop();
     const output = stack.hostOutput.join('\n');
     for (const key of Object.values(STACK_KEYS)) expect(output).not.toContain(key);
   });
 
   it('serves a token over HTTP from the real Key Vault client and STS client', async () => {
-    const response = await fetch(`${stack.apiUrl}/token/speech`, { headers: { authorization: `Bearer ${await stack.callerToken()}` } });
+    const response = await fetch(`${stack.apiUrl}/token/speech`, {
+      headers: { authorization: `Bearer ${await stack.callerToken()}` },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
-    const body = (await response.json()) as { accessToken: string; region: string | null; endpoints: Record<string, string> };
+    const body = (await response.json()) as {
+      accessToken: string;
+      region: string | null;
+      endpoints: Record<string, string>;
+    };
     expect(body.region).toBeNull();
     expect(body.endpoints.base).toBe(stack.cognitive.url);
     expect(stack.vault.requests.byName['speech-key']).toBe(1);
@@ -74,7 +95,11 @@ describe('the local host against the fakes', () => {
   it('applies the Host.CORS allow-list like the platform does', async () => {
     const preflight = await fetch(`${stack.apiUrl}/token/speech`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://127.0.0.1:5999', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      headers: {
+        origin: 'http://127.0.0.1:5999',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5999');

@@ -13,16 +13,16 @@ beforeAll(async () => {
   Object.assign(process.env, identity.env);
 });
 afterAll(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  process.env.IDENTITY_ENDPOINT = saved.IDENTITY_ENDPOINT ?? '';
+  process.env.IDENTITY_HEADER = saved.IDENTITY_HEADER ?? '';
   await identity.close();
 });
 
 describe('fake managed-identity endpoint, driven by the real @azure/identity credential', () => {
   it('issues a token for the resource the credential asks for, with the user-assigned client id', async () => {
-    const token = await new ManagedIdentityCredential({ clientId: CLIENT_ID }).getToken('https://vault.azure.net/.default');
+    const token = await new ManagedIdentityCredential({ clientId: CLIENT_ID }).getToken(
+      'https://vault.azure.net/.default',
+    );
     expect(token.token).toMatch(/^fake-mi-/);
     expect(token.expiresOnTimestamp).toBe(Date.parse('2026-11-30T12:00:00Z'));
     expect(identity.requests).toContainEqual({ resource: 'https://vault.azure.net', clientId: CLIENT_ID });
@@ -30,14 +30,25 @@ describe('fake managed-identity endpoint, driven by the real @azure/identity cre
   });
 
   it('refuses another identity and a wrong secret header, as the platform does', async () => {
-    await expect(new ManagedIdentityCredential({ clientId: '00000000-0000-4000-8000-000000000000', retryOptions: { maxRetries: 0 } }).getToken('https://vault.azure.net/.default'))
-      .rejects.toThrow();
-    const wrongHeader = await fetch(`${identity.env.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=https://vault.azure.net`, { headers: { 'X-IDENTITY-HEADER': 'guess' } });
+    await expect(
+      new ManagedIdentityCredential({
+        clientId: '00000000-0000-4000-8000-000000000000',
+        retryOptions: { maxRetries: 0 },
+      }).getToken('https://vault.azure.net/.default'),
+    ).rejects.toThrow();
+    const wrongHeader = await fetch(
+      `${identity.env.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=https://vault.azure.net`,
+      { headers: { 'X-IDENTITY-HEADER': 'guess' } },
+    );
     expect(wrongHeader.status).toBe(401);
   });
 
   it('can fail on purpose', async () => {
     identity.failNext(1, 400);
-    await expect(new ManagedIdentityCredential({ clientId: CLIENT_ID, retryOptions: { maxRetries: 0 } }).getToken('https://management.azure.com/.default')).rejects.toThrow();
+    await expect(
+      new ManagedIdentityCredential({ clientId: CLIENT_ID, retryOptions: { maxRetries: 0 } }).getToken(
+        'https://management.azure.com/.default',
+      ),
+    ).rejects.toThrow();
   });
 });

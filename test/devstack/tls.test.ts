@@ -25,13 +25,16 @@ describe('createSelfSignedCertificate', () => {
     const { cert, key } = createSelfSignedCertificate();
     const server = createServer({ cert, key }, (_req, res) => res.end('ok'));
     const port = await listenOnLoopback(server);
-    const request = (ca?: string) => new Promise<string>((resolve, reject) => {
-      get(`https://127.0.0.1:${port}/`, { ...(ca ? { ca } : {}), agent: false }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
-        res.on('end', () => resolve(body));
-      }).on('error', reject);
-    });
+    const request = (ca?: string) =>
+      new Promise<string>((resolve, reject) => {
+        get(`https://127.0.0.1:${port}/`, { ...(ca ? { ca } : {}), agent: false }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => {
+            body += chunk.toString();
+          });
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
     try {
       expect(await request(cert)).toBe('ok');
       await expect(request()).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });

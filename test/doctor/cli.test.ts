@@ -8,18 +8,26 @@ beforeAll(async () => {
   stack = await startLocalStack();
 });
 afterAll(async () => {
-  await stack?.stop();
+  await stack.stop();
 });
 
 function doctor(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repositoryRoot(), 'dist', 'src', 'doctor', 'cli.js'), '--settings', stack.settingsPath, ...args], {
-      env: { PATH: process.env.PATH, ...stack.processEnv },
-    });
+    const child = spawn(
+      process.execPath,
+      [join(repositoryRoot(), 'dist', 'src', 'doctor', 'cli.js'), '--settings', stack.settingsPath, ...args],
+      {
+        env: { PATH: process.env.PATH, ...stack.processEnv },
+      },
+    );
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     child.on('exit', (status) => resolve({ status, stdout, stderr }));
   });
 }
@@ -29,7 +37,13 @@ describe('npm run doctor', () => {
     const result = await doctor('--json');
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual([
-      { resource: 'speech', ok: true, cause: null, detail: expect.stringContaining('the Speech service accepts the token'), fix: null },
+      {
+        resource: 'speech',
+        ok: true,
+        cause: null,
+        detail: expect.stringContaining('the Speech service accepts the token'),
+        fix: null,
+      },
       { resource: 'translator', ok: true, cause: null, detail: expect.any(String), fix: null },
     ]);
   });
@@ -43,6 +57,7 @@ describe('npm run doctor', () => {
     expect(result.stdout).toMatch(/translator\s+ok/);
     expect(result.stdout).toContain('fix: Run `npm run doctor -- --locate`');
     expect(result.stdout).toContain('1 of 2 failing.');
-    for (const key of [...Object.values(STACK_KEYS), regenerated]) expect(result.stdout + result.stderr).not.toContain(key);
+    for (const key of [...Object.values(STACK_KEYS), regenerated])
+      expect(result.stdout + result.stderr).not.toContain(key);
   });
 });

@@ -27,7 +27,13 @@ function only(resource: object): Record<string, string> {
   return { ...h.env, TOKEN_RESOURCES: JSON.stringify([resource]) };
 }
 
-const speech = { name: 'speech', kind: 'speech', region: 'japanwest', secretName: 'speech-key', allowedRoles: ['Speech.Token'] };
+const speech = {
+  name: 'speech',
+  kind: 'speech',
+  region: 'japanwest',
+  secretName: 'speech-key',
+  allowedRoles: ['Speech.Token'],
+};
 
 async function run(env: Record<string, string>, locate = false): Promise<Finding[]> {
   const findings = await diagnose(env, dependencies, { locate });
@@ -39,15 +45,26 @@ describe('doctor', () => {
   it('passes every resource of a good configuration, checking Speech tokens with the voices list', async () => {
     const findings = await run(h.env);
     expect(findings.map((f) => [f.resource, f.ok])).toEqual([
-      ['speech', true], ['speech-cn', true], ['speech-gov', true], ['speech-custom', true], ['translator', true],
+      ['speech', true],
+      ['speech-cn', true],
+      ['speech-gov', true],
+      ['speech-custom', true],
+      ['translator', true],
     ]);
-    expect(h.cognitive.calls.filter((c) => c.path.endsWith('/voices/list')).map((c) => c.host)).toContain('japanwest.tts.speech.microsoft.com');
+    expect(h.cognitive.calls.filter((c) => c.path.endsWith('/voices/list')).map((c) => c.host)).toContain(
+      'japanwest.tts.speech.microsoft.com',
+    );
   });
 
   it('configuration_invalid, one finding per problem', async () => {
-    const findings = await run({ ...h.env, TOKEN_RESOURCES: JSON.stringify([{ ...speech, region: 'chinaeast2' }]), AUTH_TENANT_ID: 'x' });
+    const findings = await run({
+      ...h.env,
+      TOKEN_RESOURCES: JSON.stringify([{ ...speech, region: 'chinaeast2' }]),
+      AUTH_TENANT_ID: 'x',
+    });
     expect(findings.map((f) => [f.resource, f.cause])).toEqual([
-      ['AUTH_TENANT_ID', 'configuration_invalid'], ['speech', 'configuration_invalid'],
+      ['AUTH_TENANT_ID', 'configuration_invalid'],
+      ['speech', 'configuration_invalid'],
     ]);
     expect(findings[1]?.detail).toContain('belongs to AzureChinaCloud');
   });
@@ -55,7 +72,11 @@ describe('doctor', () => {
   it('keyvault_forbidden names the role to grant', async () => {
     h.vault.accessMode = 'forbidden';
     const [finding] = await run(only(speech));
-    expect(finding).toMatchObject({ ok: false, cause: 'keyvault_forbidden', fix: expect.stringContaining('Key Vault Secrets User') });
+    expect(finding).toMatchObject({
+      ok: false,
+      cause: 'keyvault_forbidden',
+      fix: expect.stringContaining('Key Vault Secrets User'),
+    });
   });
 
   it('keyvault_unreachable', async () => {
@@ -100,7 +121,10 @@ describe('doctor', () => {
   it('--locate: cloud_mismatch for an Azure China key at a public endpoint', async () => {
     h.vault.setSecret('speech-key', KEYS.china);
     const [finding] = await run(only(speech), true);
-    expect(finding).toMatchObject({ cause: 'cloud_mismatch', foundAt: { cloud: 'AzureChinaCloud', region: 'chinaeast2' } });
+    expect(finding).toMatchObject({
+      cause: 'cloud_mismatch',
+      foundAt: { cloud: 'AzureChinaCloud', region: 'chinaeast2' },
+    });
   });
 
   it('--locate: a key that belongs nowhere is key_rejected with the remaining explanations', async () => {

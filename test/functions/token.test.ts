@@ -29,10 +29,34 @@ async function get(path: string, token?: string, extra: Record<string, string> =
 
 describe('GET /api/token/{resource}', () => {
   it.each([
-    ['speech', 'AzureCloud', 'japanwest', 'japanwest.api.cognitive.microsoft.com', 'wss://japanwest.stt.speech.microsoft.com'],
-    ['speech-cn', 'AzureChinaCloud', 'chinaeast2', 'chinaeast2.api.cognitive.azure.cn', 'wss://chinaeast2.stt.speech.azure.cn'],
-    ['speech-gov', 'AzureUSGovernment', 'usgovvirginia', 'usgovvirginia.api.cognitive.microsoft.us', 'wss://usgovvirginia.stt.speech.azure.us'],
-    ['speech-custom', 'AzureCloud', null, 'contoso-speech.cognitiveservices.azure.com', 'wss://contoso-speech.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1'],
+    [
+      'speech',
+      'AzureCloud',
+      'japanwest',
+      'japanwest.api.cognitive.microsoft.com',
+      'wss://japanwest.stt.speech.microsoft.com',
+    ],
+    [
+      'speech-cn',
+      'AzureChinaCloud',
+      'chinaeast2',
+      'chinaeast2.api.cognitive.azure.cn',
+      'wss://chinaeast2.stt.speech.azure.cn',
+    ],
+    [
+      'speech-gov',
+      'AzureUSGovernment',
+      'usgovvirginia',
+      'usgovvirginia.api.cognitive.microsoft.us',
+      'wss://usgovvirginia.stt.speech.azure.us',
+    ],
+    [
+      'speech-custom',
+      'AzureCloud',
+      null,
+      'contoso-speech.cognitiveservices.azure.com',
+      'wss://contoso-speech.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1',
+    ],
   ])('vends a %s token from its own STS (%s %s)', async (resource, cloud, region, stsHost, stt) => {
     const response = await get(`/api/token/${resource}`, await h.callerToken());
     expect(response.status).toBe(200);
@@ -45,18 +69,31 @@ describe('GET /api/token/{resource}', () => {
     expect((body.endpoints as Record<string, string>).stt).toBe(stt);
     expect(Date.parse(body.expiresOn as string)).toBe(h.clock.now - (h.clock.now % 1000) + 600_000);
     expect(body.expiresInSeconds).toBeGreaterThan(590);
-    expect(h.cognitive.calls.map((c) => `${c.host}${c.path} ${c.status}`)).toEqual([`${stsHost}/sts/v1.0/issueToken 200`]);
+    expect(h.cognitive.calls.map((c) => `${c.host}${c.path} ${c.status}`)).toEqual([
+      `${stsHost}/sts/v1.0/issueToken 200`,
+    ]);
   });
 
   it('vends a global Translator token to a caller with the delegated scope', async () => {
-    const response = await get('/api/token/translator', await h.callerToken({ roles: undefined, scp: 'openid Translator.Use' }));
+    const response = await get(
+      '/api/token/translator',
+      await h.callerToken({ roles: undefined, scp: 'openid Translator.Use' }),
+    );
     expect(response.status).toBe(200);
-    expect(response.json).toMatchObject({ kind: 'translator', region: 'global', endpoints: { text: 'https://api.cognitive.microsofttranslator.com' } });
+    expect(response.json).toMatchObject({
+      kind: 'translator',
+      region: 'global',
+      endpoints: { text: 'https://api.cognitive.microsofttranslator.com' },
+    });
     expect(h.cognitive.calls[0]?.host).toBe('api.cognitive.microsoft.com');
   });
 
   it('accepts POST and a v1.0 access token (issuer sts.windows.net)', async () => {
-    const token = await h.callerToken({ iss: `https://sts.windows.net/${TENANT_ID}/`, ver: '1.0', appid: 'client-app' });
+    const token = await h.callerToken({
+      iss: `https://sts.windows.net/${TENANT_ID}/`,
+      ver: '1.0',
+      appid: 'client-app',
+    });
     const response = await h.call('POST', '/api/token/speech', { authorization: `Bearer ${token}` });
     expect(response.status).toBe(200);
   });
@@ -64,14 +101,18 @@ describe('GET /api/token/{resource}', () => {
   it('serves every caller from one cached token: one Key Vault read, one STS call', async () => {
     const first = await get('/api/token/speech', await h.callerToken());
     const second = await get('/api/token/speech', await h.callerToken({ oid: 'someone-else' }));
-    expect((second.json as { accessToken: string }).accessToken).toBe((first.json as { accessToken: string }).accessToken);
+    expect((second.json as { accessToken: string }).accessToken).toBe(
+      (first.json as { accessToken: string }).accessToken,
+    );
     expect(h.cognitive.stsCalls()).toBe(1);
     expect(h.vault.requests.get).toBe(1);
   });
 
   it('hundreds of concurrent cold requests cost one Key Vault read and one STS call', async () => {
     const token = await h.callerToken();
-    const responses = await Promise.all(Array.from({ length: 300 }, () => h.call('GET', '/api/token/speech', { authorization: `Bearer ${token}` })));
+    const responses = await Promise.all(
+      Array.from({ length: 300 }, () => h.call('GET', '/api/token/speech', { authorization: `Bearer ${token}` })),
+    );
     expect(responses.every((r) => r.status === 200)).toBe(true);
     expect(new Set(responses.map((r) => (r.json as { accessToken: string }).accessToken)).size).toBe(1);
     expect(h.vault.requests.get).toBe(1);
@@ -93,7 +134,9 @@ describe('GET /api/token/{resource}', () => {
     const first = (await get('/api/token/speech', token)).json as { accessToken: string };
     h.cognitive.setKeys([]);
     h.clock.now += 8.5 * 60_000; // 90 s left: served, and refreshed in the background
-    expect(((await get('/api/token/speech', token)).json as { accessToken: string }).accessToken).toBe(first.accessToken);
+    expect(((await get('/api/token/speech', token)).json as { accessToken: string }).accessToken).toBe(
+      first.accessToken,
+    );
     await expect.poll(() => h.logText()).toContain('background_refresh_failed');
     expect(h.logText()).toMatch(/background_refresh_failed speech key_rejected/);
   });
@@ -136,15 +179,47 @@ describe('caller authentication', () => {
   });
 
   it.each([
-    ['forged with an unpublished key', (hh: Harness) => hh.entra.mintWithUnpublishedKey({ aud: AUDIENCE, roles: ['Speech.Token'] }), 'signed by a key the tenant does not publish'],
-    ['alg none', (hh: Harness) => hh.entra.mintUnsigned({ aud: AUDIENCE, roles: ['Speech.Token'] }), 'algorithm not allowed'],
-    ['HS256 keyed with the public key', (hh: Harness) => hh.entra.mintHs256WithPublicKey({ aud: AUDIENCE, roles: ['Speech.Token'] }), 'algorithm not allowed'],
-    ['a wrong issuer', (hh: Harness) => hh.callerToken({ iss: 'https://login.microsoftonline.com/other/v2.0' }), 'claim "iss"'],
+    [
+      'forged with an unpublished key',
+      (hh: Harness) => hh.entra.mintWithUnpublishedKey({ aud: AUDIENCE, roles: ['Speech.Token'] }),
+      'signed by a key the tenant does not publish',
+    ],
+    [
+      'alg none',
+      (hh: Harness) => hh.entra.mintUnsigned({ aud: AUDIENCE, roles: ['Speech.Token'] }),
+      'algorithm not allowed',
+    ],
+    [
+      'HS256 keyed with the public key',
+      (hh: Harness) => hh.entra.mintHs256WithPublicKey({ aud: AUDIENCE, roles: ['Speech.Token'] }),
+      'algorithm not allowed',
+    ],
+    [
+      'a wrong issuer',
+      (hh: Harness) => hh.callerToken({ iss: 'https://login.microsoftonline.com/other/v2.0' }),
+      'claim "iss"',
+    ],
     ['a wrong audience', (hh: Harness) => hh.callerToken({ aud: 'api://someone-else' }), 'claim "aud"'],
-    ['another tenant', (hh: Harness) => hh.callerToken({ tid: '00000000-0000-0000-0000-000000000001' }), 'from tenant 00000000-0000-0000-0000-000000000001'],
-    ['an expired token', (hh: Harness) => hh.callerToken({ exp: Math.floor(hh.clock.now / 1000) - 120 }), 'token expired'],
-    ['a token not yet valid', (hh: Harness) => hh.callerToken({ nbf: Math.floor(hh.clock.now / 1000) + 600 }), 'claim "nbf"'],
-    ['a tampered payload', async (hh: Harness) => hh.entra.tamper(await hh.callerToken({ roles: [] }), { roles: ['Speech.Token'] }), 'signature verification failed'],
+    [
+      'another tenant',
+      (hh: Harness) => hh.callerToken({ tid: '00000000-0000-0000-0000-000000000001' }),
+      'from tenant 00000000-0000-0000-0000-000000000001',
+    ],
+    [
+      'an expired token',
+      (hh: Harness) => hh.callerToken({ exp: Math.floor(hh.clock.now / 1000) - 120 }),
+      'token expired',
+    ],
+    [
+      'a token not yet valid',
+      (hh: Harness) => hh.callerToken({ nbf: Math.floor(hh.clock.now / 1000) + 600 }),
+      'claim "nbf"',
+    ],
+    [
+      'a tampered payload',
+      async (hh: Harness) => hh.entra.tamper(await hh.callerToken({ roles: [] }), { roles: ['Speech.Token'] }),
+      'signature verification failed',
+    ],
     ['a token without tid', (hh: Harness) => hh.callerToken({ tid: undefined }), 'claim "tid"'],
   ])('401 for %s, with the reason in the log only', async (_, mint, reason) => {
     const response = await expect401(await mint(h));
@@ -181,7 +256,10 @@ describe('authorization', () => {
   it('403 for a caller without the role, naming what is needed', async () => {
     const response = await get('/api/token/speech', await h.callerToken({ roles: ['Other'] }));
     expect(response.status).toBe(403);
-    expect(response.json).toMatchObject({ code: 'forbidden', detail: expect.stringContaining('app role Speech.Token') });
+    expect(response.json).toMatchObject({
+      code: 'forbidden',
+      detail: expect.stringContaining('app role Speech.Token'),
+    });
     expect(h.vault.requests.get).toBe(0);
   });
 
@@ -250,7 +328,9 @@ describe('upstream failures', () => {
     h.clock.now += 11 * 60_000;
     expect((await get('/api/token/speech', token)).status).toBe(200);
     expect(h.cognitive.calls.map((c) => `${c.status} …${c.keyLast4}`)).toEqual([
-      `200 …${KEYS.speech.slice(-4)}`, `401 …${KEYS.speech.slice(-4)}`, `200 …${KEYS.speechRotated.slice(-4)}`,
+      `200 …${KEYS.speech.slice(-4)}`,
+      `401 …${KEYS.speech.slice(-4)}`,
+      `200 …${KEYS.speechRotated.slice(-4)}`,
     ]);
   });
 
@@ -330,7 +410,7 @@ describe('GET /api/resources and /api/health', () => {
   it('lists only what the caller may request, with nothing secret', async () => {
     const response = await get('/api/resources', await h.callerToken({ scp: undefined }));
     expect(response.status).toBe(200);
-    const { resources } = response.json as { resources: Array<{ name: string }> };
+    const { resources } = response.json as { resources: { name: string }[] };
     expect(resources.map((r) => r.name)).toEqual(['speech', 'speech-cn', 'speech-gov', 'speech-custom']);
     expect(response.body).not.toMatch(/secretName|-key|vault/i);
     expect((await get('/api/resources')).status).toBe(401);

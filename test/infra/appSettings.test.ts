@@ -217,7 +217,8 @@ afterAll(() => {
 
 function deployed(cloud: CloudName): PredictedResource[] {
   const result = samples.get(cloud);
-  if (result === undefined || !result.ok) throw new Error(`bicep snapshot failed for ${cloud}:\n${result && !result.ok ? result.message : 'not run'}`);
+  if (result === undefined) throw new Error(`bicep snapshot not run for ${cloud}`);
+  if (!result.ok) throw new Error(`bicep snapshot failed for ${cloud}:\n${result.message}`);
   return result.resources;
 }
 
@@ -237,8 +238,8 @@ function settingNamesWritten(): string[] {
   return compiler === undefined ? fromSource().settings : Object.keys(appSettingsOf(deployed('AzureCloud')));
 }
 
-function tokenResourceItems(): Array<Record<string, unknown>> {
-  return CLOUD_NAMES.flatMap((cloud) => JSON.parse(evaluatedSettings(cloud).TOKEN_RESOURCES!) as Array<Record<string, unknown>>);
+function tokenResourceItems(): Record<string, unknown>[] {
+  return CLOUD_NAMES.flatMap((cloud) => JSON.parse(evaluatedSettings(cloud).TOKEN_RESOURCES!) as Record<string, unknown>[]);
 }
 
 describe('app settings: infra/ writes exactly what src/config/settings.ts reads', () => {
@@ -303,9 +304,9 @@ describe.skipIf(compiler === undefined)('as deployed: the code accepts what the 
     const secrets = new Map(
       resources
         .filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets')
-        .map((r) => [String(evaluator.value(r.name)).split('/')[1], String(r.properties?.value)]),
+        .map((r) => [(evaluator.value(r.name) as string).split('/')[1], String(r.properties?.value)]),
     );
-    const items = JSON.parse(evaluatedSettings(cloud).TOKEN_RESOURCES!) as Array<{ name: string; secretName: string }>;
+    const items = JSON.parse(evaluatedSettings(cloud).TOKEN_RESOURCES!) as { name: string; secretName: string }[];
     expect([...secrets.keys()].sort()).toEqual(items.map((i) => i.secretName).sort());
     for (const sample of SAMPLES[cloud]) {
       const account = sample.existingResourceId ?? `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/rg-drift/providers/Microsoft.CognitiveServices/accounts/cog-${sample.name}-`;

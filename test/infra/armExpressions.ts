@@ -58,7 +58,7 @@ function tokenize(source: string): Token[] {
           i++;
           break;
         }
-        text += source[i++];
+        text += source.charAt(i++);
       }
       tokens.push({ kind: 'string', text });
     } else if (/[0-9-]/.test(ch)) {
@@ -221,13 +221,13 @@ export class ArmEvaluator {
       const node = args[i];
       if (node === undefined) throw new TypeError(`${name}() is missing argument ${i + 1}`);
       const value = this.evaluate(node, scope);
-      if (isObject(value) && (value as unknown as Lambda).lambda === true) throw new TypeError(`${name}(): unexpected lambda`);
+      if (isObject(value) && 'lambda' in value) throw new TypeError(`${name}(): unexpected lambda`);
       return value as Value;
     };
     const all = () => args.map((_, i) => arg(i));
     const lambdaArg = (i: number): Lambda => {
-      const value = args[i] && this.evaluate(args[i]!, scope);
-      if (!isObject(value) || (value as unknown as Lambda).lambda !== true) throw new TypeError(`${name}() expects a lambda`);
+      const value = args[i] && this.evaluate(args[i], scope);
+      if (!isObject(value) || !('lambda' in value)) throw new TypeError(`${name}() expects a lambda`);
       return value as unknown as Lambda;
     };
     const apply = (fn: Lambda, ...values: Value[]): Value =>
@@ -322,7 +322,7 @@ export class ArmEvaluator {
       case 'skip': {
         const [v, n] = [arg(0), asNumber(arg(1), name)];
         if (typeof v !== 'string' && !Array.isArray(v)) throw new TypeError(`${name}() of ${JSON.stringify(v)}`);
-        return (name.toLowerCase() === 'take' ? v.slice(0, Math.max(0, n)) : v.slice(Math.max(0, n))) as Value;
+        return (name.toLowerCase() === 'take' ? v.slice(0, Math.max(0, n)) : v.slice(Math.max(0, n)));
       }
       case 'add':
         return asNumber(arg(0), name) + asNumber(arg(1), name);
@@ -345,7 +345,7 @@ export class ArmEvaluator {
         return Array.from({ length: asNumber(arg(1), name) }, (_, i) => asNumber(arg(0), name) + i);
       case 'union': {
         const values = all();
-        if (values.every(Array.isArray)) return [...new Map(values.flat().map((v) => [JSON.stringify(v), v])).values()];
+        if (values.every(Array.isArray)) return [...new Map((values as Value[][]).flat().map((v) => [JSON.stringify(v), v])).values()];
         return Object.assign({}, ...values.map((v) => (isObject(v) ? v : {}))) as Value;
       }
       case 'tryget': {
@@ -357,7 +357,7 @@ export class ArmEvaluator {
       case 'substring': {
         const s = asString(arg(0), name);
         const start = asNumber(arg(1), name);
-        return args.length > 2 ? s.substr(start, asNumber(arg(2), name)) : s.slice(start);
+        return args.length > 2 ? s.slice(start, start + asNumber(arg(2), name)) : s.slice(start);
       }
       case 'lambda': {
         const names = args.slice(0, -1).map((n) => {
@@ -428,7 +428,7 @@ export class ArmEvaluator {
 export function templateFunctions(template: unknown): TemplateFunctions {
   const found: TemplateFunctions = {};
   const visit = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(visit);
+    if (Array.isArray(node)) { node.forEach(visit); return; }
     if (!isObject(node)) return;
     const functions = node.functions;
     if (Array.isArray(functions)) {

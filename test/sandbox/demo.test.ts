@@ -18,8 +18,8 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await browser?.close();
-  await sandbox?.stop();
+  await browser.close();
+  await sandbox.stop();
   const output = sandbox.stack.hostOutput.join('\n');
   for (const key of Object.values(STACK_KEYS)) expect(output).not.toContain(key);
 });

@@ -25,10 +25,36 @@ export const ALL_TEST_KEYS: readonly string[] = Object.values(KEYS);
 
 export const RESOURCES = [
   { name: 'speech', kind: 'speech', region: 'japanwest', secretName: 'speech-key', allowedRoles: ['Speech.Token'] },
-  { name: 'speech-cn', kind: 'speech', cloud: 'AzureChinaCloud', region: 'chinaeast2', secretName: 'speech-cn-key', allowedRoles: ['Speech.Token'] },
-  { name: 'speech-gov', kind: 'speech', cloud: 'AzureUSGovernment', region: 'usgovvirginia', secretName: 'speech-gov-key', allowedRoles: ['Speech.Token'] },
-  { name: 'speech-custom', kind: 'speech', endpoint: 'https://contoso-speech.cognitiveservices.azure.com', secretName: 'speech-custom-key', allowedRoles: ['Speech.Token'] },
-  { name: 'translator', kind: 'translator', region: 'global', secretName: 'translator-key', allowedScopes: ['Translator.Use'] },
+  {
+    name: 'speech-cn',
+    kind: 'speech',
+    cloud: 'AzureChinaCloud',
+    region: 'chinaeast2',
+    secretName: 'speech-cn-key',
+    allowedRoles: ['Speech.Token'],
+  },
+  {
+    name: 'speech-gov',
+    kind: 'speech',
+    cloud: 'AzureUSGovernment',
+    region: 'usgovvirginia',
+    secretName: 'speech-gov-key',
+    allowedRoles: ['Speech.Token'],
+  },
+  {
+    name: 'speech-custom',
+    kind: 'speech',
+    endpoint: 'https://contoso-speech.cognitiveservices.azure.com',
+    secretName: 'speech-custom-key',
+    allowedRoles: ['Speech.Token'],
+  },
+  {
+    name: 'translator',
+    kind: 'translator',
+    region: 'global',
+    secretName: 'translator-key',
+    allowedScopes: ['Translator.Use'],
+  },
 ];
 
 export const FAKE_KEYS: FakeKey[] = [
@@ -55,7 +81,11 @@ export interface Harness {
   routes: Route[];
   /** Rebuilds the service from `env` (after a test changes settings). */
   rebuild(overrides?: Record<string, string>): void;
-  call(method: string, path: string, headers?: Record<string, string>): Promise<{ status: number; headers: Record<string, string>; body: string; json: unknown }>;
+  call(
+    method: string,
+    path: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; headers: Record<string, string>; body: string; json: unknown }>;
   callerToken(claims?: Record<string, unknown>): Promise<string>;
   /** The log as plain text: each JSON line's values, unescaped, so tests can search for phrases. */
   logText(): string;
@@ -94,7 +124,9 @@ export async function startHarness(options: { now?: number; dependencies?: Depen
     fetch: fetchAtTheWire,
     credential: fakeKeyVaultCredential,
     keyVaultClientOptions: { tlsOptions: { ca: vault.certificatePem } },
-    sleep: async (ms) => { clock.now += ms; },
+    sleep: async (ms) => {
+      clock.now += ms;
+    },
     random: () => 0.5,
     stsAttemptTimeoutMs: 300,
     logger: new Logger((level, text) => logs.push({ level, text })),
@@ -102,7 +134,12 @@ export async function startHarness(options: { now?: number; dependencies?: Depen
   };
 
   const harness: Harness = {
-    entra, vault, cognitive, clock, logs, env,
+    entra,
+    vault,
+    cognitive,
+    clock,
+    logs,
+    env,
     runtime: createRuntime(env, dependencies),
     routes: [],
     rebuild(overrides = {}) {
@@ -123,20 +160,29 @@ export async function startHarness(options: { now?: number; dependencies?: Depen
       });
       const response: HttpResponseInit = await route.handler(request, context);
       const body = typeof response.body === 'string' ? response.body : '';
-      const responseHeaders = Object.fromEntries(Object.entries((response.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
-      return { status: response.status ?? 200, headers: responseHeaders, body, json: body ? JSON.parse(body) : undefined };
+      const responseHeaders = Object.fromEntries(
+        Object.entries((response.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
+      );
+      return {
+        status: response.status ?? 200,
+        headers: responseHeaders,
+        body,
+        json: body ? JSON.parse(body) : undefined,
+      };
     },
     callerToken(claims = {}) {
       return entra.mint({ aud: AUDIENCE, roles: ['Speech.Token'], scp: 'Translator.Use', ...claims });
     },
     logText() {
-      return logs.map((line) => {
-        try {
-          return Object.values(JSON.parse(line.text) as Record<string, unknown>).join(' ');
-        } catch {
-          return line.text;
-        }
-      }).join('\n');
+      return logs
+        .map((line) => {
+          try {
+            return Object.values(JSON.parse(line.text) as Record<string, unknown>).join(' ');
+          } catch {
+            return line.text;
+          }
+        })
+        .join('\n');
     },
     async close() {
       await Promise.all([entra.close(), vault.close(), cognitive.close()]);
