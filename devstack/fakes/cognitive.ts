@@ -190,6 +190,8 @@ interface Grant {
 export async function startFakeCognitive(options: {
   keys: readonly FakeKey[];
   now?: () => number;
+  /** Delay before every answer, in ms, as a distant service would have. Default 0. */
+  latencyMs?: number;
 }): Promise<FakeCognitive> {
   const now = options.now ?? Date.now;
   let keys: readonly FakeKey[] = [...options.keys];
@@ -356,7 +358,7 @@ export async function startFakeCognitive(options: {
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=us-ascii', 'apim-request-id': randomUUID() });
     res.end(token);
   });
-  const port = await listenOnLoopback(server);
+  const port = await listenOnLoopback(server, options.latencyMs);
   const url = `http://127.0.0.1:${port}`;
   const calls: FakeCall[] = [];
 

@@ -7,6 +7,8 @@ export interface FakeEntraOptions {
   readonly tenantId: string;
   /** Clock for `iat`/`nbf`/`exp` of minted tokens, in ms. Default `Date.now`. */
   readonly now?: () => number;
+  /** Delay before every answer, in ms, as a distant service would have. Default 0. */
+  readonly latencyMs?: number;
 }
 
 export interface MintOptions {
@@ -207,7 +209,7 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
     }
     json(res, 200, discoveryDocument(tenant, isV2Discovery), { 'Cache-Control': 'max-age=86400, private' });
   });
-  const port = await listenOnLoopback(server);
+  const port = await listenOnLoopback(server, options.latencyMs);
   const authorityHost = `http://127.0.0.1:${port}`;
 
   const claimsFor = (claims: Record<string, unknown>): Record<string, unknown> => {

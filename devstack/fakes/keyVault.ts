@@ -10,6 +10,8 @@ export interface FakeKeyVaultOptions {
   readonly now?: () => number;
   /** Tenant named in the authentication challenge. */
   readonly tenantId?: string;
+  /** Delay before every answer, in ms, as a distant service would have. Default 0. */
+  readonly latencyMs?: number;
 }
 
 export interface FakeKeyVault {
@@ -215,7 +217,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
       tags: {},
     });
   });
-  const port = await listenOnLoopback(server);
+  const port = await listenOnLoopback(server, options.latencyMs);
 
   const fake: FakeKeyVault = {
     vaultUrl: `https://127.0.0.1:${port}`,

@@ -11,8 +11,20 @@ type Server = HttpServer | HttpsServer;
  */
 const sockets = new WeakMap<Server, Set<Socket>>();
 
-/** Listens on an ephemeral loopback port; returns the port. */
-export function listenOnLoopback(server: Server): Promise<number> {
+/**
+ * Listens on an ephemeral loopback port; returns the port. `latencyMs` delays every answer, as a
+ * distant service would (the cold-start benchmark gives each upstream 50 ms).
+ */
+export function listenOnLoopback(server: Server, latencyMs = 0): Promise<number> {
+  if (latencyMs > 0) {
+    const handlers = server.listeners('request') as ((...args: unknown[]) => void)[];
+    server.removeAllListeners('request');
+    server.on('request', (...args: unknown[]) => {
+      setTimeout(() => {
+        for (const handler of handlers) handler.apply(server, args);
+      }, latencyMs);
+    });
+  }
   const open = new Set<Socket>();
   sockets.set(server, open);
   server.on('connection', (socket: Socket) => {
