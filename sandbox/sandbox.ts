@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import { extname, join, normalize, sep } from 'node:path';
 import { closeServer } from '../test/fakes/server.js';
 import { repositoryRoot, startLocalStack, STACK_AUDIENCE, STACK_TENANT_ID, type LocalStack } from '../test/support/localStack.js';
 
@@ -64,16 +64,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const accessToken = await stack.callerToken(withRole ? {} : { roles: [], scp: 'openid' });
       return json(res, 200, { accessToken, name: withRole ? 'Sandbox User' : 'Sandbox User (no role)' });
     }
-    const root = path.startsWith('/client/') ? join(repositoryRoot(), 'dist') : join(repositoryRoot(), 'sandbox', 'demo');
+    // The page as Vite built it (npm run build:demo), with the client from its packed tarball.
+    const root = join(repositoryRoot(), 'sandbox', 'demo', 'dist');
     const relative = path === '/' ? 'index.html' : path.replace(/^\//, '');
     const file = normalize(join(root, relative));
-    if (!file.startsWith(root)) return json(res, 404, { error: 'not found' });
+    if (!file.startsWith(root + sep)) return json(res, 404, { error: 'not found' });
     try {
       const content = await readFile(file);
       res.writeHead(200, { 'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' });
       res.end(content);
     } catch {
-      json(res, 404, { error: 'not found' });
+      json(res, 404, path === '/' ? { error: 'the demo page is not built: run npm run build:demo' } : { error: 'not found' });
     }
   }
 

@@ -1,5 +1,5 @@
-// The demo page: plain ES modules, no build step. It uses the same client apps use (client/).
-import { createSpeechConfig, createTokenProvider } from '/client/index.js';
+// The demo page, built with Vite like any frontend app, on the client package as apps install it.
+import { createSpeechConfig, createTokenProvider } from '@ai-token-vending/client';
 
 const $ = (id) => document.getElementById(id);
 const config = await loadConfig();
@@ -94,7 +94,7 @@ async function sandboxSignIn() {
 let msal;
 async function msalSignIn(silentOnly = false) {
   if (!msal) {
-    const { PublicClientApplication } = await import(config.msalBrowserUrl);
+    const { PublicClientApplication } = await import(/* @vite-ignore */ config.msalBrowserUrl);
     msal = new PublicClientApplication({ auth: { clientId: config.msal.clientId, authority: config.msal.authority, redirectUri: location.origin } });
     await msal.initialize();
   }

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSpeechConfig, createTokenProvider, type FetchLike } from '../../client/index.js';
+import { createSpeechConfig, createTokenProvider, type FetchLike } from '@ai-token-vending/client';
 import { startHarness, type Harness } from '../support/harness.js';
 
 /**
  * The client against the real handlers (with the wire-level fakes behind them): the answers it
  * parses and the endpoint keys the Speech helper reads are the ones the service really sends.
+ * Imported by its package name, so this runs the built package as an app resolves it.
  */
 let harness: Harness;
 const requested: string[] = [];

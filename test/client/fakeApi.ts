@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, vi } from 'vitest';
-import type { FetchLike } from '../../client/index.js';
+import type { FetchLike } from '../../packages/client/src/index.js';
 
 export const NOW = Date.parse('2026-11-22T10:00:00Z');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createSpeechConfig, createTokenProvider, keepFresh, TokenVendingError, type VendedToken } from '../../client/index.js';
+import { createSpeechConfig, createTokenProvider, keepFresh, TokenVendingError, type VendedToken } from '../../packages/client/src/index.js';
 import { NOW, tokenBody, useFakeApis } from './fakeApi.js';
 
 /** Stands in for the Speech SDK's SpeechConfig: records how it was made. */

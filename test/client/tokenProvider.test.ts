@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createTokenProvider, TokenVendingError, type TokenProviderOptions, type VendedToken } from '../../client/index.js';
+import { createTokenProvider, TokenVendingError, type TokenProviderOptions, type VendedToken } from '../../packages/client/src/index.js';
 import { NOW, tokenBody, useFakeApis } from './fakeApi.js';
 
 const newApi = useFakeApis();
