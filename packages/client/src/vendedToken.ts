@@ -4,9 +4,15 @@ import { TokenVendingError } from './errors.js';
 export interface VendedToken {
   /** The Azure AI services token: send it as `Authorization: Bearer …`, or give it to the Speech SDK. */
   readonly accessToken: string;
+  /** Always `Bearer`. */
   readonly tokenType: 'Bearer';
-  /** When the service stops accepting `accessToken` (10 minutes after it was issued). */
+  /**
+   * When the service stops accepting `accessToken` (10 minutes after it was issued), by the API's
+   * clock. The provider's cache counts from the API's `expiresInSeconds` instead, so it stays right
+   * on a device whose clock is off.
+   */
   readonly expiresOn: Date;
+  /** The resource name the token was asked for (`TOKEN_RESOURCES[].name` on the API). */
   readonly resource: string;
   /** `speech`, `translator` or `cognitive`. */
   readonly kind: string;
@@ -14,7 +20,11 @@ export interface VendedToken {
   readonly cloud: string;
   /** `null` for a custom-subdomain resource: use `endpoints` then. */
   readonly region: string | null;
-  /** Service URLs for this resource, by name (for Speech: `stt`, `tts`, `sttRest`, `ttsRest`, …). */
+  /**
+   * Service URLs for this resource, by name: for Speech `stt` and `tts` (WebSocket), `sttRest`,
+   * `ttsRest`, `voicesList`; for Translator `text`; `base`, the resource's own host, for a
+   * custom-subdomain or multi-service resource. Names the client does not know are kept.
+   */
   readonly endpoints: Readonly<Record<string, string>>;
 }
 
@@ -27,8 +37,13 @@ export interface ReceivedToken {
 
 /**
  * Checks a `GET /api/token/{resource}` body field by field, by hand (the client has no
- * dependencies); throws `TokenVendingError` `invalid_response` when it is not a vended token.
- * Unknown fields are ignored, and so are endpoint entries that are not strings, so the API can grow.
+ * dependencies). Unknown fields are ignored, and so are endpoint entries that are not strings, so
+ * the API can grow. For a body fetched by other means; `createTokenProvider` already does this.
+ *
+ * @param body - The parsed JSON of the API's 200 answer.
+ * @returns The token, with `expiresOn` as a `Date`.
+ * @throws {@link TokenVendingError} `invalid_response` (with `status` 200) when `body` is not a
+ *   vended token.
  */
 export function parseVendedToken(body: unknown): VendedToken {
   return receiveVendedToken(body, 0).token;
@@ -68,6 +83,7 @@ function invalid(why: string): TokenVendingError {
   return new TokenVendingError('invalid_response', `The token service answered with an unexpected body: ${why}.`, { status: 200 });
 }
 
+/** A plain object (not `null`, not an array), so its fields can be read. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
