@@ -25,7 +25,11 @@ function npm(args, cwd) {
   // The npm that runs this script, not whichever is first on PATH.
   const [command, prefix] = process.env.npm_execpath ? [process.execPath, [process.env.npm_execpath]] : ['npm', []];
   const result = spawnSync(command, [...prefix, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (result.status !== 0) throw new Error(`npm ${args.join(' ')} failed (exit ${result.status ?? result.signal}) in ${relative(root, cwd) || '.'}`);
+  if (result.status !== 0) {
+    // A lifecycle script's output (prepack's tsc errors) lands on stdout, which is captured.
+    process.stderr.write(result.stdout);
+    throw new Error(`npm ${args.join(' ')} failed (exit ${result.status ?? result.signal}) in ${relative(root, cwd) || '.'}`);
+  }
   return result.stdout;
 }
 

@@ -10,11 +10,13 @@ it('documents every export, member and parameter of the client package', () => {
   const entry = join(import.meta.dirname, '..', '..', 'packages', 'client', 'src', 'index.ts');
   const program = ts.createProgram([entry], { lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [], module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true });
   const checker = program.getTypeChecker();
-  const module = checker.getSymbolAtLocation(program.getSourceFile(entry) as ts.SourceFile);
+  const source = program.getSourceFile(entry);
+  const module = source === undefined ? undefined : checker.getSymbolAtLocation(source);
+  if (module === undefined) throw new Error(`${entry} is not a module`);
   const undocumented: string[] = [];
   const documented = (symbol: ts.Symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim().length > 0;
 
-  for (const exported of checker.getExportsOfModule(module as ts.Symbol)) {
+  for (const exported of checker.getExportsOfModule(module)) {
     const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
     const name = exported.getName();
     if (!documented(symbol)) undocumented.push(name);
