@@ -24,7 +24,10 @@ Open the demo page, or try it with curl (this caller token is valid for an hour)
 Ctrl+C to stop.
 `);
 const stop = () => {
-  sandbox.stop().then(() => process.exit(0), () => process.exit(1));
+  sandbox.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

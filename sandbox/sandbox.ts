@@ -1,8 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import { extname, join, normalize, sep } from 'node:path';
 import { closeServer } from '../devstack/fakes/server.js';
-import { repositoryRoot, startLocalStack, STACK_AUDIENCE, STACK_TENANT_ID, type LocalStack } from '../devstack/localStack.js';
+import {
+  repositoryRoot,
+  startLocalStack,
+  STACK_AUDIENCE,
+  STACK_TENANT_ID,
+  type LocalStack,
+} from '../devstack/localStack.js';
 
 export interface SandboxOptions {
   /** Port of the API (the local host); 0 picks a free one. */
@@ -56,24 +62,37 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   async function serveDemo(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', demoUrl).pathname;
     if (path === '/sandbox/config.json') {
-      json(res, 200, { mode: 'sandbox', apiBaseUrl: stack.apiUrl, resource: 'speech' }); return;
+      json(res, 200, { mode: 'sandbox', apiBaseUrl: stack.apiUrl, resource: 'speech' });
+      return;
     }
     if (path === '/sandbox/sign-in' && req.method === 'POST') {
       const body = await readBody(req);
       const withRole = (JSON.parse(body || '{}') as { withRole?: boolean }).withRole !== false;
       const accessToken = await stack.callerToken(withRole ? {} : { roles: [], scp: 'openid' });
-      json(res, 200, { accessToken, name: withRole ? 'Sandbox User' : 'Sandbox User (no role)' }); return;
+      json(res, 200, { accessToken, name: withRole ? 'Sandbox User' : 'Sandbox User (no role)' });
+      return;
     }
-    const root = path.startsWith('/client/') ? join(repositoryRoot(), 'dist') : join(repositoryRoot(), 'sandbox', 'demo');
+    // The page as Vite built it (npm run build:demo), with the client from its packed tarball.
+    const root = join(repositoryRoot(), 'sandbox', 'demo', 'dist');
     const relative = path === '/' ? 'index.html' : path.replace(/^\//, '');
     const file = normalize(join(root, relative));
-    if (!file.startsWith(root)) { json(res, 404, { error: 'not found' }); return; }
+    if (!file.startsWith(root + sep)) {
+      json(res, 404, { error: 'not found' });
+      return;
+    }
     try {
       const content = await readFile(file);
-      res.writeHead(200, { 'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' });
+      res.writeHead(200, {
+        'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+        'Cache-Control': 'no-store',
+      });
       res.end(content);
     } catch {
-      json(res, 404, { error: 'not found' });
+      json(
+        res,
+        404,
+        path === '/' ? { error: 'the demo page is not built: run npm run build:demo' } : { error: 'not found' },
+      );
     }
   }
 

@@ -1,5 +1,5 @@
-// The demo page: plain ES modules, no build step. It uses the same client apps use (client/).
-import { createSpeechConfig, createTokenProvider } from '/client/index.js';
+// The demo page, built with Vite like any frontend app, on the client package as apps install it.
+import { createSpeechConfig, createTokenProvider } from '@ai-token-vending/client';
 
 const $ = (id) => document.getElementById(id);
 const config = await loadConfig();
@@ -9,9 +9,10 @@ let current;
 let fetches = 0;
 
 $('resource-name').textContent = config.resource;
-$('mode').textContent = config.mode === 'sandbox'
-  ? 'Sandbox: sign-in is pretend (a token from the local fake Entra ID); every upstream is a local fake.'
-  : `Azure: signing in with Microsoft Entra ID; API ${config.apiBaseUrl}.`;
+$('mode').textContent =
+  config.mode === 'sandbox'
+    ? 'Sandbox: sign-in is pretend (a token from the local fake Entra ID); every upstream is a local fake.'
+    : `Azure: signing in with Microsoft Entra ID; API ${config.apiBaseUrl}.`;
 if (config.mode !== 'sandbox') $('without-role-label').hidden = true;
 
 $('sign-in').addEventListener('click', async () => {
@@ -19,8 +20,14 @@ $('sign-in').addEventListener('click', async () => {
     const signedIn = config.mode === 'sandbox' ? await sandboxSignIn() : await msalSignIn();
     callerToken = signedIn.accessToken;
     $('user').textContent = `Signed in as ${signedIn.name}.`;
-    provider = createTokenProvider({ baseUrl: config.apiBaseUrl, resource: config.resource, getAccessToken: getCallerToken });
-    provider.subscribe(() => { fetches += 1; });
+    provider = createTokenProvider({
+      baseUrl: config.apiBaseUrl,
+      resource: config.resource,
+      getAccessToken: getCallerToken,
+    });
+    provider.subscribe(() => {
+      fetches += 1;
+    });
     $('get-token').disabled = false;
     say('', true);
   } catch (error) {
@@ -50,9 +57,11 @@ async function show(pending) {
     current = undefined;
     $('token').hidden = true;
     $('refresh').disabled = true;
-    say(error.code === 'forbidden'
-      ? `Signed in, but not allowed: ${error.detail}`
-      : `${error.detail ?? error.message} (${error.code ?? 'error'}${error.correlationId ? `, correlation id ${error.correlationId}` : ''})`);
+    say(
+      error.code === 'forbidden'
+        ? `Signed in, but not allowed: ${error.detail}`
+        : `${error.detail ?? error.message} (${error.code ?? 'error'}${error.correlationId ? `, correlation id ${error.correlationId}` : ''})`,
+    );
   }
 }
 
@@ -94,8 +103,10 @@ async function sandboxSignIn() {
 let msal;
 async function msalSignIn(silentOnly = false) {
   if (!msal) {
-    const { PublicClientApplication } = await import(config.msalBrowserUrl);
-    msal = new PublicClientApplication({ auth: { clientId: config.msal.clientId, authority: config.msal.authority, redirectUri: location.origin } });
+    const { PublicClientApplication } = await import(/* @vite-ignore */ config.msalBrowserUrl);
+    msal = new PublicClientApplication({
+      auth: { clientId: config.msal.clientId, authority: config.msal.authority, redirectUri: location.origin },
+    });
     await msal.initialize();
   }
   const request = { scopes: config.msal.scopes };
@@ -111,9 +122,14 @@ async function speak() {
     const sdk = await loadSpeechSdk();
     const speechConfig = createSpeechConfig(sdk, current, { service: 'tts' });
     const synthesizer = new sdk.SpeechSynthesizer(speechConfig, sdk.AudioConfig.fromDefaultSpeakerOutput());
-    synthesizer.speakTextAsync('Hello! This sentence was spoken with a token vended without shipping a key.',
+    synthesizer.speakTextAsync(
+      'Hello! This sentence was spoken with a token vended without shipping a key.',
       () => synthesizer.close(),
-      (error) => { say(`Speech failed: ${error}`); synthesizer.close(); });
+      (error) => {
+        say(`Speech failed: ${error}`);
+        synthesizer.close();
+      },
+    );
   } catch (error) {
     say(`Speech failed: ${error.message}`);
   }

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSpeechConfig, createTokenProvider, type FetchLike } from '../../client/index.js';
+import { createSpeechConfig, createTokenProvider, type FetchLike } from '@ai-token-vending/client';
 import { startHarness, type Harness } from '../support/harness.js';
 
 /**
  * The client against the real handlers (with the wire-level fakes behind them): the answers it
  * parses and the endpoint keys the Speech helper reads are the ones the service really sends.
+ * Imported by its package name, so this runs the built package as an app resolves it.
  */
 let harness: Harness;
 const requested: string[] = [];
@@ -46,7 +47,8 @@ class RecordingSpeechConfig {
 }
 const sdk = {
   SpeechConfig: {
-    fromAuthorizationToken: (token: string, region: string) => Object.assign(new RecordingSpeechConfig(`region ${region}`), { authorizationToken: token }),
+    fromAuthorizationToken: (token: string, region: string) =>
+      Object.assign(new RecordingSpeechConfig(`region ${region}`), { authorizationToken: token }),
     fromEndpoint: (endpoint: URL) => new RecordingSpeechConfig(`endpoint ${endpoint.href}`),
   },
 };
@@ -85,10 +87,17 @@ describe('client against the service', () => {
   });
 
   it('403 and 404 arrive as TokenVendingError with the service code, detail and correlation id', async () => {
-    await expect(provider('speech', { roles: [] }).tokens.getToken())
-      .rejects.toMatchObject({ name: 'TokenVendingError', code: 'forbidden', status: 403, correlationId: expect.any(String) });
-    await expect(provider('no such/thing').tokens.getToken())
-      .rejects.toMatchObject({ code: 'resource_not_found', status: 404, detail: expect.any(String) });
+    await expect(provider('speech', { roles: [] }).tokens.getToken()).rejects.toMatchObject({
+      name: 'TokenVendingError',
+      code: 'forbidden',
+      status: 403,
+      correlationId: expect.any(String),
+    });
+    await expect(provider('no such/thing').tokens.getToken()).rejects.toMatchObject({
+      code: 'resource_not_found',
+      status: 404,
+      detail: expect.any(String),
+    });
     expect(requested).toContain('/api/token/no%20such%2Fthing');
   });
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, vi } from 'vitest';
-import type { FetchLike } from '../../client/index.js';
+import type { FetchLike } from '../../packages/client/src/index.js';
 
 export const NOW = Date.parse('2026-11-22T10:00:00Z');
 
@@ -16,7 +16,10 @@ export interface TokenBody {
 }
 
 /** A 200 body shaped like the API's, issued at `issuedAt` (server clock) for `lifetimeMs`. */
-export function tokenBody(id: string, options: { issuedAt?: number; lifetimeMs?: number; region?: string | null } = {}): TokenBody {
+export function tokenBody(
+  id: string,
+  options: { issuedAt?: number; lifetimeMs?: number; region?: string | null } = {},
+): TokenBody {
   const issuedAt = options.issuedAt ?? NOW;
   const lifetimeMs = options.lifetimeMs ?? 600_000;
   const region = options.region === undefined ? 'westeurope' : options.region;
@@ -29,25 +32,38 @@ export function tokenBody(id: string, options: { issuedAt?: number; lifetimeMs?:
     kind: 'speech',
     cloud: 'AzureCloud',
     region,
-    endpoints: region === null
-      ? {
-        base: 'https://contoso.cognitiveservices.azure.com',
-        stt: 'wss://contoso.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1',
-        tts: 'wss://contoso.cognitiveservices.azure.com/tts/cognitiveservices/websocket/v1',
-      }
-      : {
-        stt: `wss://${region}.stt.speech.microsoft.com`,
-        tts: `wss://${region}.tts.speech.microsoft.com`,
-        sttRest: `https://${region}.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1`,
-        ttsRest: `https://${region}.tts.speech.microsoft.com/cognitiveservices/v1`,
-      },
+    endpoints:
+      region === null
+        ? {
+            base: 'https://contoso.cognitiveservices.azure.com',
+            stt: 'wss://contoso.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1',
+            tts: 'wss://contoso.cognitiveservices.azure.com/tts/cognitiveservices/websocket/v1',
+          }
+        : {
+            stt: `wss://${region}.stt.speech.microsoft.com`,
+            tts: `wss://${region}.tts.speech.microsoft.com`,
+            sttRest: `https://${region}.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1`,
+            ttsRest: `https://${region}.tts.speech.microsoft.com/cognitiveservices/v1`,
+          },
   };
 }
 
-export function problem(status: number, code: string, extra: Record<string, unknown> = {}): { status: number; body: unknown; headers: Record<string, string> } {
+export function problem(
+  status: number,
+  code: string,
+  extra: Record<string, unknown> = {},
+): { status: number; body: unknown; headers: Record<string, string> } {
   return {
     status,
-    body: { type: `urn:ai-token-vending:problem:${code}`, title: code, status, detail: `detail for ${code}`, code, correlationId: `corr-${code}`, ...extra },
+    body: {
+      type: `urn:ai-token-vending:problem:${code}`,
+      title: code,
+      status,
+      detail: `detail for ${code}`,
+      code,
+      correlationId: `corr-${code}`,
+      ...extra,
+    },
     headers: { 'content-type': 'application/problem+json' },
   };
 }
@@ -60,7 +76,13 @@ export interface RecordedRequest {
 }
 
 type Step =
-  | { readonly kind: 'reply'; readonly status: number; readonly body: unknown; readonly headers: Record<string, string>; readonly raw: boolean }
+  | {
+      readonly kind: 'reply';
+      readonly status: number;
+      readonly body: unknown;
+      readonly headers: Record<string, string>;
+      readonly raw: boolean;
+    }
   | { readonly kind: 'fail'; readonly error: Error }
   | { readonly kind: 'hang' }
   | { readonly kind: 'held'; readonly release: Promise<void>; readonly then: Step };
@@ -76,7 +98,13 @@ export class FakeApi {
   #unexpected = 0;
 
   reply(status: number, body?: unknown, headers: Record<string, string> = {}): this {
-    this.#steps.push({ kind: 'reply', status, body, headers: { 'content-type': 'application/json', ...headers }, raw: false });
+    this.#steps.push({
+      kind: 'reply',
+      status,
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+      raw: false,
+    });
     return this;
   }
 
@@ -84,7 +112,12 @@ export class FakeApi {
     return this.reply(200, tokenBody(id, options));
   }
 
-  problem(status: number, code: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): this {
+  problem(
+    status: number,
+    code: string,
+    headers: Record<string, string> = {},
+    extra: Record<string, unknown> = {},
+  ): this {
     const { body, headers: base } = problem(status, code, extra);
     this.#steps.push({ kind: 'reply', status, body, headers: { ...base, ...headers }, raw: false });
     return this;
@@ -113,13 +146,28 @@ export class FakeApi {
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
-    this.#steps.push({ kind: 'held', release: released, then: { kind: 'reply', status: 200, body: tokenBody(id, options), headers: { 'content-type': 'application/json' }, raw: false } });
+    this.#steps.push({
+      kind: 'held',
+      release: released,
+      then: {
+        kind: 'reply',
+        status: 200,
+        body: tokenBody(id, options),
+        headers: { 'content-type': 'application/json' },
+        raw: false,
+      },
+    });
     return release;
   }
 
   readonly fetch: FetchLike = async (url, init) => {
     const signal = init.signal ?? undefined;
-    this.requests.push({ url, method: init.method, authorization: new Headers(init.headers).get('authorization'), signal });
+    this.requests.push({
+      url,
+      method: init.method,
+      authorization: new Headers(init.headers).get('authorization'),
+      signal,
+    });
     const step = this.#steps.shift();
     if (step === undefined) {
       this.#unexpected += 1;
@@ -134,7 +182,11 @@ export class FakeApi {
         throw step.error;
       case 'hang':
         return new Promise<Response>((_resolve, reject) => {
-          signal?.addEventListener('abort', () => reject(new DOMException('This operation was aborted', 'AbortError')), { once: true });
+          signal?.addEventListener(
+            'abort',
+            () => reject(new DOMException('This operation was aborted', 'AbortError')),
+            { once: true },
+          );
         });
       case 'held':
         await step.release;

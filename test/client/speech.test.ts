@@ -1,5 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createSpeechConfig, createTokenProvider, keepFresh, TokenVendingError, type VendedToken } from '../../client/index.js';
+import {
+  createSpeechConfig,
+  createTokenProvider,
+  keepFresh,
+  TokenVendingError,
+  type VendedToken,
+} from '../../packages/client/src/index.js';
 import { NOW, tokenBody, useFakeApis } from './fakeApi.js';
 
 /** Stands in for the Speech SDK's SpeechConfig: records how it was made. */
@@ -12,7 +18,10 @@ function fakeSdk() {
   return {
     SpeechConfig: {
       fromAuthorizationToken: vi.fn((token: string, region: string) =>
-        Object.assign(new FakeSpeechConfig({ method: 'fromAuthorizationToken', args: [token, region] }), { authorizationToken: token })),
+        Object.assign(new FakeSpeechConfig({ method: 'fromAuthorizationToken', args: [token, region] }), {
+          authorizationToken: token,
+        }),
+      ),
       fromEndpoint: vi.fn((...args: [URL]) => new FakeSpeechConfig({ method: 'fromEndpoint', args })),
     },
   };
@@ -38,20 +47,28 @@ describe('createSpeechConfig', () => {
     expect(config.madeWith.method).toBe('fromEndpoint');
     expect(config.madeWith.args).toHaveLength(1);
     expect(config.madeWith.args[0]).toBeInstanceOf(URL);
-    expect(String(config.madeWith.args[0])).toBe('wss://contoso.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1');
+    expect(String(config.madeWith.args[0])).toBe(
+      'wss://contoso.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1',
+    );
     expect(config.authorizationToken).toBe('ai-token-a');
     expect(sdk.SpeechConfig.fromAuthorizationToken).not.toHaveBeenCalled();
   });
 
   it('a custom subdomain for a synthesizer: { service: "tts" } uses endpoints.tts', () => {
     const config = createSpeechConfig(fakeSdk(), vended('a', null), { service: 'tts' });
-    expect(String(config.madeWith.args[0])).toBe('wss://contoso.cognitiveservices.azure.com/tts/cognitiveservices/websocket/v1');
+    expect(String(config.madeWith.args[0])).toBe(
+      'wss://contoso.cognitiveservices.azure.com/tts/cognitiveservices/websocket/v1',
+    );
   });
 
   it('an explicit endpoint wins over region and endpoints, and still carries the token', () => {
-    const config = createSpeechConfig(fakeSdk(), vended('a'), { endpoint: 'wss://speech.internal.example/stt/speech/recognition/conversation/cognitiveservices/v1' });
+    const config = createSpeechConfig(fakeSdk(), vended('a'), {
+      endpoint: 'wss://speech.internal.example/stt/speech/recognition/conversation/cognitiveservices/v1',
+    });
     expect(config.madeWith.method).toBe('fromEndpoint');
-    expect(String(config.madeWith.args[0])).toBe('wss://speech.internal.example/stt/speech/recognition/conversation/cognitiveservices/v1');
+    expect(String(config.madeWith.args[0])).toBe(
+      'wss://speech.internal.example/stt/speech/recognition/conversation/cognitiveservices/v1',
+    );
     expect(config.authorizationToken).toBe('ai-token-a');
     const url = new URL('wss://other.example/x');
     expect(createSpeechConfig(fakeSdk(), vended('b', null), { endpoint: url }).madeWith.args[0]).toBe(url);
@@ -71,7 +88,12 @@ describe('keepFresh', () => {
   function setup(maxAttempts = 3) {
     const api = newApi();
     const tokens = createTokenProvider({
-      baseUrl: 'https://func.example', resource: 'speech', getAccessToken: () => 'entra', fetch: api.fetch, random: () => 0.5, maxAttempts,
+      baseUrl: 'https://func.example',
+      resource: 'speech',
+      getAccessToken: () => 'entra',
+      fetch: api.fetch,
+      random: () => 0.5,
+      maxAttempts,
     });
     return { api, tokens };
   }
@@ -153,11 +175,15 @@ describe('keepFresh', () => {
     api.token('a');
     const scheduled: { callback: () => void; ms: number }[] = [];
     const cleared: unknown[] = [];
-    const stop = keepFresh(tokens, { authorizationToken: '' }, {
-      checkEveryMs: 1_234,
-      setTimeout: (callback, ms) => scheduled.push({ callback, ms }),
-      clearTimeout: (handle) => cleared.push(handle),
-    });
+    const stop = keepFresh(
+      tokens,
+      { authorizationToken: '' },
+      {
+        checkEveryMs: 1_234,
+        setTimeout: (callback, ms) => scheduled.push({ callback, ms }),
+        clearTimeout: (handle) => cleared.push(handle),
+      },
+    );
     await vi.advanceTimersByTimeAsync(0);
     expect(scheduled.map((s) => s.ms)).toEqual([1_234]);
     stop();

@@ -1,5 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createTokenProvider, TokenVendingError, type TokenProviderOptions, type VendedToken } from '../../client/index.js';
+import {
+  createTokenProvider,
+  TokenVendingError,
+  type TokenProviderOptions,
+  type VendedToken,
+} from '../../packages/client/src/index.js';
 import { NOW, tokenBody, useFakeApis } from './fakeApi.js';
 
 const newApi = useFakeApis();
@@ -33,7 +38,11 @@ function watch<T>(promise: Promise<T>) {
 }
 
 const flush = () => vi.advanceTimersByTimeAsync(0);
-const caught = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
+const caught = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
 describe('request', () => {
   it('GETs {baseUrl}/api/token/{resource} with the Entra token and parses the answer', async () => {
@@ -41,11 +50,22 @@ describe('request', () => {
     api.token('a');
     const token = await tokens.getToken();
     expect(api.requests).toEqual([
-      { url: 'https://func.example/api/token/speech', method: 'GET', authorization: 'Bearer entra-1', signal: expect.any(AbortSignal) },
+      {
+        url: 'https://func.example/api/token/speech',
+        method: 'GET',
+        authorization: 'Bearer entra-1',
+        signal: expect.any(AbortSignal),
+      },
     ]);
     expect(token).toEqual<VendedToken>({
-      accessToken: 'ai-token-a', tokenType: 'Bearer', expiresOn: new Date(NOW + 600_000), resource: 'speech', kind: 'speech',
-      cloud: 'AzureCloud', region: 'westeurope', endpoints: tokenBody('a').endpoints,
+      accessToken: 'ai-token-a',
+      tokenType: 'Bearer',
+      expiresOn: new Date(NOW + 600_000),
+      resource: 'speech',
+      kind: 'speech',
+      cloud: 'AzureCloud',
+      region: 'westeurope',
+      endpoints: tokenBody('a').endpoints,
     });
   });
 
@@ -252,7 +272,12 @@ describe('retries', () => {
     api.problem(429, 'rate_limited', { 'retry-after': '120' });
     const error = await caught(tokens.getToken());
     expect(error).toBeInstanceOf(TokenVendingError);
-    expect(error).toMatchObject({ code: 'rate_limited', status: 429, retryAfterSeconds: 120, correlationId: 'corr-rate_limited' });
+    expect(error).toMatchObject({
+      code: 'rate_limited',
+      status: 429,
+      retryAfterSeconds: 120,
+      correlationId: 'corr-rate_limited',
+    });
     expect(api.requests).toHaveLength(1);
   });
 
@@ -288,7 +313,12 @@ describe('retries', () => {
     const result = watch(tokens.getToken());
     await vi.advanceTimersByTimeAsync(10_000);
     expect(result.error).toBeInstanceOf(TokenVendingError);
-    expect(result.error).toMatchObject({ code: 'sts_timeout', status: 504, detail: 'detail for sts_timeout', correlationId: 'corr-sts_timeout' });
+    expect(result.error).toMatchObject({
+      code: 'sts_timeout',
+      status: 504,
+      detail: 'detail for sts_timeout',
+      correlationId: 'corr-sts_timeout',
+    });
     expect(api.requests).toHaveLength(3);
   });
 
@@ -309,13 +339,20 @@ describe('retries', () => {
   ])('does not retry %i (%s)', async (status, code) => {
     const { api, tokens } = setup();
     api.problem(status, code);
-    await expect(tokens.getToken()).rejects.toMatchObject({ code, status, detail: `detail for ${code}`, correlationId: `corr-${code}` });
+    await expect(tokens.getToken()).rejects.toMatchObject({
+      code,
+      status,
+      detail: `detail for ${code}`,
+      correlationId: `corr-${code}`,
+    });
     expect(api.requests).toHaveLength(1);
   });
 
   it('retries a bare 502 from a gateway, and names a non-problem answer http_<status>', async () => {
     const { api, tokens } = setup({ maxAttempts: 2 });
-    api.raw(502, '<html>Bad Gateway</html>', { 'content-type': 'text/html', 'x-correlation-id': 'from-header' }).raw(500, '');
+    api
+      .raw(502, '<html>Bad Gateway</html>', { 'content-type': 'text/html', 'x-correlation-id': 'from-header' })
+      .raw(500, '');
     const result = watch(tokens.getToken());
     await vi.advanceTimersByTimeAsync(1_000);
     expect(api.requests).toHaveLength(2);
@@ -447,7 +484,9 @@ describe('abort', () => {
 
 describe('secrecy', () => {
   it('never logs, and no error carries a token', async () => {
-    const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) => vi.spyOn(console, level).mockImplementation(() => undefined));
+    const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation(() => undefined),
+    );
     try {
       const { api, tokens } = setup({ maxAttempts: 2 });
       api.problem(401, 'invalid_token').problem(401, 'invalid_token').token('a').fail().problem(503, 'sts_unavailable');

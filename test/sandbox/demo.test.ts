@@ -10,11 +10,19 @@ let browser: Browser;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install -y chromium)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install -y chromium)`);
   sandbox = await startSandbox({ apiPort: 0, demoPort: 0 });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
 });
 afterAll(async () => {
@@ -33,6 +41,17 @@ async function openDemo(): Promise<Page> {
 }
 
 describe('the demo page against the sandbox, in Chromium', () => {
+  it('is the page Vite built, with the client bundled from the packed package', async () => {
+    const html = await (await fetch(sandbox.demoUrl)).text();
+    const script = /<script type="module"[^>]* src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const bundle = await (await fetch(new URL(script ?? '', sandbox.demoUrl))).text();
+    expect(bundle).toContain('TokenVendingError');
+    // the sources are not served: only sandbox/demo/dist is
+    expect((await fetch(new URL('/app.js', sandbox.demoUrl))).status).toBe(404);
+    expect((await fetch(new URL('/client/index.js', sandbox.demoUrl))).status).toBe(404);
+  });
+
   it('signs in, gets a token across origins (CORS), counts down, and refreshes', async () => {
     const page = await openDemo();
     await page.click('#sign-in');

@@ -2,12 +2,7 @@ import { TokenVendingError } from './errors.js';
 import { backoffDelayMs, isTransient, parseRetryAfter } from './retry.js';
 import { isRecord, receiveVendedToken, type ReceivedToken, type VendedToken } from './vendedToken.js';
 
-/**
- * A dependency-free client for `GET {baseUrl}/api/token/{resource}`, for browsers, React Native
- * and Node 20+. It uses only `fetch`, `AbortController`, `setTimeout` and the clock, each of which
- * can be injected.
- */
-
+/** What the provider passes to {@link TokenProviderOptions.getAccessToken}. */
 export interface GetAccessTokenOptions {
   /**
    * `true` once per request, after the API answered 401: the Entra token given before was refused
@@ -17,63 +12,111 @@ export interface GetAccessTokenOptions {
   readonly forceRefresh: boolean;
 }
 
-/** The `fetch` the client needs; the platform's own `fetch` fits. */
+/**
+ * The `fetch` the client needs; the platform's own `fetch` fits. It must reject when no answer
+ * arrives (network, CORS) and stop when `init.signal` aborts.
+ */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
+/** How {@link createTokenProvider} reaches the API, and how patiently. Only the first three are required. */
 export interface TokenProviderOptions {
   /**
    * The function app's URL, e.g. `https://func-x.azurewebsites.net`; a trailing `/api` is fine.
    * May be relative (`''`) in a browser page served from the same origin.
    */
   readonly baseUrl: string;
-  /** The resource name the API knows (`TOKEN_RESOURCES[].name`). */
+  /** The resource name the API knows (`TOKEN_RESOURCES[].name`); URL-encoded for you. */
   readonly resource: string;
   /**
    * The caller's Entra access token *for this API* (not for Azure AI services), e.g. MSAL's
    * `acquireTokenSilent(...).accessToken`. Called before every request to the API; keep it cheap
-   * (MSAL answers from its cache).
+   * (MSAL answers from its cache). What it throws, or an empty answer, fails the request with
+   * `access_token_unavailable` (what it threw is the `cause`); a `TokenVendingError` it throws
+   * passes through as it is.
    */
   readonly getAccessToken: (options: GetAccessTokenOptions) => Promise<string> | string;
-  /** Default: the global `fetch`. */
+  /**
+   * The transport, for tests or a custom stack.
+   * @defaultValue the global `fetch`
+   */
   readonly fetch?: FetchLike;
-  /** Milliseconds since the epoch. Default: `Date.now`. */
+  /**
+   * The clock, in milliseconds since the epoch.
+   * @defaultValue `Date.now`
+   */
   readonly now?: () => number;
-  /** Default: the global `setTimeout`; used for backoff waits and attempt timeouts. */
+  /**
+   * Schedules backoff waits and attempt timeouts; `ms` is milliseconds.
+   * @defaultValue the global `setTimeout`
+   */
   setTimeout?(callback: () => void, ms: number): unknown;
-  /** Default: the global `clearTimeout`. */
+  /**
+   * Cancels what {@link TokenProviderOptions.setTimeout} scheduled.
+   * @defaultValue the global `clearTimeout`
+   */
   clearTimeout?(handle: unknown): void;
-  /** In [0, 1), for backoff jitter. Default: `Math.random`. */
+  /**
+   * A number in [0, 1), for backoff jitter.
+   * @defaultValue `Math.random`
+   */
   readonly random?: () => number;
   /**
-   * Fetch a new token once less than this is left before expiry. Default 60 s: the token lives
+   * Milliseconds: fetch a new token once less than this is left before expiry. The token lives
    * 10 minutes, and a token handed out now must still be good when the app connects with it.
+   * @defaultValue 60 000 (60 s)
    */
   readonly refreshMarginMs?: number;
-  /** Attempts per refresh for transient failures (network, timeout, 429, 5xx). Default 3. */
+  /**
+   * Attempts per refresh for transient failures (network, timeout, 408, 429, 5xx); 1 turns
+   * retrying off. A 401's one re-authenticated retry does not count.
+   * @defaultValue 3
+   */
   readonly maxAttempts?: number;
-  /** First backoff step; doubles per retry, with full jitter. Default 500 ms. */
+  /**
+   * Milliseconds: the first backoff step; it doubles per retry, with full jitter.
+   * @defaultValue 500
+   */
   readonly baseDelayMs?: number;
   /**
-   * Longest wait between two attempts. Default 30 s. When the API's `Retry-After` asks for
+   * Milliseconds: the longest wait between two attempts. When the API's `Retry-After` asks for
    * longer, the error is thrown at once (with `retryAfterSeconds`) instead: asking earlier than
    * the API said only earns another 429.
+   * @defaultValue 30 000 (30 s)
    */
   readonly maxDelayMs?: number;
-  /** One attempt (request and body) may take this long before it counts as a network error. Default 15 s. */
+  /**
+   * Milliseconds one attempt (request and body) may take before it counts as a network error and
+   * is retried: a hung connection must not hang the app.
+   * @defaultValue 15 000 (15 s)
+   */
   readonly attemptTimeoutMs?: number;
 }
 
+/** Per-call options of {@link TokenProvider.getToken}. */
 export interface GetTokenOptions {
-  /** Stops this caller's wait; the request goes on while other callers still wait for it. */
+  /**
+   * Stops this caller's wait (it rejects with `aborted`); the request goes on while other callers
+   * still wait for it, and is aborted when none does.
+   */
   readonly signal?: AbortSignal;
-  /** Skip the cached token, e.g. after Azure AI services refused it. Joins a request already under way. */
+  /**
+   * Skip the cached token, e.g. after Azure AI services refused it. Joins a request already under way.
+   * @defaultValue `false`
+   */
   readonly forceRefresh?: boolean;
 }
 
+/** Tokens for one resource, from {@link createTokenProvider}. */
 export interface TokenProvider {
   /**
    * A token with more than `refreshMarginMs` left: the cached one, or a new one. Concurrent
-   * callers share one request. Throws `TokenVendingError`.
+   * callers share one request. A failure drops the cached token.
+   *
+   * @param options - An abort `signal`, and `forceRefresh` to skip the cache.
+   * @returns The token, with its region and endpoints.
+   * @throws {@link TokenVendingError} for every failure (by `code`: `network_error`,
+   *   `invalid_response`, `aborted`, `access_token_unavailable`, or the API's own code), after the
+   *   retries described on {@link TokenProviderOptions}.
    */
   getToken(options?: GetTokenOptions): Promise<VendedToken>;
   /**
@@ -81,7 +124,12 @@ export interface TokenProvider {
    * still answers the callers waiting for it, but its token is not cached.
    */
   invalidate(): void;
-  /** `listener` sees every newly fetched token; returns the function that unsubscribes it. */
+  /**
+   * Calls `listener` with every newly fetched token, whoever asked for it (not with cache hits).
+   * A listener that throws does not fail `getToken`; its error is rethrown from a timer.
+   *
+   * @returns The function that unsubscribes `listener`.
+   */
   subscribe(listener: (token: VendedToken) => void): () => void;
 }
 
@@ -94,11 +142,30 @@ interface Flight {
 
 /**
  * A provider of tokens for one resource: cached, refreshed ahead of expiry, one request at a time
- * shared by all callers, transient failures retried. Create one per resource and keep it.
+ * shared by all callers, transient failures retried. Create one per resource and keep it. Nothing
+ * is fetched until the first `getToken()`.
+ *
+ * @param options - Where the API is, which resource, how to get the caller's Entra token; the
+ *   rest have defaults.
+ * @returns The provider.
+ * @throws `TypeError` when `resource` is missing or empty; `RangeError` when a number option is
+ *   negative or not finite.
+ *
+ * @example
+ * ```ts
+ * const speechTokens = createTokenProvider({
+ *   baseUrl: 'https://func-xxxx.azurewebsites.net',
+ *   resource: 'speech',
+ *   getAccessToken: async ({ forceRefresh }) =>
+ *     (await msal.acquireTokenSilent({ scopes, account, forceRefresh })).accessToken,
+ * });
+ * const { accessToken, region, endpoints } = await speechTokens.getToken();
+ * ```
  */
 export function createTokenProvider(options: TokenProviderOptions): TokenProvider {
   const resource = options.resource;
-  if (typeof resource !== 'string' || resource.length === 0) throw new TypeError('createTokenProvider: resource is required.');
+  if (typeof resource !== 'string' || resource.length === 0)
+    throw new TypeError('createTokenProvider: resource is required.');
   const doFetch: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
   const now = options.now ?? (() => Date.now());
   const setTimer = (callback: () => void, ms: number): unknown =>
@@ -147,7 +214,11 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       token = await options.getAccessToken({ forceRefresh });
     } catch (error) {
       if (error instanceof TokenVendingError) throw error;
-      throw new TokenVendingError('access_token_unavailable', 'getAccessToken failed: no Entra access token to call the token service with.', { cause: error });
+      throw new TokenVendingError(
+        'access_token_unavailable',
+        'getAccessToken failed: no Entra access token to call the token service with.',
+        { cause: error },
+      );
     }
     if (typeof token !== 'string' || token.length === 0) {
       throw new TokenVendingError('access_token_unavailable', 'getAccessToken returned no Entra access token.');
@@ -156,15 +227,16 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   }
 
   async function attempt(forceEntraRefresh: boolean, signal: AbortSignal): Promise<ReceivedToken> {
-    if (signal.aborted) throw abortedError();
+    if (isAborted(signal)) throw abortedError();
     const bearer = await callerToken(forceEntraRefresh);
-    if (signal.aborted) throw abortedError();
+    if (isAborted(signal)) throw abortedError();
     const controller = new AbortController();
-    let timedOut = false;
+    // An object, not a `let`: TypeScript cannot see the timer callback assign it.
+    const timeout = { fired: false };
     const onAbort = () => controller.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimer(() => {
-      timedOut = true;
+      timeout.fired = true;
       controller.abort();
     }, attemptTimeoutMs);
     // The API counts `expiresInSeconds` at some instant between sending and receiving; counting
@@ -180,11 +252,14 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       });
       text = await response.text();
     } catch (error) {
-      if (signal.aborted) throw abortedError();
-      throw new TokenVendingError('network_error', timedOut
-        ? `The token service at ${url} did not answer within ${attemptTimeoutMs} ms.`
-        : `Could not reach the token service at ${url} (${describe(error)}). Check the network, the baseUrl, and that the API allows this page's origin (CORS).`,
-      { cause: error });
+      if (isAborted(signal)) throw abortedError();
+      throw new TokenVendingError(
+        'network_error',
+        timeout.fired
+          ? `The token service at ${url} did not answer within ${attemptTimeoutMs} ms.`
+          : `Could not reach the token service at ${url} (${describe(error)}). Check the network, the baseUrl, and that the API allows this page's origin (CORS).`,
+        { cause: error },
+      );
     } finally {
       clearTimer(timer);
       signal.removeEventListener('abort', onAbort);
@@ -194,7 +269,11 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     try {
       body = JSON.parse(text);
     } catch {
-      throw new TokenVendingError('invalid_response', 'The token service answered 200 with a body that is not JSON (is baseUrl the function app?).', { status: response.status });
+      throw new TokenVendingError(
+        'invalid_response',
+        'The token service answered 200 with a body that is not JSON (is baseUrl the function app?).',
+        { status: response.status },
+      );
     }
     return receiveVendedToken(body, sentAt);
   }
@@ -308,14 +387,23 @@ function problemError(response: Response, text: string, receivedAt: number): Tok
   }
   const { status } = response;
   const code = typeof problem.code === 'string' && problem.code.length > 0 ? problem.code : `http_${status}`;
-  const detail = typeof problem.detail === 'string' && problem.detail.length > 0 ? problem.detail
-    : typeof problem.title === 'string' && problem.title.length > 0 ? problem.title
-      : `The token service answered ${status}.`;
-  const correlationId = typeof problem.correlationId === 'string' ? problem.correlationId : response.headers.get('x-correlation-id') ?? undefined;
+  const detail =
+    typeof problem.detail === 'string' && problem.detail.length > 0
+      ? problem.detail
+      : typeof problem.title === 'string' && problem.title.length > 0
+        ? problem.title
+        : `The token service answered ${status}.`;
+  const correlationId =
+    typeof problem.correlationId === 'string'
+      ? problem.correlationId
+      : (response.headers.get('x-correlation-id') ?? undefined);
   // Cross-origin, a browser hides Retry-After unless the API exposes it (CORS); then a
   // `retryAfterSeconds` in the problem body, if the API sends one, stands in for it.
-  const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after'), receivedAt)
-    ?? (typeof problem.retryAfterSeconds === 'number' && problem.retryAfterSeconds >= 0 ? problem.retryAfterSeconds : undefined);
+  const retryAfterSeconds =
+    parseRetryAfter(response.headers.get('retry-after'), receivedAt) ??
+    (typeof problem.retryAfterSeconds === 'number' && problem.retryAfterSeconds >= 0
+      ? problem.retryAfterSeconds
+      : undefined);
   return new TokenVendingError(code, detail, { status, correlationId, retryAfterSeconds });
 }
 
@@ -328,6 +416,15 @@ function describe(error: unknown): string {
 }
 
 function nonNegative(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`createTokenProvider: ${name} must be a non-negative number.`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`createTokenProvider: ${name} must be a non-negative number.`);
   return value;
+}
+
+/**
+ * Read through a call: the signal can abort during any `await`, but TypeScript keeps a property
+ * narrowed across awaits and would call a second check dead code.
+ */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
 }

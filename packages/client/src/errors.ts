@@ -13,10 +13,15 @@ export type ClientErrorCode =
   /** `getAccessToken` threw or returned no token; the original error is the `cause`. */
   | 'access_token_unavailable';
 
+/** The optional parts of a {@link TokenVendingError}, as its constructor takes them. */
 export interface TokenVendingErrorDetails {
+  /** HTTP status of the API's answer; leave out when there was none. */
   readonly status?: number | undefined;
+  /** The API's `correlationId` (problem body or `x-correlation-id` header). */
   readonly correlationId?: string | undefined;
+  /** Seconds to wait before asking again, from `Retry-After` or the problem body. */
   readonly retryAfterSeconds?: number | undefined;
+  /** The underlying error (a network failure, what `getAccessToken` threw); becomes `Error.cause`. */
   readonly cause?: unknown;
 }
 
@@ -25,14 +30,30 @@ export interface TokenVendingErrorDetails {
  * quote `correlationId` when reporting a problem (the API logs it with the request).
  */
 export class TokenVendingError extends Error {
+  /** Always `TokenVendingError`; it survives minification, unlike the class's own name. */
   override readonly name = 'TokenVendingError';
   /** HTTP status of the API's answer; `undefined` when there was none (network, abort). */
   readonly status: number | undefined;
+  /** The API's id for the request, when it answered; quote it to the API's operator. */
   readonly correlationId: string | undefined;
-  /** From the API's `Retry-After` (429, some 503s): wait at least this long before asking again. */
+  /**
+   * Seconds, from the API's `Retry-After` (429, some 503s) or its problem body: wait at least this
+   * long before asking again. `undefined` when the API gave no figure.
+   */
   readonly retryAfterSeconds: number | undefined;
 
+  /**
+   * @param code - What went wrong, to branch on: a {@link ClientErrorCode}, the API's problem
+   *   `code`, or `http_<status>`.
+   * @param detail - Human-readable, safe to show; becomes `message` too.
+   * @param details - Status, correlation id, retry hint and cause, when known.
+   */
   constructor(
+    /**
+     * What went wrong, to branch on: a {@link ClientErrorCode}, the API's problem+json `code`
+     * (`invalid_token`, `forbidden`, `resource_not_found`, `rate_limited`, `key_rejected`, …), or
+     * `http_<status>` for an answer without a problem body.
+     */
     readonly code: ClientErrorCode | (string & {}),
     /** Human-readable, safe to show: never holds a token. */
     readonly detail: string,

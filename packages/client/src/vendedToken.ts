@@ -4,9 +4,15 @@ import { TokenVendingError } from './errors.js';
 export interface VendedToken {
   /** The Azure AI services token: send it as `Authorization: Bearer …`, or give it to the Speech SDK. */
   readonly accessToken: string;
+  /** Always `Bearer`. */
   readonly tokenType: 'Bearer';
-  /** When the service stops accepting `accessToken` (10 minutes after it was issued). */
+  /**
+   * When the service stops accepting `accessToken` (10 minutes after it was issued), by the API's
+   * clock. The provider's cache counts from the API's `expiresInSeconds` instead, so it stays right
+   * on a device whose clock is off.
+   */
   readonly expiresOn: Date;
+  /** The resource name the token was asked for (`TOKEN_RESOURCES[].name` on the API). */
   readonly resource: string;
   /** `speech`, `translator` or `cognitive`. */
   readonly kind: string;
@@ -14,7 +20,11 @@ export interface VendedToken {
   readonly cloud: string;
   /** `null` for a custom-subdomain resource: use `endpoints` then. */
   readonly region: string | null;
-  /** Service URLs for this resource, by name (for Speech: `stt`, `tts`, `sttRest`, `ttsRest`, …). */
+  /**
+   * Service URLs for this resource, by name: for Speech `stt` and `tts` (WebSocket), `sttRest`,
+   * `ttsRest`, `voicesList`; for Translator `text`; `base`, the resource's own host, for a
+   * custom-subdomain or multi-service resource. Names the client does not know are kept.
+   */
   readonly endpoints: Readonly<Record<string, string>>;
 }
 
@@ -27,8 +37,13 @@ export interface ReceivedToken {
 
 /**
  * Checks a `GET /api/token/{resource}` body field by field, by hand (the client has no
- * dependencies); throws `TokenVendingError` `invalid_response` when it is not a vended token.
- * Unknown fields are ignored, and so are endpoint entries that are not strings, so the API can grow.
+ * dependencies). Unknown fields are ignored, and so are endpoint entries that are not strings, so
+ * the API can grow. For a body fetched by other means; `createTokenProvider` already does this.
+ *
+ * @param body - The parsed JSON of the API's 200 answer.
+ * @returns The token, with `expiresOn` as a `Date`.
+ * @throws {@link TokenVendingError} `invalid_response` (with `status` 200) when `body` is not a
+ *   vended token.
  */
 export function parseVendedToken(body: unknown): VendedToken {
   return receiveVendedToken(body, 0).token;
@@ -49,15 +64,17 @@ export function receiveVendedToken(body: unknown, requestedAt: number): Received
   if (typeof resource !== 'string' || resource.length === 0) throw invalid('resource is missing');
   if (typeof kind !== 'string' || kind.length === 0) throw invalid('kind is missing');
   if (typeof cloud !== 'string' || cloud.length === 0) throw invalid('cloud is missing');
-  if (region !== null && (typeof region !== 'string' || region.length === 0)) throw invalid('region is neither a name nor null');
+  if (region !== null && (typeof region !== 'string' || region.length === 0))
+    throw invalid('region is neither a name nor null');
   if (!isRecord(endpoints)) throw invalid('endpoints is not an object');
   const urls: Record<string, string> = {};
   for (const [name, value] of Object.entries(endpoints)) {
     if (typeof value === 'string') urls[name] = value;
   }
-  const expiresAt = typeof expiresInSeconds === 'number' && Number.isFinite(expiresInSeconds) && expiresInSeconds >= 0
-    ? requestedAt + expiresInSeconds * 1000
-    : expiry.getTime();
+  const expiresAt =
+    typeof expiresInSeconds === 'number' && Number.isFinite(expiresInSeconds) && expiresInSeconds >= 0
+      ? requestedAt + expiresInSeconds * 1000
+      : expiry.getTime();
   return {
     token: { accessToken, tokenType, expiresOn: expiry, resource, kind, cloud, region, endpoints: urls },
     expiresAt,
@@ -65,9 +82,12 @@ export function receiveVendedToken(body: unknown, requestedAt: number): Received
 }
 
 function invalid(why: string): TokenVendingError {
-  return new TokenVendingError('invalid_response', `The token service answered with an unexpected body: ${why}.`, { status: 200 });
+  return new TokenVendingError('invalid_response', `The token service answered with an unexpected body: ${why}.`, {
+    status: 200,
+  });
 }
 
+/** A plain object (not `null`, not an array), so its fields can be read. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,0 +1,28 @@
+/**
+ * A dependency-free client for the AI token-vending API (`GET {baseUrl}/api/token/{resource}`):
+ * {@link createTokenProvider} gets, caches and refreshes short-lived Azure AI services tokens for
+ * an Entra-signed-in app; {@link createSpeechConfig} and {@link keepFresh} hand them to the Speech
+ * SDK. Runs wherever `fetch`, `AbortController`, `setTimeout`/`clearTimeout`, `Date` and `URL`
+ * exist: browsers, React Native, Node 20+. Everything it throws is a {@link TokenVendingError}.
+ *
+ * @packageDocumentation
+ */
+export { TokenVendingError, type ClientErrorCode, type TokenVendingErrorDetails } from './errors.js';
+export { parseVendedToken, type VendedToken } from './vendedToken.js';
+export {
+  createTokenProvider,
+  type FetchLike,
+  type GetAccessTokenOptions,
+  type GetTokenOptions,
+  type TokenProvider,
+  type TokenProviderOptions,
+} from './tokenProvider.js';
+export {
+  createSpeechConfig,
+  keepFresh,
+  type AuthorizationTokenTarget,
+  type KeepFreshOptions,
+  type SpeechConfigOptions,
+  type SpeechSdkLike,
+  type SpeechService,
+} from './speech.js';
