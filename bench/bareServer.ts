@@ -10,7 +10,7 @@ const server = createServer((_, res) => {
   });
   res.end(body);
 });
-server.listen(0, '127.0.0.1', () => {
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const address = server.address();
   console.log(JSON.stringify({ event: 'listening', port: typeof address === 'object' && address ? address.port : 0 }));
 });

@@ -17,11 +17,9 @@ export const STACK_KEYS = {
   translator: 'Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa9Zx8Yw7Vu6Ts5Rq4Po3Nm2Lk1Ji0HgFeDcBa1Zx2Yw3Vu4TZ',
 } as const;
 
-export interface LocalStackOptions {
+export interface LocalStackOptions extends DevFakesOptions {
   /** 0 picks a free port. */
   readonly port?: number;
-  readonly corsOrigins?: readonly string[];
-  readonly rateLimitPerMinute?: number;
   /**
    * Host output: kept in memory for inspection, passed to this process's stdout/stderr, or written
    * to a file (the benchmark: costs this process nothing per line).
@@ -29,22 +27,12 @@ export interface LocalStackOptions {
   readonly hostOutput?: 'capture' | 'inherit' | 'file';
 }
 
-export interface LocalStack {
+/** The dev fakes and the local host serving the functions against them. */
+export interface LocalStack extends Omit<DevFakes, 'close'> {
+  /** `http://127.0.0.1:PORT/api`. */
   readonly apiUrl: string;
-  readonly entra: FakeEntra;
-  readonly vault: FakeKeyVault;
-  readonly cognitive: FakeCognitive;
-  readonly identity: FakeManagedIdentity;
   readonly hostOutput: string[];
-  readonly settingsPath: string;
-  /** The fake vault's certificate, for NODE_EXTRA_CA_CERTS in other processes. */
-  readonly certificatePath: string;
-  /**
-   * What a process run against the stack needs in its environment, as Azure gives a function app:
-   * the managed-identity endpoint (so the real credential reads the fake vault) and the fakes' CA.
-   */
-  readonly processEnv: Readonly<Record<string, string>>;
-  callerToken(claims?: Record<string, unknown>): Promise<string>;
+  /** Stops the host, then the fakes. */
   stop(): Promise<void>;
 }
 
@@ -55,18 +43,46 @@ export function repositoryRoot(): string {
   return directory;
 }
 
-/**
- * Fake Entra, Key Vault and STS in this process, and the real local host (`npm run dev`'s
- * dist/devstack/host/main.js) in a child process pointed at them: the whole system, no Azure.
- */
-export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const entra = await startFakeEntra({ tenantId: STACK_TENANT_ID });
-  const vault = await startFakeKeyVault();
+/** The fakes of a local stack and the files a host process reads, without the host. */
+export interface DevFakes {
+  readonly entra: FakeEntra;
+  readonly vault: FakeKeyVault;
+  readonly cognitive: FakeCognitive;
+  readonly identity: FakeManagedIdentity;
+  /** A local.settings.json pointing at the fakes. */
+  readonly settingsPath: string;
+  /** The fakes' certificate, for NODE_EXTRA_CA_CERTS in other processes. */
+  readonly certificatePath: string;
+  /** A scratch directory removed by `close()`. */
+  readonly directory: string;
+  /**
+   * What a process run against the fakes needs in its environment, as Azure gives a function app:
+   * the managed-identity endpoint (so the real credential reads the fake vault) and the fakes' CA.
+   */
+  readonly processEnv: Readonly<Record<string, string>>;
+  /** A caller token the host accepts, with the Speech.Token role and the Translator.Use scope. */
+  callerToken(claims?: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface DevFakesOptions {
+  readonly corsOrigins?: readonly string[];
+  readonly rateLimitPerMinute?: number;
+  /** Delay before every answer of Entra, Key Vault and the STS, in ms. Default 0. */
+  readonly upstreamLatencyMs?: number;
+}
+
+/** Fake Entra, Key Vault, STS and managed identity in this process, and settings pointing at them. */
+export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevFakes> {
+  const latencyMs = options.upstreamLatencyMs ?? 0;
+  const entra = await startFakeEntra({ tenantId: STACK_TENANT_ID, latencyMs });
+  const vault = await startFakeKeyVault({ latencyMs });
   const cognitive = await startFakeCognitive({
     keys: [
       { key: STACK_KEYS.speech, cloud: 'AzureCloud', subdomain: 'loopback' },
       { key: STACK_KEYS.translator, cloud: 'AzureCloud', subdomain: 'loopback' },
     ],
+    latencyMs,
   });
   const identity = await startFakeManagedIdentity();
   vault.setSecret('speech-key', STACK_KEYS.speech);
@@ -75,7 +91,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const directory = mkdtempSync(join(tmpdir(), 'token-vending-stack-'));
   const certificatePath = writeCertificateFile(directory);
   const settingsPath = join(directory, 'local.settings.json');
-  const processEnv = { ...identity.env, NODE_EXTRA_CA_CERTS: certificatePath };
   writeFileSync(
     settingsPath,
     JSON.stringify(
@@ -110,24 +125,52 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       2,
     ),
   );
+  return {
+    entra,
+    vault,
+    cognitive,
+    identity,
+    settingsPath,
+    certificatePath,
+    directory,
+    processEnv: { ...identity.env, NODE_EXTRA_CA_CERTS: certificatePath },
+    callerToken: (claims = {}) =>
+      entra.mint({
+        aud: STACK_AUDIENCE,
+        roles: ['Speech.Token'],
+        scp: 'Translator.Use',
+        name: 'Sandbox User',
+        ...claims,
+      }),
+    async close() {
+      await Promise.all([entra.close(), vault.close(), cognitive.close(), identity.close()]);
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
 
+/** The command line that starts the local host (`npm run serve`) with the given settings file. */
+export function hostCommand(settingsPath: string): readonly string[] {
+  return [join(repositoryRoot(), 'dist', 'devstack', 'host', 'main.js'), '--settings', settingsPath];
+}
+
+/**
+ * Fake Entra, Key Vault and STS in this process, and the real local host (`npm run serve`) in a
+ * child process pointed at them: the whole system, no Azure.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const fakes = await startDevFakes(options);
+  const { directory, settingsPath, processEnv } = fakes;
   const hostOutput: string[] = [];
   const mode = options.hostOutput ?? 'capture';
   const logPath = join(directory, 'host.log');
   const logFile = mode === 'file' ? openSync(logPath, 'w') : undefined;
-  const host = spawn(
-    process.execPath,
-    [join(repositoryRoot(), 'dist', 'devstack', 'host', 'main.js'), '--settings', settingsPath],
-    {
-      env: { ...process.env, PORT: String(options.port ?? 0), ...processEnv },
-      stdio: logFile === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFile, logFile],
-    },
-  );
+  const host = spawn(process.execPath, [...hostCommand(settingsPath)], {
+    env: { ...process.env, PORT: String(options.port ?? 0), ...processEnv },
+    stdio: logFile === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFile, logFile],
+  });
   if (logFile !== undefined) closeSync(logFile);
-  const stopFakes = async () => {
-    await Promise.all([entra.close(), vault.close(), cognitive.close(), identity.close()]);
-    rmSync(directory, { recursive: true, force: true });
-  };
+  const stopFakes = () => fakes.close();
   let apiUrl: string;
   try {
     apiUrl =
@@ -138,23 +181,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw error;
   }
   return {
+    ...fakes,
     apiUrl,
-    entra,
-    vault,
-    cognitive,
-    identity,
     hostOutput,
-    settingsPath,
-    certificatePath,
-    processEnv,
-    callerToken: (claims = {}) =>
-      entra.mint({
-        aud: STACK_AUDIENCE,
-        roles: ['Speech.Token'],
-        scp: 'Translator.Use',
-        name: 'Sandbox User',
-        ...claims,
-      }),
     async stop() {
       if (host.exitCode === null) {
         const exited = new Promise((resolve) => host.once('exit', resolve));
