@@ -1,14 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startFakeCognitive, type FakeCognitive } from './fakes/cognitive.js';
 import { startFakeEntra, type FakeEntra } from './fakes/entra.js';
 import { startFakeKeyVault, type FakeKeyVault } from './fakes/keyVault.js';
 import { startFakeManagedIdentity, type FakeManagedIdentity } from './fakes/managedIdentity.js';
 import { writeCertificateFile } from './fakes/tls.js';
+import { repositoryRoot } from './repository.js';
+
+export { repositoryRoot };
 
 export const STACK_TENANT_ID = '5a0c1b2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
 export const STACK_AUDIENCE = 'api://token-vending-sandbox';
@@ -34,13 +36,6 @@ export interface LocalStack extends Omit<DevFakes, 'close'> {
   readonly hostOutput: string[];
   /** Stops the host, then the fakes. */
   stop(): Promise<void>;
-}
-
-/** The repository root, from either the TypeScript source or its compiled copy under dist/. */
-export function repositoryRoot(): string {
-  let directory = fileURLToPath(new URL('.', import.meta.url));
-  while (!existsSync(join(directory, 'package.json'))) directory = dirname(directory);
-  return directory;
 }
 
 /** The fakes of a local stack and the files a host process reads, without the host. */

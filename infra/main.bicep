@@ -66,6 +66,11 @@ param maximumInstanceCount int = 100
 @description('Memory per instance (MB).')
 param instanceMemoryMB int = 2048
 
+@minValue(0)
+@maxValue(1000)
+@description('Always-ready instances for the HTTP functions: no cold start for the first callers, billed around the clock for their memory (0 = pay per use only).')
+param alwaysReadyInstances int = 0
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -105,6 +110,10 @@ var accounts = [
 var allowedOrigins = contains(corsAllowedOrigins, '*')
   ? fail('corsAllowedOrigins: * is refused; list the origins of your apps (https://app.contoso.com).')
   : corsAllowedOrigins
+
+var alwaysReady = alwaysReadyInstances > maximumInstanceCount
+  ? fail('alwaysReadyInstances (${alwaysReadyInstances}) cannot exceed maximumInstanceCount (${maximumInstanceCount}).')
+  : alwaysReadyInstances
 
 var readerPrincipalId = !principalCanReadSecrets
   ? ''
@@ -209,6 +218,7 @@ module api 'modules/functionApp.bicep' = {
     corsAllowedOrigins: allowedOrigins
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    alwaysReadyInstances: alwaysReady
     authTenantId: empty(authTenantId) ? tenant().tenantId : authTenantId
     authAudiences: authAudiences
     keyVaultUri: vault.outputs.uri

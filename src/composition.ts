@@ -1,20 +1,19 @@
 import type { TokenCredential } from '@azure/core-auth';
-import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { RateLimiter } from './access/rateLimiter.js';
 import { CallerAuthenticator } from './auth/callerAuthentication.js';
 import { TokenCache } from './cache/tokenCache.js';
 import { ensureVendingError } from './errors.js';
 import { consoleSink, Logger } from './log/logger.js';
-import type { Config, IdentityConfig, TokenResource } from './model.js';
-import { KeyVaultSecretSource, type SecretSource } from './secrets/keyVaultSecretSource.js';
+import type { Config, TokenResource } from './model.js';
+import type { SecretSource } from './secrets/keyVaultSecretSource.js';
+import { createServiceCredential } from './serviceCredential.js';
 import { createKeyExchange } from './sts/keyExchange.js';
 import { StsClient, type IssuedToken } from './sts/stsClient.js';
 
 /**
  * What the parts need from the outside world. Every field is optional: the defaults are the real
- * ones (system clock, global fetch, `DefaultAzureCredential`); tests and the dev stack swap them
- * at the wire.
+ * ones (system clock, global fetch, the app's managed identity); tests swap them at the wire.
  */
 export interface Dependencies {
   /** Clock, in ms since the epoch. */
@@ -41,6 +40,8 @@ export interface Parts {
   readonly config: Config;
   readonly now: () => number;
   readonly logger: Logger;
+  /** The app's own Azure identity (Key Vault, ARM). */
+  readonly credential: TokenCredential;
   /** For Entra discovery and Azure AI hosts. */
   readonly fetch: typeof fetch;
   readonly authenticator: CallerAuthenticator;
@@ -62,15 +63,19 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
   const fetch = dependencies.fetch ?? globalThis.fetch;
   const authenticator = new CallerAuthenticator({ ...config.auth, now, fetch });
   const limiter = new RateLimiter({ perMinute: config.rateLimitPerMinute, now });
+  const credential = dependencies.credential ?? createServiceCredential(config.identity);
   const secrets =
     dependencies.secrets ??
-    new KeyVaultSecretSource({
-      vaultUrl: config.keyVaultUri,
-      credential: dependencies.credential ?? serviceCredential(config.identity),
-      now,
-      ...(dependencies.keyVaultClientOptions === undefined
-        ? {}
-        : { clientOptions: dependencies.keyVaultClientOptions }),
+    loadOnFirstUse(async () => {
+      const { KeyVaultSecretSource } = await import('./secrets/keyVaultSecretSource.js');
+      return new KeyVaultSecretSource({
+        vaultUrl: config.keyVaultUri,
+        credential,
+        now,
+        ...(dependencies.keyVaultClientOptions === undefined
+          ? {}
+          : { clientOptions: dependencies.keyVaultClientOptions }),
+      });
     });
   const sts = new StsClient({
     now,
@@ -93,15 +98,19 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
       });
     },
   });
-  return { config, now, logger, fetch, authenticator, limiter, secrets, sts, exchange, cache };
+  return { config, now, logger, credential, fetch, authenticator, limiter, secrets, sts, exchange, cache };
 }
 
 /**
- * In Azure, the managed identity straight away: probing the whole `DefaultAzureCredential` chain
- * first costs round trips on a cold start. Elsewhere the chain, so `az login` works.
+ * A secret source whose Key Vault client, and the Azure SDK behind it, loads on first use: off the
+ * import path of the app, so an instance registers its functions before that code is even parsed.
  */
-function serviceCredential({ managedIdentity, clientId }: IdentityConfig): TokenCredential {
-  if (!managedIdentity)
-    return new DefaultAzureCredential(clientId === undefined ? {} : { managedIdentityClientId: clientId });
-  return clientId === undefined ? new ManagedIdentityCredential() : new ManagedIdentityCredential({ clientId });
+function loadOnFirstUse(load: () => Promise<SecretSource>): SecretSource {
+  let source: Promise<SecretSource> | undefined;
+  return {
+    async getSecret(name, options) {
+      source ??= load();
+      return (await source).getSecret(name, options);
+    },
+  };
 }

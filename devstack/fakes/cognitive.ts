@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
-import { closeServer, listenOnLoopback } from './server.js';
+import { acceptedConnections, closeServer, listenOnLoopback } from './server.js';
 
 export type FakeCloud = 'AzureCloud' | 'AzureChinaCloud' | 'AzureUSGovernment';
 
@@ -49,6 +49,8 @@ export interface FakeCognitive {
   /** Scripts the STS `issueToken` of one host (as addressed, e.g. `japanwest.api.cognitive.microsoft.com`) or of all (`*`). */
   script(hostOrStar: string, behaviour: Behaviour): void;
   stsCalls(host?: string): number;
+  /** Connections accepted: fewer than calls when the client keeps them alive. */
+  connections(): number;
   resetCalls(): void;
   /** Replaces the valid keys (key regeneration). Custom subdomains once known keep resolving. */
   setKeys(keys: readonly FakeKey[]): void;
@@ -391,6 +393,7 @@ export async function startFakeCognitive(options: {
     url,
     fetch: fakeFetch,
     calls,
+    connections: () => acceptedConnections(server),
     legacy401Body: false,
     rejectTokens: false,
     script(hostOrStar, behaviour) {

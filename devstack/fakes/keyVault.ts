@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import { closeServer, listenOnLoopback } from './server.js';
+import { acceptedConnections, closeServer, listenOnLoopback } from './server.js';
 import { createSelfSignedCertificate } from './tls.js';
 
 export interface FakeKeyVaultOptions {
@@ -25,6 +25,8 @@ export interface FakeKeyVault {
   hang: boolean;
   /** Authenticated secret GETs (the unauthenticated challenge round trip is not counted). */
   readonly requests: { get: number; byName: Record<string, number> };
+  /** TLS connections accepted: fewer than requests when the client keeps them alive. */
+  connections(): number;
   /** Adds a new version, which becomes the latest. Returns the version id. */
   setSecret(name: string, value: string): string;
   /** Disables the latest version (a read by name then answers 403 SecretDisabled). */
@@ -225,6 +227,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     accessMode: 'allow',
     hang: false,
     requests,
+    connections: () => acceptedConnections(server),
     setSecret(name, value) {
       const versions = secrets.get(name) ?? [];
       const version = randomBytes(16).toString('hex');

@@ -10,6 +10,7 @@ type Server = HttpServer | HttpsServer;
  * keep `close()` waiting for ever.
  */
 const sockets = new WeakMap<Server, Set<Socket>>();
+const accepted = new WeakMap<Server, number>();
 
 /**
  * Listens on an ephemeral loopback port; returns the port. `latencyMs` delays every answer, as a
@@ -29,6 +30,7 @@ export function listenOnLoopback(server: Server, latencyMs = 0): Promise<number>
   sockets.set(server, open);
   server.on('connection', (socket: Socket) => {
     open.add(socket);
+    accepted.set(server, (accepted.get(server) ?? 0) + 1);
     socket.once('close', () => open.delete(socket));
   });
   return new Promise((resolve, reject) => {
@@ -49,4 +51,9 @@ export function closeServer(server: Server): Promise<void> {
     server.closeAllConnections();
     for (const socket of sockets.get(server) ?? []) socket.destroy();
   });
+}
+
+/** Connections the server has accepted so far: fewer than requests means clients keep them alive. */
+export function acceptedConnections(server: Server): number {
+  return accepted.get(server) ?? 0;
 }

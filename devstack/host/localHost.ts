@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import functions, { type HttpResponseInit, type LogLevel } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext, LogLevel } from '@azure/functions';
 import { ROUTE_PREFIX, type Route } from '../../src/functions/routes.js';
 import { describeError, VendingError } from '../../src/errors.js';
 import { problemResponse } from '../../src/http/problem.js';
@@ -8,6 +8,11 @@ import type { LogSink } from '../../src/log/logger.js';
 
 export interface LocalHostOptions {
   readonly routes: readonly Route[];
+  /** The request and context classes of the @azure/functions copy the routes were built with. */
+  readonly functions: {
+    readonly HttpRequest: typeof HttpRequest;
+    readonly InvocationContext: typeof InvocationContext;
+  };
   /** Origins allowed to call from a browser, as the platform's CORS setting applies them in Azure. */
   readonly corsOrigins?: readonly string[];
   readonly corsCredentials?: boolean;
@@ -21,14 +26,13 @@ interface CompiledRoute {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
-// @azure/functions is CommonJS whose classes Node cannot see as named ESM exports.
-const { HttpRequest, InvocationContext } = functions;
 
 /**
  * A thin node:http host for the same route table Azure Functions serves, so the service runs
  * (and is tested end to end) without Core Tools.
  */
 export function createLocalHost(options: LocalHostOptions): Server {
+  const { HttpRequest, InvocationContext } = options.functions;
   const compiled = options.routes.map(compileRoute);
   const cors = new Set(options.corsOrigins ?? []);
   const contextLog = (level: LogLevel, ...args: unknown[]) => {

@@ -1,35 +1,48 @@
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readLocalSettings } from '../../src/config/localSettings.js';
+import type { LocalSettings } from '../../src/config/localSettings.js';
 import { describeError } from '../../src/errors.js';
-import { createRoutes } from '../../src/functions/routes.js';
 import { consoleSink } from '../../src/log/logger.js';
-import { createRuntime } from '../../src/runtime.js';
+import { repositoryRoot } from '../repository.js';
 import { createLocalHost } from './localHost.js';
 
-// `npm run dev`: the same functions as in Azure, on node:http, with settings from the environment
-// and local.settings.json (the environment wins, as with Core Tools).
+// `npm run serve` (and `npm run dev`, which builds first): the same functions as in Azure, from the
+// same bundle (dist/bundle), on node:http. Settings come from the environment and
+// local.settings.json `Values`, which become environment variables where the environment has none,
+// as Core Tools does for the worker (and as the Azure SDK, reading process.env, expects).
 const { values: args } = parseArgs({ options: { settings: { type: 'string', default: 'local.settings.json' } } });
 const settingsPath = args.settings;
 
-let local;
+type Bundle = typeof import('../../src/app.js');
+const bundlePath = join(repositoryRoot(), 'dist', 'bundle', 'app.js');
+let bundle: Bundle;
 try {
-  local = readLocalSettings(settingsPath);
+  bundle = (await import(bundlePath)) as Bundle;
+} catch (error) {
+  console.error(`Cannot start: ${bundlePath} did not load (${describeError(error)}); run npm run build:bundle`);
+  process.exit(1);
+}
+
+let local: LocalSettings;
+try {
+  local = bundle.readLocalSettings(settingsPath);
 } catch (error) {
   console.error(`Cannot start: ${describeError(error)}`);
   process.exit(1);
 }
+for (const [name, value] of Object.entries(local.values)) process.env[name] ??= value;
 
-const env = { ...local.values, ...process.env };
-const runtime = createRuntime(env);
-if (!runtime.ok) {
-  console.error(`Cannot start: ${runtime.error.message}`);
+const instance = bundle.createApp(process.env);
+if (!instance.runtime.ok) {
+  console.error(`Cannot start: ${instance.runtime.error.message}`);
   console.error(`Fix the settings in ${settingsPath} (Values) or the environment, then run again.`);
   process.exit(1);
 }
 
 const port = Number(process.env.PORT ?? local.port ?? 7071);
 const server = createLocalHost({
-  routes: createRoutes(() => runtime),
+  routes: instance.routes,
+  functions: bundle,
   corsOrigins: local.corsOrigins,
   corsCredentials: local.corsCredentials,
   sink: consoleSink,

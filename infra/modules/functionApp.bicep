@@ -26,6 +26,10 @@ param maximumInstanceCount int
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int
 
+@minValue(0)
+@maxValue(1000)
+param alwaysReadyInstances int
+
 // The settings src/config/settings.ts reads (APP_SETTING_NAMES). AUTH_AUTHORITY_HOST is left to
 // the code, which defaults it by the resources' cloud.
 param authTenantId string
@@ -72,6 +76,8 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        // One group, `http`, holds every HTTP-triggered function (Flex Consumption always-ready).
+        alwaysReady: alwaysReadyInstances > 0 ? [{ name: 'http', instanceCount: alwaysReadyInstances }] : []
       }
       runtime: { name: 'node', version: '22' }
     }

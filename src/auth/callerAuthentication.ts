@@ -1,5 +1,5 @@
 import { describeError } from '../errors.js';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { CLOUDS } from '../clouds/clouds.js';
 import type { AuthConfig } from '../model.js';
@@ -55,7 +55,7 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
 
 interface SigningKeys {
   readonly issuers: readonly string[];
-  readonly keys: JWTVerifyGetKey;
+  readonly keys: ReturnType<typeof createRemoteJWKSet>;
 }
 
 /**
@@ -72,6 +72,19 @@ export class CallerAuthenticator {
   constructor(options: CallerAuthenticatorOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Fetches the discovery document, then the signing keys, ahead of the first caller (instance
+   * start). Throws `identity_provider_unavailable` as verification would; a later call retries.
+   */
+  async warmUp(): Promise<void> {
+    const { keys } = await this.#getSigningKeys();
+    try {
+      await keys.reload();
+    } catch (error) {
+      throw classifyVerificationError(error);
+    }
   }
 
   async authenticate(authorization: string | null | undefined): Promise<Caller> {

@@ -11,6 +11,8 @@ export interface Cloud {
   readonly speechDomain: string;
   readonly translatorHost: string;
   readonly authorityHost: string;
+  /** Vaults are `{name}.{keyVaultSuffix}`; their token audience is `https://{keyVaultSuffix}`. */
+  readonly keyVaultSuffix: string;
   /** v1.0 access tokens carry `iss: https://{host}/{tid}/`; some clouds use more than one host. */
   readonly v1IssuerHosts: readonly string[];
 }
@@ -23,6 +25,7 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
     speechDomain: 'speech.microsoft.com',
     translatorHost: 'api.cognitive.microsofttranslator.com',
     authorityHost: 'https://login.microsoftonline.com',
+    keyVaultSuffix: 'vault.azure.net',
     v1IssuerHosts: ['sts.windows.net'],
   },
   AzureChinaCloud: {
@@ -32,6 +35,7 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
     speechDomain: 'speech.azure.cn',
     translatorHost: 'api.translator.azure.cn',
     authorityHost: 'https://login.chinacloudapi.cn',
+    keyVaultSuffix: 'vault.azure.cn',
     v1IssuerHosts: ['sts.chinacloudapi.cn'],
   },
   AzureUSGovernment: {
@@ -41,6 +45,7 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
     speechDomain: 'speech.azure.us',
     translatorHost: 'api.cognitive.microsofttranslator.us',
     authorityHost: 'https://login.microsoftonline.us',
+    keyVaultSuffix: 'vault.usgovcloudapi.net',
     v1IssuerHosts: ['sts.windows.net', 'login.microsoftonline.us'],
   },
 };
@@ -49,4 +54,15 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
 export function cloudOfAuthorityHost(authorityHost: string): CloudName | undefined {
   const origin = new URL(authorityHost).origin;
   return CLOUD_NAMES.find((name) => CLOUDS[name].authorityHost === origin);
+}
+
+/**
+ * The scope of a token for this vault, as its authentication challenge will name it
+ * (`resource="https://vault.azure.net"` and the sovereign equivalents). A vault outside the known
+ * clouds (the dev stack's loopback fake) challenges like the public cloud.
+ */
+export function keyVaultScope(vaultUri: string): string {
+  const host = new URL(vaultUri).hostname;
+  const cloud = CLOUD_NAMES.find((name) => host.endsWith(`.${CLOUDS[name].keyVaultSuffix}`)) ?? 'AzureCloud';
+  return `https://${CLOUDS[cloud].keyVaultSuffix}/.default`;
 }

@@ -1,21 +1,15 @@
 import { app } from '@azure/functions';
+import { createApp } from '../app.js';
 import { consoleSink } from '../log/logger.js';
-import { createRuntime, logConfigurationError, type Runtime } from '../runtime.js';
-import { createRoutes } from './routes.js';
+import { logConfigurationError } from '../runtime.js';
 
-// Built once per worker from the app settings. An invalid configuration is logged line by line
-// at start-up (console output reaches the function logs) and every route then answers 503.
-let runtime: Runtime | undefined;
-function currentRuntime(): Runtime {
-  if (runtime === undefined) {
-    runtime = createRuntime(process.env);
-    if (!runtime.ok) logConfigurationError(runtime.error, consoleSink);
-  }
-  return runtime;
-}
-currentRuntime();
+// The Azure Functions entry: one app per worker, built from the app settings when the worker
+// loads this bundle. An invalid configuration is logged line by line (console output reaches the
+// function logs) and every route then answers 503; a valid one starts warming the caches at once.
+const instance = createApp(process.env);
+if (!instance.runtime.ok) logConfigurationError(instance.runtime.error, consoleSink);
 
-for (const { name, methods, route, handler } of createRoutes(currentRuntime)) {
+for (const { name, methods, route, handler } of instance.routes) {
   // Anonymous at the platform: a browser cannot keep a function key secret; callers prove who they
   // are with an Entra token, which the handler verifies itself.
   app.http(name, { methods: [...methods], route, authLevel: 'anonymous', handler });

@@ -364,6 +364,12 @@ describe.skipIf(compiler === undefined)('refused at deployment, as the code woul
     expect(() => mainVariable('cloud', {}, 'AzureGermanCloud')).toThrow(/AzureGermanCloud is not supported/);
   });
 
+  it('more always-ready instances than the app may scale to', () => {
+    expect(mainVariable('alwaysReady', {})).toBe(0);
+    expect(mainVariable('alwaysReady', { alwaysReadyInstances: 2 })).toBe(2);
+    expect(() => mainVariable('alwaysReady', { alwaysReadyInstances: 5, maximumInstanceCount: 4 })).toThrow(/cannot exceed maximumInstanceCount/);
+  });
+
   it('an existing account in another region than its item names', () => {
     const keys = (template.resources as Record<string, { properties: { template: { resources: Record<string, unknown>; outputs: Record<string, { value: string }> } } }>).keys!;
     const accountId = existingAccount('shared-weu');

@@ -269,6 +269,14 @@ export class ArmEvaluator {
         return null;
       case 'equals':
         return equalValues(arg(0), arg(1));
+      case 'greater':
+        return asNumber(arg(0), name) > asNumber(arg(1), name);
+      case 'greaterorequals':
+        return asNumber(arg(0), name) >= asNumber(arg(1), name);
+      case 'less':
+        return asNumber(arg(0), name) < asNumber(arg(1), name);
+      case 'lessorequals':
+        return asNumber(arg(0), name) <= asNumber(arg(1), name);
       case 'empty': {
         const v = arg(0);
         return v === null || (typeof v === 'string' || Array.isArray(v) ? v.length === 0 : isObject(v) && Object.keys(v).length === 0);

@@ -77,6 +77,8 @@ export interface Harness {
   readonly clock: { now: number };
   readonly logs: LogLine[];
   readonly env: Record<string, string>;
+  /** What the service is built with: the fakes at the wire, the fake clock, the captured log. */
+  readonly dependencies: Dependencies;
   runtime: Runtime;
   routes: Route[];
   /** Rebuilds the service from `env` (after a test changes settings). */
@@ -140,6 +142,7 @@ export async function startHarness(options: { now?: number; dependencies?: Depen
     clock,
     logs,
     env,
+    dependencies,
     runtime: createRuntime(env, dependencies),
     routes: [],
     rebuild(overrides = {}) {
