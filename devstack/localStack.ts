@@ -102,6 +102,8 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
               name: 'speech',
               kind: 'speech',
               endpoint: cognitive.url,
+              // The fake's own URL serves every path, as a subdomain behind a private endpoint does.
+              privateEndpoint: true,
               secretName: 'speech-key',
               allowedRoles: ['Speech.Token'],
             },
@@ -109,6 +111,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
               name: 'translator',
               kind: 'translator',
               endpoint: cognitive.url,
+              privateEndpoint: true,
               secretName: 'translator-key',
               allowedScopes: ['Translator.Use'],
             },

@@ -234,9 +234,10 @@ module api 'modules/functionApp.bicep' = {
           allowedRoles: item.allowedRoles
           allowedScopes: item.allowedScopes
         },
-        (item.?customSubdomain ?? false)
-          ? { endpoint: keys[i].outputs.endpoint }
-          : { region: accounts[i].create ? normalizeRegion(item.region) : keys[i].outputs.region }
+        // The region always: without a private endpoint the Speech REST APIs stay at the regional hosts.
+        { region: accounts[i].create ? normalizeRegion(item.region) : keys[i].outputs.region },
+        (item.?customSubdomain ?? false) ? { endpoint: keys[i].outputs.endpoint } : {},
+        (item.?privateEndpoint ?? false) ? { privateEndpoint: true } : {}
       )
     ]
     rateLimitPerMinute: rateLimitPerMinute

@@ -18,10 +18,22 @@ export interface TokenResource {
   readonly name: string;
   readonly kind: ResourceKind;
   readonly cloud: CloudName;
-  /** Exactly one of `region` and `endpoint` is set. */
+  /**
+   * The resource's region. `null` only for a custom-subdomain resource behind a private endpoint
+   * that was configured without one: every service is then reached through the subdomain.
+   */
   readonly region: string | null;
-  /** Origin of a custom-subdomain resource, e.g. `https://contoso.cognitiveservices.azure.com`. */
+  /**
+   * Origin of a custom-subdomain resource, e.g. `https://contoso.cognitiveservices.azure.com`: the
+   * key is exchanged there, and the Speech SDK connects there.
+   */
   readonly endpoint: string | null;
+  /**
+   * The custom subdomain is reached through a private endpoint, so the Speech REST APIs are served
+   * under it too; without one they stay at the regional hosts (Speech private-link article, "Use
+   * the custom domain name without private endpoints").
+   */
+  readonly privateEndpoint: boolean;
   /** The Key Vault secret holding the resource's key. */
   readonly secretName: string;
   /** App role values (`roles` claim); any one grants access. */
@@ -65,14 +77,19 @@ export interface Config {
 /** Service URLs a token is used with, by service (`stt`, `tts`, `text`, `base`, …). */
 export type ClientEndpoints = Readonly<Record<string, string>>;
 
+/** Headers a service needs beside the token, by the name of the endpoint in `ClientEndpoints`. */
+export type EndpointHeaders = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
 /** What a caller may know about a resource: nothing secret, no vault or secret name. */
 export interface ResourceSummary {
   readonly name: string;
   readonly kind: ResourceKind;
   readonly cloud: CloudName;
-  /** `null` for a custom-subdomain resource. */
+  /** `null` for a custom-subdomain resource: the Speech SDK connects through `endpoints` then. */
   readonly region: string | null;
   readonly endpoints: ClientEndpoints;
+  /** Headers to send beside the token, per endpoint; most endpoints need none. */
+  readonly headers: EndpointHeaders;
 }
 
 /** The answer of `GET /api/token/{resource}`. */

@@ -1,6 +1,6 @@
 import { authorize, visibleResources } from './access/authorization.js';
 import type { Caller } from './auth/callerAuthentication.js';
-import { resolveClientEndpoints } from './clouds/endpoints.js';
+import { resolveClientEndpoints, resolveEndpointHeaders } from './clouds/endpoints.js';
 import type { Parts } from './composition.js';
 import type { ResourceSummary, TokenResource, VendedToken } from './model.js';
 
@@ -48,7 +48,9 @@ function summarize(resource: TokenResource): ResourceSummary {
     name: resource.name,
     kind: resource.kind,
     cloud: resource.cloud,
-    region: resource.region,
+    // A custom-subdomain resource is reached through its subdomain: no region to build hosts from.
+    region: resource.endpoint === null ? resource.region : null,
     endpoints: resolveClientEndpoints(resource),
+    headers: resolveEndpointHeaders(resource),
   };
 }

@@ -28,8 +28,8 @@ describe('warm-up at instance start', () => {
     const app = await startInstance();
     await app.warmedUp;
     expect(h.entra.requests).toEqual({ discovery: 1, jwks: 1 });
-    expect(h.vault.requests.get).toBe(5);
-    for (const key of [KEYS.speech, KEYS.china, KEYS.gov, KEYS.custom, KEYS.translator])
+    expect(h.vault.requests.get).toBe(6);
+    for (const key of [KEYS.speech, KEYS.china, KEYS.gov, KEYS.custom, KEYS.translator, KEYS.multi])
       expect(stsCallsFor(key)).toBe(1);
 
     // The first caller waits for nothing: every answer comes from the caches the warm-up filled.
@@ -37,7 +37,7 @@ describe('warm-up at instance start', () => {
     const first = await h.call('GET', '/api/token/speech', { authorization: `Bearer ${token}` });
     expect(first.status).toBe(200);
     expect(h.entra.requests).toEqual({ discovery: 1, jwks: 1 });
-    expect(h.vault.requests.get).toBe(5);
+    expect(h.vault.requests.get).toBe(6);
     expect(stsCallsFor(KEYS.speech)).toBe(1);
   });
 

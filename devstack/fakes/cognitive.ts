@@ -14,6 +14,12 @@ export interface FakeKey {
   readonly region?: string;
   /** Custom subdomain name; `loopback` is the fake's own URL addressed directly. */
   readonly subdomain?: string;
+  /**
+   * The subdomain is reached through a private endpoint, so it serves the Speech REST paths too.
+   * Without one it serves the STS and answers 404 to Speech paths, which live at the regional
+   * hosts (Speech private-link article). The `loopback` subdomain serves everything.
+   */
+  readonly privateEndpoint?: boolean;
 }
 
 /** A scripted STS answer; after `times` requests (default: for ever) the normal one returns. */
@@ -21,7 +27,9 @@ export type Behaviour =
   | { status: 429; retryAfterSeconds?: number; times?: number }
   | { status: 500 | 502 | 503; times?: number }
   | { status: 403; kind: 'localAuthDisabled' | 'networkRestricted'; times?: number }
-  | { hang: true; times?: number };
+  | { hang: true; times?: number }
+  /** Any answer a real STS gives: a status, its body and headers, word for word. */
+  | { status: number; body: string; headers?: Record<string, string>; times?: number };
 
 export interface FakeCall {
   /** The host the client addressed (`loopback` for the fake's own URL). */
@@ -199,8 +207,13 @@ export async function startFakeCognitive(options: {
   let keys: readonly FakeKey[] = [...options.keys];
   // A resource's DNS name outlives any one of its keys, so regenerated keys do not unresolve it.
   const knownSubdomains = new Set<string>();
+  const privateEndpoints = new Set<string>([`AzureCloud/${LOOPBACK_HOST}`]);
   const remember = (list: readonly FakeKey[]) => {
-    for (const k of list) if (k.subdomain !== undefined) knownSubdomains.add(`${k.cloud}/${k.subdomain}`);
+    for (const k of list) {
+      if (k.subdomain === undefined) continue;
+      knownSubdomains.add(`${k.cloud}/${k.subdomain}`);
+      if (k.privateEndpoint === true) privateEndpoints.add(`${k.cloud}/${k.subdomain}`);
+    }
   };
   remember(keys);
   const scripts = new Map<string, { behaviour: Behaviour; remaining: number }>();
@@ -283,8 +296,13 @@ export async function startFakeCognitive(options: {
       return;
     }
 
+    const servesSpeech =
+      target.kind === 'speech' ||
+      (target.kind === 'subdomain' &&
+        privateEndpoints.has(`${target.name === LOOPBACK_HOST ? 'AzureCloud' : target.cloud}/${target.name}`));
     const isVoicesList =
       req.method === 'GET' &&
+      servesSpeech &&
       ((target.kind === 'speech' && path === '/cognitiveservices/voices/list') ||
         (target.kind === 'subdomain' && path === '/tts/cognitiveservices/voices/list'));
     if (isVoicesList) {
@@ -311,6 +329,10 @@ export async function startFakeCognitive(options: {
         return;
       }
       record(behaviour.status);
+      if ('body' in behaviour) {
+        send(res, behaviour.status, behaviour.body, behaviour.headers);
+        return;
+      }
       if (behaviour.status === 429) {
         const after = behaviour.retryAfterSeconds;
         send(

@@ -29,16 +29,20 @@ type aiResource = {
 
   @description('Vend through the account\'s custom subdomain (https://<name>.cognitiveservices.azure.com) instead of the regional endpoint; needed behind private endpoints.')
   customSubdomain: bool?
+
+  @description('The account is reached through a private endpoint (created outside this template), so its Speech REST APIs are served under the custom subdomain too. Needs customSubdomain.')
+  privateEndpoint: bool?
 }
 
 @export()
-@description('One item of the TOKEN_RESOURCES app setting, in the shape src/config/settings.ts parses: exactly one of region and endpoint.')
+@description('One item of the TOKEN_RESOURCES app setting, in the shape src/config/settings.ts parses: the region, and the custom subdomain when there is one.')
 type tokenResource = {
   name: string
   kind: 'speech' | 'translator' | 'cognitive'
   cloud: 'AzureCloud' | 'AzureChinaCloud' | 'AzureUSGovernment'
-  region: string?
+  region: string
   endpoint: string?
+  privateEndpoint: bool?
   secretName: string
   allowedRoles: string[]
   allowedScopes: string[]
@@ -61,7 +65,9 @@ func checkedAiResource(item aiResource) aiResource =>
         ? fail('aiResources "${item.name}": the name may hold letters, digits and "-" only, not at either end (it becomes an account name, a Key Vault secret name and part of the URL).')
         : !empty(item.?existingResourceId ?? '') && !isAccountId(item.?existingResourceId ?? '')
             ? fail('aiResources "${item.name}": existingResourceId must be an account ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>.')
-            : item
+            : (item.?privateEndpoint ?? false) && !(item.?customSubdomain ?? false)
+                ? fail('aiResources "${item.name}": privateEndpoint needs customSubdomain (a private endpoint serves the account\'s custom subdomain).')
+                : item
 
 func isAccountId(id string) bool =>
   length(split(id, '/')) == 9 && toLower(join(take(skip(split(id, '/'), 5), 3), '/')) == 'providers/microsoft.cognitiveservices/accounts'

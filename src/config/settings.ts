@@ -31,6 +31,7 @@ export const RESOURCE_FIELDS = [
   'cloud',
   'region',
   'endpoint',
+  'privateEndpoint',
   'secretName',
   'allowedRoles',
   'allowedScopes',
@@ -73,6 +74,7 @@ const rawResourceSchema = z.looseObject({
   cloud: z.string().optional(),
   region: z.string().optional(),
   endpoint: z.string().optional(),
+  privateEndpoint: z.boolean().optional(),
   secretName: z.string().optional(),
   allowedRoles: z.array(z.string()).optional(),
   allowedScopes: z.array(z.string()).optional(),
@@ -249,19 +251,24 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
 
   const regionInput = raw.region?.trim() || undefined;
   const endpointInput = raw.endpoint?.trim() || undefined;
+  const privateEndpoint = raw.privateEndpoint ?? false;
   let region: string | null = null;
   let endpoint: string | null = null;
-  if (regionInput !== undefined && endpointInput !== undefined) {
-    fail('give either "region" (regional endpoint) or "endpoint" (custom subdomain), not both');
-  } else if (regionInput === undefined && endpointInput === undefined) {
+  if (regionInput === undefined && endpointInput === undefined) {
     fail(
-      'needs "region" (e.g. "westeurope", as on the resource\'s Keys and Endpoint page) or "endpoint" (its custom subdomain, https://<name>.cognitiveservices.azure.com)',
+      'needs "region" (e.g. "westeurope", as on the resource\'s Keys and Endpoint page), and "endpoint" too if it has a custom subdomain (https://<name>.cognitiveservices.azure.com)',
     );
-  } else if (regionInput !== undefined && cloud !== undefined) {
-    region = checkRegion(regionInput, resourceKind, cloud, fail);
-  } else if (endpointInput !== undefined && cloud !== undefined) {
-    endpoint = checkEndpoint(endpointInput, cloud, fail);
+  } else if (regionInput === undefined && !privateEndpoint) {
+    // Without a private endpoint the Speech REST APIs live at the regional hosts, not the subdomain.
+    fail(
+      `"endpoint" needs "region" as well (the resource's region, from its Keys and Endpoint page): without a private endpoint the Speech REST APIs and the voices list are served at the regional hosts; if the resource is reached through a private endpoint, set "privateEndpoint": true`,
+    );
   }
+  if (privateEndpoint && endpointInput === undefined) {
+    fail('"privateEndpoint": true needs "endpoint", the custom subdomain the private endpoint serves');
+  }
+  if (regionInput !== undefined && cloud !== undefined) region = checkRegion(regionInput, resourceKind, cloud, fail);
+  if (endpointInput !== undefined && cloud !== undefined) endpoint = checkEndpoint(endpointInput, cloud, fail);
 
   const secretName = raw.secretName?.trim() ?? '';
   if (!secretName) fail('"secretName" is required: the name of the Key Vault secret that holds this resource\'s key');
@@ -277,7 +284,17 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
   }
 
   if (failures.length > 0 || cloud === undefined) return undefined;
-  return { name, kind: resourceKind, cloud, region, endpoint, secretName, allowedRoles, allowedScopes };
+  return {
+    name,
+    kind: resourceKind,
+    cloud,
+    region,
+    endpoint,
+    privateEndpoint,
+    secretName,
+    allowedRoles,
+    allowedScopes,
+  };
 }
 
 function checkRegion(input: string, kind: ResourceKind, cloud: CloudName, fail: (m: string) => void): string | null {

@@ -5,7 +5,14 @@ import type { Caller } from '../../src/auth/callerAuthentication.js';
 import type { TokenResource } from '../../src/model.js';
 import { VendingError } from '../../src/errors.js';
 
-const base = { kind: 'speech', cloud: 'AzureCloud', region: 'westeurope', endpoint: null, secretName: 's' } as const;
+const base = {
+  kind: 'speech',
+  cloud: 'AzureCloud',
+  region: 'westeurope',
+  endpoint: null,
+  privateEndpoint: false,
+  secretName: 's',
+} as const;
 const resources: TokenResource[] = [
   { ...base, name: 'speech', allowedRoles: ['Speech.Token'], allowedScopes: [] },
   { ...base, name: 'translator', kind: 'translator', allowedRoles: [], allowedScopes: ['Translator.Use'] },

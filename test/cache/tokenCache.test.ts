@@ -9,6 +9,7 @@ const resource: TokenResource = {
   cloud: 'AzureCloud',
   region: 'westeurope',
   endpoint: null,
+  privateEndpoint: false,
   secretName: 'speech-key',
   allowedRoles: ['R'],
   allowedScopes: [],

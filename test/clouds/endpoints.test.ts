@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { resolveClientEndpoints, resolveIssueTokenUrl, resolveStsEndpoint } from '../../src/clouds/endpoints.js';
+import {
+  resolveClientEndpoints,
+  resolveEndpointHeaders,
+  resolveIssueTokenUrl,
+  resolveStsEndpoint,
+} from '../../src/clouds/endpoints.js';
 import type { TokenResource } from '../../src/model.js';
 
 function resource(overrides: Partial<TokenResource>): TokenResource {
@@ -9,6 +14,7 @@ function resource(overrides: Partial<TokenResource>): TokenResource {
     cloud: 'AzureCloud',
     region: 'westeurope',
     endpoint: null,
+    privateEndpoint: false,
     secretName: 'k',
     allowedRoles: ['R'],
     allowedScopes: [],
@@ -89,9 +95,51 @@ describe('resolveClientEndpoints', () => {
     ).toEqual({ text: 'https://t.cognitiveservices.azure.com/translator/text/v3.0' });
   });
 
-  it('multi-service resources get their base endpoint', () => {
+  it('a multi-service resource gets every service its key serves: base, Speech and Translator', () => {
     expect(resolveClientEndpoints(resource({ kind: 'cognitive', region: 'eastus' }))).toEqual({
       base: 'https://eastus.api.cognitive.microsoft.com',
+      stt: 'wss://eastus.stt.speech.microsoft.com',
+      tts: 'wss://eastus.tts.speech.microsoft.com',
+      sttRest: 'https://eastus.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1',
+      ttsRest: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/v1',
+      voicesList: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/voices/list',
+      text: 'https://api.cognitive.microsofttranslator.com',
     });
+    expect(
+      resolveClientEndpoints(resource({ kind: 'cognitive', cloud: 'AzureChinaCloud', region: 'chinaeast2' })).text,
+    ).toBe('https://api.translator.azure.cn');
+  });
+
+  it('a multi-service resource on a custom subdomain translates there', () => {
+    const endpoints = resolveClientEndpoints(
+      resource({ kind: 'cognitive', region: 'eastus', endpoint: 'https://contoso-ai.cognitiveservices.azure.com' }),
+    );
+    expect(endpoints.base).toBe('https://contoso-ai.cognitiveservices.azure.com');
+    expect(endpoints.text).toBe('https://contoso-ai.cognitiveservices.azure.com/translator/text/v3.0');
+    expect(endpoints.voicesList).toBe('https://eastus.tts.speech.microsoft.com/cognitiveservices/voices/list');
+  });
+});
+
+describe('resolveEndpointHeaders', () => {
+  it.each([
+    [
+      'a multi-service resource at the global Translator host',
+      { kind: 'cognitive', region: 'eastus' },
+      { text: { 'Ocp-Apim-Subscription-Region': 'eastus' } },
+    ],
+    [
+      'a regional Translator resource',
+      { kind: 'translator', region: 'westeurope' },
+      { text: { 'Ocp-Apim-Subscription-Region': 'westeurope' } },
+    ],
+    ['a global Translator resource', { kind: 'translator', region: 'global' }, {}],
+    ['Speech', { kind: 'speech', region: 'westeurope' }, {}],
+    [
+      'a custom subdomain, which names the resource itself',
+      { kind: 'cognitive', region: 'eastus', endpoint: 'https://c.cognitiveservices.azure.com' },
+      {},
+    ],
+  ] as const)('%s', (_, overrides, expected) => {
+    expect(resolveEndpointHeaders(resource(overrides))).toEqual(expected);
   });
 });

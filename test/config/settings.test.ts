@@ -55,6 +55,7 @@ describe('loadConfig', () => {
           cloud: 'AzureCloud',
           region: 'japanwest',
           endpoint: null,
+          privateEndpoint: false,
           secretName: 'speech-key',
           allowedRoles: ['Speech.Token'],
           allowedScopes: [],
@@ -92,11 +93,28 @@ describe('loadConfig', () => {
     expect(loadConfig(env([{ ...speech, region: 'Japan West' }])).resources[0]?.region).toBe('japanwest');
   });
 
-  it('accepts a custom-subdomain endpoint instead of a region, without a trailing slash', () => {
+  it('accepts a custom subdomain with its region, without a trailing slash', () => {
+    const resource = loadConfig(env([{ ...speech, endpoint: 'https://contoso.cognitiveservices.azure.com/' }]))
+      .resources[0];
+    expect(resource).toMatchObject({
+      region: 'japanwest',
+      endpoint: 'https://contoso.cognitiveservices.azure.com',
+      privateEndpoint: false,
+    });
+  });
+
+  it('accepts a custom subdomain behind a private endpoint without a region', () => {
     const resource = loadConfig(
-      env([{ ...speech, region: undefined, endpoint: 'https://contoso.cognitiveservices.azure.com/' }]),
+      env([
+        {
+          ...speech,
+          region: undefined,
+          endpoint: 'https://contoso.cognitiveservices.azure.com',
+          privateEndpoint: true,
+        },
+      ]),
     ).resources[0];
-    expect(resource).toMatchObject({ region: null, endpoint: 'https://contoso.cognitiveservices.azure.com' });
+    expect(resource).toMatchObject({ region: null, privateEndpoint: true });
   });
 
   it('accepts a global Translator and the wider Translator region list', () => {
@@ -201,10 +219,12 @@ describe('loadConfig', () => {
       /must be the resource's custom subdomain, https:\/\/<name>.cognitiveservices.azure.com/,
     ],
     [
-      'both region and endpoint',
-      { endpoint: 'https://x.cognitiveservices.azure.com' },
-      /either "region".*or "endpoint".*not both/,
+      'an endpoint without a region and no private endpoint',
+      { region: undefined, endpoint: 'https://x.cognitiveservices.azure.com' },
+      /"endpoint" needs "region" as well.*served at the regional hosts.*"privateEndpoint": true/,
     ],
+    ['privateEndpoint without an endpoint', { privateEndpoint: true }, /"privateEndpoint": true needs "endpoint"/],
+    ['privateEndpoint that is not a boolean', { privateEndpoint: 'yes' }, /"privateEndpoint": /],
     ['neither region nor endpoint', { region: undefined }, /needs "region"/],
     ['a missing secretName', { secretName: undefined }, /"secretName" is required/],
     ['an invalid secretName', { secretName: 'speech_key' }, /not a valid Key Vault secret name/],

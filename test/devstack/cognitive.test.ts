@@ -6,6 +6,7 @@ const KEYS = {
   china: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
   gov: '11223344556677889900aabbccddeeff',
   custom: 'Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0nOp3rSt6vWx9zAb2dEf5hIj8lMn1pQr4tUv7xYz0bCd3f',
+  private: '0a1b2c3d4e5f60718293a4b5c6d7e8f9',
   loopback: 'c0ffee00c0ffee00c0ffee00c0ffee00',
 };
 const FAKE_KEYS: FakeKey[] = [
@@ -13,6 +14,7 @@ const FAKE_KEYS: FakeKey[] = [
   { key: KEYS.china, cloud: 'AzureChinaCloud', region: 'chinaeast2' },
   { key: KEYS.gov, cloud: 'AzureUSGovernment', region: 'usgovvirginia' },
   { key: KEYS.custom, cloud: 'AzureCloud', region: 'westeurope', subdomain: 'contoso-speech' },
+  { key: KEYS.private, cloud: 'AzureCloud', region: 'westeurope', subdomain: 'contoso-private', privateEndpoint: true },
   { key: KEYS.loopback, cloud: 'AzureCloud', subdomain: 'loopback' },
 ];
 
@@ -227,16 +229,33 @@ describe('fake Speech voices list', () => {
     expect((await voices('https://chinaeast2.tts.speech.azure.cn', china)).status).toBe(200);
   });
 
-  it('accepts a custom-subdomain token at the subdomain and at its region', async () => {
+  it('a custom subdomain without a private endpoint serves the STS, 404s Speech paths, and its token works at its region', async () => {
     const token = await tokenFor('https://contoso-speech.cognitiveservices.azure.com', KEYS.custom);
-    expect(
-      (
-        await cognitive.fetch('https://contoso-speech.cognitiveservices.azure.com/tts/cognitiveservices/voices/list', {
-          headers: { Authorization: `Bearer ${token}` },
-        })
-      ).status,
-    ).toBe(200);
+    const atSubdomain = await cognitive.fetch(
+      'https://contoso-speech.cognitiveservices.azure.com/tts/cognitiveservices/voices/list',
+      { headers: { Authorization: `Bearer ${token}` } },
+    );
+    expect(atSubdomain.status).toBe(404);
+    expect(await atSubdomain.text()).toBe('{"error":{"code":"404","message":"Resource not found"}}');
     expect((await voices('https://westeurope.tts.speech.microsoft.com', token)).status).toBe(200);
+  });
+
+  it('a custom subdomain behind a private endpoint serves the Speech paths too', async () => {
+    const token = await tokenFor('https://contoso-private.cognitiveservices.azure.com', KEYS.private);
+    const atSubdomain = await cognitive.fetch(
+      'https://contoso-private.cognitiveservices.azure.com/tts/cognitiveservices/voices/list',
+      { headers: { Authorization: `Bearer ${token}` } },
+    );
+    expect(atSubdomain.status).toBe(200);
+  });
+
+  it('answers any scripted status and body word for word, per host', async () => {
+    const quota = '{"statusCode":403,"message":"Out of call volume quota. Quota will be replenished in 2.03:04:05."}';
+    cognitive.script('westeurope.api.cognitive.microsoft.com', { status: 403, body: quota, times: 1 });
+    const refused = await issueToken('https://westeurope.api.cognitive.microsoft.com', KEYS.custom);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toBe(quota);
+    expect((await issueToken('https://westeurope.api.cognitive.microsoft.com', KEYS.custom)).status).toBe(200);
   });
 
   it('answers 401 for another region, an expired token, a token it never issued, or when told to', async () => {

@@ -50,6 +50,7 @@ describe('doctor', () => {
       ['speech-gov', true],
       ['speech-custom', true],
       ['translator', true],
+      ['multi', true],
     ]);
     expect(h.cognitive.calls.filter((c) => c.path.endsWith('/voices/list')).map((c) => c.host)).toContain(
       'japanwest.tts.speech.microsoft.com',
@@ -141,7 +142,7 @@ describe('doctor', () => {
   });
 
   it('sts_unreachable', async () => {
-    const [finding] = await run(only({ ...speech, region: undefined, endpoint: 'http://127.0.0.1:1' }));
+    const [finding] = await run(only({ ...speech, endpoint: 'http://127.0.0.1:1' }));
     expect(finding?.cause).toBe('sts_unreachable');
   });
 

@@ -1,6 +1,15 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AUDIENCE, expectNoKeys, KEYS, startHarness, TENANT_ID, type Harness } from '../support/harness.js';
 
+/** The parts of a token answer these tests read. */
+interface VendedTokenBody {
+  accessToken: string;
+  kind: string;
+  region: string | null;
+  endpoints: Record<string, string | undefined>;
+  headers: Record<string, Record<string, string>>;
+}
+
 let h: Harness;
 const seen: string[] = [];
 const logLines: string[] = [];
@@ -72,6 +81,47 @@ describe('GET /api/token/{resource}', () => {
     expect(h.cognitive.calls.map((c) => `${c.host}${c.path} ${c.status}`)).toEqual([
       `${stsHost}/sts/v1.0/issueToken 200`,
     ]);
+  });
+
+  it('a custom subdomain without a private endpoint: the SDK through the subdomain, REST at its region, and the REST host takes the token', async () => {
+    const body = (await get('/api/token/speech-custom', await h.callerToken())).json as VendedTokenBody;
+    expect(body.region).toBeNull();
+    expect(body.endpoints).toMatchObject({
+      base: 'https://contoso-speech.cognitiveservices.azure.com',
+      tts: 'wss://contoso-speech.cognitiveservices.azure.com/tts/cognitiveservices/websocket/v1',
+      voicesList: 'https://westeurope.tts.speech.microsoft.com/cognitiveservices/voices/list',
+    });
+    const voices = await h.cognitive.fetch(body.endpoints.voicesList ?? '', {
+      headers: { Authorization: `Bearer ${body.accessToken}` },
+    });
+    expect(voices.status).toBe(200);
+    // Where the endpoints used to point: the subdomain answers 404 without a private endpoint.
+    const atSubdomain = await h.cognitive.fetch(
+      'https://contoso-speech.cognitiveservices.azure.com/tts/cognitiveservices/voices/list',
+      {
+        headers: { Authorization: `Bearer ${body.accessToken}` },
+      },
+    );
+    expect(atSubdomain.status).toBe(404);
+  });
+
+  it('a multi-service resource: every service its key serves, with the header Translator needs', async () => {
+    const body = (await get('/api/token/multi', await h.callerToken())).json as VendedTokenBody;
+    expect(body).toMatchObject({ kind: 'cognitive', region: 'eastus' });
+    expect(body.endpoints).toEqual({
+      base: 'https://eastus.api.cognitive.microsoft.com',
+      stt: 'wss://eastus.stt.speech.microsoft.com',
+      tts: 'wss://eastus.tts.speech.microsoft.com',
+      sttRest: 'https://eastus.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1',
+      ttsRest: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/v1',
+      voicesList: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/voices/list',
+      text: 'https://api.cognitive.microsofttranslator.com',
+    });
+    expect(body.headers).toEqual({ text: { 'Ocp-Apim-Subscription-Region': 'eastus' } });
+    const voices = await h.cognitive.fetch(body.endpoints.voicesList ?? '', {
+      headers: { Authorization: `Bearer ${body.accessToken}` },
+    });
+    expect(voices.status).toBe(200);
   });
 
   it('vends a global Translator token to a caller with the delegated scope', async () => {

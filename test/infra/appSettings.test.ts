@@ -62,6 +62,7 @@ interface SampleResource {
   allowedScopes: string[];
   existingResourceId?: string;
   customSubdomain?: boolean;
+  privateEndpoint?: boolean;
 }
 
 const existingAccount = (name: string) =>
@@ -79,7 +80,7 @@ const SAMPLES: Record<CloudName, SampleResource[]> = {
     { name: 'shared', kind: 'cognitive', region: 'chinanorth3', allowedRoles: ['Tokens.All'], allowedScopes: [], existingResourceId: existingAccount('shared-cn3') },
   ],
   AzureUSGovernment: [
-    { name: 'speech', kind: 'speech', region: 'usgovvirginia', allowedRoles: ['Speech.Token'], allowedScopes: [] },
+    { name: 'speech', kind: 'speech', region: 'usgovvirginia', allowedRoles: ['Speech.Token'], allowedScopes: [], customSubdomain: true, privateEndpoint: true },
     { name: 'translator', kind: 'translator', region: 'usgovarizona', allowedRoles: [], allowedScopes: ['Tokens.Request'], customSubdomain: true },
     { name: 'shared', kind: 'cognitive', region: 'usgovarizona', allowedRoles: ['Tokens.All'], allowedScopes: [], existingResourceId: existingAccount('shared-az') },
   ],
@@ -265,8 +266,8 @@ describe('app settings: infra/ writes exactly what src/config/settings.ts reads'
     const items = tokenResourceItems();
     for (const item of items) {
       expect(Object.keys(item).filter((k) => !fields.includes(k)), `unknown fields in ${JSON.stringify(item)}`).toEqual([]);
-      // Exactly one of region (regional STS) and endpoint (custom subdomain).
-      expect(['region', 'endpoint'].filter((k) => k in item), JSON.stringify(item)).toHaveLength(1);
+      // The region always (the Speech REST hosts need it without a private endpoint), the subdomain when there is one.
+      expect('region' in item, JSON.stringify(item)).toBe(true);
     }
     expect([...new Set(items.flatMap((item) => Object.keys(item)))].sort()).toEqual([...fields].sort());
   });
@@ -287,10 +288,11 @@ describe.skipIf(compiler === undefined)('as deployed: the code accepts what the 
         name: sample.name,
         kind: sample.kind,
         cloud,
-        region: sample.customSubdomain ? null : sample.region.toLowerCase().replace(/\s+/g, ''),
+        region: sample.region.toLowerCase().replace(/\s+/g, ''),
         endpoint: sample.customSubdomain
           ? expect.stringMatching(new RegExp(`^https://cog-${sample.name}-[a-z0-9]{13}\\.${CLOUD_FACTS[cloud].customSubdomainSuffix.replace(/\./g, '\\.')}$`))
           : null,
+        privateEndpoint: sample.privateEndpoint ?? false,
         secretName: `${sample.name}-key`,
         allowedRoles: sample.allowedRoles,
         allowedScopes: sample.allowedScopes,
@@ -355,6 +357,7 @@ describe.skipIf(compiler === undefined)('refused at deployment, as the code woul
     expect(() => mainVariable('resources', { aiResources: [item({}), item({ name: 'Speech' })] })).toThrow(/names must be unique/);
     expect(() => mainVariable('resources', { aiResources: [item({ existingResourceId: '/subscriptions/x/resourceGroups/y' })] })).toThrow(/must be an account ID/);
     expect(() => mainVariable('resources', { aiResources: [item({ allowedRoles: [], allowedScopes: [] })] })).toThrow(/grants nobody/);
+    expect(() => mainVariable('resources', { aiResources: [item({ privateEndpoint: true })] })).toThrow(/privateEndpoint needs customSubdomain/);
   });
 
   it('CORS * and a cloud whose endpoints the code does not know', () => {

@@ -19,6 +19,7 @@ export const KEYS = {
   gov: '11223344556677889900aabbccddeeff',
   custom: 'Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0nOp3rSt6vWx9zAb2dEf5hIj8lMn1pQr4tUv7xYz0bCd3f',
   translator: '99887766554433221100ffeeddccbbaa',
+  multi: '5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b',
 } as const;
 
 export const ALL_TEST_KEYS: readonly string[] = Object.values(KEYS);
@@ -45,6 +46,7 @@ export const RESOURCES = [
     name: 'speech-custom',
     kind: 'speech',
     endpoint: 'https://contoso-speech.cognitiveservices.azure.com',
+    region: 'westeurope',
     secretName: 'speech-custom-key',
     allowedRoles: ['Speech.Token'],
   },
@@ -55,14 +57,22 @@ export const RESOURCES = [
     secretName: 'translator-key',
     allowedScopes: ['Translator.Use'],
   },
+  {
+    name: 'multi',
+    kind: 'cognitive',
+    region: 'eastus',
+    secretName: 'multi-key',
+    allowedScopes: ['Translator.Use'],
+  },
 ];
 
 export const FAKE_KEYS: FakeKey[] = [
   { key: KEYS.speech, cloud: 'AzureCloud', region: 'japanwest' },
   { key: KEYS.china, cloud: 'AzureChinaCloud', region: 'chinaeast2' },
   { key: KEYS.gov, cloud: 'AzureUSGovernment', region: 'usgovvirginia' },
-  { key: KEYS.custom, cloud: 'AzureCloud', subdomain: 'contoso-speech' },
+  { key: KEYS.custom, cloud: 'AzureCloud', subdomain: 'contoso-speech', region: 'westeurope' },
   { key: KEYS.translator, cloud: 'AzureCloud', region: 'global' },
+  { key: KEYS.multi, cloud: 'AzureCloud', region: 'eastus' },
 ];
 
 export interface LogLine {
@@ -106,6 +116,7 @@ export async function startHarness(options: { now?: number; dependencies?: Depen
   vault.setSecret('speech-gov-key', KEYS.gov);
   vault.setSecret('speech-custom-key', KEYS.custom);
   vault.setSecret('translator-key', KEYS.translator);
+  vault.setSecret('multi-key', KEYS.multi);
 
   const logs: LogLine[] = [];
   const env: Record<string, string> = {
