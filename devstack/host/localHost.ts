@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import functions, { type HttpResponseInit, type LogLevel } from '@azure/functions';
-import { ROUTE_PREFIX, type Route } from '../../src/functions/routes.js';
+import functions, { type HttpMethod, type HttpResponseInit, type LogLevel } from '@azure/functions';
+import { acceptedMethods, ROUTE_PREFIX, type Route } from '../../src/functions/routes.js';
 import { describeError, VendingError } from '../../src/errors.js';
 import { problemResponse } from '../../src/http/problem.js';
 import type { LogSink } from '../../src/log/logger.js';
@@ -82,10 +82,10 @@ export function createLocalHost(options: LocalHostOptions): Server {
     }
 
     const correlationId = randomUUID();
-    if (!match?.route.methods.includes((incoming.method ?? 'GET') as Route['methods'][number])) {
+    if (match === undefined || !acceptedMethods(match.route).includes((incoming.method ?? 'GET') as HttpMethod)) {
       write(
         outgoing,
-        problemResponse(routeNotFound(incoming.method ?? 'GET', url.pathname), correlationId),
+        problemResponse(routeNotFound(incoming.method ?? 'GET', url.pathname, options.routes), correlationId),
         corsHeaders,
       );
       return;
@@ -168,8 +168,9 @@ async function readBody(incoming: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function routeNotFound(method: string, pathname: string): VendingError {
+function routeNotFound(method: string, pathname: string, routes: readonly Route[]): VendingError {
+  const known = routes.map((route) => `${route.methods.join('|')} /${ROUTE_PREFIX}/${route.route}`).join(', ');
   return new VendingError('route_not_found', 'No such route.', {
-    detail: `No route ${method} ${pathname}. Routes: GET|POST /api/token/{resource}, GET /api/resources, GET /api/health.`,
+    detail: `No route ${method} ${pathname}. Routes: ${known}.`,
   });
 }

@@ -1,7 +1,7 @@
 import { app } from '@azure/functions';
 import { consoleSink } from '../log/logger.js';
 import { createRuntime, logConfigurationError, type Runtime } from '../runtime.js';
-import { createRoutes } from './routes.js';
+import { acceptedMethods, createRoutes } from './routes.js';
 
 // Built once per worker from the app settings. An invalid configuration is logged line by line
 // at start-up (console output reaches the function logs) and every route then answers 503.
@@ -15,8 +15,9 @@ function currentRuntime(): Runtime {
 }
 currentRuntime();
 
-for (const { name, methods, route, handler } of createRoutes(currentRuntime)) {
+for (const route of createRoutes(currentRuntime)) {
   // Anonymous at the platform: a browser cannot keep a function key secret; callers prove who they
   // are with an Entra token, which the handler verifies itself.
-  app.http(name, { methods: [...methods], route, authLevel: 'anonymous', handler });
+  const { name, route: template, handler } = route;
+  app.http(name, { methods: [...acceptedMethods(route)], route: template, authLevel: 'anonymous', handler });
 }

@@ -2,12 +2,19 @@ import type { HttpMethod } from '@azure/functions';
 import type { RouteHandler } from '../http/handle.js';
 import type { Runtime } from '../runtime.js';
 import { healthHandler } from './health.js';
+import { OPENAPI_METHODS, openApiHandler } from './openapi.js';
 import { resourcesHandler } from './resources.js';
 import { tokenHandler } from './token.js';
 
 export interface Route {
   readonly name: string;
+  /** The methods the route serves (and the OpenAPI document lists). */
   readonly methods: readonly HttpMethod[];
+  /**
+   * The handler answers every other method itself (405 with `Allow`), so the host must hand it
+   * every method instead of answering 404 for the others.
+   */
+  readonly answersOtherMethods?: true;
   /** Functions route template, below the `api` prefix. */
   readonly route: string;
   readonly handler: RouteHandler;
@@ -15,11 +22,26 @@ export interface Route {
 
 export const ROUTE_PREFIX = 'api';
 
+// CONNECT is left out: it asks for a tunnel rather than naming a resource.
+const EVERY_METHOD: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
+
+/** The methods a host must pass to the route's handler: Azure registers these, the local host matches them. */
+export function acceptedMethods(route: Route): readonly HttpMethod[] {
+  return route.answersOtherMethods ? EVERY_METHOD : route.methods;
+}
+
 /** The one route table: registered with app.http in Azure and served by the local host. */
 export function createRoutes(runtime: () => Runtime): Route[] {
   return [
     { name: 'token', methods: ['GET', 'POST'], route: 'token/{resource}', handler: tokenHandler(runtime) },
     { name: 'resources', methods: ['GET'], route: 'resources', handler: resourcesHandler(runtime) },
     { name: 'health', methods: ['GET'], route: 'health', handler: healthHandler() },
+    {
+      name: 'openapi',
+      methods: OPENAPI_METHODS,
+      answersOtherMethods: true,
+      route: 'openapi.json',
+      handler: openApiHandler(),
+    },
   ];
 }
