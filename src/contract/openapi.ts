@@ -249,7 +249,12 @@ function componentSchemas(): Record<string, JsonSchema> {
       type: 'object',
       description: 'This document: OpenAPI 3.1.',
       required: ['openapi', 'info', 'paths', 'components'],
-      properties: { openapi: { type: 'string', pattern: '^3\\.1\\.\\d+$' } },
+      properties: {
+        openapi: { type: 'string', pattern: '^3\\.1\\.\\d+$' },
+        info: { type: 'object' },
+        paths: { type: 'object' },
+        components: { type: 'object' },
+      },
     },
   };
 }

@@ -22,8 +22,9 @@ export interface Route {
 
 export const ROUTE_PREFIX = 'api';
 
-// CONNECT is left out: it asks for a tunnel rather than naming a resource.
-const EVERY_METHOD: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
+// Not TRACE or CONNECT: the worker's HttpRequest (fetch's Request) refuses both, so a registered
+// route would fail on them instead of answering; the host's own 404 is the better answer.
+const EVERY_METHOD: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 /** The methods a host must pass to the route's handler: Azure registers these, the local host matches them. */
 export function acceptedMethods(route: Route): readonly HttpMethod[] {
