@@ -1,3 +1,9 @@
+/**
+ * The OpenAPI 3.1 document of the public routes, built from the zod schemas the handlers encode
+ * their answers with (`model.ts`) and from the error table (`http/problem.ts`). It takes no
+ * configuration, so it can never hold a resource name, vault or tenant. `npm run build` writes it to
+ * `dist/openapi.json` and `GET /api/openapi.json` serves the same text.
+ */
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { PROBLEMS, type ProblemStatus } from '../http/problem.js';
@@ -18,13 +24,6 @@ import {
   type ResourceList,
   type VendedToken,
 } from '../model.js';
-
-/**
- * The OpenAPI 3.1 document of the public routes, built from the zod schemas the handlers encode
- * their answers with (`model.ts`) and from the error table (`http/problem.ts`). It takes no
- * configuration, so it can never hold a resource name, vault or tenant. `npm run build` writes it to
- * `dist/openapi.json` and `GET /api/openapi.json` serves the same text.
- */
 
 type JsonSchema = z.core.JSONSchema.BaseSchema;
 
