@@ -29,3 +29,6 @@ export function createApp(env: Environment, dependencies: Dependencies = {}): Ap
 // node_modules would cost every start of `npm run serve` some 40-60 ms each.
 export { HttpRequest, InvocationContext } from '@azure/functions';
 export { readLocalSettings } from './config/localSettings.js';
+export { describeError } from './errors.js';
+export { acceptedMethods, ROUTE_PREFIX, routeNotFound } from './functions/routes.js';
+export { problemResponse } from './http/problem.js';

@@ -32,7 +32,9 @@ export const ERROR_CODES = [
   'sts_timeout',
   'sts_unreachable',
   'sts_invalid_response',
+  // HTTP
   'route_not_found',
+  'method_not_allowed',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -45,6 +47,8 @@ export interface VendingErrorDetails {
   /** For the operator: what to change. */
   readonly fix?: string;
   readonly retryAfterSeconds?: number;
+  /** The methods a route serves, for the `Allow` header of a 405. */
+  readonly allow?: readonly string[];
   readonly cause?: unknown;
 }
 
@@ -53,6 +57,7 @@ export class VendingError extends Error {
   readonly diagnosis: string | undefined;
   readonly fix: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly allow: readonly string[] | undefined;
 
   constructor(
     readonly code: ErrorCode,
@@ -65,6 +70,7 @@ export class VendingError extends Error {
     this.diagnosis = details.diagnosis;
     this.fix = details.fix;
     this.retryAfterSeconds = details.retryAfterSeconds;
+    this.allow = details.allow;
   }
 }
 

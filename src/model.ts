@@ -2,15 +2,31 @@
  * The domain in one place: the clouds and resource kinds the service knows, a configured resource,
  * the validated configuration, and the shapes callers receive. The settings parser produces these;
  * every step of the flow imports them from here, never from the parser.
+ *
+ * The shapes callers receive are zod schemas, and their types are inferred from them: the handlers
+ * encode every answer through its schema, and the OpenAPI document (`contract/openapi.ts`) is
+ * generated from the same schemas, so the code, the types and the document cannot disagree.
+ * Descriptions given with `.meta()` become the document's descriptions.
  */
+import { z } from 'zod';
+import { ERROR_CODES } from './errors.js';
 
 /** Azure clouds with their own STS, Speech and Entra hosts (see `clouds/clouds.ts`). */
 export const CLOUD_NAMES = ['AzureCloud', 'AzureChinaCloud', 'AzureUSGovernment'] as const;
-export type CloudName = (typeof CLOUD_NAMES)[number];
+export const cloudNameSchema = z
+  .enum(CLOUD_NAMES)
+  .meta({ description: 'The Azure cloud of the resource: public, Azure China (21Vianet) or US Government.' });
+export type CloudName = z.output<typeof cloudNameSchema>;
 
 /** `speech` (Speech), `translator` (Translator), `cognitive` (multi-service Azure AI services). */
 export const RESOURCE_KINDS = ['speech', 'translator', 'cognitive'] as const;
-export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+export const resourceKindSchema = z.enum(RESOURCE_KINDS).meta({
+  description: 'The kind of Azure AI resource: Speech, Translator, or a multi-service (Cognitive Services) resource.',
+});
+export type ResourceKind = z.output<typeof resourceKindSchema>;
+
+/** A resource name: what `/api/token/{resource}` takes (`TOKEN_RESOURCES[].name`). */
+export const RESOURCE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 
 /** An Azure AI resource whose key the service exchanges; one item of `TOKEN_RESOURCES`, validated. */
 export interface TokenResource {
@@ -74,31 +90,120 @@ export interface Config {
   readonly rateLimitPerMinute: number;
 }
 
+// ---- What callers receive -----------------------------------------------------------------------
+
+const resourceNameSchema = z.string().regex(RESOURCE_NAME_PATTERN);
+const regionSchema = z.string().min(1).nullable().meta({
+  description:
+    "The resource's region (`global` for a global Translator); `null` for a custom-subdomain resource: the Speech SDK connects through `endpoints` then.",
+});
+
 /** Service URLs a token is used with, by service (`stt`, `tts`, `text`, `base`, …). */
-export type ClientEndpoints = Readonly<Record<string, string>>;
+export const clientEndpointsSchema = z.record(z.string().min(1), z.url()).meta({
+  description:
+    'The service URLs to use the token with, by name. Speech: `stt` and `tts` (the WebSocket hosts or paths the Speech SDK connects to), `sttRest`, `ttsRest`, `voicesList`, and `base` for a custom subdomain. Translator: `text`. Multi-service: `base`, every Speech name and `text`. Clients should keep names they do not know.',
+});
+export type ClientEndpoints = Readonly<z.output<typeof clientEndpointsSchema>>;
 
 /** Headers a service needs beside the token, by the name of the endpoint in `ClientEndpoints`. */
-export type EndpointHeaders = Readonly<Record<string, Readonly<Record<string, string>>>>;
+export const endpointHeadersSchema = z.record(z.string().min(1), z.record(z.string().min(1), z.string())).meta({
+  description:
+    'Headers to send beside the token, by endpoint name, for the few services that need one: Translator at its global host takes `Ocp-Apim-Subscription-Region` for a regional or multi-service resource. Most endpoints have no entry.',
+});
+export type EndpointHeaders = Readonly<z.output<typeof endpointHeadersSchema>>;
 
 /** What a caller may know about a resource: nothing secret, no vault or secret name. */
-export interface ResourceSummary {
-  readonly name: string;
-  readonly kind: ResourceKind;
-  readonly cloud: CloudName;
-  /** `null` for a custom-subdomain resource: the Speech SDK connects through `endpoints` then. */
-  readonly region: string | null;
-  readonly endpoints: ClientEndpoints;
-  /** Headers to send beside the token, per endpoint; most endpoints need none. */
-  readonly headers: EndpointHeaders;
-}
+export const resourceSummarySchema = z
+  .object({
+    name: resourceNameSchema.meta({ description: 'The resource name, as in `/api/token/{resource}`.' }),
+    kind: resourceKindSchema,
+    cloud: cloudNameSchema,
+    region: regionSchema,
+    endpoints: clientEndpointsSchema,
+    headers: endpointHeadersSchema,
+  })
+  .meta({
+    description: 'A resource this caller may request a token for. Nothing secret: no key, vault or secret name.',
+  });
+export type ResourceSummary = Readonly<z.output<typeof resourceSummarySchema>>;
+
+/** The answer of `GET /api/resources`. */
+export const resourceListSchema = z
+  .object({ resources: z.array(resourceSummarySchema) })
+  .meta({ description: 'The resources this caller may request, in configuration order.' });
+export type ResourceList = Readonly<z.output<typeof resourceListSchema>>;
 
 /** The answer of `GET /api/token/{resource}`. */
-export interface VendedToken extends Omit<ResourceSummary, 'name'> {
-  readonly accessToken: string;
-  readonly tokenType: 'Bearer';
-  /** ISO 8601. */
-  readonly expiresOn: string;
-  /** Counted by the server, so a client with a wrong clock still caches right. */
-  readonly expiresInSeconds: number;
-  readonly resource: string;
-}
+export const vendedTokenSchema = z
+  .object({
+    accessToken: z.string().min(1).meta({
+      description:
+        'The Azure AI services token: send it as `Authorization: Bearer <accessToken>` (REST) or give it to the Speech SDK as its authorization token. Opaque; valid 10 minutes from issue.',
+    }),
+    tokenType: z.literal('Bearer'),
+    expiresOn: z.iso
+      .datetime()
+      .meta({ description: "When `accessToken` expires, ISO 8601 in UTC, by the server's clock." }),
+    expiresInSeconds: z.number().int().min(0).meta({
+      description:
+        'Seconds `accessToken` has left, counted by the server when it answered. Cache by this (send time + expiresInSeconds) rather than by `expiresOn`, so a device with a wrong clock still refreshes in time.',
+    }),
+    resource: resourceNameSchema.meta({ description: 'The resource name the token was asked for.' }),
+    kind: resourceKindSchema,
+    cloud: cloudNameSchema,
+    region: regionSchema,
+    endpoints: clientEndpointsSchema,
+    headers: endpointHeadersSchema,
+  })
+  .meta({
+    description:
+      'A short-lived Azure AI services token with what a client needs to use it. The service hands every caller of a resource the same token and replaces it about 2 minutes before expiry; ask again shortly before it runs out.',
+  });
+export type VendedToken = Readonly<z.output<typeof vendedTokenSchema>>;
+
+/** The answer of `GET /api/health`. */
+export const healthSchema = z
+  .object({ status: z.literal('ok') })
+  .meta({ description: 'Liveness only: says nothing about configuration or secrets.' });
+
+/** A correlation id: the caller's `x-correlation-id` when it has this shape, else one the service makes. */
+export const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+export const correlationIdSchema = z.string().regex(CORRELATION_ID_PATTERN).meta({
+  description:
+    "Identifies the request in the service's log: the caller's `X-Correlation-Id` when it is 1-64 letters, digits or `._:-`, else one the service makes. Quote it when reporting a problem.",
+});
+
+/** Every failure code (`errors.ts` `ERROR_CODES`), as callers see it in a problem's `code`. */
+export const errorCodeSchema = z.enum(ERROR_CODES).meta({
+  description:
+    'Why the request failed, as a stable machine-readable code. Branch on this, never on `title` or `detail`.',
+});
+
+/** Prefix of a problem's `type`: the code follows it. */
+export const PROBLEM_TYPE_BASE = 'urn:ai-token-vending:problem:';
+
+/** An `application/problem+json` body (RFC 9457) with the service's own `code` and `correlationId`. */
+export const problemSchema = z
+  .object({
+    type: z
+      .string()
+      .regex(new RegExp(`^${PROBLEM_TYPE_BASE}[a-z_]+$`))
+      .meta({ description: 'A URN naming the problem: `urn:ai-token-vending:problem:<code>`.' }),
+    title: z
+      .string()
+      .min(1)
+      .meta({ description: 'A short summary that is the same for every occurrence of the code.' }),
+    status: z.number().int().min(400).max(599).meta({ description: 'The HTTP status, repeated.' }),
+    detail: z.string().meta({
+      description:
+        "What went wrong and what to do, safe to show: never a key, token, vault URL or secret name. The operator's log line with the same correlationId has the full diagnosis.",
+    }),
+    code: errorCodeSchema,
+    correlationId: correlationIdSchema,
+    retryAfterSeconds: z.number().int().min(0).optional().meta({
+      description:
+        'On 429 and 5xx: the same figure as the `Retry-After` header, which a page on another origin may not be able to read.',
+    }),
+  })
+  .meta({ description: 'A problem (RFC 9457).' });
+export type Problem = Readonly<z.output<typeof problemSchema>>;

@@ -1,18 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { HttpRequest, HttpResponseInit, InvocationContext, LogLevel } from '@azure/functions';
-import { ROUTE_PREFIX, type Route } from '../../src/functions/routes.js';
-import { describeError, VendingError } from '../../src/errors.js';
-import { problemResponse } from '../../src/http/problem.js';
+import type { HttpMethod, HttpResponseInit, LogLevel } from '@azure/functions';
+import type { Route } from '../../src/functions/routes.js';
 import type { LogSink } from '../../src/log/logger.js';
+
+/**
+ * What the local host takes from the app's bundle (`dist/bundle/app.js`) besides the routes: the
+ * same code Azure runs, and no second copy of it (or of zod and @azure/functions) to load.
+ */
+export type LocalHostApp = Pick<
+  typeof import('../../src/app.js'),
+  | 'HttpRequest'
+  | 'InvocationContext'
+  | 'ROUTE_PREFIX'
+  | 'acceptedMethods'
+  | 'routeNotFound'
+  | 'problemResponse'
+  | 'describeError'
+>;
 
 export interface LocalHostOptions {
   readonly routes: readonly Route[];
-  /** The request and context classes of the @azure/functions copy the routes were built with. */
-  readonly functions: {
-    readonly HttpRequest: typeof HttpRequest;
-    readonly InvocationContext: typeof InvocationContext;
-  };
+  /** The bundle the routes come from. */
+  readonly app: LocalHostApp;
   /** Origins allowed to call from a browser, as the platform's CORS setting applies them in Azure. */
   readonly corsOrigins?: readonly string[];
   readonly corsCredentials?: boolean;
@@ -32,8 +42,16 @@ const MAX_BODY_BYTES = 64 * 1024;
  * (and is tested end to end) without Core Tools.
  */
 export function createLocalHost(options: LocalHostOptions): Server {
-  const { HttpRequest, InvocationContext } = options.functions;
-  const compiled = options.routes.map(compileRoute);
+  const {
+    HttpRequest,
+    InvocationContext,
+    ROUTE_PREFIX,
+    acceptedMethods,
+    routeNotFound,
+    problemResponse,
+    describeError,
+  } = options.app;
+  const compiled = options.routes.map((route) => compileRoute(route, ROUTE_PREFIX));
   const cors = new Set(options.corsOrigins ?? []);
   const contextLog = (level: LogLevel, ...args: unknown[]) => {
     options.sink(
@@ -86,10 +104,10 @@ export function createLocalHost(options: LocalHostOptions): Server {
     }
 
     const correlationId = randomUUID();
-    if (!match?.route.methods.includes((incoming.method ?? 'GET') as Route['methods'][number])) {
+    if (match === undefined || !acceptedMethods(match.route).includes((incoming.method ?? 'GET') as HttpMethod)) {
       write(
         outgoing,
-        problemResponse(routeNotFound(incoming.method ?? 'GET', url.pathname), correlationId),
+        problemResponse(routeNotFound(incoming.method ?? 'GET', url.pathname, options.routes), correlationId),
         corsHeaders,
       );
       return;
@@ -127,9 +145,9 @@ function write(outgoing: ServerResponse, response: HttpResponseInit, extraHeader
   outgoing.end(body);
 }
 
-function compileRoute(route: Route): CompiledRoute {
+function compileRoute(route: Route, prefix: string): CompiledRoute {
   const paramNames: string[] = [];
-  const source = `/${ROUTE_PREFIX}/${route.route}`
+  const source = `/${prefix}/${route.route}`
     .split('/')
     .map((segment) => {
       const param = /^\{(\w+)\}$/.exec(segment);
@@ -170,10 +188,4 @@ async function readBody(incoming: IncomingMessage): Promise<Buffer> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
-}
-
-function routeNotFound(method: string, pathname: string): VendingError {
-  return new VendingError('route_not_found', 'No such route.', {
-    detail: `No route ${method} ${pathname}. Routes: GET|POST /api/token/{resource}, GET /api/resources, GET /api/health.`,
-  });
 }

@@ -42,7 +42,7 @@ if (!instance.runtime.ok) {
 const port = Number(process.env.PORT ?? local.port ?? 7071);
 const server = createLocalHost({
   routes: instance.routes,
-  functions: bundle,
+  app: bundle,
   corsOrigins: local.corsOrigins,
   corsCredentials: local.corsCredentials,
   sink: consoleSink,

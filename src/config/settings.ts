@@ -5,6 +5,7 @@ import { cloudOfRegion, nearestRegion, normalizeRegion, regionsFor } from '../cl
 import {
   CLOUD_NAMES,
   RESOURCE_KINDS,
+  RESOURCE_NAME_PATTERN,
   type CloudName,
   type Config,
   type ResourceKind,
@@ -65,7 +66,6 @@ export function formatProblem(problem: ConfigProblem): string {
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const RESOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
 
 const rawResourceSchema = z.looseObject({
@@ -235,7 +235,7 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
 
   const name = raw.name?.trim() ?? '';
   if (!name) fail('"name" is required (used in the URL: /api/token/{name})');
-  else if (!RESOURCE_NAME.test(name))
+  else if (!RESOURCE_NAME_PATTERN.test(name))
     fail('"name" may hold letters, digits, "-" and "_" only (at most 63 characters), as it is used in the URL');
 
   const kind = raw.kind?.trim().toLowerCase() ?? '';

@@ -1,6 +1,7 @@
-import { handle, type RouteHandler } from '../http/handle.js';
+import { handleJson, type RouteHandler } from '../http/handle.js';
+import { healthSchema } from '../model.js';
 
 /** `GET /api/health`: anonymous liveness. Says nothing about configuration or secrets. */
 export function healthHandler(): RouteHandler {
-  return handle('health', () => Promise.resolve({ status: 'ok' }));
+  return handleJson('health', healthSchema, () => Promise.resolve({ status: 'ok' as const }));
 }

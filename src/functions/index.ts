@@ -2,6 +2,7 @@ import { app } from '@azure/functions';
 import { createApp } from '../app.js';
 import { consoleSink } from '../log/logger.js';
 import { logConfigurationError } from '../runtime.js';
+import { acceptedMethods } from './routes.js';
 
 // The Azure Functions entry: one app per worker, built from the app settings when the worker
 // loads this bundle. An invalid configuration is logged line by line (console output reaches the
@@ -9,8 +10,9 @@ import { logConfigurationError } from '../runtime.js';
 const instance = createApp(process.env);
 if (!instance.runtime.ok) logConfigurationError(instance.runtime.error, consoleSink);
 
-for (const { name, methods, route, handler } of instance.routes) {
+for (const route of instance.routes) {
   // Anonymous at the platform: a browser cannot keep a function key secret; callers prove who they
   // are with an Entra token, which the handler verifies itself.
-  app.http(name, { methods: [...methods], route, authLevel: 'anonymous', handler });
+  const { name, route: template, handler } = route;
+  app.http(name, { methods: [...acceptedMethods(route)], route: template, authLevel: 'anonymous', handler });
 }

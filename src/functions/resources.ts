@@ -1,9 +1,10 @@
-import { handle, notConfigured, type RouteHandler } from '../http/handle.js';
+import { handleJson, notConfigured, type RouteHandler } from '../http/handle.js';
+import { resourceListSchema } from '../model.js';
 import type { Runtime } from '../runtime.js';
 
 /** `GET /api/resources`: what this caller may request; nothing secret. */
 export function resourcesHandler(runtime: () => Runtime): RouteHandler {
-  return handle('resources', async ({ request, note }) => {
+  return handleJson('resources', resourceListSchema, async ({ request, note }) => {
     const current = runtime();
     if (!current.ok) throw notConfigured();
     const caller = await current.service.authenticate(request.headers.get('authorization'));

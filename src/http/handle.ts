@@ -1,4 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { z } from 'zod';
 import { describeError, ensureVendingError, VendingError } from '../errors.js';
 import { Logger, type LogFields, type LogLevel } from '../log/logger.js';
 import { correlationIdFrom, jsonHeaders } from './headers.js';
@@ -17,10 +18,26 @@ export interface RequestScope {
 const CONTEXT_LEVEL: Record<LogLevel, 'info' | 'warn' | 'error'> = { info: 'info', warn: 'warn', error: 'error' };
 
 /**
- * The shell around every route: correlation id, one summary log line per request, errors mapped to
- * problem+json. The work itself returns a JSON-serialisable body.
+ * A route that answers 200 with a JSON body encoded through `schema`: a field the schema does not
+ * declare is dropped, and a value it does not allow fails the request (`internal_error`) instead of
+ * reaching the caller, so the answer is always what the OpenAPI document says.
  */
-export function handle(route: string, work: (scope: RequestScope) => Promise<unknown>): RouteHandler {
+export function handleJson<Schema extends z.ZodType>(
+  route: string,
+  schema: Schema,
+  work: (scope: RequestScope) => Promise<z.input<Schema>>,
+): RouteHandler {
+  return handle(route, async (scope) => {
+    const body = schema.parse(await work(scope));
+    return { status: 200, headers: jsonHeaders(scope.correlationId), body: JSON.stringify(body) };
+  });
+}
+
+/**
+ * The shell around every route: correlation id, one summary log line per request, errors mapped to
+ * problem+json. The work itself returns the whole answer.
+ */
+export function handle(route: string, work: (scope: RequestScope) => Promise<HttpResponseInit>): RouteHandler {
   return async (request, context) => {
     const started = performance.now();
     const correlationId = correlationIdFrom(request.headers.get('x-correlation-id'), context.invocationId);
@@ -29,8 +46,7 @@ export function handle(route: string, work: (scope: RequestScope) => Promise<unk
     const note = (fields: LogFields) => Object.assign(noted, fields);
     let response: HttpResponseInit;
     try {
-      const body = await work({ request, logger, correlationId, note });
-      response = { status: 200, headers: jsonHeaders(correlationId), body: JSON.stringify(body) };
+      response = await work({ request, logger, correlationId, note });
     } catch (thrown) {
       const error = ensureVendingError(thrown);
       response = problemResponse(error, correlationId);
@@ -44,6 +60,14 @@ export function handle(route: string, work: (scope: RequestScope) => Promise<unk
     else logger.info('request', fields);
     return response;
   };
+}
+
+/** `method_not_allowed` (405) for a route that serves only `allow`. */
+export function methodNotAllowed(method: string, allow: readonly string[]): VendingError {
+  return new VendingError('method_not_allowed', `Method ${method} not allowed.`, {
+    detail: `This route answers ${allow.join(', ')} only, not ${method}.`,
+    allow,
+  });
 }
 
 export function notConfigured(): VendingError {

@@ -1,14 +1,16 @@
 import type { HttpResponseInit } from '@azure/functions';
 import type { ErrorCode, VendingError } from '../errors.js';
+import { PROBLEM_TYPE_BASE, problemSchema } from '../model.js';
 import { jsonHeaders } from './headers.js';
 
 /** The one place error codes become HTTP: status and a short, stable title per code. */
-export const PROBLEMS: Readonly<Record<ErrorCode, { readonly status: number; readonly title: string }>> = {
+export const PROBLEMS = {
   missing_token: { status: 401, title: 'Access token required' },
   invalid_token: { status: 401, title: 'Invalid access token' },
   forbidden: { status: 403, title: 'Not allowed to use this resource' },
   resource_not_found: { status: 404, title: 'No such resource' },
   route_not_found: { status: 404, title: 'No such route' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
   rate_limited: { status: 429, title: 'Too many requests' },
   identity_provider_unavailable: { status: 503, title: 'Cannot verify access tokens' },
   configuration_invalid: { status: 503, title: 'Service not configured' },
@@ -31,10 +33,16 @@ export const PROBLEMS: Readonly<Record<ErrorCode, { readonly status: number; rea
   sts_unreachable: { status: 503, title: 'Token service unreachable' },
   sts_timeout: { status: 504, title: 'Token service timed out' },
   internal_error: { status: 500, title: 'Internal error' },
-};
+} as const satisfies Readonly<Record<ErrorCode, { readonly status: number; readonly title: string }>>;
 
-export const PROBLEM_TYPE_BASE = 'urn:ai-token-vending:problem:';
+/** Every HTTP status a problem can have. */
+export type ProblemStatus = (typeof PROBLEMS)[ErrorCode]['status'];
 
+/**
+ * A VendingError as an `application/problem+json` answer (body encoded through `problemSchema`),
+ * with the headers its status calls for: `WWW-Authenticate` (401, 403), `Allow` (405) and, on 429
+ * and 5xx, `Retry-After`.
+ */
 export function problemResponse(error: VendingError, correlationId: string): HttpResponseInit {
   const { status, title } = PROBLEMS[error.code];
   const headers: Record<string, string> = {
@@ -46,21 +54,19 @@ export function problemResponse(error: VendingError, correlationId: string): Htt
     headers['WWW-Authenticate'] =
       'Bearer error="invalid_token", error_description="The access token is invalid or expired"';
   if (error.code === 'forbidden') headers['WWW-Authenticate'] = 'Bearer error="insufficient_scope"';
+  if (status === 405) headers.Allow = (error.allow ?? []).join(', ');
   // Cross-origin, a browser hides Retry-After unless it is exposed; the body carries it as well.
   const retryAfterSeconds =
     error.retryAfterSeconds !== undefined && (status === 429 || status >= 500) ? error.retryAfterSeconds : undefined;
   if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
-  return {
+  const body = problemSchema.parse({
+    type: PROBLEM_TYPE_BASE + error.code,
+    title,
     status,
-    headers,
-    body: JSON.stringify({
-      type: PROBLEM_TYPE_BASE + error.code,
-      title,
-      status,
-      detail: error.detail,
-      code: error.code,
-      correlationId,
-      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
-    }),
-  };
+    detail: error.detail,
+    code: error.code,
+    correlationId,
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+  });
+  return { status, headers, body: JSON.stringify(body) };
 }

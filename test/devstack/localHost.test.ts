@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryRoot, startLocalStack, STACK_KEYS, type LocalStack } from '../../devstack/localStack.js';
+import { fetchConforming } from '../support/contract.js';
 
 const hostScript = join(repositoryRoot(), 'dist', 'devstack', 'host', 'main.js');
 
@@ -68,13 +69,14 @@ describe('the local host against the fakes', () => {
     for (const key of Object.values(STACK_KEYS)) expect(output).not.toContain(key);
   });
 
+  // Answers over HTTP go through fetchConforming: each must be what openapi.json says.
   it('serves a token over HTTP from the real Key Vault client and STS client', async () => {
-    const response = await fetch(`${stack.apiUrl}/token/speech`, {
+    const response = await fetchConforming(`${stack.apiUrl}/token/speech`, {
       headers: { authorization: `Bearer ${await stack.callerToken()}` },
     });
     expect(response.status).toBe(200);
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    const body = (await response.json()) as {
+    expect(response.headers['cache-control']).toBe('no-store');
+    const body = response.json as {
       accessToken: string;
       region: string | null;
       endpoints: Record<string, string>;
@@ -85,11 +87,29 @@ describe('the local host against the fakes', () => {
   });
 
   it('answers unknown routes and methods with problem+json 404', async () => {
-    const response = await fetch(`${stack.apiUrl}/nope`);
+    const response = await fetchConforming(`${stack.apiUrl}/nope`);
     expect(response.status).toBe(404);
-    expect(response.headers.get('content-type')).toBe('application/problem+json');
-    expect(((await response.json()) as { code: string }).code).toBe('route_not_found');
-    expect((await fetch(`${stack.apiUrl}/health`, { method: 'DELETE' })).status).toBe(404);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    expect((response.json as { code: string }).code).toBe('route_not_found');
+    expect((await fetchConforming(`${stack.apiUrl}/health`, { method: 'DELETE' })).status).toBe(404);
+    expect((await fetchConforming(`${stack.apiUrl}/resources`)).status).toBe(401);
+  });
+
+  it('serves openapi.json, 304 on its ETag, and 405 with Allow: GET for every other method', async () => {
+    const document = await fetchConforming(`${stack.apiUrl}/openapi.json`);
+    expect(document.status).toBe(200);
+    expect(document.headers['cache-control']).toBe('no-cache');
+    const etag = document.headers.etag ?? '';
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    const unchanged = await fetchConforming(`${stack.apiUrl}/openapi.json`, { headers: { 'if-none-match': etag } });
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.body).toBe('');
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']) {
+      const refused = await fetchConforming(`${stack.apiUrl}/openapi.json`, { method });
+      expect(refused.status, method).toBe(405);
+      expect(refused.headers.allow, method).toBe('GET');
+      if (method !== 'HEAD') expect(refused.json, method).toMatchObject({ code: 'method_not_allowed' });
+    }
   });
 
   it('applies the Host.CORS allow-list like the platform does', async () => {
@@ -104,10 +124,17 @@ describe('the local host against the fakes', () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5999');
     expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization');
-    const stranger = await fetch(`${stack.apiUrl}/health`, { headers: { origin: 'https://evil.example' } });
-    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
-    const friend = await fetch(`${stack.apiUrl}/health`, { headers: { origin: 'http://127.0.0.1:5999' } });
-    expect(friend.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5999');
-    expect(friend.headers.get('access-control-expose-headers')).toBe('Retry-After, X-Correlation-Id');
+    const stranger = await fetchConforming(`${stack.apiUrl}/health`, { headers: { origin: 'https://evil.example' } });
+    expect(stranger.headers['access-control-allow-origin']).toBeUndefined();
+    const friend = await fetchConforming(`${stack.apiUrl}/health`, { headers: { origin: 'http://127.0.0.1:5999' } });
+    expect(friend.headers['access-control-allow-origin']).toBe('http://127.0.0.1:5999');
+    expect(friend.headers['access-control-expose-headers']).toBe('Retry-After, X-Correlation-Id');
+    // A preflight for the document is the platform's CORS answer, naming only the method it serves.
+    const documentPreflight = await fetch(`${stack.apiUrl}/openapi.json`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://127.0.0.1:5999', 'access-control-request-method': 'GET' },
+    });
+    expect(documentPreflight.status).toBe(204);
+    expect(documentPreflight.headers.get('access-control-allow-methods')).toBe('GET');
   });
 });

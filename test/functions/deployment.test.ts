@@ -5,6 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryRoot } from '../../devstack/repository.js';
+import { openApiText } from '../../src/contract/openapi.js';
 
 const root = repositoryRoot();
 const fakeWorker = join(dirname(fileURLToPath(import.meta.url)), 'fakeWorker.cjs');
@@ -64,6 +65,9 @@ describe('the deployment package', () => {
     expect(files).toContain(`${main}.map`);
     expect(files.filter((f) => !f.startsWith('dist/bundle/') && f !== 'host.json' && f !== 'package.json')).toEqual([]);
     expect(files.some((f) => f.includes('node_modules'))).toBe(false);
+    // The contract ships with the code it describes.
+    expect(readFileSync(join(root, 'dist', 'bundle', 'openapi.json'), 'utf8')).toBe(openApiText());
+    expect(files).toContain('dist/bundle/openapi.json');
   });
 
   it('registers every route with the Functions worker, with no node_modules beside it', () => {
@@ -93,6 +97,12 @@ describe('the deployment package', () => {
       { name: 'token', route: 'token/{resource}', methods: ['GET', 'POST'], authLevel: 'anonymous' },
       { name: 'resources', route: 'resources', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'health', route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+      {
+        name: 'openapi',
+        route: 'openapi.json',
+        methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+        authLevel: 'anonymous',
+      },
     ]);
     // Unconfigured here: the problems are logged, the routes still register (and answer 503).
     expect(result.stderr).toContain('"event":"configuration_invalid"');

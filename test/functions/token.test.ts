@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkedAnswers } from '../support/contract.js';
 import { AUDIENCE, expectNoKeys, KEYS, startHarness, TENANT_ID, type Harness } from '../support/harness.js';
 
 /** The parts of a token answer these tests read. */
@@ -28,6 +29,19 @@ afterAll(() => {
   // Neither caller tokens nor vended tokens (both JWTs) ever reach the log.
   expect(logLines.length).toBeGreaterThan(50);
   expect(logLines.join('\n')).not.toMatch(/eyJ[\w-]+\.eyJ/);
+  // The harness checked every answer against openapi.json; these are the kinds this file met.
+  const statuses = new Set([...checkedAnswers].map((key) => key.split(' ').slice(0, 3).join(' ')));
+  const token = '/api/token/{resource}';
+  expect([...statuses]).toEqual(
+    expect.arrayContaining([
+      `GET ${token} 200`,
+      `POST ${token} 200`,
+      'GET /api/resources 200',
+      'GET /api/health 200',
+      ...[401, 403, 404, 429, 502, 503, 504].map((status) => `GET ${token} ${status}`),
+      'GET /api/resources 401',
+    ]),
+  );
 });
 
 async function get(path: string, token?: string, extra: Record<string, string> = {}) {

@@ -7,6 +7,7 @@ import { createRoutes, type Route } from '../../src/functions/routes.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import type { Dependencies } from '../../src/composition.js';
 import { Logger } from '../../src/log/logger.js';
+import { expectConforms } from './contract.js';
 
 export const TENANT_ID = '8f0b9c1e-3a4d-4e5f-9a6b-7c8d9e0f1a2b';
 export const AUDIENCE = 'api://token-vending';
@@ -93,6 +94,7 @@ export interface Harness {
   routes: Route[];
   /** Rebuilds the service from `env` (after a test changes settings). */
   rebuild(overrides?: Record<string, string>): void;
+  /** Calls a route's handler as the host would; throws when the answer departs from openapi.json. */
   call(
     method: string,
     path: string,
@@ -177,6 +179,14 @@ export async function startHarness(options: { now?: number; dependencies?: Depen
       const responseHeaders = Object.fromEntries(
         Object.entries((response.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
       );
+      // Every answer any test receives must be what openapi.json says.
+      expectConforms({
+        method,
+        path: path.split('?')[0] ?? path,
+        status: response.status ?? 200,
+        headers: responseHeaders,
+        body,
+      });
       return {
         status: response.status ?? 200,
         headers: responseHeaders,
