@@ -1,6 +1,7 @@
 import type { Dependencies } from './composition.js';
 import type { Environment } from './config/settings.js';
 import { createRoutes, type Route } from './functions/routes.js';
+import { createTimers, type TimerFunction } from './functions/timers.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { warmUp } from './warmUp.js';
 
@@ -8,6 +9,7 @@ import { warmUp } from './warmUp.js';
 export interface App {
   readonly runtime: Runtime;
   readonly routes: readonly Route[];
+  readonly timers: readonly TimerFunction[];
   /** Settles when the warm-up is over; it never rejects. */
   readonly warmedUp: Promise<void>;
 }
@@ -21,6 +23,7 @@ export function createApp(env: Environment, dependencies: Dependencies = {}): Ap
   return {
     runtime,
     routes: createRoutes(() => runtime),
+    timers: createTimers(runtime),
     warmedUp: runtime.ok ? warmUp(runtime.parts) : Promise.resolve(),
   };
 }

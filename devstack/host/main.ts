@@ -5,6 +5,7 @@ import { describeError } from '../../src/errors.js';
 import { consoleSink } from '../../src/log/logger.js';
 import { repositoryRoot } from '../repository.js';
 import { createLocalHost } from './localHost.js';
+import { startScheduler } from './scheduler.js';
 
 // `npm run serve` (and `npm run dev`, which builds first): the same functions as in Azure, from the
 // same bundle (dist/bundle), on node:http. Settings come from the environment and
@@ -54,6 +55,14 @@ server.listen(port, '127.0.0.1', () => {
     JSON.stringify({ level: 'info', event: 'listening', url: `http://127.0.0.1:${bound}/api`, settings: settingsPath }),
   );
 });
+const scheduler = startScheduler({
+  timers: instance.timers,
+  InvocationContext: bundle.InvocationContext,
+  sink: consoleSink,
+});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => server.close(() => process.exit(0)));
+  process.on(signal, () => {
+    scheduler.stop();
+    server.close(() => process.exit(0));
+  });
 }

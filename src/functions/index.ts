@@ -16,3 +16,7 @@ for (const route of instance.routes) {
   const { name, route: template, handler } = route;
   app.http(name, { methods: [...acceptedMethods(route)], route: template, authLevel: 'anonymous', handler });
 }
+
+for (const timer of instance.timers) {
+  app.timer(timer.name, { schedule: timer.schedule.expression, handler: (_trigger, context) => timer.run(context) });
+}
