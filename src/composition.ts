@@ -72,6 +72,7 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
         vaultUrl: config.keyVaultUri,
         credential,
         now,
+        logger,
         ...(dependencies.keyVaultClientOptions === undefined
           ? {}
           : { clientOptions: dependencies.keyVaultClientOptions }),

@@ -80,7 +80,7 @@ async function diagnoseResource(resource: TokenResource, parts: Parts, options: 
 
   let key: string;
   try {
-    key = await parts.secrets.getSecret(resource.secretName);
+    key = (await parts.secrets.getSecret(resource.secretName)).value;
   } catch (error) {
     return failedWith(ensureVendingError(error));
   }

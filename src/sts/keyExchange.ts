@@ -17,14 +17,15 @@ export interface KeyExchangeDependencies {
 export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
   return async function exchange(resource: TokenResource): Promise<IssuedToken> {
     const url = resolveIssueTokenUrl(resource);
-    let key = await secrets.getSecret(resource.secretName);
-    if (keyShape(key) === 'subscription_id') key = await secrets.getSecret(resource.secretName, { refresh: true });
+    let key = (await secrets.getSecret(resource.secretName)).value;
+    if (keyShape(key) === 'subscription_id')
+      key = (await secrets.getSecret(resource.secretName, { refresh: true })).value;
     refuseSubscriptionId(resource, key);
     try {
       return await sts.issueToken({ url, key, resource: resource.name });
     } catch (error) {
       if (!(error instanceof VendingError) || error.code !== 'key_rejected') throw error;
-      const current = await secrets.getSecret(resource.secretName, { refresh: true });
+      const current = (await secrets.getSecret(resource.secretName, { refresh: true })).value;
       if (current === key) throw explainRejectedKey(resource, key, error);
       refuseSubscriptionId(resource, current);
       try {
