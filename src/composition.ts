@@ -75,6 +75,14 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
       vaultUrl: config.keyVaultUri,
       credential: dependencies.credential ?? serviceCredential(config.identity),
       now,
+      onKeptAfterFailure: (secretName, failure) => {
+        logger.warn('secret_read_failed_kept_cached', {
+          secret: secretName,
+          code: failure.code,
+          diagnosis: failure.diagnosis,
+          fix: failure.fix,
+        });
+      },
       ...(dependencies.keyVaultClientOptions === undefined
         ? {}
         : { clientOptions: dependencies.keyVaultClientOptions }),

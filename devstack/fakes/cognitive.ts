@@ -18,8 +18,12 @@ export interface FakeKey {
 
 /** A scripted STS answer; after `times` requests (default: for ever) the normal one returns. */
 export type Behaviour =
-  | { status: 429; retryAfterSeconds?: number; times?: number }
-  | { status: 500 | 502 | 503; times?: number }
+  /** `retryAfterSeconds` as a string is sent verbatim, as a misbehaving upstream might. */
+  | { status: 429; retryAfterSeconds?: number | string; message?: string; times?: number }
+  /** `message`: the error body's message instead of the service's usual one. */
+  | { status: 500 | 502 | 503; message?: string; times?: number }
+  /** A 200 whose body is not a token (or not only one). */
+  | { status: 200; body: string; times?: number }
   | { status: 403; kind: 'localAuthDisabled' | 'networkRestricted'; times?: number }
   | { hang: true; times?: number };
 
@@ -307,7 +311,9 @@ export async function startFakeCognitive(options: {
         return;
       }
       record(behaviour.status);
-      if (behaviour.status === 429) {
+      if (behaviour.status === 200) {
+        send(res, 200, behaviour.body);
+      } else if (behaviour.status === 429) {
         const after = behaviour.retryAfterSeconds;
         send(
           res,
@@ -315,7 +321,9 @@ export async function startFakeCognitive(options: {
           JSON.stringify({
             error: {
               code: '429',
-              message: `Requests to the Issue Token Operation under Cognitive Services API have exceeded rate limit of your current tier. Please retry after ${after ?? 1} second${after === 1 ? '' : 's'}.`,
+              message:
+                behaviour.message ??
+                `Requests to the Issue Token Operation under Cognitive Services API have exceeded rate limit of your current tier. Please retry after ${after ?? 1} second${after === 1 ? '' : 's'}.`,
             },
           }),
           after === undefined ? {} : { 'Retry-After': String(after) },
@@ -336,9 +344,10 @@ export async function startFakeCognitive(options: {
             error: {
               code: String(behaviour.status),
               message:
-                behaviour.status === 500
+                behaviour.message ??
+                (behaviour.status === 500
                   ? 'Internal server error.'
-                  : 'The service is temporarily unavailable. Please try again later.',
+                  : 'The service is temporarily unavailable. Please try again later.'),
             },
           }),
         );

@@ -141,6 +141,35 @@ describe('GET /api/token/{resource}', () => {
     expect(h.logText()).toMatch(/background_refresh_failed speech key_rejected/);
   });
 
+  it('a failing refresh in the refresh-ahead window is retried once per cooldown, not per request', async () => {
+    const token = await h.callerToken({ exp: Math.floor(h.clock.now / 1000) + 7200 });
+    const first = (await get('/api/token/speech', token)).json as { accessToken: string };
+    h.cognitive.script('*', { status: 503 });
+    h.clock.now += 8.5 * 60_000; // 90 s left: served, refreshed in the background
+    for (let i = 0; i < 50; i++) {
+      const during = await get('/api/token/speech', token);
+      expect((during.json as { accessToken: string }).accessToken).toBe(first.accessToken);
+    }
+    const failures = () => h.logs.filter((line) => line.text.includes('background_refresh_failed')).length;
+    await expect.poll(failures).toBe(1);
+    expect(h.cognitive.stsCalls()).toBe(1 + 3); // the first token, then one refresh of 3 attempts
+    h.clock.now += 2000; // the cooldown runs from the failed attempt
+    await get('/api/token/speech', token);
+    await expect.poll(failures).toBe(2);
+    expect(h.cognitive.stsCalls()).toBe(1 + 3 + 3);
+  });
+
+  it('a Key Vault outage past the secret cache age: the key read before keeps being exchanged', async () => {
+    const token = await h.callerToken({ exp: Math.floor(h.clock.now / 1000) + 7200 });
+    expect((await get('/api/token/speech', token)).status).toBe(200);
+    h.vault.failNext(1000, 503);
+    h.clock.now += 31 * 60_000; // past the token's life and the secret's 30-minute age
+    const response = await get('/api/token/speech', token);
+    expect(response.status).toBe(200);
+    expect(h.cognitive.stsCalls()).toBe(2);
+    expect(h.logText()).toMatch(/secret_read_failed_kept_cached speech-key keyvault_unavailable/);
+  });
+
   it('keeps serving a still-valid token while the STS is down', async () => {
     const token = await h.callerToken({ exp: Math.floor(h.clock.now / 1000) + 7200 });
     const first = (await get('/api/token/speech', token)).json as { accessToken: string };
@@ -355,6 +384,26 @@ describe('upstream failures', () => {
     expect(response.headers['retry-after']).toBe('60');
     expect(response.json).toMatchObject({ retryAfterSeconds: 60 });
     expect(h.cognitive.stsCalls()).toBe(1);
+  });
+
+  it('a secret holding two lines (both keys pasted) is never sent, and never quoted in the log', async () => {
+    h.vault.setSecret('speech-key', `${KEYS.speech}\r\n${KEYS.speechRotated}`);
+    const response = await expectProblem('speech', 502, 'key_malformed');
+    expect(h.cognitive.stsCalls()).toBe(0);
+    expect(h.logText()).toContain('it was not sent to the STS');
+    expectNoKeys(h.logText() + response.body);
+  });
+
+  it("an STS Retry-After beyond reason is passed on as at most an hour, not 'Infinity'", async () => {
+    h.cognitive.script('*', { status: 429, retryAfterSeconds: '9'.repeat(400) });
+    const response = await expectProblem('speech', 503, 'sts_throttled');
+    expect(response.headers['retry-after']).toBe('3600');
+    expect(response.json).toMatchObject({ retryAfterSeconds: 3600 });
+  });
+
+  it('an STS answering 200 with a megabyte that is not a token: sts_invalid_response', async () => {
+    h.cognitive.script('*', { status: 200, body: 'x'.repeat(1024 * 1024) });
+    await expectProblem('speech', 502, 'sts_invalid_response');
   });
 
   it('STS 5xx is retried with backoff', async () => {
