@@ -16,7 +16,7 @@ export interface Caller {
   readonly roles: readonly string[];
   readonly scopes: readonly string[];
   /** The client application that obtained the token (`azp` in v2.0, `appid` in v1.0). */
-  readonly clientAppId: string | undefined;
+  readonly clientAppId: string;
 }
 
 export interface CallerAuthenticatorOptions extends AuthConfig {
@@ -53,15 +53,18 @@ const MAX_DISCOVERY_BYTES = 64 * 1024;
 
 const discoveryDocument = z.object({ issuer: z.string().min(1).max(2048), jwks_uri: z.url().max(2048) });
 
+// Bounds far above what Entra issues (GUIDs, short role and scope names): the claims reach the
+// rate limiter's keys, the authorization check and the log.
 const accessTokenClaims = z.object({
   exp: z.number(),
-  tid: z.string().min(1),
-  oid: z.string().min(1).optional(),
-  sub: z.string().min(1).optional(),
-  roles: z.array(z.string()).optional(),
-  scp: z.string().optional(),
-  azp: z.string().optional(),
-  appid: z.string().optional(),
+  tid: z.string().min(1).max(64),
+  oid: z.string().min(1).max(128).optional(),
+  sub: z.string().min(1).max(256).optional(),
+  roles: z.array(z.string().max(256)).max(500).optional(),
+  scp: z.string().max(8192).optional(),
+  azp: z.string().min(1).max(128).optional(),
+  appid: z.string().min(1).max(128).optional(),
+  nonce: z.unknown().optional(),
 });
 
 const MAX_TOKEN_LENGTH = 16 * 1024;
@@ -137,8 +140,17 @@ export class CallerAuthenticator {
         `claims malformed: ${claims.error.issues.map((i) => i.path.join('.') + ' ' + i.message).join('; ')}`,
       );
     }
-    const { tid, oid, sub, roles, scp, azp, appid, exp } = claims.data;
+    const { tid, oid, sub, roles, scp, azp, appid, nonce, exp } = claims.data;
     if (tid !== tenantId) throw invalidToken(`token is from tenant ${tid}, only ${tenantId} is accepted`);
+    // Only access tokens are credentials. An ID token for an app registration that is both SPA
+    // and API has this API's client ID as `aud` and may carry its app roles, but it names no
+    // client application: Entra puts `azp` (v2.0) or `appid` (v1.0) in every access token only.
+    const clientAppId = azp ?? appid;
+    if (clientAppId === undefined) {
+      throw invalidToken(
+        `not an access token: neither azp (v2.0) nor appid (v1.0)${nonce === undefined ? '' : ', and a nonce: an ID token'}`,
+      );
+    }
     const id = oid ?? sub;
     if (id === undefined) throw invalidToken('token has neither oid nor sub');
     const caller: Caller = {
@@ -146,7 +158,7 @@ export class CallerAuthenticator {
       tenantId: tid,
       roles: roles ?? [],
       scopes: (scp ?? '').split(' ').filter(Boolean),
-      clientAppId: azp ?? appid,
+      clientAppId,
     };
     return { caller, expiresAt: (exp + this.#clockToleranceSeconds()) * 1000 };
   }

@@ -88,11 +88,12 @@ describe('GET /api/token/{resource}', () => {
     expect(h.cognitive.calls[0]?.host).toBe('api.cognitive.microsoft.com');
   });
 
-  it('accepts POST and a v1.0 access token (issuer sts.windows.net)', async () => {
+  it('accepts POST and a v1.0 access token (issuer sts.windows.net, appid instead of azp)', async () => {
     const token = await h.callerToken({
       iss: `https://sts.windows.net/${TENANT_ID}/`,
       ver: '1.0',
       appid: 'client-app',
+      azp: undefined,
     });
     const response = await h.call('POST', '/api/token/speech', { authorization: `Bearer ${token}` });
     expect(response.status).toBe(200);
@@ -250,10 +251,38 @@ describe('caller authentication', () => {
       'signature verification failed',
     ],
     ['a token without tid', (hh: Harness) => hh.callerToken({ tid: undefined }), 'claim "tid"'],
+    [
+      'an ID token for the API (no azp, a nonce)',
+      (hh: Harness) => hh.callerToken({ azp: undefined, azpacr: undefined, nonce: 'n-0S6_WzA2Mj', scp: undefined }),
+      'not an access token: neither azp (v2.0) nor appid (v1.0), and a nonce: an ID token',
+    ],
+    [
+      'a v1.0 ID token (no appid)',
+      (hh: Harness) =>
+        hh.callerToken({ iss: `https://sts.windows.net/${TENANT_ID}/`, ver: '1.0', azp: undefined, nonce: 'n-1' }),
+      'not an access token',
+    ],
+    [
+      'an access token without a client application',
+      (hh: Harness) => hh.callerToken({ azp: undefined }),
+      'not an access token: neither azp (v2.0) nor appid (v1.0)',
+    ],
   ])('401 for %s, with the reason in the log only', async (_, mint, reason) => {
     const response = await expect401(await mint(h));
     expect(response.body).not.toContain(reason);
     expect(h.logText()).toContain(reason);
+  });
+
+  it("an ID token whose aud is the API's client ID is not a credential; the access token is", async () => {
+    const apiClientId = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
+    h.rebuild({ AUTH_AUDIENCES: `${AUDIENCE},${apiClientId}` });
+    // One app registration for SPA and API: its ID token names the API as audience and carries
+    // the user's app roles, but no client application.
+    const idToken = await h.callerToken({ aud: apiClientId, azp: undefined, azpacr: undefined, nonce: 'n-0S6_WzA2Mj' });
+    const refused = await expect401(idToken);
+    expect(refused.body).not.toContain('ID token');
+    expect(h.logText()).toContain('not an access token');
+    expect((await get('/api/token/speech', await h.callerToken({ aud: apiClientId }))).status).toBe(200);
   });
 
   it('tolerates a small clock skew', async () => {
