@@ -6,7 +6,8 @@ import { describeError, type VendingError } from '../errors.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
 import { withTimeout } from '../timeout.js';
-import { classifyVerificationError, identityProviderUnavailable, invalidToken, missingToken } from './authFailure.js';
+import { classifyVerificationError, identityProviderUnavailable, invalidToken } from './authFailure.js';
+import { bearerToken } from './bearerToken.js';
 import { SigningKeySet } from './signingKeys.js';
 
 export interface Caller {
@@ -66,8 +67,6 @@ const accessTokenClaims = z.object({
   appid: z.string().min(1).max(128).optional(),
   nonce: z.unknown().optional(),
 });
-
-const MAX_TOKEN_LENGTH = 16 * 1024;
 
 interface Discovered {
   readonly issuers: readonly string[];
@@ -222,12 +221,4 @@ export class CallerAuthenticator {
     const v1Issuers = CLOUDS[cloud].v1IssuerHosts.map((host) => `https://${host}/${tenantId}/`);
     return { issuers: [document.issuer, ...v1Issuers], keys };
   }
-}
-
-function bearerToken(authorization: string | null | undefined): string {
-  if (!authorization) throw missingToken();
-  const match = /^Bearer\s+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(authorization);
-  if (!match?.[1]) throw invalidToken('Authorization header is not "Bearer <token>"');
-  if (match[1].length > MAX_TOKEN_LENGTH) throw invalidToken('token is longer than any Entra access token');
-  return match[1];
 }

@@ -285,6 +285,23 @@ describe('caller authentication', () => {
     expect((await get('/api/token/speech', await h.callerToken({ aud: apiClientId }))).status).toBe(200);
   });
 
+  it('a signature has one spelling: the 15 others that decode to the same bytes are refused', async () => {
+    const token = await h.callerToken();
+    expect((await get('/api/token/speech', token)).status).toBe(200);
+    const [header = '', payload = '', signature = ''] = token.split('.');
+    const bytes = Buffer.from(signature, 'base64url');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respellings = Array.from(alphabet)
+      .map((last) => signature.slice(0, -1) + last)
+      .filter((other) => other !== signature && Buffer.from(other, 'base64url').equals(bytes));
+    expect(respellings).toHaveLength(15); // 256 bytes in 342 characters: 4 unused bits at the end
+    for (const other of [...respellings.map((r) => `${header}.${payload}.${r}`), `${token}=`]) {
+      expect((await get('/api/token/speech', other)).json).toMatchObject({ status: 401, code: 'invalid_token' });
+    }
+    expect(h.logText()).toContain('signature is not in canonical base64url');
+    expect((await get('/api/token/speech', token)).status).toBe(200);
+  });
+
   it('tolerates a small clock skew', async () => {
     const response = await get('/api/token/speech', await h.callerToken({ exp: Math.floor(h.clock.now / 1000) - 30 }));
     expect(response.status).toBe(200);
