@@ -12,6 +12,22 @@ export type CloudName = (typeof CLOUD_NAMES)[number];
 export const RESOURCE_KINDS = ['speech', 'translator', 'cognitive'] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
+/**
+ * What a resource name may be: ASCII letters, digits, `-` and `_`, starting with a letter or digit,
+ * at most 63 characters. `TOKEN_RESOURCES` is checked against it at start-up, and every request's
+ * `{resource}` before the name is logged, matched or echoed.
+ */
+export const RESOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+/**
+ * A resource name as it is compared and logged: ASCII letters in lower case, nothing else changed.
+ * Names are case-insensitive in ASCII only; Unicode case folding would let other characters match
+ * (the Kelvin sign `\u212A` lower-cases to `k`).
+ */
+export function canonicalResourceName(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => String.fromCharCode(letter.charCodeAt(0) + 32));
+}
+
 /** An Azure AI resource whose key the service exchanges; one item of `TOKEN_RESOURCES`, validated. */
 export interface TokenResource {
   /** Letters, digits, `-` and `_`; the `{resource}` of `/api/token/{resource}`. Unique case-insensitively. */

@@ -3,8 +3,10 @@ import { z } from 'zod';
 import { CLOUDS, cloudOfAuthorityHost } from '../clouds/clouds.js';
 import { cloudOfRegion, nearestRegion, normalizeRegion, regionsFor } from '../clouds/regions.js';
 import {
+  canonicalResourceName,
   CLOUD_NAMES,
   RESOURCE_KINDS,
+  RESOURCE_NAME,
   type CloudName,
   type Config,
   type ResourceKind,
@@ -64,7 +66,6 @@ export function formatProblem(problem: ConfigProblem): string {
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const RESOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
 
 const rawResourceSchema = z.looseObject({
@@ -193,7 +194,7 @@ function parseResources(raw: string | undefined, problem: Report): TokenResource
         : `#${index + 1}`;
     const resource = parseResource(item, label, problem);
     if (resource === undefined) return;
-    const key = resource.name.toLowerCase();
+    const key = canonicalResourceName(resource.name);
     if (seen.has(key)) {
       problem(
         'TOKEN_RESOURCES',

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AUDIENCE, expectNoKeys, KEYS, startHarness, TENANT_ID, type Harness } from '../support/harness.js';
+import { AUDIENCE, expectNoKeys, KEYS, RESOURCES, startHarness, TENANT_ID, type Harness } from '../support/harness.js';
 
 let h: Harness;
 const seen: string[] = [];
@@ -346,6 +346,48 @@ describe('authorization', () => {
 
   it('authenticates before saying whether a resource exists', async () => {
     expect((await get('/api/token/vision')).status).toBe(401);
+  });
+
+  it.each([
+    ['a right-to-left override', '%E2%80%AEspeech', '\u202e'],
+    ['CR/LF and a forged log line', 'speech%0D%0A%7B%22level%22%3A%22error%22%7D', '"level":"error"}'],
+    ['a NUL', 'speech%00', '\u0000'],
+    ['a long name', 'x'.repeat(64), 'x'.repeat(64)],
+    ['10 000 characters', 's'.repeat(10_000), 's'.repeat(100)],
+    ['a space', 'speech%20', 'speech '],
+    ['a dot', 'speech.', 'speech.'],
+  ])(
+    '404 resource_not_found for a name with %s, before authentication, neither echoed nor logged',
+    async (_, segment, raw) => {
+      for (const token of [undefined, await h.callerToken()]) {
+        const response = await get(`/api/token/${segment}`, token);
+        expect(response.status).toBe(404);
+        expect(response.json).toMatchObject({ code: 'resource_not_found' });
+        expect(response.body).not.toContain(raw);
+        expect(JSON.stringify(response.json)).not.toContain(raw);
+      }
+      expect(h.logs.map((line) => line.text).join('\n')).not.toContain(raw);
+      expect(h.logText()).not.toContain(raw);
+      for (const line of h.logs) expect(JSON.parse(line.text)).not.toHaveProperty('resource');
+      expect(h.logText()).toContain('is not a resource name; not logged');
+    },
+  );
+
+  it('matches names case-insensitively in ASCII only, and logs the canonical name', async () => {
+    h.rebuild({
+      TOKEN_RESOURCES: JSON.stringify([
+        ...RESOURCES,
+        { name: 'Speech-KR', kind: 'speech', region: 'koreacentral', secretName: 'speech-key', allowedRoles: ['X'] },
+      ]),
+    });
+    const token = await h.callerToken();
+    // The Kelvin sign lower-cases to "k" in Unicode; it is not a letter of a resource name.
+    expect((await get('/api/token/speech-%E2%84%AAr', token)).status).toBe(404);
+    const upper = await get('/api/token/SPEECH-kr', token);
+    expect(upper.json).toMatchObject({ status: 403, code: 'forbidden' });
+    expect(JSON.parse(h.logs.at(-1)?.text ?? '{}')).toMatchObject({ resource: 'speech-kr', code: 'forbidden' });
+    const unknown = await get('/api/token/Vision', token);
+    expect(unknown.json).toMatchObject({ status: 404, detail: expect.stringContaining('"vision"') });
   });
 });
 
