@@ -81,11 +81,12 @@ export function createLocalHost(options: LocalHostOptions): Server {
       return;
     }
 
-    const correlationId = randomUUID();
+    // A fresh id per request, as the Functions host gives each invocation one.
+    const invocationId = randomUUID();
     if (!match?.route.methods.includes((incoming.method ?? 'GET') as Route['methods'][number])) {
       write(
         outgoing,
-        problemResponse(routeNotFound(incoming.method ?? 'GET', url.pathname), correlationId),
+        problemResponse(routeNotFound(incoming.method ?? 'GET', url.pathname), invocationId),
         corsHeaders,
       );
       return;
@@ -106,7 +107,7 @@ export function createLocalHost(options: LocalHostOptions): Server {
       ...(body.length > 0 ? { body: { bytes: body } } : {}),
     });
     const context = new InvocationContext({
-      invocationId: correlationId,
+      invocationId,
       functionName: match.route.name,
       logHandler: contextLog,
     });

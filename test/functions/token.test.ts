@@ -568,6 +568,22 @@ describe('GET /api/resources and /api/health', () => {
     expect((await get('/api/health')).json).toEqual({ status: 'ok' });
   });
 
+  it("every log line carries the host's invocation id beside the caller's correlation id", async () => {
+    const token = await h.callerToken();
+    await get('/api/token/speech', token, { 'x-correlation-id': 'someone-elses-id' });
+    await get('/api/token/speech', token, { 'x-correlation-id': 'someone-elses-id' });
+    await get('/api/token/vision', token);
+    const lines = h.logs.map((line) => JSON.parse(line.text) as Record<string, unknown>);
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line.invocationId).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
+    expect(new Set(lines.map((line) => line.invocationId)).size).toBe(3);
+    expect(lines.map((line) => line.correlationId)).toEqual([
+      'someone-elses-id',
+      'someone-elses-id',
+      lines[2]?.invocationId, // none sent: ours
+    ]);
+  });
+
   it('echoes a sane caller correlation id and makes one otherwise', async () => {
     const response = await get('/api/token/vision', await h.callerToken(), { 'x-correlation-id': 'abc-123' });
     expect(response.headers['x-correlation-id']).toBe('abc-123');
