@@ -543,6 +543,45 @@ describe('upstream failures', () => {
   });
 });
 
+describe('values from outside reach the log escaped and bounded', () => {
+  const UNSAFE_IN_LOG = /[\p{Cc}\p{Cf}\u2028]/u;
+  const requestLine = () => JSON.parse(h.logs.at(-1)?.text ?? '{}') as Record<string, unknown>;
+
+  it("an STS error message: bidi override, CR/LF and a forged line, in the operator's diagnosis", async () => {
+    const message = `\u202egnp.evil\r\n{"level":"error","event":"forged"}\u2028${'x'.repeat(5000)}`;
+    h.cognitive.script('*', { status: 503, message });
+    const response = await get('/api/token/speech', await h.callerToken());
+    expect(response.json).toMatchObject({ status: 503, code: 'sts_unavailable' });
+    expect(response.body).not.toContain('gnp.evil');
+    expect(h.logs).toHaveLength(1);
+    expect(h.logs[0]?.text).not.toMatch(UNSAFE_IN_LOG);
+    const { diagnosis } = requestLine();
+    expect(diagnosis).toContain('\\u{202e}gnp.evil\\u{000d}\\u{000a}{"level":"error","event":"forged"}\\u{2028}');
+    expect((diagnosis as string).length).toBeLessThan(1100);
+  });
+
+  it('claims of a signed token (oid, roles) in the request line', async () => {
+    const token = await h.callerToken({
+      oid: '\u202eadmin',
+      roles: ['Other\r\nRole', ...Array.from({ length: 100 }, (_, i) => `R${i}`)],
+    });
+    expect((await get('/api/token/speech', token)).status).toBe(403);
+    expect(h.logs.at(-1)?.text).not.toMatch(UNSAFE_IN_LOG);
+    const line = requestLine();
+    expect(line.caller).toBe('\\u{202e}admin');
+    expect(line.diagnosis).toContain('Other\\u{000d}\\u{000a}Role');
+    expect((line.diagnosis as string).length).toBeLessThan(1100);
+  });
+
+  it('a Key Vault refusal message, first line only, escaped', async () => {
+    h.vault.accessMode = 'forbidden';
+    await get('/api/token/speech', await h.callerToken());
+    expect(h.logs.at(-1)?.text).not.toMatch(UNSAFE_IN_LOG);
+    expect(requestLine().diagnosis).toContain('Caller is not authorized to perform action on resource.');
+    expect(requestLine().diagnosis).not.toContain('Caller: appid=');
+  });
+});
+
 describe('GET /api/resources and /api/health', () => {
   it('lists only what the caller may request, with nothing secret', async () => {
     const response = await get('/api/resources', await h.callerToken({ scp: undefined }));
