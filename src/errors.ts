@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   'sts_unreachable',
   'sts_invalid_response',
   'route_not_found',
+  'bad_request',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import functions, { type HttpResponseInit, type LogLevel } from '@azure/functions';
+import { WILDCARD_WITH_CREDENTIALS } from '../../src/config/localSettings.js';
 import { ROUTE_PREFIX, type Route } from '../../src/functions/routes.js';
-import { describeError, VendingError } from '../../src/errors.js';
+import { describeError, ensureVendingError, VendingError } from '../../src/errors.js';
 import { problemResponse } from '../../src/http/problem.js';
-import type { LogSink } from '../../src/log/logger.js';
+import { Logger, type LogSink } from '../../src/log/logger.js';
 
 export interface LocalHostOptions {
   readonly routes: readonly Route[];
@@ -21,6 +22,11 @@ interface CompiledRoute {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** A host name or IPv4 address, or an IPv6 address in brackets, and an optional port. */
+const HOST = /^(?:[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/** `Access-Control-Request-Headers` is echoed only when it is a plain list of header names. */
+const HEADER_NAMES = /^[!#$%&'*+.^`|~\w-]{1,64}(?:[ \t]*,[ \t]*[!#$%&'*+.^`|~\w-]{1,64}){0,31}$/;
+
 // @azure/functions is CommonJS whose classes Node cannot see as named ESM exports.
 const { HttpRequest, InvocationContext } = functions;
 
@@ -31,6 +37,8 @@ const { HttpRequest, InvocationContext } = functions;
 export function createLocalHost(options: LocalHostOptions): Server {
   const compiled = options.routes.map(compileRoute);
   const cors = new Set(options.corsOrigins ?? []);
+  if (cors.has('*') && options.corsCredentials) throw new Error(WILDCARD_WITH_CREDENTIALS);
+  const logger = new Logger(options.sink);
   const contextLog = (level: LogLevel, ...args: unknown[]) => {
     options.sink(
       level === 'error' || level === 'critical' ? 'error' : level === 'warning' ? 'warn' : 'info',
@@ -39,18 +47,21 @@ export function createLocalHost(options: LocalHostOptions): Server {
   };
 
   return createServer((incoming, outgoing) => {
-    serve(incoming, outgoing).catch((error: unknown) => {
-      options.sink(
-        'error',
-        JSON.stringify({ level: 'error', event: 'local_host_failure', error: describeError(error) }),
-      );
-      if (!outgoing.headersSent) outgoing.writeHead(500);
-      outgoing.end();
+    // A fresh id per request, as the Functions host gives each invocation one.
+    const invocationId = randomUUID();
+    serve(incoming, outgoing, invocationId).catch((error: unknown) => {
+      logger.error('local_host_failure', { invocationId, error: describeError(error) });
+      if (outgoing.headersSent) outgoing.end();
+      else write(outgoing, problemResponse(ensureVendingError(error), invocationId), {});
     });
   });
 
-  async function serve(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
-    const url = new URL(incoming.url ?? '/', `http://${incoming.headers.host ?? '127.0.0.1'}`);
+  async function serve(incoming: IncomingMessage, outgoing: ServerResponse, invocationId: string): Promise<void> {
+    const url = requestUrl(incoming);
+    if (url === undefined) {
+      write(outgoing, problemResponse(badRequest(), invocationId), {});
+      return;
+    }
     const origin = incoming.headers.origin;
     const corsAllowed = origin !== undefined && (cors.has('*') || cors.has(origin));
     const corsHeaders: Record<string, string> = corsAllowed
@@ -65,7 +76,8 @@ export function createLocalHost(options: LocalHostOptions): Server {
     const match = matchRoute(compiled, url.pathname);
 
     if (incoming.method === 'OPTIONS' && incoming.headers['access-control-request-method'] !== undefined) {
-      const allowHeaders = incoming.headers['access-control-request-headers'];
+      const requested = incoming.headers['access-control-request-headers'];
+      const allowHeaders = requested !== undefined && HEADER_NAMES.test(requested) ? requested : undefined;
       outgoing.writeHead(
         204,
         corsAllowed
@@ -81,14 +93,8 @@ export function createLocalHost(options: LocalHostOptions): Server {
       return;
     }
 
-    // A fresh id per request, as the Functions host gives each invocation one.
-    const invocationId = randomUUID();
     if (!match?.route.methods.includes((incoming.method ?? 'GET') as Route['methods'][number])) {
-      write(
-        outgoing,
-        problemResponse(routeNotFound(incoming.method ?? 'GET', url.pathname), invocationId),
-        corsHeaders,
-      );
+      write(outgoing, problemResponse(routeNotFound(), invocationId), corsHeaders);
       return;
     }
 
@@ -169,8 +175,31 @@ async function readBody(incoming: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function routeNotFound(method: string, pathname: string): VendingError {
+/**
+ * The request's URL, or `undefined` when the platform would refuse it with 400: a `Host` that is
+ * not a host name or address with an optional port, or a target other than a path (`*`, an
+ * absolute URL).
+ */
+function requestUrl(incoming: IncomingMessage): URL | undefined {
+  const host = incoming.headers.host ?? '';
+  const target = incoming.url ?? '';
+  if (!HOST.test(host) || !target.startsWith('/')) return undefined;
+  try {
+    return new URL(`http://${host}${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Neither the method nor the path is echoed: the caller knows what it sent. */
+function routeNotFound(): VendingError {
   return new VendingError('route_not_found', 'No such route.', {
-    detail: `No route ${method} ${pathname}. Routes: GET|POST /api/token/{resource}, GET /api/resources, GET /api/health.`,
+    detail: 'No such route. Routes: GET|POST /api/token/{resource}, GET /api/resources, GET /api/health.',
+  });
+}
+
+function badRequest(): VendingError {
+  return new VendingError('bad_request', 'Malformed request.', {
+    detail: 'The request is malformed: it needs a Host header naming a host (and port), and a path.',
   });
 }

@@ -9,6 +9,7 @@ export const PROBLEMS: Readonly<Record<ErrorCode, { readonly status: number; rea
   forbidden: { status: 403, title: 'Not allowed to use this resource' },
   resource_not_found: { status: 404, title: 'No such resource' },
   route_not_found: { status: 404, title: 'No such route' },
+  bad_request: { status: 400, title: 'Bad request' },
   rate_limited: { status: 429, title: 'Too many requests' },
   identity_provider_unavailable: { status: 503, title: 'Cannot verify access tokens' },
   configuration_invalid: { status: 503, title: 'Service not configured' },
