@@ -37,6 +37,7 @@ const stsErrorBody = z.union([
 ]);
 
 const MAX_TOKEN_LENGTH = 16 * 1024;
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
  * Judges an STS answer. 200 with a plausible token is a token; 401 is a rejected key; 403 names its
@@ -48,7 +49,8 @@ export function classifyStsAnswer(answer: StsAnswer, attempt: StsAttempt): StsOu
   const { status, body } = answer;
   if (status === 200) {
     const token = body.trim();
-    if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || /\s/.test(token)) {
+    // Callers send it as `Authorization: Bearer <token>`: it must be a b64token (RFC 6750 §2.1).
+    if (token.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(token)) {
       return failure(stsInvalidResponse(attempt, token.length), true);
     }
     return { kind: 'token', token };

@@ -50,6 +50,9 @@ describe('classifyStsAnswer: an STS answer becomes a token or a coded failure', 
     { status: 404, body: '', code: 'sts_bad_request', retryable: false },
     { status: 200, body: '', code: 'sts_invalid_response', retryable: true },
     { status: 200, body: '<html> captive portal </html>', code: 'sts_invalid_response', retryable: true },
+    { status: 200, body: 'eyJhbGciOi\u0000.x', code: 'sts_invalid_response', retryable: true },
+    { status: 200, body: 'eyJhbGciOi\u202e.x', code: 'sts_invalid_response', retryable: true },
+    { status: 200, body: '<html>captive-portal</html>', code: 'sts_invalid_response', retryable: true },
   ])('$status $code', ({ status, body, code, retryable }) => {
     const outcome = classifyStsAnswer({ status, body, retryAfter: null }, attempt);
     expect(outcome).toMatchObject({ kind: 'failure', retryable, error: { code } });
