@@ -573,6 +573,18 @@ describe('values from outside reach the log escaped and bounded', () => {
     expect((line.diagnosis as string).length).toBeLessThan(1100);
   });
 
+  it("a forged token's header, which jose quotes in its refusal (an unknown crit parameter)", async () => {
+    const name = `\u202eevil\r\n${'x'.repeat(3000)}`;
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const forged = `${encode({ alg: 'RS256', kid: 'k', crit: [name], [name]: 1 })}.${encode({ aud: AUDIENCE })}.AAAA`;
+    const response = await get('/api/token/speech', forged);
+    expect(response.json).toMatchObject({ status: 401, code: 'invalid_token' });
+    expect(h.logs.at(-1)?.text).not.toMatch(UNSAFE_IN_LOG);
+    const { diagnosis } = requestLine();
+    expect(diagnosis).toContain('\\u{202e}evil\\u{000d}\\u{000a}xxx');
+    expect((diagnosis as string).length).toBeLessThan(1100);
+  });
+
   it('a Key Vault refusal message, first line only, escaped', async () => {
     h.vault.accessMode = 'forbidden';
     await get('/api/token/speech', await h.callerToken());
