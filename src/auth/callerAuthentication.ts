@@ -91,6 +91,10 @@ export class CallerAuthenticator {
     this.#fetch = options.fetch ?? fetch;
   }
 
+  /**
+   * The caller behind an `Authorization` header value. Throws `missing_token`, `invalid_token`, or
+   * `identity_provider_unavailable` when no token can be checked right now.
+   */
   async authenticate(authorization: string | null | undefined): Promise<Caller> {
     const token = bearerToken(authorization);
     const remembered = this.#verified.get(token);
@@ -143,7 +147,8 @@ export class CallerAuthenticator {
     if (tid !== tenantId) throw invalidToken(`token is from tenant ${tid}, only ${tenantId} is accepted`);
     // Only access tokens are credentials. An ID token for an app registration that is both SPA
     // and API has this API's client ID as `aud` and may carry its app roles, but it names no
-    // client application: Entra puts `azp` (v2.0) or `appid` (v1.0) in every access token only.
+    // client application: Entra puts `azp` (v2.0) or `appid` (v1.0) in every access token and
+    // in no ID token.
     const clientAppId = azp ?? appid;
     if (clientAppId === undefined) {
       throw invalidToken(

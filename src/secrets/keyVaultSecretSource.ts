@@ -2,8 +2,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { isLoopbackHost } from '../config/urls.js';
 import { SingleFlight } from '../singleFlight.js';
-import type { ErrorCode } from '../errors.js';
-import { VendingError } from '../errors.js';
+import { VendingError, type ErrorCode } from '../errors.js';
 import { withTimeout } from '../timeout.js';
 import { classifyKeyVaultFailure, secretEmpty, type SecretRead } from './keyVaultFailure.js';
 
