@@ -31,7 +31,8 @@ export function createApp(env: Environment, dependencies: Dependencies = {}): Ap
 // For the local host, from this bundle: a second copy of @azure/functions or zod loaded from
 // node_modules would cost every start of `npm run serve` some 40-60 ms each.
 export { HttpRequest, InvocationContext } from '@azure/functions';
-export { readLocalSettings } from './config/localSettings.js';
-export { describeError } from './errors.js';
-export { acceptedMethods, ROUTE_PREFIX, routeNotFound } from './functions/routes.js';
+export { readLocalSettings, WILDCARD_WITH_CREDENTIALS } from './config/localSettings.js';
+export { describeError, ensureVendingError } from './errors.js';
+export { acceptedMethods, badRequest, ROUTE_PREFIX, routeNotFound } from './functions/routes.js';
 export { problemResponse } from './http/problem.js';
+export { Logger } from './log/logger.js';

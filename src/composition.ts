@@ -61,7 +61,14 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
   const now = dependencies.now ?? Date.now;
   const logger = dependencies.logger ?? new Logger(consoleSink);
   const fetch = dependencies.fetch ?? globalThis.fetch;
-  const authenticator = new CallerAuthenticator({ ...config.auth, now, fetch });
+  const authenticator = new CallerAuthenticator({
+    ...config.auth,
+    now,
+    fetch,
+    onSigningKeysRefreshFailure: (failure) => {
+      logger.warn('signing_keys_refresh_failed', { code: failure.code, diagnosis: failure.diagnosis });
+    },
+  });
   const limiter = new RateLimiter({ perMinute: config.rateLimitPerMinute, now });
   const credential = dependencies.credential ?? createServiceCredential(config.identity);
   const secrets =

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'keyvault_credential_unavailable',
   'keyvault_unreachable',
   'keyvault_unavailable',
+  'keyvault_throttled',
   'secret_not_found',
   'secret_disabled',
   'key_looks_like_subscription_id',
@@ -35,6 +36,7 @@ export const ERROR_CODES = [
   // HTTP
   'route_not_found',
   'method_not_allowed',
+  'bad_request',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -25,8 +25,22 @@ export const resourceKindSchema = z.enum(RESOURCE_KINDS).meta({
 });
 export type ResourceKind = z.output<typeof resourceKindSchema>;
 
-/** A resource name: what `/api/token/{resource}` takes (`TOKEN_RESOURCES[].name`). */
-export const RESOURCE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+/**
+ * What a resource name may be (`TOKEN_RESOURCES[].name`, the `{resource}` of `/api/token/{resource}`):
+ * ASCII letters, digits, `-` and `_`, starting with a letter or digit, at most 63 characters.
+ * `TOKEN_RESOURCES` is checked against it at start-up, and every request's `{resource}` before the
+ * name is logged, matched or echoed.
+ */
+export const RESOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+/**
+ * A resource name as it is compared and logged: ASCII letters in lower case, nothing else changed.
+ * Names are case-insensitive in ASCII only; Unicode case folding would let other characters match
+ * (the Kelvin sign `\u212A` lower-cases to `k`).
+ */
+export function canonicalResourceName(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => String.fromCharCode(letter.charCodeAt(0) + 32));
+}
 
 /** An Azure AI resource whose key the service exchanges; one item of `TOKEN_RESOURCES`, validated. */
 export interface TokenResource {
@@ -92,7 +106,7 @@ export interface Config {
 
 // ---- What callers receive -----------------------------------------------------------------------
 
-const resourceNameSchema = z.string().regex(RESOURCE_NAME_PATTERN);
+const resourceNameSchema = z.string().regex(RESOURCE_NAME);
 const regionSchema = z.string().min(1).nullable().meta({
   description:
     "The resource's region (`global` for a global Translator); `null` for a custom-subdomain resource: the Speech SDK connects through `endpoints` then.",

@@ -5,6 +5,11 @@
 export class SingleFlight<T> {
   readonly #inFlight = new Map<string, Promise<T>>();
 
+  /** Whether work for `key` is in flight. */
+  running(key: string): boolean {
+    return this.#inFlight.has(key);
+  }
+
   run(key: string, work: () => Promise<T>): Promise<T> {
     let pending = this.#inFlight.get(key);
     if (pending === undefined) {

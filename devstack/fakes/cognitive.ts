@@ -24,11 +24,13 @@ export interface FakeKey {
 
 /** A scripted STS answer; after `times` requests (default: for ever) the normal one returns. */
 export type Behaviour =
-  | { status: 429; retryAfterSeconds?: number; times?: number }
-  | { status: 500 | 502 | 503; times?: number }
+  /** `retryAfterSeconds` as a string is sent verbatim, as a misbehaving upstream might. */
+  | { status: 429; retryAfterSeconds?: number | string; message?: string; times?: number }
+  /** `message`: the error body's message instead of the service's usual one. */
+  | { status: 500 | 502 | 503; message?: string; times?: number }
   | { status: 403; kind: 'localAuthDisabled' | 'networkRestricted'; times?: number }
   | { hang: true; times?: number }
-  /** Any answer a real STS gives: a status, its body and headers, word for word. */
+  /** Any answer a real STS gives (or a 200 whose body is not a token): status, body and headers, word for word. */
   | { status: number; body: string; headers?: Record<string, string>; times?: number };
 
 export interface FakeCall {
@@ -341,7 +343,9 @@ export async function startFakeCognitive(options: {
           JSON.stringify({
             error: {
               code: '429',
-              message: `Requests to the Issue Token Operation under Cognitive Services API have exceeded rate limit of your current tier. Please retry after ${after ?? 1} second${after === 1 ? '' : 's'}.`,
+              message:
+                behaviour.message ??
+                `Requests to the Issue Token Operation under Cognitive Services API have exceeded rate limit of your current tier. Please retry after ${after ?? 1} second${after === 1 ? '' : 's'}.`,
             },
           }),
           after === undefined ? {} : { 'Retry-After': String(after) },
@@ -362,9 +366,10 @@ export async function startFakeCognitive(options: {
             error: {
               code: String(behaviour.status),
               message:
-                behaviour.status === 500
+                behaviour.message ??
+                (behaviour.status === 500
                   ? 'Internal server error.'
-                  : 'The service is temporarily unavailable. Please try again later.',
+                  : 'The service is temporarily unavailable. Please try again later.'),
             },
           }),
         );

@@ -18,6 +18,12 @@ export interface MintOptions {
   readonly signingKey?: 'current' | 'unpublished';
 }
 
+/** How an endpoint of the fake fails: an HTTP status (429 carries `Retry-After`), or a dropped connection. */
+export type EntraFailure = { readonly status: number } | 'reset';
+
+/** The endpoints a resource server calls. */
+export type EntraEndpoint = 'discovery' | 'jwks';
+
 export interface FakeEntra {
   /** `http://127.0.0.1:PORT`, no trailing slash: what AUTH_AUTHORITY_HOST points at. */
   readonly authorityHost: string;
@@ -39,6 +45,13 @@ export interface FakeEntra {
   tamper(token: string, claims: Record<string, unknown>): string;
   /** Publishes a new key that `mint` uses from then on; the old one stays published unless `keepOld: false`. */
   rotateSigningKey(options?: { keepOld?: boolean }): Promise<void>;
+  /**
+   * From now on every request to `endpoint` fails as `failure` says (still counted in `requests`),
+   * until `recoverEndpoint`: Entra having a bad moment.
+   */
+  failEndpoint(endpoint: EntraEndpoint, failure: EntraFailure): void;
+  /** Serves `endpoint` normally again. */
+  recoverEndpoint(endpoint: EntraEndpoint): void;
   resetCounters(): void;
   close(): Promise<void>;
 }
@@ -79,6 +92,7 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
   let published: SigningKey[] = [current];
   const unpublished = await newSigningKey();
   const requests = { discovery: 0, jwks: 0 };
+  const failures = new Map<EntraEndpoint, EntraFailure>();
 
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, {
@@ -172,6 +186,20 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
       json(res, 404, { error: 'not_found', error_description: `The fake Entra serves no ${req.method} ${path}.` });
       return;
     }
+    const failure = failures.get(isJwks ? 'jwks' : 'discovery');
+    if (failure === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (failure !== undefined) {
+      json(
+        res,
+        failure.status,
+        { error: 'temporarily_unavailable', error_description: 'The fake Entra was told to fail.' },
+        failure.status === 429 ? { 'Retry-After': '30' } : {},
+      );
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       json(res, 405, { error: 'invalid_request', error_description: 'Only GET is supported here.' });
       return;
@@ -263,6 +291,12 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
     async rotateSigningKey({ keepOld = true } = {}) {
       current = await newSigningKey();
       published = keepOld ? [...published, current] : [current];
+    },
+    failEndpoint(endpoint, failure) {
+      failures.set(endpoint, failure);
+    },
+    recoverEndpoint(endpoint) {
+      failures.delete(endpoint);
     },
     resetCounters() {
       requests.discovery = 0;

@@ -12,11 +12,15 @@ export type LocalHostApp = Pick<
   typeof import('../../src/app.js'),
   | 'HttpRequest'
   | 'InvocationContext'
+  | 'Logger'
   | 'ROUTE_PREFIX'
+  | 'WILDCARD_WITH_CREDENTIALS'
   | 'acceptedMethods'
-  | 'routeNotFound'
-  | 'problemResponse'
+  | 'badRequest'
   | 'describeError'
+  | 'ensureVendingError'
+  | 'problemResponse'
+  | 'routeNotFound'
 >;
 
 export interface LocalHostOptions {
@@ -36,6 +40,10 @@ interface CompiledRoute {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** A host name or IPv4 address, or an IPv6 address in brackets, and an optional port. */
+const HOST = /^(?:[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/** `Access-Control-Request-Headers` is echoed only when it is a plain list of header names. */
+const HEADER_NAMES = /^[!#$%&'*+.^`|~\w-]{1,64}(?:[ \t]*,[ \t]*[!#$%&'*+.^`|~\w-]{1,64}){0,31}$/;
 
 /**
  * A thin node:http host for the same route table Azure Functions serves, so the service runs
@@ -45,14 +53,20 @@ export function createLocalHost(options: LocalHostOptions): Server {
   const {
     HttpRequest,
     InvocationContext,
+    Logger,
     ROUTE_PREFIX,
+    WILDCARD_WITH_CREDENTIALS,
     acceptedMethods,
-    routeNotFound,
-    problemResponse,
+    badRequest,
     describeError,
+    ensureVendingError,
+    problemResponse,
+    routeNotFound,
   } = options.app;
   const compiled = options.routes.map((route) => compileRoute(route, ROUTE_PREFIX));
   const cors = new Set(options.corsOrigins ?? []);
+  if (cors.has('*') && options.corsCredentials) throw new Error(WILDCARD_WITH_CREDENTIALS);
+  const logger = new Logger(options.sink);
   const contextLog = (level: LogLevel, ...args: unknown[]) => {
     options.sink(
       level === 'error' || level === 'critical' ? 'error' : level === 'warning' ? 'warn' : 'info',
@@ -61,18 +75,21 @@ export function createLocalHost(options: LocalHostOptions): Server {
   };
 
   return createServer((incoming, outgoing) => {
-    serve(incoming, outgoing).catch((error: unknown) => {
-      options.sink(
-        'error',
-        JSON.stringify({ level: 'error', event: 'local_host_failure', error: describeError(error) }),
-      );
-      if (!outgoing.headersSent) outgoing.writeHead(500);
-      outgoing.end();
+    // A fresh id per request, as the Functions host gives each invocation one.
+    const invocationId = randomUUID();
+    serve(incoming, outgoing, invocationId).catch((error: unknown) => {
+      logger.error('local_host_failure', { invocationId, error: describeError(error) });
+      if (outgoing.headersSent) outgoing.end();
+      else write(outgoing, problemResponse(ensureVendingError(error), invocationId), {});
     });
   });
 
-  async function serve(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
-    const url = new URL(incoming.url ?? '/', `http://${incoming.headers.host ?? '127.0.0.1'}`);
+  async function serve(incoming: IncomingMessage, outgoing: ServerResponse, invocationId: string): Promise<void> {
+    const url = requestUrl(incoming);
+    if (url === undefined) {
+      write(outgoing, problemResponse(badRequest(), invocationId), {});
+      return;
+    }
     const origin = incoming.headers.origin;
     const corsAllowed = origin !== undefined && (cors.has('*') || cors.has(origin));
     const corsHeaders: Record<string, string> = corsAllowed
@@ -87,7 +104,8 @@ export function createLocalHost(options: LocalHostOptions): Server {
     const match = matchRoute(compiled, url.pathname);
 
     if (incoming.method === 'OPTIONS' && incoming.headers['access-control-request-method'] !== undefined) {
-      const allowHeaders = incoming.headers['access-control-request-headers'];
+      const requested = incoming.headers['access-control-request-headers'];
+      const allowHeaders = requested !== undefined && HEADER_NAMES.test(requested) ? requested : undefined;
       outgoing.writeHead(
         204,
         corsAllowed
@@ -103,13 +121,8 @@ export function createLocalHost(options: LocalHostOptions): Server {
       return;
     }
 
-    const correlationId = randomUUID();
     if (match === undefined || !acceptedMethods(match.route).includes((incoming.method ?? 'GET') as HttpMethod)) {
-      write(
-        outgoing,
-        problemResponse(routeNotFound(incoming.method ?? 'GET', url.pathname, options.routes), correlationId),
-        corsHeaders,
-      );
+      write(outgoing, problemResponse(routeNotFound(options.routes), invocationId), corsHeaders);
       return;
     }
 
@@ -128,11 +141,27 @@ export function createLocalHost(options: LocalHostOptions): Server {
       ...(body.length > 0 ? { body: { bytes: body } } : {}),
     });
     const context = new InvocationContext({
-      invocationId: correlationId,
+      invocationId,
       functionName: match.route.name,
       logHandler: contextLog,
     });
     write(outgoing, await match.route.handler(request, context), corsHeaders);
+  }
+}
+
+/**
+ * The request's URL, or `undefined` when the platform would refuse it with 400: a `Host` that is
+ * not a host name or address with an optional port, or a target other than a path (`*`, an
+ * absolute URL).
+ */
+function requestUrl(incoming: IncomingMessage): URL | undefined {
+  const host = incoming.headers.host ?? '';
+  const target = incoming.url ?? '';
+  if (!HOST.test(host) || !target.startsWith('/')) return undefined;
+  try {
+    return new URL(`http://${host}${target}`);
+  } catch {
+    return undefined;
   }
 }
 

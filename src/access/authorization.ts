@@ -1,5 +1,5 @@
 import type { Caller } from '../auth/callerAuthentication.js';
-import type { TokenResource } from '../model.js';
+import { canonicalResourceName, RESOURCE_NAME, type TokenResource } from '../model.js';
 import { VendingError } from '../errors.js';
 
 /** App roles (application and user assignments) or delegated scopes; either grants access. */
@@ -10,24 +10,44 @@ export function mayUse(caller: Caller, resource: TokenResource): boolean {
   );
 }
 
+/** The resources this caller may request, for `GET /api/resources`. */
 export function visibleResources(caller: Caller, resources: readonly TokenResource[]): TokenResource[] {
   return resources.filter((resource) => mayUse(caller, resource));
 }
 
 /**
- * The resource this caller asked for, or 404/403. Names are matched case-insensitively, like the
- * configuration's uniqueness rule.
+ * The `{resource}` of a request, checked against the name rule before it is used anywhere: its
+ * canonical form, or 404 `resource_not_found` that neither echoes nor logs what was sent.
+ */
+export function requestedResourceName(raw: string): string {
+  if (!RESOURCE_NAME.test(raw)) throw notAResourceName(raw.length);
+  return canonicalResourceName(raw);
+}
+
+/**
+ * The resource this caller asked for, or 404/403. Names are matched case-insensitively in ASCII,
+ * like the configuration's uniqueness rule.
  */
 export function authorize(caller: Caller, resources: readonly TokenResource[], requested: string): TokenResource {
-  const resource = resources.find((r) => r.name.toLowerCase() === requested.toLowerCase());
-  if (resource === undefined) throw resourceNotFound(requested);
+  const name = requestedResourceName(requested);
+  const resource = resources.find((r) => canonicalResourceName(r.name) === name);
+  if (resource === undefined) throw resourceNotFound(name);
   if (!mayUse(caller, resource)) throw forbidden(caller, resource);
   return resource;
 }
 
-function resourceNotFound(requested: string): VendingError {
-  return new VendingError('resource_not_found', `No resource named "${requested}".`, {
-    detail: `There is no resource named "${requested}". GET /api/resources lists the ones you may request.`,
+/** `name` passed the name rule, so it is safe to show. */
+function resourceNotFound(name: string): VendingError {
+  return new VendingError('resource_not_found', `No resource named "${name}".`, {
+    detail: `There is no resource named "${name}". GET /api/resources lists the ones you may request.`,
+  });
+}
+
+function notAResourceName(length: number): VendingError {
+  return new VendingError('resource_not_found', 'No such resource.', {
+    detail:
+      'There is no resource by that name: names are letters, digits, "-" and "_". GET /api/resources lists the ones you may request.',
+    diagnosis: `the requested name (${length} characters) is not a resource name; not logged`,
   });
 }
 

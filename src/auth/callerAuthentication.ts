@@ -1,11 +1,14 @@
-import { describeError } from '../errors.js';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
+import { jwtVerify } from 'jose';
 import { z } from 'zod';
 import { CLOUDS } from '../clouds/clouds.js';
-import type { AuthConfig } from '../model.js';
 import { isLoopbackHost } from '../config/urls.js';
-import { VendingError } from '../errors.js';
+import { describeError, type VendingError } from '../errors.js';
+import { readBoundedJson } from '../http/upstreamBody.js';
+import type { AuthConfig } from '../model.js';
 import { withTimeout } from '../timeout.js';
+import { classifyVerificationError, identityProviderUnavailable, invalidToken } from './authFailure.js';
+import { bearerToken } from './bearerToken.js';
+import { SigningKeySet } from './signingKeys.js';
 
 export interface Caller {
   /** `oid` (the user or service principal object id), else `sub`: the key for rate limiting. */
@@ -14,7 +17,7 @@ export interface Caller {
   readonly roles: readonly string[];
   readonly scopes: readonly string[];
   /** The client application that obtained the token (`azp` in v2.0, `appid` in v1.0). */
-  readonly clientAppId: string | undefined;
+  readonly clientAppId: string;
 }
 
 export interface CallerAuthenticatorOptions extends AuthConfig {
@@ -25,37 +28,49 @@ export interface CallerAuthenticatorOptions extends AuthConfig {
   /** How long to wait for OIDC discovery, in ms. Default 5000. */
   readonly discoveryTimeoutMs?: number;
   /**
-   * Minimum time between JWKS fetches triggered by unknown `kid`s, in ms. Default 30000: a new
-   * signing key is picked up on first use, but a flood of forged kids cannot hammer Entra.
+   * Minimum time between two key-set (JWKS) fetches, in ms, timed from each attempt, failed ones
+   * included. Default 30000: a new signing key is picked up on first use, but a flood of forged
+   * kids cannot hammer Entra, least of all while it is failing.
    */
   readonly jwksCooldownMs?: number;
+  /** Age after which the key set is fetched again, in ms; the last good set is used while that fails. Default 10 minutes. */
+  readonly jwksMaxAgeMs?: number;
   /**
    * Verified tokens remembered (until their own `exp`) so a client reusing its token skips the
    * RSA verification. Default 10000; 0 turns it off.
    */
   readonly verifiedTokenCacheSize?: number;
-  /** After a failed discovery, callers get 503 at once for this long instead of each retrying. Default 5000 ms. */
+  /**
+   * After a failed discovery, callers get 503 at once for this long (timed from the attempt)
+   * instead of each retrying. Default 5000 ms. A discovery that succeeded is kept for good.
+   */
   readonly discoveryRetryAfterMs?: number;
+  /** Told when refreshing the key set fails while the last good one is still in use (at most once per cooldown). */
+  readonly onSigningKeysRefreshFailure?: (error: VendingError) => void;
 }
 
-const discoveryDocument = z.object({ issuer: z.string().min(1), jwks_uri: z.url() });
+/** A tenant's discovery document is a few kilobytes. */
+const MAX_DISCOVERY_BYTES = 64 * 1024;
 
+const discoveryDocument = z.object({ issuer: z.string().min(1).max(2048), jwks_uri: z.url().max(2048) });
+
+// Bounds far above what Entra issues (GUIDs, short role and scope names): the claims reach the
+// rate limiter's keys, the authorization check and the log.
 const accessTokenClaims = z.object({
   exp: z.number(),
-  tid: z.string().min(1),
-  oid: z.string().min(1).optional(),
-  sub: z.string().min(1).optional(),
-  roles: z.array(z.string()).optional(),
-  scp: z.string().optional(),
-  azp: z.string().optional(),
-  appid: z.string().optional(),
+  tid: z.string().min(1).max(64),
+  oid: z.string().min(1).max(128).optional(),
+  sub: z.string().min(1).max(256).optional(),
+  roles: z.array(z.string().max(256)).max(500).optional(),
+  scp: z.string().max(8192).optional(),
+  azp: z.string().min(1).max(128).optional(),
+  appid: z.string().min(1).max(128).optional(),
+  nonce: z.unknown().optional(),
 });
 
-const MAX_TOKEN_LENGTH = 16 * 1024;
-
-interface SigningKeys {
+interface Discovered {
   readonly issuers: readonly string[];
-  readonly keys: ReturnType<typeof createRemoteJWKSet>;
+  readonly keys: SigningKeySet;
 }
 
 /**
@@ -65,13 +80,15 @@ interface SigningKeys {
 export class CallerAuthenticator {
   readonly #options: CallerAuthenticatorOptions;
   readonly #now: () => number;
-  #signingKeys: Promise<SigningKeys> | undefined;
+  readonly #fetch: typeof fetch;
+  #discovered: Promise<Discovered> | undefined;
   #discoveryFailedAt = -Infinity;
   readonly #verified = new Map<string, { readonly caller: Caller; readonly expiresAt: number }>();
 
   constructor(options: CallerAuthenticatorOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#fetch = options.fetch ?? fetch;
   }
 
   /**
@@ -79,14 +96,14 @@ export class CallerAuthenticator {
    * start). Throws `identity_provider_unavailable` as verification would; a later call retries.
    */
   async warmUp(): Promise<void> {
-    const { keys } = await this.#getSigningKeys();
-    try {
-      await keys.reload();
-    } catch (error) {
-      throw classifyVerificationError(error);
-    }
+    const { keys } = await this.#discover();
+    await keys.warmUp();
   }
 
+  /**
+   * The caller behind an `Authorization` header value. Throws `missing_token`, `invalid_token`, or
+   * `identity_provider_unavailable` when no token can be checked right now.
+   */
   async authenticate(authorization: string | null | undefined): Promise<Caller> {
     const token = bearerToken(authorization);
     const remembered = this.#verified.get(token);
@@ -114,11 +131,11 @@ export class CallerAuthenticator {
   }
 
   async #verify(token: string): Promise<{ caller: Caller; expiresAt: number }> {
-    const { issuers, keys } = await this.#getSigningKeys();
+    const { issuers, keys } = await this.#discover();
     const { tenantId, audiences } = this.#options;
     let payload: unknown;
     try {
-      ({ payload } = await jwtVerify(token, keys, {
+      ({ payload } = await jwtVerify(token, keys.getKey, {
         algorithms: ['RS256'],
         issuer: [...issuers],
         audience: [...audiences],
@@ -135,8 +152,18 @@ export class CallerAuthenticator {
         `claims malformed: ${claims.error.issues.map((i) => i.path.join('.') + ' ' + i.message).join('; ')}`,
       );
     }
-    const { tid, oid, sub, roles, scp, azp, appid, exp } = claims.data;
+    const { tid, oid, sub, roles, scp, azp, appid, nonce, exp } = claims.data;
     if (tid !== tenantId) throw invalidToken(`token is from tenant ${tid}, only ${tenantId} is accepted`);
+    // Only access tokens are credentials. An ID token for an app registration that is both SPA
+    // and API has this API's client ID as `aud` and may carry its app roles, but it names no
+    // client application: Entra puts `azp` (v2.0) or `appid` (v1.0) in every access token and
+    // in no ID token.
+    const clientAppId = azp ?? appid;
+    if (clientAppId === undefined) {
+      throw invalidToken(
+        `not an access token: neither azp (v2.0) nor appid (v1.0)${nonce === undefined ? '' : ', and a nonce: an ID token'}`,
+      );
+    }
     const id = oid ?? sub;
     if (id === undefined) throw invalidToken('token has neither oid nor sub');
     const caller: Caller = {
@@ -144,7 +171,7 @@ export class CallerAuthenticator {
       tenantId: tid,
       roles: roles ?? [],
       scopes: (scp ?? '').split(' ').filter(Boolean),
-      clientAppId: azp ?? appid,
+      clientAppId,
     };
     return { caller, expiresAt: (exp + this.#clockToleranceSeconds()) * 1000 };
   }
@@ -153,32 +180,40 @@ export class CallerAuthenticator {
     return this.#options.clockToleranceSeconds ?? 60;
   }
 
-  #getSigningKeys(): Promise<SigningKeys> {
-    const retryAfterMs = this.#options.discoveryRetryAfterMs ?? 5000;
-    if (this.#signingKeys === undefined) {
+  /** The discovery in hand or in flight; a failed one is retried only after `discoveryRetryAfterMs`. */
+  #discover(): Promise<Discovered> {
+    if (this.#discovered === undefined) {
+      const retryAfterMs = this.#options.discoveryRetryAfterMs ?? 5000;
       if (this.#now() - this.#discoveryFailedAt < retryAfterMs) {
         return Promise.reject(identityProviderUnavailable('OIDC discovery failed moments ago; not retrying yet'));
       }
-      this.#signingKeys = this.#discover().catch((error: unknown) => {
-        this.#signingKeys = undefined;
+      this.#discovered = this.#fetchDiscovery().catch((error: unknown) => {
+        this.#discovered = undefined;
         this.#discoveryFailedAt = this.#now();
         throw error;
       });
     }
-    return this.#signingKeys;
+    return this.#discovered;
   }
 
-  async #discover(): Promise<SigningKeys> {
+  async #fetchDiscovery(): Promise<Discovered> {
     const { authorityHost, tenantId, cloud } = this.#options;
     const url = `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`;
     let document: z.infer<typeof discoveryDocument>;
     try {
       document = await withTimeout(this.#options.discoveryTimeoutMs ?? 5000, async (signal) => {
-        const response = await (this.#options.fetch ?? fetch)(url, { signal, headers: { accept: 'application/json' } });
+        const response = await this.#fetch(url, { signal, headers: { accept: 'application/json' } });
         if (!response.ok) {
+          await response.body?.cancel();
           throw new Error(`HTTP ${response.status} from ${url}; check AUTH_TENANT_ID and AUTH_AUTHORITY_HOST`);
         }
-        return discoveryDocument.parse(await response.json());
+        const parsed = discoveryDocument.safeParse(await readBoundedJson(response, MAX_DISCOVERY_BYTES));
+        if (!parsed.success) {
+          throw new Error(
+            `the answer is not an OpenID configuration (issuer, jwks_uri) of at most ${MAX_DISCOVERY_BYTES} bytes`,
+          );
+        }
+        return parsed.data;
       });
     } catch (error) {
       throw identityProviderUnavailable(`OIDC discovery at ${url} failed: ${describeError(error)}`, error);
@@ -187,65 +222,17 @@ export class CallerAuthenticator {
     if (jwksUri.protocol !== 'https:' && !(jwksUri.protocol === 'http:' && isLoopbackHost(jwksUri.hostname))) {
       throw identityProviderUnavailable(`discovery at ${url} named a jwks_uri that is not https: ${jwksUri.href}`);
     }
-    const keys = createRemoteJWKSet(jwksUri, {
-      timeoutDuration: 5000,
-      cooldownDuration: this.#options.jwksCooldownMs ?? 30_000,
-      cacheMaxAge: 10 * 60_000,
+    const keys = new SigningKeySet({
+      url: jwksUri,
+      fetch: this.#fetch,
+      now: this.#now,
+      ...(this.#options.jwksCooldownMs === undefined ? {} : { cooldownMs: this.#options.jwksCooldownMs }),
+      ...(this.#options.jwksMaxAgeMs === undefined ? {} : { maxAgeMs: this.#options.jwksMaxAgeMs }),
+      ...(this.#options.onSigningKeysRefreshFailure === undefined
+        ? {}
+        : { onRefreshFailure: this.#options.onSigningKeysRefreshFailure }),
     });
     const v1Issuers = CLOUDS[cloud].v1IssuerHosts.map((host) => `https://${host}/${tenantId}/`);
     return { issuers: [document.issuer, ...v1Issuers], keys };
   }
-}
-
-function bearerToken(authorization: string | null | undefined): string {
-  if (!authorization) {
-    throw new VendingError('missing_token', 'An Entra ID access token is required.', {
-      detail:
-        'Send an Entra ID access token for this API in the Authorization header: "Authorization: Bearer <token>".',
-    });
-  }
-  const match = /^Bearer\s+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(authorization);
-  if (!match?.[1]) throw invalidToken('Authorization header is not "Bearer <token>"');
-  if (match[1].length > MAX_TOKEN_LENGTH) throw invalidToken('token is longer than any Entra access token');
-  return match[1];
-}
-
-function invalidToken(reason: string, cause?: unknown): VendingError {
-  return new VendingError('invalid_token', `Caller token rejected: ${reason}`, {
-    detail:
-      'The access token is missing, malformed, expired or not issued for this API. Acquire a new token for this API and retry.',
-    diagnosis: reason,
-    cause,
-  });
-}
-
-function identityProviderUnavailable(reason: string, cause?: unknown): VendingError {
-  return new VendingError('identity_provider_unavailable', `Cannot verify caller tokens: ${reason}`, {
-    detail: 'The service cannot verify access tokens right now. Retry shortly.',
-    diagnosis: reason,
-    fix: 'Check AUTH_TENANT_ID and AUTH_AUTHORITY_HOST, and that the function can reach the Entra authority host.',
-    retryAfterSeconds: 5,
-    cause,
-  });
-}
-
-function classifyVerificationError(error: unknown): VendingError {
-  if (error instanceof joseErrors.JWTExpired) return invalidToken('token expired', error);
-  if (error instanceof joseErrors.JWTClaimValidationFailed)
-    return invalidToken(`claim "${error.claim}" ${error.reason}: ${error.message}`, error);
-  if (error instanceof joseErrors.JOSEAlgNotAllowed)
-    return invalidToken(`algorithm not allowed (only RS256): ${error.message}`, error);
-  if (error instanceof joseErrors.JWKSNoMatchingKey)
-    return invalidToken('signed by a key the tenant does not publish', error);
-  if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return invalidToken('ambiguous signing key', error);
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
-    return invalidToken('signature verification failed', error);
-  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid)
-    return invalidToken(`malformed token: ${error.message}`, error);
-  if (error instanceof joseErrors.JWKSTimeout)
-    return identityProviderUnavailable('timed out fetching the signing keys (JWKS)', error);
-  if (error instanceof joseErrors.JOSENotSupported) return invalidToken(`unsupported token: ${error.message}`, error);
-  if (error instanceof joseErrors.JOSEError)
-    return identityProviderUnavailable(`signing keys unavailable: ${error.message}`, error);
-  return identityProviderUnavailable(`signing keys unavailable: ${describeError(error)}`, error);
 }

@@ -63,13 +63,18 @@ export class TokenCache {
       const remaining = cached.expiresAt - now;
       if (remaining > this.#refreshAheadMs) return cached;
       if (remaining > this.#minRemainingMs) {
-        this.#refresh(resource).catch((error: unknown) => this.#options.onBackgroundRefreshError?.(resource, error));
+        // A failed background refresh is remembered like a failed foreground one: otherwise every
+        // request in the refresh-ahead window would call Key Vault and the STS again. Only the
+        // request that starts a refresh reports its failure, so one failure is one log line.
+        if (!this.#refreshes.running(resource.name) && this.#recentFailure(resource, now) === undefined) {
+          this.#refresh(resource).catch((error: unknown) => this.#options.onBackgroundRefreshError?.(resource, error));
+        }
         return cached;
       }
     }
-    const failure = this.#failures.get(resource.name);
+    const failure = this.#recentFailure(resource, now);
     try {
-      if (failure !== undefined && now - failure.at < (this.#options.failureCooldownMs ?? 2000)) throw failure.error;
+      if (failure !== undefined) throw failure.error;
       return await this.#refresh(resource);
     } catch (error) {
       // A failed refresh does not take away a token that still works.
@@ -77,6 +82,12 @@ export class TokenCache {
       if (current !== undefined && current.expiresAt - this.#now() > NEVER_SERVE_WITHIN_MS) return current;
       throw error;
     }
+  }
+
+  /** The last failed refresh of this resource, while its cooldown (timed from that attempt) lasts. */
+  #recentFailure(resource: TokenResource, now: number): { readonly error: unknown } | undefined {
+    const failure = this.#failures.get(resource.name);
+    return failure !== undefined && now - failure.at < (this.#options.failureCooldownMs ?? 2000) ? failure : undefined;
   }
 
   #refresh(resource: TokenResource): Promise<CachedToken> {

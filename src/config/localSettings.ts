@@ -15,6 +15,10 @@ const localSettingsFile = z.object({
     .optional(),
 });
 
+/** Why `Host.CORS: "*"` with `Host.CORSCredentials: true` is refused at start-up. */
+export const WILDCARD_WITH_CREDENTIALS =
+  'Host.CORS "*" with Host.CORSCredentials true is refused: any page on any origin (even "null": sandboxed frames, local files) could call the API with the browser\'s credentials, and Azure\'s platform CORS refuses the same combination. List the allowed origins in Host.CORS instead.';
+
 export interface LocalSettings {
   readonly values: Readonly<Record<string, string>>;
   /** Allowed browser origins, as `Host.CORS` (comma-separated; `*` allows any). */
@@ -52,13 +56,16 @@ export function readLocalSettings(path: string): LocalSettings {
   if (parsed.data.IsEncrypted)
     throw new Error(`${path} is encrypted; the local host reads only plain settings (IsEncrypted: false)`);
   const port = parsed.data.Host?.LocalHttpPort;
+  const corsOrigins = (parsed.data.Host?.CORS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  const corsCredentials = parsed.data.Host?.CORSCredentials ?? false;
+  if (corsOrigins.includes('*') && corsCredentials) throw new Error(`${path}: ${WILDCARD_WITH_CREDENTIALS}`);
   return {
     values: parsed.data.Values ?? {},
-    corsOrigins: (parsed.data.Host?.CORS ?? '')
-      .split(',')
-      .map((o) => o.trim())
-      .filter(Boolean),
-    corsCredentials: parsed.data.Host?.CORSCredentials ?? false,
+    corsOrigins,
+    corsCredentials,
     port: port === undefined ? undefined : Number(port),
   };
 }

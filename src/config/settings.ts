@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { CLOUDS, cloudOfAuthorityHost } from '../clouds/clouds.js';
 import { cloudOfRegion, nearestRegion, normalizeRegion, regionsFor } from '../clouds/regions.js';
 import {
+  canonicalResourceName,
   CLOUD_NAMES,
   RESOURCE_KINDS,
-  RESOURCE_NAME_PATTERN,
+  RESOURCE_NAME,
   type CloudName,
   type Config,
   type ResourceKind,
@@ -195,7 +196,7 @@ function parseResources(raw: string | undefined, problem: Report): TokenResource
         : `#${index + 1}`;
     const resource = parseResource(item, label, problem);
     if (resource === undefined) return;
-    const key = resource.name.toLowerCase();
+    const key = canonicalResourceName(resource.name);
     if (seen.has(key)) {
       problem(
         'TOKEN_RESOURCES',
@@ -235,7 +236,7 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
 
   const name = raw.name?.trim() ?? '';
   if (!name) fail('"name" is required (used in the URL: /api/token/{name})');
-  else if (!RESOURCE_NAME_PATTERN.test(name))
+  else if (!RESOURCE_NAME.test(name))
     fail('"name" may hold letters, digits, "-" and "_" only (at most 63 characters), as it is used in the URL');
 
   const kind = raw.kind?.trim().toLowerCase() ?? '';

@@ -15,7 +15,7 @@ import {
   healthSchema,
   PROBLEM_TYPE_BASE,
   problemSchema,
-  RESOURCE_NAME_PATTERN,
+  RESOURCE_NAME,
   resourceKindSchema,
   resourceListSchema,
   resourceSummarySchema,
@@ -106,6 +106,15 @@ const PROBLEM_STATUSES: Readonly<
     }
   >
 > = {
+  400: {
+    description:
+      '`bad_request`: a `Host` header that names no host, or a request target that is not a path. The local host answers this; in Azure the platform refuses such requests itself.',
+    retryAfter: 'never',
+    example: {
+      code: 'bad_request',
+      detail: 'The request is malformed: it needs a Host header naming a host (and port), and a path.',
+    },
+  },
   401: {
     description:
       'No valid Entra access token for this API: `missing_token` (no `Authorization: Bearer`), `invalid_token` (bad signature, issuer, audience, tenant or lifetime; the reason is in the log only). `WWW-Authenticate` says which.',
@@ -533,7 +542,7 @@ function buildDocument(): OpenApiDocument {
           in: 'path',
           description: 'The resource name, as configured (`GET /api/resources` lists the ones this caller may use).',
           required: true,
-          schema: { type: 'string', pattern: RESOURCE_NAME_PATTERN.source },
+          schema: { type: 'string', pattern: RESOURCE_NAME.source },
         },
         CorrelationIdRequest: {
           name: 'X-Correlation-Id',

@@ -1,6 +1,7 @@
 import { describeError } from '../errors.js';
 import { parseArgs } from 'node:util';
 import { readLocalSettings } from '../config/localSettings.js';
+import { logValue } from '../log/logValue.js';
 import { diagnose, type Finding } from './diagnose.js';
 
 // `npm run doctor [-- --json] [-- --locate]`: name the cause of a failing exchange before a user sees it.
@@ -28,6 +29,7 @@ if (args.json) {
 }
 process.exit(findings.length > 0 && findings.every((f) => f.ok) ? 0 : 1);
 
+/** Details quote upstream messages; a terminal would obey control sequences in them, so they are escaped. */
 function formatTable(findings: readonly Finding[]): string {
   const lines: string[] = [];
   const width = Math.max(8, ...findings.map((f) => f.resource.length));
@@ -35,11 +37,11 @@ function formatTable(findings: readonly Finding[]): string {
   lines.push(`${'-'.repeat(width)}  ${'-'.repeat(32)}  ${'-'.repeat(40)}`);
   for (const finding of findings) {
     lines.push(
-      `${finding.resource.padEnd(width)}  ${(finding.ok ? 'ok' : `FAIL ${finding.cause}`).padEnd(32)}  ${finding.detail}`,
+      `${finding.resource.padEnd(width)}  ${(finding.ok ? 'ok' : `FAIL ${finding.cause}`).padEnd(32)}  ${logValue(finding.detail)}`,
     );
     if (finding.foundAt)
       lines.push(`${''.padEnd(width)}  ${''.padEnd(32)}  found at: ${finding.foundAt.cloud} ${finding.foundAt.region}`);
-    if (finding.fix) lines.push(`${''.padEnd(width)}  ${''.padEnd(32)}  fix: ${finding.fix}`);
+    if (finding.fix) lines.push(`${''.padEnd(width)}  ${''.padEnd(32)}  fix: ${logValue(finding.fix)}`);
   }
   const failures = findings.filter((f) => !f.ok).length;
   lines.push(

@@ -49,12 +49,18 @@ export function createRoutes(runtime: () => Runtime): Route[] {
 }
 
 /**
- * What a host answers for a path and method no route serves, listing the routes. Azure's host
- * answers such requests itself; the local host uses this.
+ * What a host answers for a path and method no route serves, listing the routes. Neither the
+ * method nor the path is echoed: the caller knows what it sent. Azure's host answers such
+ * requests itself; the local host uses this.
  */
-export function routeNotFound(method: string, pathname: string, routes: readonly Route[]): VendingError {
+export function routeNotFound(routes: readonly Route[]): VendingError {
   const known = routes.map((route) => `${route.methods.join('|')} /${ROUTE_PREFIX}/${route.route}`).join(', ');
-  return new VendingError('route_not_found', 'No such route.', {
-    detail: `No route ${method} ${pathname}. Routes: ${known}.`,
+  return new VendingError('route_not_found', 'No such route.', { detail: `No such route. Routes: ${known}.` });
+}
+
+/** A request no route should see: a `Host` that names no host, or a target that is not a path. */
+export function badRequest(): VendingError {
+  return new VendingError('bad_request', 'Malformed request.', {
+    detail: 'The request is malformed: it needs a Host header naming a host (and port), and a path.',
   });
 }

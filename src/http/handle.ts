@@ -34,14 +34,21 @@ export function handleJson<Schema extends z.ZodType>(
 }
 
 /**
- * The shell around every route: correlation id, one summary log line per request, errors mapped to
- * problem+json. The work itself returns the whole answer.
+ * The shell around every route: invocation and correlation ids, one summary log line per request,
+ * errors mapped to problem+json. The work itself returns the whole answer.
  */
 export function handle(route: string, work: (scope: RequestScope) => Promise<HttpResponseInit>): RouteHandler {
   return async (request, context) => {
     const started = performance.now();
-    const correlationId = correlationIdFrom(request.headers.get('x-correlation-id'), context.invocationId);
-    const logger = new Logger((level, line) => context[CONTEXT_LEVEL[level]](line), { correlationId, route });
+    const { invocationId } = context;
+    const correlationId = correlationIdFrom(request.headers.get('x-correlation-id'), invocationId);
+    // The caller chooses its correlation id, so it cannot be what identifies a request in the log:
+    // every line also carries the invocation id, which only the host gives.
+    const logger = new Logger((level, line) => context[CONTEXT_LEVEL[level]](line), {
+      invocationId,
+      correlationId,
+      route,
+    });
     const noted: Record<string, LogFields[string]> = {};
     const note = (fields: LogFields) => Object.assign(noted, fields);
     let response: HttpResponseInit;

@@ -1,3 +1,5 @@
+import { logList, logValue } from './logValue.js';
+
 export type LogLevel = 'info' | 'warn' | 'error';
 export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined | readonly string[]>>;
 
@@ -7,6 +9,8 @@ export type LogSink = (level: LogLevel, line: string) => void;
 /**
  * One JSON object per line, so App Insights and `jq` can query fields. Callers pass diagnoses and
  * names, never keys or tokens: there is nothing here to redact because nothing secret is handed in.
+ * Every string is escaped and bounded on the way out (`logValue`): much of what is logged came from
+ * outside (claims, upstream messages), and no value may forge, reorder or flood a line.
  */
 export class Logger {
   constructor(
@@ -31,8 +35,16 @@ export class Logger {
   }
 
   #write(level: LogLevel, event: string, fields: LogFields): void {
-    this.sink(level, JSON.stringify({ level, event, ...this.fields, ...fields }));
+    const line: Record<string, unknown> = { level, event };
+    for (const [name, value] of Object.entries({ ...this.fields, ...fields })) {
+      line[name] = typeof value === 'string' ? logValue(value) : isList(value) ? logList(value) : value;
+    }
+    this.sink(level, JSON.stringify(line));
   }
+}
+
+function isList(value: LogFields[string]): value is readonly string[] {
+  return Array.isArray(value);
 }
 
 export const consoleSink: LogSink = (level, line) => {

@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { isLoopbackHost } from '../config/urls.js';
+import { VendingError, type ErrorCode } from '../errors.js';
 import { SingleFlight } from '../singleFlight.js';
 import { withTimeout } from '../timeout.js';
 import type { Logger } from '../log/logger.js';
@@ -42,7 +43,17 @@ export interface KeyVaultSecretSourceOptions {
   readonly maxAgeMs?: number;
   /** Budget for one read, retries included, in ms. Default 10000. */
   readonly timeoutMs?: number;
-  /** Told once per secret version about a key stored with whitespace around it, or an expiry date. */
+  /**
+   * After a failed read, that secret is not read again for this long, in ms, timed from the
+   * attempt (longer when the vault said `Retry-After`): callers get the same failure, or the value
+   * read before. Default 5000.
+   */
+  readonly retryAfterFailureMs?: number;
+  /**
+   * Told once per secret version about a key stored with whitespace around it or an expiry date,
+   * and once per failed read that callers ride out with the value read before (so a vault outage
+   * shows in the log although tokens are still vended).
+   */
   readonly logger?: Logger;
 }
 
@@ -50,6 +61,18 @@ interface CachedSecret {
   readonly secret: SecretValue;
   readonly readAt: number;
 }
+
+/**
+ * Failures that say nothing about the secret itself (no answer, a vault or identity endpoint
+ * having a bad moment): the value read before is still the best we have. A secret that was
+ * deleted, disabled or whose access was revoked is not served from memory.
+ */
+const PASSING_FAILURES: ReadonlySet<ErrorCode> = new Set([
+  'keyvault_unreachable',
+  'keyvault_unavailable',
+  'keyvault_throttled',
+  'keyvault_credential_unavailable',
+]);
 
 /** Reads resource keys from Key Vault, caching each and sharing one read per secret among concurrent callers. */
 export class KeyVaultSecretSource implements SecretSource {
@@ -59,6 +82,8 @@ export class KeyVaultSecretSource implements SecretSource {
   readonly #maxAgeMs: number;
   readonly #timeoutMs: number;
   readonly #cache = new Map<string, CachedSecret>();
+  readonly #retryAfterFailureMs: number;
+  readonly #failures = new Map<string, { readonly error: VendingError; readonly at: number }>();
   readonly #reads = new SingleFlight<SecretValue>();
   readonly #logger: Logger | undefined;
   /** Versions already reported, so a warning is logged once per version, not once per read. */
@@ -69,6 +94,7 @@ export class KeyVaultSecretSource implements SecretSource {
     this.#now = options.now ?? Date.now;
     this.#maxAgeMs = options.maxAgeMs ?? 30 * 60_000;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#retryAfterFailureMs = options.retryAfterFailureMs ?? 5000;
     this.#logger = options.logger;
     const loopback = isLoopbackHost(new URL(options.vaultUrl).hostname);
     this.#client = new SecretClient(options.vaultUrl, options.credential, {
@@ -79,11 +105,28 @@ export class KeyVaultSecretSource implements SecretSource {
     });
   }
 
-  getSecret(name: string, options: { refresh?: boolean } = {}): Promise<SecretValue> {
-    const cached = this.#cache.get(name);
-    if (!options.refresh && cached && this.#now() - cached.readAt < this.#maxAgeMs)
-      return Promise.resolve(cached.secret);
-    return this.#reads.run(name, () => this.#read(name));
+  /**
+   * The cached value while it is younger than `maxAgeMs`; else a read, shared by concurrent callers.
+   * When that read fails for a passing reason, the value read before is served (never for
+   * `refresh`: the STS has just rejected it); a failed read is not repeated for
+   * `retryAfterFailureMs`, or the vault's `Retry-After` when that is longer.
+   */
+  async getSecret(name: string, options: { refresh?: boolean } = {}): Promise<SecretValue> {
+    const cached = options.refresh ? undefined : this.#cache.get(name);
+    const now = this.#now();
+    if (cached !== undefined && now - cached.readAt < this.#maxAgeMs) return cached.secret;
+    const failure = this.#failures.get(name);
+    try {
+      if (failure !== undefined && now - failure.at < this.#holdFailureMs(failure.error)) throw failure.error;
+      return await this.#reads.run(name, () => this.#read(name));
+    } catch (error) {
+      if (cached === undefined || !(error instanceof VendingError) || !PASSING_FAILURES.has(error.code)) throw error;
+      return cached.secret;
+    }
+  }
+
+  #holdFailureMs(error: VendingError): number {
+    return Math.max(this.#retryAfterFailureMs, (error.retryAfterSeconds ?? 0) * 1000);
   }
 
   async #read(name: string): Promise<SecretValue> {
@@ -91,9 +134,9 @@ export class KeyVaultSecretSource implements SecretSource {
     try {
       stored = await withTimeout(this.#timeoutMs, (abortSignal) => this.#client.getSecret(name, { abortSignal }));
     } catch (error) {
-      throw classifyKeyVaultFailure(error, this.#describeRead(name));
+      throw this.#failed(name, classifyKeyVaultFailure(error, this.#describeRead(name)));
     }
-    if (!stored.value?.trim()) throw secretEmpty(this.#describeRead(name));
+    if (!stored.value?.trim()) throw this.#failed(name, secretEmpty(this.#describeRead(name)));
     const { key, trimmed } = readKey(stored.value);
     const { properties } = stored;
     const secret: SecretValue = {
@@ -107,7 +150,21 @@ export class KeyVaultSecretSource implements SecretSource {
     };
     this.#reportOnce(name, secret);
     this.#cache.set(name, { secret, readAt: this.#now() });
+    this.#failures.delete(name);
     return secret;
+  }
+
+  #failed(name: string, error: VendingError): VendingError {
+    this.#failures.set(name, { error, at: this.#now() });
+    if (this.#cache.has(name) && PASSING_FAILURES.has(error.code)) {
+      this.#logger?.warn('secret_read_failed_kept_cached', {
+        secret: name,
+        code: error.code,
+        diagnosis: error.diagnosis,
+        fix: error.fix,
+      });
+    }
+    return error;
   }
 
   /** What an operator should fix about a version that still works: said once per version. */

@@ -21,6 +21,7 @@ export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
     if (keyShape(key) === 'subscription_id')
       key = (await secrets.getSecret(resource.secretName, { refresh: true })).value;
     refuseSubscriptionId(resource, key);
+    refuseUnsendableKey(resource, key);
     try {
       return await sts.issueToken({ url, key, resource: resource.name });
     } catch (error) {
@@ -28,6 +29,7 @@ export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
       const current = (await secrets.getSecret(resource.secretName, { refresh: true })).value;
       if (current === key) throw explainRejectedKey(resource, key, error);
       refuseSubscriptionId(resource, current);
+      refuseUnsendableKey(resource, current);
       try {
         return await sts.issueToken({ url, key: current, resource: resource.name });
       } catch (retryError) {
@@ -54,6 +56,20 @@ export function refuseSubscriptionId(resource: TokenResource, key: string): void
       fix: `Copy KEY 1 from the resource's Keys and Endpoint page (32 hex or 84 alphanumeric characters) into secret "${resource.secretName}".`,
     },
   );
+}
+
+/**
+ * A key that cannot be a header value (a line break inside, two keys pasted on two lines, a
+ * control or non-ASCII character) is never sent: fetch would refuse it with an error quoting the
+ * whole value, key included. Whitespace around the key is harmless: HTTP trims it.
+ */
+export function refuseUnsendableKey(resource: TokenResource, key: string): void {
+  if (!/[^\t\x20-\x7e]/.test(key.trim())) return;
+  throw new VendingError('key_malformed', 'The configured key is not shaped like a resource key.', {
+    detail: 'The key configured for this resource is not a resource key. The operator has been told.',
+    diagnosis: `secret "${resource.secretName}" for "${resource.name}" holds ${describeKey(key.trim())} with a line break, control or non-ASCII character inside; it was not sent to the STS`,
+    fix: `Copy KEY 1 from the resource's Keys and Endpoint page into secret "${resource.secretName}" alone, on one line.`,
+  });
 }
 
 function explainRejectedKey(resource: TokenResource, key: string, rejected: VendingError): VendingError {

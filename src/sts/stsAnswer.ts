@@ -37,6 +37,7 @@ const stsErrorBody = z.union([
 ]);
 
 const MAX_TOKEN_LENGTH = 16 * 1024;
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
  * Judges an STS answer. 200 with a plausible token is a token; 401 is a rejected key; 403 names its
@@ -48,7 +49,8 @@ export function classifyStsAnswer(answer: StsAnswer, attempt: StsAttempt): StsOu
   const { status, body } = answer;
   if (status === 200) {
     const token = body.trim();
-    if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || /\s/.test(token)) {
+    // Callers send it as `Authorization: Bearer <token>`: it must be a b64token (RFC 6750 §2.1).
+    if (token.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(token)) {
       return failure(stsInvalidResponse(attempt, token.length), true);
     }
     return { kind: 'token', token };
@@ -86,20 +88,33 @@ export function classifyStsNetworkFailure(error: unknown, attempt: StsAttempt): 
   }
   const cause = error instanceof Error ? networkCause.safeParse(error.cause) : undefined;
   const code = cause?.success === true ? cause.data.code : undefined;
-  const reason = code ?? (cause?.success === true ? cause.data.message : undefined) ?? describeError(error);
+  // A TypeError with no system error behind it is a request fetch refused to build; its message
+  // quotes the offending value, which may be the key.
+  const unsent = error instanceof TypeError && error.cause === undefined;
+  const reason =
+    code ??
+    (cause?.success === true ? cause.data.message : undefined) ??
+    (unsent ? 'the request could not be built (TypeError)' : describeError(error));
   const unknownHost = code === 'ENOTFOUND';
-  return failure(stsUnreachable(attempt, reason, unknownHost, error), !unknownHost);
+  return failure(stsUnreachable(attempt, reason, unknownHost, error), !unknownHost && !unsent);
 }
 
 /** undici puts the system error (`ENOTFOUND`, `ECONNREFUSED`, …) in `cause`. */
 const networkCause = z.object({ code: z.string().optional(), message: z.string().optional() });
 
-/** `Retry-After` in seconds or as an HTTP date, as ms from `now` (RFC 9110 §10.2.3). */
+/** Longer than any wait worth reporting; the caller sees it in `Retry-After` and the body. */
+const MAX_RETRY_AFTER_MS = 60 * 60_000;
+
+/**
+ * `Retry-After` in seconds or as an HTTP date, as ms from `now` (RFC 9110 §10.2.3), at most an
+ * hour: it is passed on to callers, and an upstream's 10^400 seconds must not become `Infinity`.
+ */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (value === null) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Math.min(MAX_RETRY_AFTER_MS, Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, date - now));
 }
 
 function failure(error: VendingError, retryable: boolean, retryAfterMs?: number): StsOutcome {

@@ -1,3 +1,4 @@
+import { readBoundedText } from '../http/upstreamBody.js';
 import { withTimeout } from '../timeout.js';
 import { classifyStsAnswer, classifyStsNetworkFailure, type StsAttempt, type StsOutcome } from './stsAnswer.js';
 
@@ -7,6 +8,9 @@ export interface IssuedToken {
   /** When the STS answered, by the injected clock (ms). */
   readonly issuedAt: number;
 }
+
+/** A token is 1-2 KB and an error a few hundred bytes; beyond this the answer is cut (and then refused). */
+const MAX_ANSWER_BYTES = 32 * 1024;
 
 /** Limits of one exchange. */
 export interface StsRetryPolicy {
@@ -93,7 +97,7 @@ export class StsClient {
         });
         return {
           status: response.status,
-          body: await response.text(),
+          body: (await readBoundedText(response, MAX_ANSWER_BYTES)).text,
           retryAfter: response.headers.get('retry-after'),
         };
       });

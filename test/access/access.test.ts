@@ -22,7 +22,7 @@ const caller = (roles: string[], scopes: string[]): Caller => ({
   tenantId: 't',
   roles,
   scopes,
-  clientAppId: undefined,
+  clientAppId: 'client-app',
 });
 
 function codeOf(fn: () => unknown): string | undefined {

@@ -187,6 +187,35 @@ describe('fake Entra: minted tokens', () => {
   });
 });
 
+describe('fake Entra: failing on demand', () => {
+  const jwksUrl = () => `${entra.authorityHost}/${TENANT}/discovery/v2.0/keys`;
+  const discoveryUrl = () => `${entra.authorityHost}/${TENANT}/v2.0/.well-known/openid-configuration`;
+
+  it('answers the key set with the status it is told, counting each request, until it recovers', async () => {
+    entra.resetCounters();
+    entra.failEndpoint('jwks', { status: 500 });
+    expect((await fetch(jwksUrl())).status).toBe(500);
+    entra.failEndpoint('jwks', { status: 429 });
+    const throttled = await fetch(jwksUrl());
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get('retry-after')).toBe('30');
+    expect((await fetch(discoveryUrl())).status).toBe(200);
+    entra.recoverEndpoint('jwks');
+    expect((await fetch(jwksUrl())).status).toBe(200);
+    expect(entra.requests).toEqual({ discovery: 1, jwks: 3 });
+  });
+
+  it('drops the connection when told to reset, for discovery or the key set', async () => {
+    entra.resetCounters();
+    entra.failEndpoint('discovery', 'reset');
+    await expect(fetch(discoveryUrl())).rejects.toThrow('fetch failed');
+    expect((await fetch(jwksUrl())).status).toBe(200);
+    entra.recoverEndpoint('discovery');
+    expect((await fetch(discoveryUrl())).status).toBe(200);
+    expect(entra.requests).toEqual({ discovery: 2, jwks: 1 });
+  });
+});
+
 describe('fake Entra: close', () => {
   it('really closes, kept-alive connections included', async () => {
     const other = await startFakeEntra({ tenantId: TENANT });

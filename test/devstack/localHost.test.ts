@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalHost } from '../../devstack/host/localHost.js';
+import * as app from '../../src/app.js';
 import { repositoryRoot, startLocalStack, STACK_KEYS, type LocalStack } from '../../devstack/localStack.js';
 import { fetchConforming } from '../support/contract.js';
 
@@ -58,6 +61,45 @@ describe('npm run dev with invalid settings', () => {
   });
 });
 
+describe('npm run dev with Host.CORS "*" and credentials', () => {
+  it('refuses to start, saying why', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'host-settings-'));
+    const settings = join(directory, 'local.settings.json');
+    writeFileSync(settings, JSON.stringify({ Values: {}, Host: { CORS: '*', CORSCredentials: true } }));
+    const result = spawnSync(process.execPath, [hostScript, '--settings', settings], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+      timeout: 15_000,
+    });
+    rmSync(directory, { recursive: true, force: true });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('Host.CORS "*" with Host.CORSCredentials true is refused');
+    expect(result.stderr).toContain("Azure's platform CORS refuses the same combination");
+  });
+
+  it('is refused by createLocalHost too, whoever passes it (the sandbox, a test)', () => {
+    expect(() =>
+      createLocalHost({ routes: [], app, corsOrigins: ['*'], corsCredentials: true, sink: () => undefined }),
+    ).toThrow('is refused');
+  });
+});
+
+/** One request written byte for byte, for what fetch would refuse to send. */
+function rawRequest(apiUrl: string, head: string): Promise<{ status: number; headers: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(new URL(apiUrl).port), '127.0.0.1');
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (data += chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const [headers = '', body = ''] = data.split('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1]), headers: headers.toLowerCase(), body });
+    });
+    socket.end(`${head}\r\nConnection: close\r\n\r\n`);
+  });
+}
+
 describe('the local host against the fakes', () => {
   let stack: LocalStack;
   beforeAll(async () => {
@@ -109,6 +151,67 @@ describe('the local host against the fakes', () => {
       expect(refused.status, method).toBe(405);
       expect(refused.headers.allow, method).toBe('GET');
       if (method !== 'HEAD') expect(refused.json, method).toMatchObject({ code: 'method_not_allowed' });
+    }
+  });
+
+  it.each([
+    ['a Host with a space', 'GET /api/health HTTP/1.1\r\nHost: a b'],
+    ['a Host with a path', 'GET /api/health HTTP/1.1\r\nHost: a/b'],
+    ['a Host with credentials', 'GET /api/health HTTP/1.1\r\nHost: user@127.0.0.1'],
+    ['a Host with a port out of range', 'GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:99999'],
+    ['the asterisk target', 'OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1'],
+    ['an absolute target', 'GET http://elsewhere.example/api/health HTTP/1.1\r\nHost: 127.0.0.1'],
+  ])('400 bad_request problem+json for %s, and no error line', async (_, head) => {
+    const before = stack.hostOutput.length;
+    const response = await rawRequest(stack.apiUrl, head);
+    expect(response.status).toBe(400);
+    expect(response.headers).toContain('content-type: application/problem+json');
+    expect(JSON.parse(response.body)).toMatchObject({ status: 400, code: 'bad_request' });
+    const lines = stack.hostOutput.slice(before).join('\n');
+    expect(lines).not.toContain('local_host_failure');
+    expect(lines).not.toContain('"level":"error"');
+  });
+
+  it('does not echo an unknown path', async () => {
+    const response = await fetch(`${stack.apiUrl}/nope-${'%E2%80%AE'.repeat(100)}`);
+    expect(response.status).toBe(404);
+    expect(await response.text()).not.toMatch(/nope|\u202e|%E2/i);
+  });
+
+  it('logs each request under its own invocationId', async () => {
+    const token = await stack.callerToken();
+    for (let i = 0; i < 2; i++) {
+      await fetch(`${stack.apiUrl}/token/speech`, {
+        headers: { authorization: `Bearer ${token}`, 'x-correlation-id': 'same-id' },
+      });
+    }
+    await expect.poll(() => stack.hostOutput.filter((l) => l.includes('"correlationId":"same-id"')).length).toBe(2);
+    const ids = stack.hostOutput
+      .filter((l) => l.includes('"correlationId":"same-id"'))
+      .map((l) => (JSON.parse(l) as { invocationId: string }).invocationId);
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('echoes Access-Control-Request-Headers only when it is a list of header names', async () => {
+    const preflight = (requestHeaders: string) =>
+      fetch(`${stack.apiUrl}/token/speech`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'http://127.0.0.1:5999',
+          'access-control-request-method': 'GET',
+          'access-control-request-headers': requestHeaders,
+        },
+      });
+    const fine = await preflight('authorization, x-correlation-id');
+    expect(fine.headers.get('access-control-allow-headers')).toBe('authorization, x-correlation-id');
+    for (const odd of [
+      'authorization; evil',
+      'x'.repeat(200),
+      Array.from({ length: 40 }, (_, i) => `h${i}`).join(','),
+    ]) {
+      const response = await preflight(odd);
+      expect(response.status).toBe(204);
+      expect(response.headers.get('access-control-allow-headers')).toBeNull();
     }
   });
 

@@ -60,4 +60,15 @@ describe('npm run doctor', () => {
     for (const key of [...Object.values(STACK_KEYS), regenerated])
       expect(result.stdout + result.stderr).not.toContain(key);
   });
+
+  it("prints an upstream's message escaped: no terminal control sequence or bidi override reaches the table", async () => {
+    stack.vault.setSecret('speech-key', STACK_KEYS.speech);
+    stack.cognitive.script('*', { status: 503, message: '\u001b[2J\u001b[32mall good\u202e', times: 20 });
+    const result = await doctor();
+    stack.cognitive.script('*', { status: 503, times: 0 });
+    expect(result.stdout).toMatch(/speech\s+FAIL sts_unavailable/);
+    expect(result.stdout).not.toContain('\u001b');
+    expect(result.stdout).not.toContain('\u202e');
+    expect(result.stdout).toContain('\\u{001b}[2J\\u{001b}[32mall good\\u{202e}');
+  });
 });

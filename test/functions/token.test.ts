@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkedAnswers } from '../support/contract.js';
-import { AUDIENCE, expectNoKeys, KEYS, startHarness, TENANT_ID, type Harness } from '../support/harness.js';
+import { AUDIENCE, expectNoKeys, KEYS, RESOURCES, startHarness, TENANT_ID, type Harness } from '../support/harness.js';
 
 /** The parts of a token answer these tests read. */
 interface VendedTokenBody {
@@ -152,11 +152,12 @@ describe('GET /api/token/{resource}', () => {
     expect(h.cognitive.calls[0]?.host).toBe('api.cognitive.microsoft.com');
   });
 
-  it('accepts POST and a v1.0 access token (issuer sts.windows.net)', async () => {
+  it('accepts POST and a v1.0 access token (issuer sts.windows.net, appid instead of azp)', async () => {
     const token = await h.callerToken({
       iss: `https://sts.windows.net/${TENANT_ID}/`,
       ver: '1.0',
       appid: 'client-app',
+      azp: undefined,
     });
     const response = await h.call('POST', '/api/token/speech', { authorization: `Bearer ${token}` });
     expect(response.status).toBe(200);
@@ -203,6 +204,35 @@ describe('GET /api/token/{resource}', () => {
     );
     await expect.poll(() => h.logText()).toContain('background_refresh_failed');
     expect(h.logText()).toMatch(/background_refresh_failed speech key_rejected/);
+  });
+
+  it('a failing refresh in the refresh-ahead window is retried once per cooldown, not per request', async () => {
+    const token = await h.callerToken({ exp: Math.floor(h.clock.now / 1000) + 7200 });
+    const first = (await get('/api/token/speech', token)).json as { accessToken: string };
+    h.cognitive.script('*', { status: 503 });
+    h.clock.now += 8.5 * 60_000; // 90 s left: served, refreshed in the background
+    for (let i = 0; i < 50; i++) {
+      const during = await get('/api/token/speech', token);
+      expect((during.json as { accessToken: string }).accessToken).toBe(first.accessToken);
+    }
+    const failures = () => h.logs.filter((line) => line.text.includes('background_refresh_failed')).length;
+    await expect.poll(failures).toBe(1);
+    expect(h.cognitive.stsCalls()).toBe(1 + 3); // the first token, then one refresh of 3 attempts
+    h.clock.now += 2000; // the cooldown runs from the failed attempt
+    await get('/api/token/speech', token);
+    await expect.poll(failures).toBe(2);
+    expect(h.cognitive.stsCalls()).toBe(1 + 3 + 3);
+  });
+
+  it('a Key Vault outage past the secret cache age: the key read before keeps being exchanged', async () => {
+    const token = await h.callerToken({ exp: Math.floor(h.clock.now / 1000) + 7200 });
+    expect((await get('/api/token/speech', token)).status).toBe(200);
+    h.vault.failNext(1000, 503);
+    h.clock.now += 31 * 60_000; // past the token's life and the secret's 30-minute age
+    const response = await get('/api/token/speech', token);
+    expect(response.status).toBe(200);
+    expect(h.cognitive.stsCalls()).toBe(2);
+    expect(h.logText()).toMatch(/secret_read_failed_kept_cached speech-key keyvault_unavailable/);
   });
 
   it('keeps serving a still-valid token while the STS is down', async () => {
@@ -285,10 +315,55 @@ describe('caller authentication', () => {
       'signature verification failed',
     ],
     ['a token without tid', (hh: Harness) => hh.callerToken({ tid: undefined }), 'claim "tid"'],
+    [
+      'an ID token for the API (no azp, a nonce)',
+      (hh: Harness) => hh.callerToken({ azp: undefined, azpacr: undefined, nonce: 'n-0S6_WzA2Mj', scp: undefined }),
+      'not an access token: neither azp (v2.0) nor appid (v1.0), and a nonce: an ID token',
+    ],
+    [
+      'a v1.0 ID token (no appid)',
+      (hh: Harness) =>
+        hh.callerToken({ iss: `https://sts.windows.net/${TENANT_ID}/`, ver: '1.0', azp: undefined, nonce: 'n-1' }),
+      'not an access token',
+    ],
+    [
+      'an access token without a client application',
+      (hh: Harness) => hh.callerToken({ azp: undefined }),
+      'not an access token: neither azp (v2.0) nor appid (v1.0)',
+    ],
   ])('401 for %s, with the reason in the log only', async (_, mint, reason) => {
     const response = await expect401(await mint(h));
     expect(response.body).not.toContain(reason);
     expect(h.logText()).toContain(reason);
+  });
+
+  it("an ID token whose aud is the API's client ID is not a credential; the access token is", async () => {
+    const apiClientId = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
+    h.rebuild({ AUTH_AUDIENCES: `${AUDIENCE},${apiClientId}` });
+    // One app registration for SPA and API: its ID token names the API as audience and carries
+    // the user's app roles, but no client application.
+    const idToken = await h.callerToken({ aud: apiClientId, azp: undefined, azpacr: undefined, nonce: 'n-0S6_WzA2Mj' });
+    const refused = await expect401(idToken);
+    expect(refused.body).not.toContain('ID token');
+    expect(h.logText()).toContain('not an access token');
+    expect((await get('/api/token/speech', await h.callerToken({ aud: apiClientId }))).status).toBe(200);
+  });
+
+  it('a signature has one spelling: the 15 others that decode to the same bytes are refused', async () => {
+    const token = await h.callerToken();
+    expect((await get('/api/token/speech', token)).status).toBe(200);
+    const [header = '', payload = '', signature = ''] = token.split('.');
+    const bytes = Buffer.from(signature, 'base64url');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respellings = Array.from(alphabet)
+      .map((last) => signature.slice(0, -1) + last)
+      .filter((other) => other !== signature && Buffer.from(other, 'base64url').equals(bytes));
+    expect(respellings).toHaveLength(15); // 256 bytes in 342 characters: 4 unused bits at the end
+    for (const other of [...respellings.map((r) => `${header}.${payload}.${r}`), `${token}=`]) {
+      expect((await get('/api/token/speech', other)).json).toMatchObject({ status: 401, code: 'invalid_token' });
+    }
+    expect(h.logText()).toContain('signature is not in canonical base64url');
+    expect((await get('/api/token/speech', token)).status).toBe(200);
   });
 
   it('tolerates a small clock skew', async () => {
@@ -335,6 +410,49 @@ describe('authorization', () => {
 
   it('authenticates before saying whether a resource exists', async () => {
     expect((await get('/api/token/vision')).status).toBe(401);
+  });
+
+  it('404 resource_not_found for a name that breaks the name rule, before authentication, neither echoed nor logged', async () => {
+    const cases = [
+      ['a right-to-left override', '%E2%80%AEspeech', '\u202e'],
+      ['CR/LF and a forged log line', 'speech%0D%0A%7B%22level%22%3A%22error%22%7D', '"level":"error"}'],
+      ['a NUL', 'speech%00', '\u0000'],
+      ['64 characters', 'x'.repeat(64), 'x'.repeat(64)],
+      ['10 000 characters', 's'.repeat(10_000), 's'.repeat(100)],
+      ['a space', 'speech%20', 'speech '],
+      ['a dot', 'speech.', 'speech.'],
+    ] as const;
+    const token = await h.callerToken();
+    for (const [what, segment, raw] of cases) {
+      for (const authorization of [undefined, token]) {
+        const response = await get(`/api/token/${segment}`, authorization);
+        expect(response.json, what).toMatchObject({ status: 404, code: 'resource_not_found' });
+        expect(response.body, what).not.toContain(raw);
+        expect(JSON.stringify(response.json), what).not.toContain(raw);
+      }
+      expect(h.logs.map((line) => line.text).join('\n'), what).not.toContain(raw);
+      expect(h.logText(), what).not.toContain(raw);
+    }
+    expect(h.logs).toHaveLength(cases.length * 2);
+    for (const line of h.logs) expect(JSON.parse(line.text)).not.toHaveProperty('resource');
+    expect(h.logText()).toContain('is not a resource name; not logged');
+  });
+
+  it('matches names case-insensitively in ASCII only, and logs the canonical name', async () => {
+    h.rebuild({
+      TOKEN_RESOURCES: JSON.stringify([
+        ...RESOURCES,
+        { name: 'Speech-KR', kind: 'speech', region: 'koreacentral', secretName: 'speech-key', allowedRoles: ['X'] },
+      ]),
+    });
+    const token = await h.callerToken();
+    // The Kelvin sign lower-cases to "k" in Unicode; it is not a letter of a resource name.
+    expect((await get('/api/token/speech-%E2%84%AAr', token)).status).toBe(404);
+    const upper = await get('/api/token/SPEECH-kr', token);
+    expect(upper.json).toMatchObject({ status: 403, code: 'forbidden' });
+    expect(JSON.parse(h.logs.at(-1)?.text ?? '{}')).toMatchObject({ resource: 'speech-kr', code: 'forbidden' });
+    const unknown = await get('/api/token/Vision', token);
+    expect(unknown.json).toMatchObject({ status: 404, detail: expect.stringContaining('"vision"') });
   });
 });
 
@@ -421,6 +539,26 @@ describe('upstream failures', () => {
     expect(h.cognitive.stsCalls()).toBe(1);
   });
 
+  it('a secret holding two lines (both keys pasted) is never sent, and never quoted in the log', async () => {
+    h.vault.setSecret('speech-key', `${KEYS.speech}\r\n${KEYS.speechRotated}`);
+    const response = await expectProblem('speech', 502, 'key_malformed');
+    expect(h.cognitive.stsCalls()).toBe(0);
+    expect(h.logText()).toContain('it was not sent to the STS');
+    expectNoKeys(h.logText() + response.body);
+  });
+
+  it("an STS Retry-After beyond reason is passed on as at most an hour, not 'Infinity'", async () => {
+    h.cognitive.script('*', { status: 429, retryAfterSeconds: '9'.repeat(400) });
+    const response = await expectProblem('speech', 503, 'sts_throttled');
+    expect(response.headers['retry-after']).toBe('3600');
+    expect(response.json).toMatchObject({ retryAfterSeconds: 3600 });
+  });
+
+  it('an STS answering 200 with a megabyte that is not a token: sts_invalid_response', async () => {
+    h.cognitive.script('*', { status: 200, body: 'x'.repeat(1024 * 1024) });
+    await expectProblem('speech', 502, 'sts_invalid_response');
+  });
+
   it('STS 5xx is retried with backoff', async () => {
     h.cognitive.script('*', { status: 502, times: 2 });
     expect((await get('/api/token/speech', await h.callerToken())).status).toBe(200);
@@ -470,6 +608,57 @@ describe('upstream failures', () => {
   });
 });
 
+describe('values from outside reach the log escaped and bounded', () => {
+  const UNSAFE_IN_LOG = /[\p{Cc}\p{Cf}\u2028]/u;
+  const requestLine = () => JSON.parse(h.logs.at(-1)?.text ?? '{}') as Record<string, unknown>;
+
+  it("an STS error message: bidi override, CR/LF and a forged line, in the operator's diagnosis", async () => {
+    const message = `\u202egnp.evil\r\n{"level":"error","event":"forged"}\u2028${'x'.repeat(5000)}`;
+    h.cognitive.script('*', { status: 503, message });
+    const response = await get('/api/token/speech', await h.callerToken());
+    expect(response.json).toMatchObject({ status: 503, code: 'sts_unavailable' });
+    expect(response.body).not.toContain('gnp.evil');
+    expect(h.logs).toHaveLength(1);
+    expect(h.logs[0]?.text).not.toMatch(UNSAFE_IN_LOG);
+    const { diagnosis } = requestLine();
+    expect(diagnosis).toContain('\\u{202e}gnp.evil\\u{000d}\\u{000a}{"level":"error","event":"forged"}\\u{2028}');
+    expect((diagnosis as string).length).toBeLessThan(1100);
+  });
+
+  it('claims of a signed token (oid, roles) in the request line', async () => {
+    const token = await h.callerToken({
+      oid: '\u202eadmin',
+      roles: ['Other\r\nRole', ...Array.from({ length: 100 }, (_, i) => `R${i}`)],
+    });
+    expect((await get('/api/token/speech', token)).status).toBe(403);
+    expect(h.logs.at(-1)?.text).not.toMatch(UNSAFE_IN_LOG);
+    const line = requestLine();
+    expect(line.caller).toBe('\\u{202e}admin');
+    expect(line.diagnosis).toContain('Other\\u{000d}\\u{000a}Role');
+    expect((line.diagnosis as string).length).toBeLessThan(1100);
+  });
+
+  it("a forged token's header, which jose quotes in its refusal (an unknown crit parameter)", async () => {
+    const name = `\u202eevil\r\n${'x'.repeat(3000)}`;
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const forged = `${encode({ alg: 'RS256', kid: 'k', crit: [name], [name]: 1 })}.${encode({ aud: AUDIENCE })}.AAAA`;
+    const response = await get('/api/token/speech', forged);
+    expect(response.json).toMatchObject({ status: 401, code: 'invalid_token' });
+    expect(h.logs.at(-1)?.text).not.toMatch(UNSAFE_IN_LOG);
+    const { diagnosis } = requestLine();
+    expect(diagnosis).toContain('\\u{202e}evil\\u{000d}\\u{000a}xxx');
+    expect((diagnosis as string).length).toBeLessThan(1100);
+  });
+
+  it('a Key Vault refusal message, first line only, escaped', async () => {
+    h.vault.accessMode = 'forbidden';
+    await get('/api/token/speech', await h.callerToken());
+    expect(h.logs.at(-1)?.text).not.toMatch(UNSAFE_IN_LOG);
+    expect(requestLine().diagnosis).toContain('Caller is not authorized to perform action on resource.');
+    expect(requestLine().diagnosis).not.toContain('Caller: appid=');
+  });
+});
+
 describe('GET /api/resources and /api/health', () => {
   it('lists only what the caller may request, with nothing secret', async () => {
     const response = await get('/api/resources', await h.callerToken({ scp: undefined }));
@@ -493,6 +682,22 @@ describe('GET /api/resources and /api/health', () => {
     expect(response.json).toMatchObject({ code: 'configuration_invalid' });
     expect(response.body).not.toContain('TOKEN_RESOURCES');
     expect((await get('/api/health')).json).toEqual({ status: 'ok' });
+  });
+
+  it("every log line carries the host's invocation id beside the caller's correlation id", async () => {
+    const token = await h.callerToken();
+    await get('/api/token/speech', token, { 'x-correlation-id': 'someone-elses-id' });
+    await get('/api/token/speech', token, { 'x-correlation-id': 'someone-elses-id' });
+    await get('/api/token/vision', token);
+    const lines = h.logs.map((line) => JSON.parse(line.text) as Record<string, unknown>);
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line.invocationId).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
+    expect(new Set(lines.map((line) => line.invocationId)).size).toBe(3);
+    expect(lines.map((line) => line.correlationId)).toEqual([
+      'someone-elses-id',
+      'someone-elses-id',
+      lines[2]?.invocationId, // none sent: ours
+    ]);
   });
 
   it('echoes a sane caller correlation id and makes one otherwise', async () => {

@@ -50,6 +50,9 @@ describe('classifyStsAnswer: an STS answer becomes a token or a coded failure', 
     { status: 404, body: '', code: 'sts_bad_request', retryable: false },
     { status: 200, body: '', code: 'sts_invalid_response', retryable: true },
     { status: 200, body: '<html> captive portal </html>', code: 'sts_invalid_response', retryable: true },
+    { status: 200, body: 'eyJhbGciOi\u0000.x', code: 'sts_invalid_response', retryable: true },
+    { status: 200, body: 'eyJhbGciOi\u202e.x', code: 'sts_invalid_response', retryable: true },
+    { status: 200, body: '<html>captive-portal</html>', code: 'sts_invalid_response', retryable: true },
   ])('$status $code', ({ status, body, code, retryable }) => {
     const outcome = classifyStsAnswer({ status, body, retryAfter: null }, attempt);
     expect(outcome).toMatchObject({ kind: 'failure', retryable, error: { code } });
@@ -80,6 +83,11 @@ describe('classifyStsAnswer: an STS answer becomes a token or a coded failure', 
     expect(date).toMatchObject({ retryAfterMs: 3000, error: { retryAfterSeconds: 3 } });
     expect(parseRetryAfter('soon', NOW)).toBeUndefined();
   });
+
+  it('Retry-After is at most an hour, however large the upstream says', () => {
+    expect(parseRetryAfter('9'.repeat(400), NOW)).toBe(3_600_000);
+    expect(parseRetryAfter(new Date(NOW + 86_400_000).toUTCString(), NOW)).toBe(3_600_000);
+  });
 });
 
 describe('classifyStsNetworkFailure: no HTTP answer', () => {
@@ -101,6 +109,13 @@ describe('classifyStsNetworkFailure: no HTTP answer', () => {
     },
   ])('$code (retryable: $retryable)', ({ error, code, retryable }) => {
     expect(classifyStsNetworkFailure(error, attempt)).toMatchObject({ kind: 'failure', retryable, error: { code } });
+  });
+
+  it('a request fetch refused to build is not retried, and its message (which quotes the value) is not kept', () => {
+    const error = new TypeError('Headers.append: "a1b2c3d4e5f60718293a4b5c6d7e8f90\nx" is an invalid header value.');
+    const outcome = classifyStsNetworkFailure(error, attempt);
+    expect(outcome).toMatchObject({ kind: 'failure', retryable: false, error: { code: 'sts_unreachable' } });
+    expect(outcome.kind === 'failure' && outcome.error.diagnosis).not.toContain('a1b2c3d4');
   });
 
   it('a host that does not resolve points at the region, cloud or subdomain', () => {
