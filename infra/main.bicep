@@ -107,9 +107,14 @@ var accounts = [
       }
 ]
 
+// Browsers send the bare origin (scheme://host[:port]); one with a path or a trailing slash never
+// matches, and the page sees only "Failed to fetch".
+var originsWithPaths = filter(corsAllowedOrigins, origin => origin != '*' && length(split(origin, '/')) != 3)
 var allowedOrigins = contains(corsAllowedOrigins, '*')
   ? fail('corsAllowedOrigins: * is refused; list the origins of your apps (https://app.contoso.com).')
-  : corsAllowedOrigins
+  : !empty(originsWithPaths)
+      ? fail('corsAllowedOrigins: ${join(originsWithPaths, ', ')} ${length(originsWithPaths) == 1 ? 'is not an origin' : 'are not origins'}: give scheme, host and port only, with no path or trailing slash (https://app.contoso.com), as browsers send it.')
+      : corsAllowedOrigins
 
 var alwaysReady = alwaysReadyInstances > maximumInstanceCount
   ? fail('alwaysReadyInstances (${alwaysReadyInstances}) cannot exceed maximumInstanceCount (${maximumInstanceCount}).')

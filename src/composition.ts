@@ -101,6 +101,7 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
       logger.warn('background_refresh_failed', {
         resource: resource.name,
         code: failure.code,
+        upstreamCode: failure.upstreamCode,
         diagnosis: failure.diagnosis,
         fix: failure.fix,
       });

@@ -14,6 +14,10 @@ export const ERROR_CODES = [
   'configuration_invalid',
   // Key Vault
   'keyvault_forbidden',
+  'keyvault_role_missing',
+  'keyvault_access_policy_missing',
+  'keyvault_network_restricted',
+  'keyvault_wrong_tenant',
   'keyvault_credential_unavailable',
   'keyvault_unreachable',
   'keyvault_unavailable',
@@ -28,6 +32,9 @@ export const ERROR_CODES = [
   'network_restricted',
   'sts_forbidden',
   'sts_bad_request',
+  'sts_not_found',
+  'custom_subdomain_required',
+  'quota_exceeded',
   'sts_throttled',
   'sts_unavailable',
   'sts_timeout',
@@ -51,6 +58,8 @@ export interface VendingErrorDetails {
   readonly retryAfterSeconds?: number;
   /** The methods a route serves, for the `Allow` header of a 405. */
   readonly allow?: readonly string[];
+  /** The upstream's own error code, for the operator's log when ours is the generic one. */
+  readonly upstreamCode?: string;
   readonly cause?: unknown;
 }
 
@@ -60,6 +69,7 @@ export class VendingError extends Error {
   readonly fix: string | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly allow: readonly string[] | undefined;
+  readonly upstreamCode: string | undefined;
 
   constructor(
     readonly code: ErrorCode,
@@ -73,6 +83,7 @@ export class VendingError extends Error {
     this.fix = details.fix;
     this.retryAfterSeconds = details.retryAfterSeconds;
     this.allow = details.allow;
+    this.upstreamCode = details.upstreamCode;
   }
 }
 

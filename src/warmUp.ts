@@ -18,6 +18,7 @@ export async function warmUp({ authenticator, cache, config, credential, logger 
       step,
       resource,
       code: failure.code,
+      upstreamCode: failure.upstreamCode,
       diagnosis: failure.diagnosis,
       fix: failure.fix,
     });

@@ -71,14 +71,14 @@ describe('warm-up at instance start', () => {
     const failures = h.logs
       .filter((l) => l.text.includes('"event":"warm_up_failed"'))
       .map((l) => JSON.parse(l.text) as Record<string, string>);
-    expect(failures.map((f) => [f.resource, f.code])).toContainEqual(['speech', 'keyvault_forbidden']);
+    expect(failures.map((f) => [f.resource, f.code])).toContainEqual(['speech', 'keyvault_role_missing']);
     expect(failures.every((f) => f.level === 'warn' && typeof f.fix === 'string')).toBe(true);
 
     h.clock.now += 60_000; // past the refresh cooldown: a caller triggers the lazy path again
     const token = await h.callerToken();
     const answer = await h.call('GET', '/api/token/speech', { authorization: `Bearer ${token}` });
     expect(answer.status).toBe(502);
-    expect(answer.json).toMatchObject({ code: 'keyvault_forbidden' });
+    expect(answer.json).toMatchObject({ code: 'keyvault_role_missing' });
   });
 
   it('an unreachable Entra is logged as identity_provider_unavailable, and tokens still warm up', async () => {

@@ -37,8 +37,22 @@ export interface FakeKeyVault {
    * the SDK waits that long before its retry); others only if `retryAfterSeconds` is given.
    */
   failNext(count: number, status: number, options?: { retryAfterSeconds?: number }): void;
+  /**
+   * Every authenticated read of `name` answers this, word for word, until `clear` is called: any
+   * error the service documents (403 with innererror ForbiddenByFirewall, 401 AKV10032, ...).
+   */
+  answerSecret(name: string, answer: ScriptedVaultAnswer | 'clear'): void;
   resetCounters(): void;
   close(): Promise<void>;
+}
+
+/** An error answer as Key Vault sends it: `{error: {code, message, innererror?: {code}}}`. */
+export interface ScriptedVaultAnswer {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly innerCode?: string;
+  readonly headers?: Record<string, string>;
 }
 
 interface SecretVersion {
@@ -85,6 +99,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
   const secrets = new Map<string, SecretVersion[]>();
   const requests: { get: number; byName: Record<string, number> } = { get: 0, byName: {} };
   let failures = { count: 0, status: 500, retryAfterSeconds: undefined as number | undefined };
+  const answers = new Map<string, ScriptedVaultAnswer>();
   const { cert, key } = createSelfSignedCertificate();
 
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -152,6 +167,18 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     }
     requests.get++;
     requests.byName[name] = (requests.byName[name] ?? 0) + 1;
+    const scripted = answers.get(name);
+    if (scripted !== undefined) {
+      error(
+        res,
+        scripted.status,
+        scripted.code,
+        scripted.message,
+        scripted.innerCode === undefined ? {} : { innererror: { code: scripted.innerCode } },
+        scripted.headers,
+      );
+      return;
+    }
     if (failures.count > 0) {
       failures.count--;
       const body = FAILURE_BODIES[failures.status] ?? { code: 'InternalServerError', message: 'Scripted failure.' };
@@ -241,6 +268,10 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     },
     deleteSecret(name) {
       secrets.delete(name);
+    },
+    answerSecret(name, answer) {
+      if (answer === 'clear') answers.delete(name);
+      else answers.set(name, answer);
     },
     failNext(count, status, failOptions = {}) {
       failures = { count, status, retryAfterSeconds: failOptions.retryAfterSeconds };

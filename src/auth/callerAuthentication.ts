@@ -144,7 +144,12 @@ export class CallerAuthenticator {
         requiredClaims: ['exp', 'tid'],
       }));
     } catch (error) {
-      throw classifyVerificationError(error);
+      throw classifyVerificationError(error, {
+        audiences,
+        issuers,
+        now: this.#now(),
+        clockToleranceSeconds: this.#clockToleranceSeconds(),
+      });
     }
     const claims = accessTokenClaims.safeParse(payload);
     if (!claims.success) {
@@ -153,7 +158,9 @@ export class CallerAuthenticator {
       );
     }
     const { tid, oid, sub, roles, scp, azp, appid, nonce, exp } = claims.data;
-    if (tid !== tenantId) throw invalidToken(`token is from tenant ${tid}, only ${tenantId} is accepted`);
+    if (tid !== tenantId) {
+      throw invalidToken(`claim "tid" is "${tid}", accepted: ${tenantId} (AUTH_TENANT_ID)`, undefined, 'tid');
+    }
     // Only access tokens are credentials. An ID token for an app registration that is both SPA
     // and API has this API's client ID as `aud` and may carry its app roles, but it names no
     // client application: Entra puts `azp` (v2.0) or `appid` (v1.0) in every access token and

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TokenResource } from '../model.js';
 import type { IssuedToken } from '../sts/stsClient.js';
+import { VendingError } from '../errors.js';
 import { SingleFlight } from '../singleFlight.js';
 
 export interface CachedToken {
@@ -84,10 +85,16 @@ export class TokenCache {
     }
   }
 
-  /** The last failed refresh of this resource, while its cooldown (timed from that attempt) lasts. */
+  /**
+   * The last failed refresh of this resource, while its cooldown (timed from that attempt) lasts:
+   * `failureCooldownMs`, or as long as the upstream asked (`Retry-After`, a quota's replenish
+   * time), so a busy instance does not keep calling a throttled upstream every few seconds.
+   */
   #recentFailure(resource: TokenResource, now: number): { readonly error: unknown } | undefined {
     const failure = this.#failures.get(resource.name);
-    return failure !== undefined && now - failure.at < (this.#options.failureCooldownMs ?? 2000) ? failure : undefined;
+    if (failure === undefined) return undefined;
+    const asked = failure.error instanceof VendingError ? (failure.error.retryAfterSeconds ?? 0) * 1000 : 0;
+    return now - failure.at < Math.max(this.#options.failureCooldownMs ?? 2000, asked) ? failure : undefined;
   }
 
   #refresh(resource: TokenResource): Promise<CachedToken> {

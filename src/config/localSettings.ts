@@ -62,10 +62,29 @@ export function readLocalSettings(path: string): LocalSettings {
     .filter(Boolean);
   const corsCredentials = parsed.data.Host?.CORSCredentials ?? false;
   if (corsOrigins.includes('*') && corsCredentials) throw new Error(`${path}: ${WILDCARD_WITH_CREDENTIALS}`);
+  const notOrigins = corsOrigins.filter((origin) => origin !== '*' && bareOrigin(origin) !== origin);
+  if (notOrigins.length > 0) {
+    // A browser sends the bare origin, so "https://app.contoso.com/" never matches and the page
+    // sees only "Failed to fetch".
+    const suggestions = notOrigins.map((o) => `"${o}"${bareOrigin(o) === undefined ? '' : ` (use "${bareOrigin(o)}")`}`);
+    throw new Error(
+      `${path}: Host.CORS lists ${suggestions.join(', ')}: an origin is scheme, host and port only, with no path or trailing slash, as browsers send it in the Origin header`,
+    );
+  }
   return {
     values: parsed.data.Values ?? {},
     corsOrigins,
     corsCredentials,
     port: port === undefined ? undefined : Number(port),
   };
+}
+
+/** `scheme://host[:port]` of a URL, or `undefined` when it is not one. */
+function bareOrigin(value: string): string | undefined {
+  try {
+    const { origin } = new URL(value);
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
 }

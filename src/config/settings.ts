@@ -132,6 +132,17 @@ export function loadConfig(env: Environment): Config {
 
   const resources = parseResources(setting('TOKEN_RESOURCES'), problem);
 
+  for (const audience of audiences) {
+    const audienceOfScope = audienceBeforeScope(audience, resources);
+    if (audienceOfScope !== undefined) {
+      // Every caller would get 401: tokens carry the API in `aud`, never a scope.
+      problem(
+        'AUTH_AUDIENCES',
+        `"${audience}" is a scope (what a client asks for), not an audience (what the token's aud carries); use "${audienceOfScope}"`,
+      );
+    }
+  }
+
   // Callers sign in where the resources live; a mixed or loopback setup names its authority explicitly.
   const resourceClouds = new Set(resources.map((r) => r.cloud));
   const [onlyCloud] = resourceClouds;
@@ -278,6 +289,12 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
 
   const allowedRoles = (raw.allowedRoles ?? []).map((r) => r.trim()).filter(Boolean);
   const allowedScopes = (raw.allowedScopes ?? []).map((s) => s.trim()).filter(Boolean);
+  for (const scope of allowedScopes.filter((s) => s.includes('/'))) {
+    // The scp claim carries bare scope values ("Tokens.Request"), so a full scope URI never matches.
+    fail(
+      `"allowedScopes" holds "${scope}", a full scope; the scp claim carries only its value: use "${scope.slice(scope.lastIndexOf('/') + 1)}"`,
+    );
+  }
   if (allowedRoles.length === 0 && allowedScopes.length === 0) {
     fail(
       'grants nobody: list app roles in "allowedRoles" and/or delegated scopes in "allowedScopes" (an empty list is refused rather than opened to every caller)',
@@ -346,4 +363,20 @@ function checkEndpoint(input: string, cloud: CloudName, fail: (m: string) => voi
     `"endpoint" must be the resource's custom subdomain, https://<name>.${ownSuffix} (shown on its Keys and Endpoint page), not ${host}`,
   );
   return null;
+}
+
+/** Delegated scope values Entra apps commonly expose, beside the ones the resources list. */
+const COMMON_SCOPE_VALUES = ['user_impersonation', 'access_as_user'];
+
+/**
+ * The audience an AUTH_AUDIENCES value names when it is really a scope: `api://x/.default`, or
+ * `api://x/Tokens.Request` where `Tokens.Request` is a scope a resource allows (or a common one).
+ * App ID URIs may have paths of their own, so only a known scope value is taken for one.
+ */
+function audienceBeforeScope(value: string, resources: readonly TokenResource[]): string | undefined {
+  const slash = value.lastIndexOf('/');
+  if (slash <= value.indexOf('://') + 2 || slash === value.length - 1) return undefined;
+  const last = value.slice(slash + 1);
+  const scopes = new Set([...COMMON_SCOPE_VALUES, ...resources.flatMap((r) => r.allowedScopes)]);
+  return last === '.default' || scopes.has(last) ? value.slice(0, slash) : undefined;
 }

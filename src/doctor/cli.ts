@@ -42,11 +42,14 @@ function formatTable(findings: readonly Finding[]): string {
     if (finding.foundAt)
       lines.push(`${''.padEnd(width)}  ${''.padEnd(32)}  found at: ${finding.foundAt.cloud} ${finding.foundAt.region}`);
     if (finding.fix) lines.push(`${''.padEnd(width)}  ${''.padEnd(32)}  fix: ${logValue(finding.fix)}`);
+    for (const warning of finding.warnings ?? []) {
+      lines.push(`${''.padEnd(width)}  ${''.padEnd(32)}  warning: ${logValue(warning)}`);
+    }
   }
   const failures = findings.filter((f) => !f.ok).length;
   lines.push(
     '',
-    failures === 0 ? `All ${findings.length} resources pass.` : `${failures} of ${findings.length} failing.`,
+    failures === 0 ? `All ${findings.length} checks pass.` : `${failures} of ${findings.length} checks failing.`,
   );
   return `${lines.join('\n')}\n`;
 }

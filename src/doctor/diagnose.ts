@@ -5,17 +5,25 @@ import { ConfigurationError, formatProblem, loadConfig, type Environment } from 
 import { describeError, ensureVendingError, type ErrorCode, type VendingError } from '../errors.js';
 import { CLOUD_NAMES, type CloudName, type TokenResource } from '../model.js';
 import { describeKey, keyShape } from '../secrets/keyShape.js';
+import type { SecretValue } from '../secrets/keyVaultSecretSource.js';
 import { refuseSubscriptionId } from '../sts/keyExchange.js';
 import type { StsRetryPolicy } from '../sts/stsClient.js';
 import { withTimeout } from '../timeout.js';
 
 /** One probe per resource: a failing exchange is reported, not retried at length. */
 const PROBE: StsRetryPolicy = { maxAttempts: 2, budgetMs: 8000 };
+/** One call to the Speech voices list with the fresh token, in ms. */
+const SPEECH_PROBE_MS = 8000;
 /** --locate sends the key to many hosts; each gets one short attempt. */
 const LOCATE_PROBE: StsRetryPolicy = { maxAttempts: 1, attemptTimeoutMs: 4000, budgetMs: 4000 };
 
 /** Codes the doctor reports beyond the service's own: where a rejected key belongs, and the Speech check. */
-export type DoctorCause = ErrorCode | 'region_mismatch' | 'cloud_mismatch' | 'token_rejected_by_service';
+export type DoctorCause =
+  | ErrorCode
+  | 'region_mismatch'
+  | 'cloud_mismatch'
+  | 'token_rejected_by_service'
+  | 'speech_endpoint_not_found';
 
 export interface Finding {
   readonly resource: string;
@@ -25,6 +33,8 @@ export interface Finding {
   readonly fix: string | null;
   /** With --locate: where the key was accepted instead. */
   readonly foundAt?: { readonly cloud: CloudName; readonly region: string };
+  /** What works but should be fixed: a key stored with whitespace, an expired secret version. */
+  readonly warnings?: readonly string[];
 }
 
 export interface DiagnoseOptions {
@@ -58,32 +68,66 @@ export async function diagnose(
     }));
   }
   const parts = composeParts(config, dependencies);
-  const findings: Finding[] = [];
+  const findings: Finding[] = [await diagnoseCallers(parts)];
   for (const resource of config.resources) {
     findings.push(await diagnoseResource(resource, parts, options));
   }
   return findings;
 }
 
+/** The finding about callers: not a resource, and named so that no resource can be. */
+export const CALLERS = '(callers)';
+
+/**
+ * Whether any caller can get through: OIDC discovery for the tenant at the authority host, then its
+ * signing keys, exactly as the service fetches them. Without them every caller gets 503.
+ */
+async function diagnoseCallers(parts: Parts): Promise<Finding> {
+  const { tenantId, authorityHost, audiences } = parts.config.auth;
+  try {
+    await parts.authenticator.warmUp();
+  } catch (error) {
+    const failure = ensureVendingError(error);
+    return {
+      resource: CALLERS,
+      ok: false,
+      cause: failure.code,
+      detail: failure.diagnosis ?? failure.message,
+      fix: failure.fix ?? null,
+    };
+  }
+  return {
+    resource: CALLERS,
+    ok: true,
+    cause: null,
+    detail: `tenant ${tenantId} publishes its signing keys at ${authorityHost}; tokens for ${audiences.join(' or ')} are accepted`,
+    fix: null,
+  };
+}
+
 async function diagnoseResource(resource: TokenResource, parts: Parts, options: DiagnoseOptions): Promise<Finding> {
+  const warnings: string[] = [];
   const failed = (cause: DoctorCause, detail: string, fix: string | null, extra: Partial<Finding> = {}): Finding => ({
     resource: resource.name,
     ok: false,
     cause,
     detail,
     fix,
+    ...(warnings.length > 0 ? { warnings } : {}),
     ...extra,
   });
   /** A failure the service itself would report, as a finding with its diagnosis and fix. */
   const failedWith = (failure: VendingError): Finding =>
     failed(failure.code, failure.diagnosis ?? failure.message, failure.fix ?? null);
 
-  let key: string;
+  let secret: SecretValue;
   try {
-    key = (await parts.secrets.getSecret(resource.secretName)).value;
+    secret = await parts.secrets.getSecret(resource.secretName);
   } catch (error) {
     return failedWith(ensureVendingError(error));
   }
+  const key = secret.value;
+  warnings.push(...secretWarnings(resource.secretName, secret, parts.now()));
 
   try {
     refuseSubscriptionId(resource, key);
@@ -94,7 +138,7 @@ async function diagnoseResource(resource: TokenResource, parts: Parts, options: 
     return failed(
       'key_malformed',
       `secret "${resource.secretName}" holds ${describeKey(key)}: neither 32 hex nor 84 alphanumeric characters.`,
-      `Store the key alone, with no quotes, spaces or newline, in secret "${resource.secretName}".`,
+      `Store the key alone, with no quotes or spaces inside, in secret "${resource.secretName}".`,
     );
   }
 
@@ -115,42 +159,93 @@ async function diagnoseResource(resource: TokenResource, parts: Parts, options: 
   }
 
   const voicesList = resolveClientEndpoints(resource).voicesList;
-  if (resource.kind === 'speech' && voicesList !== undefined) {
-    try {
-      const response = await withTimeout(8000, async (signal) => {
-        const answer = await parts.fetch(voicesList, { headers: { Authorization: `Bearer ${token}` }, signal });
-        await answer.body?.cancel();
-        return answer;
-      });
-      if (response.status === 401 || response.status === 403) {
-        return failed(
-          'token_rejected_by_service',
-          `the STS issued a token, but the Speech service at ${new URL(voicesList).host} answered ${response.status} to it.`,
-          'The token and the Speech host disagree: check the region (or custom subdomain) against the resource, and that the resource is a Speech or multi-service resource.',
-        );
-      }
-      if (!response.ok) {
-        return failed(
-          'sts_unavailable',
-          `the Speech voices list answered ${response.status}.`,
-          'Retry; if it persists, check the Speech service status.',
-        );
-      }
-    } catch (error) {
-      return failed(
-        'sts_unreachable',
-        `the Speech service at ${new URL(voicesList).host} could not be reached: ${describeError(error)}`,
-        'Check outbound connectivity to the Speech host (and private DNS for private endpoints).',
-      );
-    }
+  if (voicesList !== undefined) {
+    const refused = await checkSpeechToken(resource, voicesList, token, parts);
+    if (refused !== undefined) return failed(refused.cause, refused.detail, refused.fix);
   }
   return {
     resource: resource.name,
     ok: true,
     cause: null,
-    detail: `key accepted at ${new URL(url).host}${resource.kind === 'speech' ? '; the Speech service accepts the token' : ''}`,
+    detail: `key accepted at ${new URL(url).host}${voicesList === undefined ? '' : `; the Speech voices list at ${new URL(voicesList).host} accepts the token`}`,
     fix: null,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
+}
+
+/** What an operator should know about a secret that still works. */
+function secretWarnings(secretName: string, secret: SecretValue, now: number): string[] {
+  const warnings: string[] = [];
+  if (secret.trimmed !== undefined) {
+    warnings.push(`secret "${secretName}" has ${secret.trimmed} around the key; the service removes it, but store the key alone.`);
+  }
+  if (secret.expiresOn !== undefined && secret.expiresOn <= now) {
+    warnings.push(`secret "${secretName}" expired on ${new Date(secret.expiresOn).toISOString()}; Key Vault still serves it, so the key is used. Add a current version or extend the expiry.`);
+  }
+  if (secret.notBefore !== undefined && secret.notBefore > now) {
+    warnings.push(`secret "${secretName}" is not active before ${new Date(secret.notBefore).toISOString()}; Key Vault serves it already, so the key is used.`);
+  }
+  return warnings;
+}
+
+/**
+ * Uses the fresh token once, at the Speech voices list the answer points callers to, and names what
+ * goes wrong there: a token the host refuses, a host that has no Speech paths (a custom subdomain
+ * without a private endpoint serves only the STS), an outage, or no answer.
+ */
+async function checkSpeechToken(
+  resource: TokenResource,
+  voicesList: string,
+  token: string,
+  parts: Parts,
+): Promise<{ cause: DoctorCause; detail: string; fix: string } | undefined> {
+  const host = new URL(voicesList).host;
+  let status: number;
+  try {
+    status = await withTimeout(SPEECH_PROBE_MS, async (signal) => {
+      const answer = await parts.fetch(voicesList, { headers: { Authorization: `Bearer ${token}` }, signal });
+      await answer.body?.cancel();
+      return answer.status;
+    });
+  } catch (error) {
+    const timedOut = error instanceof Error && error.name === 'TimeoutError';
+    return {
+      cause: timedOut ? 'sts_timeout' : 'sts_unreachable',
+      detail: `the Speech service at ${host} ${timedOut ? `did not answer within ${SPEECH_PROBE_MS} ms` : `could not be reached: ${describeError(error)}`}`,
+      fix: 'Check outbound connectivity to the Speech host (and private DNS for private endpoints).',
+    };
+  }
+  if (status === 401 || status === 403) {
+    return {
+      cause: 'token_rejected_by_service',
+      detail: `the STS issued a token, but the Speech service at ${host} answered ${status} to it.`,
+      fix: 'The token and the Speech host disagree: check the region (or custom subdomain) against the resource, that the resource is a Speech or multi-service resource, and, for a custom subdomain, that its Networking allows all networks (tokens work at the Speech REST hosts only then).',
+    };
+  }
+  if (status === 404) {
+    return {
+      cause: 'speech_endpoint_not_found',
+      detail: `the Speech voices list at ${voicesList} answered 404: that host has no Speech REST paths.`,
+      fix:
+        resource.endpoint !== null && resource.privateEndpoint
+          ? `Without a private endpoint a custom subdomain serves only the STS and the Speech SDK; the Speech REST APIs stay at the regional hosts. If "${resource.name}" has no private endpoint, set "privateEndpoint": false and its "region" in TOKEN_RESOURCES.`
+          : `Check "region" for "${resource.name}" in TOKEN_RESOURCES, and that the resource is a Speech or multi-service resource.`,
+    };
+  }
+  if (status >= 500) {
+    return {
+      cause: 'sts_unavailable',
+      detail: `the Speech voices list at ${host} answered ${status}.`,
+      fix: 'An Azure AI services outage; retry, and check the Speech service status if it persists.',
+    };
+  }
+  return status >= 200 && status < 300
+    ? undefined
+    : {
+        cause: 'token_rejected_by_service',
+        detail: `the Speech voices list at ${host} answered ${status}.`,
+        fix: 'Check the region (or custom subdomain) against the resource.',
+      };
 }
 
 async function locateKey(

@@ -57,7 +57,7 @@ export function handle(route: string, work: (scope: RequestScope) => Promise<Htt
     } catch (thrown) {
       const error = ensureVendingError(thrown);
       response = problemResponse(error, correlationId);
-      note({ code: error.code, diagnosis: error.diagnosis, fix: error.fix });
+      note({ code: error.code, upstreamCode: error.upstreamCode, diagnosis: error.diagnosis, fix: error.fix });
       if (error.code === 'internal_error') logger.error('unhandled_error', { error: describeError(thrown) });
     }
     const status = response.status ?? 200;

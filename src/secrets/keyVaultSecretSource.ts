@@ -198,6 +198,6 @@ export class KeyVaultSecretSource implements SecretSource {
   }
 
   #describeRead(secretName: string): SecretRead {
-    return { vaultUrl: this.#vaultUrl, secretName, timeoutMs: this.#timeoutMs };
+    return { vaultUrl: this.#vaultUrl, secretName, timeoutMs: this.#timeoutMs, now: this.#now() };
   }
 }

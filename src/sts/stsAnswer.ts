@@ -30,11 +30,24 @@ export interface StsAnswer {
   readonly retryAfter: string | null;
 }
 
-/** Both shapes the STS has used for errors; the message says which check failed. */
+/**
+ * The shapes the STS and the gateway in front of it use for errors: `{error: {code, message}}`
+ * (code a digit string, a name such as `AuthenticationTypeDisabled`, or Translator's number such
+ * as 403001) and the older `{statusCode, message}` of the call-volume quota.
+ */
 const stsErrorBody = z.union([
   z.object({ error: z.object({ code: z.union([z.string(), z.number()]).optional(), message: z.string() }) }),
   z.object({ statusCode: z.number().optional(), message: z.string() }),
 ]);
+
+/** What an STS error body says: its message (one line, bounded) and its own code. */
+interface UpstreamError {
+  readonly message: string | undefined;
+  readonly code: string | undefined;
+}
+
+/** How long a refused quota keeps callers away before the STS is asked again, in seconds. */
+export const QUOTA_RECHECK_SECONDS = 300;
 
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -55,16 +68,29 @@ export function classifyStsAnswer(answer: StsAnswer, attempt: StsAttempt): StsOu
     }
     return { kind: 'token', token };
   }
-  const upstream = upstreamMessage(body);
-  const said = upstream === undefined ? '' : `: "${upstream}"`;
-  if (status === 401) return failure(keyRejected(attempt, said), false);
+  const upstream = upstreamError(body);
+  const said = upstream.message === undefined ? '' : `: "${upstream.message}"`;
+  const message = upstream.message ?? '';
+  if (status === 401) {
+    if (/authentication ?type ?disabled|key based authentication is disabled/i.test(body))
+      return failure(localAuthDisabled(attempt, said), false);
+    return failure(keyRejected(attempt, said), false);
+  }
   if (status === 403) {
-    if (/authentication ?type ?disabled|key based authentication is disabled|local auth/i.test(body)) {
+    if (upstream.code === 'AuthenticationTypeDisabled' || /key based authentication is disabled/i.test(message)) {
       return failure(localAuthDisabled(attempt, said), false);
     }
-    if (/virtual network|firewall|network rule|public access/i.test(body))
+    if (/virtual network is configured for this resource|use the correct endpoint/i.test(message)) {
+      return failure(customSubdomainRequired(attempt, said), false);
+    }
+    if (/virtual network|firewall|network rule|public access|traffic.*denied/i.test(message)) {
       return failure(networkRestricted(attempt, said), false);
-    return failure(stsForbidden(attempt, said), false);
+    }
+    const replenishSeconds = replenishedIn(message);
+    if (replenishSeconds !== undefined || /quota/i.test(message) || upstream.code === '403001') {
+      return failure(quotaExceeded(attempt, said, replenishSeconds), false);
+    }
+    return failure(stsForbidden(attempt, said, upstream.code), false);
   }
   if (status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(answer.retryAfter, attempt.now);
@@ -75,7 +101,19 @@ export function classifyStsAnswer(answer: StsAnswer, attempt: StsAttempt): StsOu
         : stsUnavailable(attempt, status, said, retryAfterSeconds);
     return failure(error, true, retryAfterMs);
   }
-  return failure(stsBadRequest(attempt, status, said), false);
+  if (status === 404) return failure(stsNotFound(attempt, said), false);
+  return failure(stsBadRequest(attempt, status, said, upstream.code), false);
+}
+
+/**
+ * The wait in "Out of call volume quota. Quota will be replenished in 2.03:04:05.", in seconds:
+ * a .NET TimeSpan, `[d.]hh:mm:ss`.
+ */
+export function replenishedIn(message: string): number | undefined {
+  const match = /replenished in (?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})/i.exec(message);
+  if (match === null) return undefined;
+  const [, days = '0', hours = '0', minutes = '0', seconds = '0'] = match;
+  return ((Number(days) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds);
 }
 
 /**
@@ -121,15 +159,24 @@ function failure(error: VendingError, retryable: boolean, retryAfterMs?: number)
   return { kind: 'failure', error, retryable, retryAfterMs };
 }
 
-function upstreamMessage(body: string): string | undefined {
+function upstreamError(body: string): UpstreamError {
+  let json: unknown;
   try {
-    const parsed = stsErrorBody.safeParse(JSON.parse(body));
-    if (!parsed.success) return undefined;
-    const message = 'error' in parsed.data ? parsed.data.error.message : parsed.data.message;
-    return message.slice(0, 300);
+    json = JSON.parse(body);
   } catch {
-    return undefined;
+    return { message: undefined, code: undefined };
   }
+  const parsed = stsErrorBody.safeParse(json);
+  if (!parsed.success) return { message: undefined, code: undefined };
+  const { message, code } =
+    'error' in parsed.data
+      ? { message: parsed.data.error.message, code: parsed.data.error.code }
+      : { message: parsed.data.message, code: parsed.data.statusCode };
+  // One line in the log, whatever the upstream put in its message.
+  return {
+    message: message.replace(/\s*[\r\n]+\s*/g, ' ').slice(0, 300),
+    code: code === undefined ? undefined : String(code).slice(0, 64),
+  };
 }
 
 const POST = ({ url, resource }: StsAttempt) => `POST ${url} for "${resource}"`;
@@ -138,15 +185,23 @@ function keyRejected(attempt: StsAttempt, said: string): VendingError {
   return new VendingError('key_rejected', 'The token service rejected the resource key.', {
     detail: 'The token service rejected the key configured for this resource. The operator has been told.',
     diagnosis: `${POST(attempt)} returned 401${said}`,
-    fix: "The key and the endpoint belong to different resources, or the key was regenerated. Compare region/cloud/endpoint in TOKEN_RESOURCES with the resource's Keys and Endpoint page and put a current key in the secret; `npm run doctor -- --locate` finds where a key belongs. A newly created key can take up to 10 minutes to work.",
+    fix: "The key and the endpoint belong to different resources, or the key was regenerated. Compare region/cloud/endpoint in TOKEN_RESOURCES with the resource's Keys and Endpoint page and put a current key in the secret; `npm run doctor -- --locate` finds where a key belongs. A newly created key can take up to 10 minutes to work; a resource whose key authentication was just disabled answers the same 401 for a while.",
   });
 }
 
 function localAuthDisabled(attempt: StsAttempt, said: string): VendingError {
   return new VendingError('local_auth_disabled', 'The resource does not accept keys.', {
     detail: 'The resource is configured not to accept keys. The operator has been told.',
-    diagnosis: `${POST(attempt)} returned 403${said}: local (key) authentication is disabled on the resource`,
-    fix: 'Set disableLocalAuth to false on the resource (az cognitiveservices account update --custom-domain ... / properties.disableLocalAuth), or vend Entra tokens instead.',
+    diagnosis: `${POST(attempt)} refused the key${said}: key (local) authentication is disabled on the resource`,
+    fix: 'This service exchanges the resource\'s key, so the resource must accept keys: set disableLocalAuth to false (az resource update --ids <resource id> --set properties.disableLocalAuth=false), or remove the resource from TOKEN_RESOURCES.',
+  });
+}
+
+function customSubdomainRequired(attempt: StsAttempt, said: string): VendingError {
+  return new VendingError('custom_subdomain_required', 'The resource only accepts calls at its custom subdomain.', {
+    detail: 'The resource refused the exchange at this endpoint. The operator has been told.',
+    diagnosis: `${POST(attempt)} returned 403${said}: the resource has network rules, and then its regional endpoint is refused`,
+    fix: 'Set "endpoint" to the resource\'s custom subdomain (https://<name>.cognitiveservices.azure.com, on its Keys and Endpoint page) for this resource in TOKEN_RESOURCES, keeping "region".',
   });
 }
 
@@ -154,15 +209,39 @@ function networkRestricted(attempt: StsAttempt, said: string): VendingError {
   return new VendingError('network_restricted', "The resource's network rules refused the call.", {
     detail: "The resource refused this service's network. The operator has been told.",
     diagnosis: `${POST(attempt)} returned 403${said}`,
-    fix: "Allow the function app's outbound network in the resource's Networking settings (or use a private endpoint with its custom subdomain).",
+    fix: "In the resource's Networking settings, allow the function app's outbound addresses, or reach the resource through a private endpoint from the app's VNet. Note that Speech REST and Translator take these tokens only when the resource allows all networks.",
   });
 }
 
-function stsForbidden(attempt: StsAttempt, said: string): VendingError {
+function quotaExceeded(attempt: StsAttempt, said: string, replenishSeconds: number | undefined): VendingError {
+  const returns =
+    replenishSeconds === undefined
+      ? 'The quota returns at the start of the next billing period.'
+      : `The quota returns at ${new Date(attempt.now + replenishSeconds * 1000).toISOString()}.`;
+  // Asked again after a few minutes at most: an operator may move the resource to a higher tier.
+  const retryAfterSeconds = Math.min(QUOTA_RECHECK_SECONDS, Math.max(1, replenishSeconds ?? QUOTA_RECHECK_SECONDS));
+  return new VendingError('quota_exceeded', "The resource's call quota is used up.", {
+    detail: `The resource's call quota is used up. ${returns} A higher pricing tier lifts the limit.`,
+    diagnosis: `${POST(attempt)} returned 403${said}`,
+    fix: `${returns} To lift it now, move the resource to a higher pricing tier (for example from F0 to S0) in the Azure portal; the service asks again within ${QUOTA_RECHECK_SECONDS / 60} minutes.`,
+    retryAfterSeconds,
+  });
+}
+
+function stsForbidden(attempt: StsAttempt, said: string, upstreamCode: string | undefined): VendingError {
   return new VendingError('sts_forbidden', 'The token service refused the call.', {
     detail: 'The token service refused the exchange. The operator has been told.',
     diagnosis: `${POST(attempt)} returned 403${said}`,
-    fix: "Check the resource's state (disabled, quota exceeded, pricing tier) in the Azure portal.",
+    fix: "Check the resource's state in the Azure portal (disabled, suspended subscription, pricing tier); the upstream code in this line names what the service refused.",
+    ...(upstreamCode === undefined ? {} : { upstreamCode }),
+  });
+}
+
+function stsNotFound(attempt: StsAttempt, said: string): VendingError {
+  return new VendingError('sts_not_found', 'The endpoint is not a token service.', {
+    detail: 'The configured endpoint has no token service. The operator has been told.',
+    diagnosis: `${POST(attempt)} returned 404${said}`,
+    fix: 'The host answers but has no issueToken: check "endpoint" (the resource\'s own custom subdomain, not a proxy or another kind of resource) and "region" for this resource in TOKEN_RESOURCES.',
   });
 }
 
@@ -184,11 +263,12 @@ function stsUnavailable(attempt: StsAttempt, status: number, said: string, retry
   });
 }
 
-function stsBadRequest(attempt: StsAttempt, status: number, said: string): VendingError {
+function stsBadRequest(attempt: StsAttempt, status: number, said: string, upstreamCode: string | undefined): VendingError {
   return new VendingError('sts_bad_request', 'The token service refused the request.', {
     detail: 'The token service refused the exchange. The operator has been told.',
     diagnosis: `${POST(attempt)} returned ${status}${said}`,
     fix: "Check that the endpoint in TOKEN_RESOURCES is the resource's own (region or custom subdomain).",
+    ...(upstreamCode === undefined ? {} : { upstreamCode }),
   });
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSpeechConfig, createTokenProvider, type FetchLike } from '@ai-token-vending/client';
+import { createSpeechConfig, createTokenProvider, requestHeaders, type FetchLike } from '@ai-token-vending/client';
 import { startHarness, type Harness } from '../support/harness.js';
 
 /**
@@ -84,6 +84,16 @@ describe('client against the service', () => {
     const token = await provider('translator').tokens.getToken();
     expect(token).toMatchObject({ kind: 'translator', region: 'global' });
     expect(token.endpoints.text).toMatch(/^https:\/\//);
+  });
+
+  it('multi: Speech and Translator endpoints, the Translator header in requestHeaders, and a regional SpeechConfig', async () => {
+    const token = await provider('multi').tokens.getToken();
+    expect(token).toMatchObject({ kind: 'cognitive', region: 'eastus' });
+    expect(requestHeaders(token, 'text')).toEqual({
+      Authorization: `Bearer ${token.accessToken}`,
+      'Ocp-Apim-Subscription-Region': 'eastus',
+    });
+    expect(createSpeechConfig(sdk, token)).toMatchObject({ made: 'region eastus' });
   });
 
   it('403 and 404 arrive as TokenVendingError with the service code, detail and correlation id', async () => {

@@ -13,6 +13,7 @@ export interface TokenBody {
   cloud: string;
   region: string | null;
   endpoints: Record<string, string>;
+  headers: Record<string, Record<string, string>>;
 }
 
 /** A 200 body shaped like the API's, issued at `issuedAt` (server clock) for `lifetimeMs`. */
@@ -45,6 +46,7 @@ export function tokenBody(
             sttRest: `https://${region}.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1`,
             ttsRest: `https://${region}.tts.speech.microsoft.com/cognitiveservices/v1`,
           },
+    headers: {},
   };
 }
 

@@ -66,6 +66,7 @@ describe('request', () => {
       cloud: 'AzureCloud',
       region: 'westeurope',
       endpoints: tokenBody('a').endpoints,
+      headers: {},
     });
   });
 

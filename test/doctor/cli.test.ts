@@ -37,11 +37,12 @@ describe('npm run doctor', () => {
     const result = await doctor('--json');
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual([
+      { resource: '(callers)', ok: true, cause: null, detail: expect.stringContaining('signing keys'), fix: null },
       {
         resource: 'speech',
         ok: true,
         cause: null,
-        detail: expect.stringContaining('the Speech service accepts the token'),
+        detail: expect.stringContaining('accepts the token'),
         fix: null,
       },
       { resource: 'translator', ok: true, cause: null, detail: expect.any(String), fix: null },
@@ -56,7 +57,7 @@ describe('npm run doctor', () => {
     expect(result.stdout).toMatch(/speech\s+FAIL key_rejected/);
     expect(result.stdout).toMatch(/translator\s+ok/);
     expect(result.stdout).toContain('fix: Run `npm run doctor -- --locate`');
-    expect(result.stdout).toContain('1 of 2 failing.');
+    expect(result.stdout).toContain('1 of 3 checks failing.');
     for (const key of [...Object.values(STACK_KEYS), regenerated])
       expect(result.stdout + result.stderr).not.toContain(key);
   });

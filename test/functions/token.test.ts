@@ -297,7 +297,7 @@ describe('caller authentication', () => {
     [
       'another tenant',
       (hh: Harness) => hh.callerToken({ tid: '00000000-0000-0000-0000-000000000001' }),
-      'from tenant 00000000-0000-0000-0000-000000000001',
+      'claim "tid" is "00000000-0000-0000-0000-000000000001"',
     ],
     [
       'an expired token',
@@ -591,9 +591,9 @@ describe('upstream failures', () => {
     expect(h.logText()).toContain('secret "speech-key"');
   });
 
-  it('Key Vault: an identity without access is keyvault_forbidden, naming the role to grant', async () => {
+  it('Key Vault: an identity without a role on an RBAC vault is keyvault_role_missing, naming the role to grant', async () => {
     h.vault.accessMode = 'forbidden';
-    await expectProblem('speech', 502, 'keyvault_forbidden');
+    await expectProblem('speech', 502, 'keyvault_role_missing');
     expect(h.logText()).toContain('Key Vault Secrets User');
   });
 
@@ -621,7 +621,8 @@ describe('values from outside reach the log escaped and bounded', () => {
     expect(h.logs).toHaveLength(1);
     expect(h.logs[0]?.text).not.toMatch(UNSAFE_IN_LOG);
     const { diagnosis } = requestLine();
-    expect(diagnosis).toContain('\\u{202e}gnp.evil\\u{000d}\\u{000a}{"level":"error","event":"forged"}\\u{2028}');
+    // One line: the upstream's line breaks are folded away before the log's own escaping.
+    expect(diagnosis).toContain('\\u{202e}gnp.evil {"level":"error","event":"forged"}\\u{2028}');
     expect((diagnosis as string).length).toBeLessThan(1100);
   });
 

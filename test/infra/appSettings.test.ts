@@ -363,6 +363,13 @@ describe.skipIf(compiler === undefined)('refused at deployment, as the code woul
   it('CORS * and a cloud whose endpoints the code does not know', () => {
     expect(mainVariable('allowedOrigins', { corsAllowedOrigins: ['https://app.contoso.com'] })).toEqual(['https://app.contoso.com']);
     expect(() => mainVariable('allowedOrigins', { corsAllowedOrigins: ['*'] })).toThrow(/\* is refused/);
+    expect(() => mainVariable('allowedOrigins', { corsAllowedOrigins: ['https://app.contoso.com/'] })).toThrow(
+      /https:\/\/app\.contoso\.com\/ is not an origin: give scheme, host and port only/,
+    );
+    expect(() =>
+      mainVariable('allowedOrigins', { corsAllowedOrigins: ['https://a.contoso.com', 'https://b.contoso.com/app'] }),
+    ).toThrow(/https:\/\/b\.contoso\.com\/app is not an origin/);
+    expect(mainVariable('allowedOrigins', { corsAllowedOrigins: ['http://localhost:5173'] })).toEqual(['http://localhost:5173']);
     for (const cloud of CLOUD_NAMES) expect(mainVariable('cloud', {}, cloud)).toBe(cloud);
     expect(() => mainVariable('cloud', {}, 'AzureGermanCloud')).toThrow(/AzureGermanCloud is not supported/);
   });

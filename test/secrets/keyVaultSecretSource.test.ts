@@ -68,7 +68,7 @@ describe('KeyVaultSecretSource when the vault fails', () => {
     expect(await codeOf(secrets.getSecret('speech-key', { refresh: true }))).toBe('keyvault_unavailable');
     clock.now += 31 * 60_000;
     vault.accessMode = 'forbidden';
-    expect(await codeOf(secrets.getSecret('speech-key'))).toBe('keyvault_forbidden');
+    expect(await codeOf(secrets.getSecret('speech-key'))).toBe('keyvault_role_missing');
     vault.accessMode = 'allow';
     vault.deleteSecret('speech-key');
     clock.now += 5000;

@@ -3,6 +3,8 @@ import {
   classifyStsAnswer,
   classifyStsNetworkFailure,
   parseRetryAfter,
+  QUOTA_RECHECK_SECONDS,
+  replenishedIn,
   type StsAttempt,
 } from '../../src/sts/stsAnswer.js';
 
@@ -47,7 +49,42 @@ describe('classifyStsAnswer: an STS answer becomes a token or a coded failure', 
     { status: 500, body: '', code: 'sts_unavailable', retryable: true },
     { status: 503, body: 'not json', code: 'sts_unavailable', retryable: true },
     { status: 400, body: '', code: 'sts_bad_request', retryable: false },
-    { status: 404, body: '', code: 'sts_bad_request', retryable: false },
+    {
+      status: 404,
+      body: '{"error":{"code":"404","message":"Resource not found"}}',
+      code: 'sts_not_found',
+      retryable: false,
+    },
+    {
+      status: 404,
+      body: '{ "statusCode": 404, "message": "Resource not found" }',
+      code: 'sts_not_found',
+      retryable: false,
+    },
+    {
+      status: 403,
+      body: '{ "statusCode": 403, "message": "Out of call volume quota. Quota will be replenished in 2.03:04:05." }',
+      code: 'quota_exceeded',
+      retryable: false,
+    },
+    {
+      status: 403,
+      body: '{"error":{"code":403001,"message":"The operation is not allowed because the subscription has exceeded its free quota."}}',
+      code: 'quota_exceeded',
+      retryable: false,
+    },
+    {
+      status: 403,
+      body: '{"error":{"code":"403","message":"A Virtual Network is configured for this resource. Please use the correct endpoint for making requests. Check https://aka.ms/cogsvc-vnet for more details."}}',
+      code: 'custom_subdomain_required',
+      retryable: false,
+    },
+    {
+      status: 401,
+      body: '{"error":{"code":"AuthenticationTypeDisabled","message":"Key based authentication is disabled for this resource."}}',
+      code: 'local_auth_disabled',
+      retryable: false,
+    },
     { status: 200, body: '', code: 'sts_invalid_response', retryable: true },
     { status: 200, body: '<html> captive portal </html>', code: 'sts_invalid_response', retryable: true },
     { status: 200, body: 'eyJhbGciOi\u0000.x', code: 'sts_invalid_response', retryable: true },
@@ -121,5 +158,72 @@ describe('classifyStsNetworkFailure: no HTTP answer', () => {
   it('a host that does not resolve points at the region, cloud or subdomain', () => {
     const outcome = classifyStsNetworkFailure(new TypeError('fetch failed', { cause: { code: 'ENOTFOUND' } }), attempt);
     expect(outcome.kind === 'failure' && outcome.error.fix).toMatch(/region, cloud or custom subdomain/);
+  });
+});
+
+describe('a refusal whose body names its reason', () => {
+  const quota = (replenish: string) =>
+    classifyStsAnswer(
+      {
+        status: 403,
+        body: JSON.stringify({
+          statusCode: 403,
+          message: `Out of call volume quota. Quota will be replenished in ${replenish}.`,
+        }),
+        retryAfter: null,
+      },
+      attempt,
+    );
+
+  it.each([
+    ['2.03:04:05', ((2 * 24 + 3) * 60 + 4) * 60 + 5],
+    ['03:30:56', (3 * 60 + 30) * 60 + 56],
+    ['00:01:30', 90],
+    ['22.14:18:12', ((22 * 24 + 14) * 60 + 18) * 60 + 12],
+  ])('reads the replenish time %s as %i s', (text, seconds) => {
+    expect(replenishedIn(`Quota will be replenished in ${text}.`)).toBe(seconds);
+  });
+
+  it('a quota tells callers to come back within a few minutes, and when the quota returns', () => {
+    const outcome = quota('2.03:04:05');
+    if (outcome.kind !== 'failure') throw new Error('expected a failure');
+    expect(outcome.error.retryAfterSeconds).toBe(QUOTA_RECHECK_SECONDS);
+    expect(outcome.error.detail).toContain(new Date(NOW + (((2 * 24 + 3) * 60 + 4) * 60 + 5) * 1000).toISOString());
+    expect(outcome.error.detail).toContain('A higher pricing tier lifts the limit');
+    const soon = quota('00:01:30');
+    expect(soon.kind === 'failure' && soon.error.retryAfterSeconds).toBe(90);
+  });
+
+  it('an unknown refusal keeps its generic code and carries the upstream code', () => {
+    const outcome = classifyStsAnswer(
+      { status: 403, body: '{"error":{"code":"SomethingNew","message":"A reason we do not know."}}', retryAfter: null },
+      attempt,
+    );
+    expect(outcome).toMatchObject({ error: { code: 'sts_forbidden', upstreamCode: 'SomethingNew' } });
+  });
+
+  it('the fix for disabled key authentication is something this service can do', () => {
+    const outcome = classifyStsAnswer(
+      {
+        status: 403,
+        body: '{"error":{"code":"AuthenticationTypeDisabled","message":"Key based authentication is disabled for this resource."}}',
+        retryAfter: null,
+      },
+      attempt,
+    );
+    expect(outcome.kind === 'failure' && outcome.error.fix).toContain('disableLocalAuth');
+    expect(outcome.kind === 'failure' && outcome.error.fix).not.toMatch(/Entra tokens/);
+  });
+
+  it('diagnoses are one line whatever the upstream message holds', () => {
+    const outcome = classifyStsAnswer(
+      {
+        status: 403,
+        body: JSON.stringify({ error: { code: '403', message: 'first\r\nsecond\nthird' } }),
+        retryAfter: null,
+      },
+      attempt,
+    );
+    expect(outcome.kind === 'failure' && outcome.error.diagnosis).not.toMatch(/[\r\n]/);
   });
 });

@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 export { TokenVendingError, type ClientErrorCode, type TokenVendingErrorDetails } from './errors.js';
-export { parseVendedToken, type VendedToken } from './vendedToken.js';
+export { parseVendedToken, requestHeaders, type VendedToken } from './vendedToken.js';
 export {
   createTokenProvider,
   type FetchLike,

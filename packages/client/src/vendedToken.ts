@@ -26,6 +26,12 @@ export interface VendedToken {
    * custom-subdomain or multi-service resource. Names the client does not know are kept.
    */
   readonly endpoints: Readonly<Record<string, string>>;
+  /**
+   * Headers to send beside the token, by endpoint name, for the few services that need one: a
+   * multi-service or regional Translator resource's `text` endpoint takes
+   * `Ocp-Apim-Subscription-Region`. Empty for most tokens; {@link requestHeaders} merges it in.
+   */
+  readonly headers: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** A parsed answer, with its lifetime as this device counts it. */
@@ -56,7 +62,8 @@ export function parseVendedToken(body: unknown): VendedToken {
  */
 export function receiveVendedToken(body: unknown, requestedAt: number): ReceivedToken {
   if (!isRecord(body)) throw invalid('not a JSON object');
-  const { accessToken, tokenType, expiresOn, expiresInSeconds, resource, kind, cloud, region, endpoints } = body;
+  const { accessToken, tokenType, expiresOn, expiresInSeconds, resource, kind, cloud, region, endpoints, headers } =
+    body;
   if (typeof accessToken !== 'string' || accessToken.length === 0) throw invalid('accessToken is missing');
   if (tokenType !== 'Bearer') throw invalid('tokenType is not "Bearer"');
   const expiry = typeof expiresOn === 'string' ? new Date(expiresOn) : undefined;
@@ -71,12 +78,31 @@ export function receiveVendedToken(body: unknown, requestedAt: number): Received
   for (const [name, value] of Object.entries(endpoints)) {
     if (typeof value === 'string') urls[name] = value;
   }
+  // An older API sends no headers; entries that are not string maps are skipped, so the API can grow.
+  const extraHeaders: Record<string, Record<string, string>> = {};
+  if (isRecord(headers)) {
+    for (const [name, value] of Object.entries(headers)) {
+      if (!isRecord(value)) continue;
+      const strings = Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+      extraHeaders[name] = Object.fromEntries(strings);
+    }
+  }
   const expiresAt =
     typeof expiresInSeconds === 'number' && Number.isFinite(expiresInSeconds) && expiresInSeconds >= 0
       ? requestedAt + expiresInSeconds * 1000
       : expiry.getTime();
   return {
-    token: { accessToken, tokenType, expiresOn: expiry, resource, kind, cloud, region, endpoints: urls },
+    token: {
+      accessToken,
+      tokenType,
+      expiresOn: expiry,
+      resource,
+      kind,
+      cloud,
+      region,
+      endpoints: urls,
+      headers: extraHeaders,
+    },
     expiresAt,
   };
 }
@@ -90,4 +116,17 @@ function invalid(why: string): TokenVendingError {
 /** A plain object (not `null`, not an array), so its fields can be read. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The headers a request to one of the token's endpoints needs: `Authorization: Bearer <token>`,
+ * and any header the service takes beside it (`Ocp-Apim-Subscription-Region` for Translator with a
+ * multi-service or regional resource).
+ *
+ * @param token - A token from `getToken()` or {@link parseVendedToken}.
+ * @param endpoint - The endpoint's name in `token.endpoints`, such as `text` or `voicesList`.
+ * @returns Header names and values, ready for `fetch`.
+ */
+export function requestHeaders(token: VendedToken, endpoint: string): Record<string, string> {
+  return { Authorization: `Bearer ${token.accessToken}`, ...token.headers[endpoint] };
 }
