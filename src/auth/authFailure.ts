@@ -14,7 +14,7 @@ export type RefusedClaim = 'aud' | 'iss' | 'tid' | 'exp' | 'nbf';
 const CLAIM_DETAIL: Readonly<Record<RefusedClaim, string>> = {
   aud: "The access token's audience (aud) is not this API: acquire a token for this API's scope.",
   iss: "The access token's issuer (iss) is not this API's Entra tenant: sign in to the right tenant.",
-  tid: "The access token is from another Entra tenant (tid) than this API accepts: sign in to the right tenant.",
+  tid: 'The access token is from another Entra tenant (tid) than this API accepts: sign in to the right tenant.',
   exp: 'The access token has expired (exp): acquire a new one.',
   nbf: "The access token is not valid yet (nbf): check the device's clock, then retry.",
 };
@@ -53,7 +53,8 @@ const CLOCK_HINT_SECONDS = 5 * 60;
  * reference).
  */
 function claimReason(claim: string, payload: Record<string, unknown>, context: VerificationContext): string {
-  const received = (value: unknown) => (typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? 'nothing');
+  const received = (value: unknown) =>
+    value === undefined ? 'missing' : typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
   switch (claim) {
     case 'aud': {
       const version = payload.ver === '1.0' ? 'v1.0' : payload.ver === '2.0' ? 'v2.0' : 'unknown-version';
@@ -63,7 +64,8 @@ function claimReason(claim: string, payload: Record<string, unknown>, context: V
       return `claim "iss" is ${received(payload.iss)}, accepted: ${context.issuers.join(', ')}`;
     case 'exp':
     case 'nbf': {
-      const at = typeof payload[claim] === 'number' ? (payload[claim] as number) * 1000 : undefined;
+      const seconds = payload[claim];
+      const at = typeof seconds === 'number' ? seconds * 1000 : undefined;
       if (at === undefined) return `claim "${claim}" is missing or not a number`;
       const differenceSeconds = Math.round((context.now - at) / 1000);
       const clock =
@@ -98,7 +100,9 @@ export function classifyVerificationError(error: unknown, context: VerificationC
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     const claim = REFUSED_CLAIMS.has(error.claim) ? (error.claim as RefusedClaim) : undefined;
     return invalidToken(
-      claim === undefined ? `claim "${error.claim}" ${error.reason}: ${error.message}` : claimReason(error.claim, error.payload, context),
+      claim === undefined
+        ? `claim "${error.claim}" ${error.reason}: ${error.message}`
+        : claimReason(error.claim, error.payload, context),
       error,
       claim,
     );

@@ -66,7 +66,9 @@ export function readLocalSettings(path: string): LocalSettings {
   if (notOrigins.length > 0) {
     // A browser sends the bare origin, so "https://app.contoso.com/" never matches and the page
     // sees only "Failed to fetch".
-    const suggestions = notOrigins.map((o) => `"${o}"${bareOrigin(o) === undefined ? '' : ` (use "${bareOrigin(o)}")`}`);
+    const suggestions = notOrigins.map(
+      (o) => `"${o}"${bareOrigin(o) === undefined ? '' : ` (use "${bareOrigin(o)}")`}`,
+    );
     throw new Error(
       `${path}: Host.CORS lists ${suggestions.join(', ')}: an origin is scheme, host and port only, with no path or trailing slash, as browsers send it in the Origin header`,
     );

@@ -19,11 +19,7 @@ const LOCATE_PROBE: StsRetryPolicy = { maxAttempts: 1, attemptTimeoutMs: 4000, b
 
 /** Codes the doctor reports beyond the service's own: where a rejected key belongs, and the Speech check. */
 export type DoctorCause =
-  | ErrorCode
-  | 'region_mismatch'
-  | 'cloud_mismatch'
-  | 'token_rejected_by_service'
-  | 'speech_endpoint_not_found';
+  ErrorCode | 'region_mismatch' | 'cloud_mismatch' | 'token_rejected_by_service' | 'speech_endpoint_not_found';
 
 export interface Finding {
   readonly resource: string;
@@ -177,13 +173,19 @@ async function diagnoseResource(resource: TokenResource, parts: Parts, options: 
 function secretWarnings(secretName: string, secret: SecretValue, now: number): string[] {
   const warnings: string[] = [];
   if (secret.trimmed !== undefined) {
-    warnings.push(`secret "${secretName}" has ${secret.trimmed} around the key; the service removes it, but store the key alone.`);
+    warnings.push(
+      `secret "${secretName}" has ${secret.trimmed} around the key; the service removes it, but store the key alone.`,
+    );
   }
   if (secret.expiresOn !== undefined && secret.expiresOn <= now) {
-    warnings.push(`secret "${secretName}" expired on ${new Date(secret.expiresOn).toISOString()}; Key Vault still serves it, so the key is used. Add a current version or extend the expiry.`);
+    warnings.push(
+      `secret "${secretName}" expired on ${new Date(secret.expiresOn).toISOString()}; Key Vault still serves it, so the key is used. Add a current version or extend the expiry.`,
+    );
   }
   if (secret.notBefore !== undefined && secret.notBefore > now) {
-    warnings.push(`secret "${secretName}" is not active before ${new Date(secret.notBefore).toISOString()}; Key Vault serves it already, so the key is used.`);
+    warnings.push(
+      `secret "${secretName}" is not active before ${new Date(secret.notBefore).toISOString()}; Key Vault serves it already, so the key is used.`,
+    );
   }
   return warnings;
 }

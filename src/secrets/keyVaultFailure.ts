@@ -65,7 +65,8 @@ export function classifyKeyVaultFailure(error: unknown, read: SecretRead): Vendi
   const inner = innerCode(error.details);
   const said = `Key Vault answered ${statusCode} (${[code, inner].filter(Boolean).join('/') || 'error'}) reading ${where}: ${firstLine(error.message)}`;
   const upstreamCode = [code, inner].filter(Boolean).join('/') || undefined;
-  if (statusCode === 404) return secretNotFound(read.secretName, `${where} does not exist (${code ?? 'NotFound'})`, error);
+  if (statusCode === 404)
+    return secretNotFound(read.secretName, `${where} does not exist (${code ?? 'NotFound'})`, error);
   if (inner === 'SecretDisabled' || (statusCode === 403 && /disabled secret/i.test(error.message))) {
     return secretDisabled(read.secretName, where, error);
   }

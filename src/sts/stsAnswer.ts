@@ -193,7 +193,7 @@ function localAuthDisabled(attempt: StsAttempt, said: string): VendingError {
   return new VendingError('local_auth_disabled', 'The resource does not accept keys.', {
     detail: 'The resource is configured not to accept keys. The operator has been told.',
     diagnosis: `${POST(attempt)} refused the key${said}: key (local) authentication is disabled on the resource`,
-    fix: 'This service exchanges the resource\'s key, so the resource must accept keys: set disableLocalAuth to false (az resource update --ids <resource id> --set properties.disableLocalAuth=false), or remove the resource from TOKEN_RESOURCES.',
+    fix: "This service exchanges the resource's key, so the resource must accept keys: set disableLocalAuth to false (az resource update --ids <resource id> --set properties.disableLocalAuth=false), or remove the resource from TOKEN_RESOURCES.",
   });
 }
 
@@ -263,7 +263,12 @@ function stsUnavailable(attempt: StsAttempt, status: number, said: string, retry
   });
 }
 
-function stsBadRequest(attempt: StsAttempt, status: number, said: string, upstreamCode: string | undefined): VendingError {
+function stsBadRequest(
+  attempt: StsAttempt,
+  status: number,
+  said: string,
+  upstreamCode: string | undefined,
+): VendingError {
   return new VendingError('sts_bad_request', 'The token service refused the request.', {
     detail: 'The token service refused the exchange. The operator has been told.',
     diagnosis: `${POST(attempt)} returned ${status}${said}`,
