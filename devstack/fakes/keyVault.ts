@@ -28,7 +28,8 @@ export interface FakeKeyVault {
   /** TLS connections accepted: fewer than requests when the client keeps them alive. */
   connections(): number;
   /** Adds a new version, which becomes the latest. Returns the version id. */
-  setSecret(name: string, value: string): string;
+  /** `expiresOn`/`notBefore` (epoch ms) become the version's `exp`/`nbf`, which Key Vault reports but does not enforce on reads. */
+  setSecret(name: string, value: string, attributes?: { expiresOn?: number; notBefore?: number }): string;
   /** Disables the latest version (a read by name then answers 403 SecretDisabled). */
   disableSecret(name: string): void;
   deleteSecret(name: string): void;
@@ -59,6 +60,8 @@ interface SecretVersion {
   readonly version: string;
   readonly value: string;
   readonly created: number;
+  readonly expiresOn: number | undefined;
+  readonly notBefore: number | undefined;
   enabled: boolean;
 }
 
@@ -240,6 +243,8 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
         enabled: true,
         created: seconds,
         updated: seconds,
+        ...(chosen.expiresOn === undefined ? {} : { exp: Math.floor(chosen.expiresOn / 1000) }),
+        ...(chosen.notBefore === undefined ? {} : { nbf: Math.floor(chosen.notBefore / 1000) }),
         recoveryLevel: 'Recoverable+Purgeable',
         recoverableDays: 90,
       },
@@ -255,10 +260,17 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     hang: false,
     requests,
     connections: () => acceptedConnections(server),
-    setSecret(name, value) {
+    setSecret(name, value, attributes = {}) {
       const versions = secrets.get(name) ?? [];
       const version = randomBytes(16).toString('hex');
-      versions.push({ version, value, created: now(), enabled: true });
+      versions.push({
+        version,
+        value,
+        created: now(),
+        expiresOn: attributes.expiresOn,
+        notBefore: attributes.notBefore,
+        enabled: true,
+      });
       secrets.set(name, versions);
       return version;
     },

@@ -7,6 +7,9 @@ import {
 import { z } from 'zod';
 import { describeError, VendingError } from '../errors.js';
 
+/** Where the secret source's pipeline keeps a `Retry-After` too long to wait for (keyVaultSecretSource.ts). */
+export const DEFERRED_RETRY_AFTER = 'x-deferred-retry-after';
+
 /** The read being judged, for diagnoses. */
 export interface SecretRead {
   readonly vaultUrl: string;
@@ -43,7 +46,7 @@ function innerCode(details: unknown): string | undefined {
 
 /** How long the vault asked callers to wait (`Retry-After` in seconds or as a date), in seconds. */
 function retryAfterOf(error: RestError, now: number): number | undefined {
-  const value = error.response?.headers.get('retry-after');
+  const value = error.response?.headers.get('retry-after') ?? error.response?.headers.get(DEFERRED_RETRY_AFTER);
   if (value === undefined) return undefined;
   if (/^\d+$/.test(value.trim())) return Math.min(3600, Number(value.trim()));
   const date = Date.parse(value);

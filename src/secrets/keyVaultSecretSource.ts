@@ -1,11 +1,12 @@
 import type { TokenCredential } from '@azure/core-auth';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { isLoopbackHost } from '../config/urls.js';
 import { VendingError, type ErrorCode } from '../errors.js';
 import { SingleFlight } from '../singleFlight.js';
 import { withTimeout } from '../timeout.js';
 import type { Logger } from '../log/logger.js';
-import { classifyKeyVaultFailure, secretEmpty, type SecretRead } from './keyVaultFailure.js';
+import { classifyKeyVaultFailure, DEFERRED_RETRY_AFTER, secretEmpty, type SecretRead } from './keyVaultFailure.js';
 import { readKey } from './keyShape.js';
 
 /** A resource key as read from its secret, with what is known about the version it came from. */
@@ -74,6 +75,34 @@ const PASSING_FAILURES: ReadonlySet<ErrorCode> = new Set([
   'keyvault_credential_unavailable',
 ]);
 
+/** The longest `Retry-After` the client waits out inside one read, in ms; a longer one is reported. */
+const MAX_RETRY_AFTER_WAIT_MS = 2000;
+
+/**
+ * The SDK's retry policy waits out any `Retry-After` on a 429 or 503, however long, well past the
+ * read's budget, which then ends as a timeout and loses what the vault said. This policy, nearer
+ * the wire, moves a longer one aside: the read fails at once, and the failure carries the wait.
+ */
+function longRetryAfterPolicy(maxWaitMs: number): PipelinePolicy {
+  return {
+    name: 'longRetryAfter',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      const retryAfter = response.headers.get('retry-after');
+      if ((response.status === 429 || response.status === 503) && retryAfter !== undefined) {
+        const waitMs = /^\d+$/.test(retryAfter.trim())
+          ? Number(retryAfter) * 1000
+          : Date.parse(retryAfter) - Date.now();
+        if (!(waitMs <= maxWaitMs)) {
+          response.headers.delete('retry-after');
+          response.headers.set(DEFERRED_RETRY_AFTER, retryAfter);
+        }
+      }
+      return response;
+    },
+  };
+}
+
 /** Reads resource keys from Key Vault, caching each and sharing one read per secret among concurrent callers. */
 export class KeyVaultSecretSource implements SecretSource {
   readonly #client: SecretClient;
@@ -99,6 +128,7 @@ export class KeyVaultSecretSource implements SecretSource {
     const loopback = isLoopbackHost(new URL(options.vaultUrl).hostname);
     this.#client = new SecretClient(options.vaultUrl, options.credential, {
       retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
+      additionalPolicies: [{ policy: longRetryAfterPolicy(MAX_RETRY_AFTER_WAIT_MS), position: 'perRetry' }],
       // A loopback vault is a local fake whose challenge names vault.azure.net, not 127.0.0.1.
       disableChallengeResourceVerification: loopback,
       ...options.clientOptions,
