@@ -251,3 +251,38 @@ describe('loadConfig', () => {
     expect(text).not.toContain(key);
   });
 });
+
+describe('identity settings that would let no caller through', () => {
+  const scoped = { ...speech, allowedRoles: [], allowedScopes: ['Tokens.Request'] };
+
+  it.each([
+    ['the scope callers ask for', 'api://token-vending/Tokens.Request', 'api://token-vending'],
+    ['the .default scope', 'api://token-vending/.default', 'api://token-vending'],
+    [
+      'a common delegated scope',
+      'api://3f0e1d2c-aaaa-bbbb-cccc-0123456789ab/user_impersonation',
+      'api://3f0e1d2c-aaaa-bbbb-cccc-0123456789ab',
+    ],
+  ])('AUTH_AUDIENCES holding %s is refused, with the audience suggested', (_, audience, suggested) => {
+    expect(
+      messages(env([scoped], { AUTH_AUDIENCES: `${audience},3f0e1d2c-aaaa-bbbb-cccc-0123456789ab` })).join('\n'),
+    ).toContain(
+      `AUTH_AUDIENCES: "${audience}" is a scope (what a client asks for), not an audience (what the token's aud carries); use "${suggested}"`,
+    );
+  });
+
+  it('an App ID URI with a path of its own is still an audience', () => {
+    expect(() =>
+      loadConfig(env([scoped], { AUTH_AUDIENCES: 'https://contoso.onmicrosoft.com/token-vending' })),
+    ).not.toThrow();
+  });
+
+  it.each([['api://token-vending/Tokens.Request'], ['https://contoso.onmicrosoft.com/api/Tokens.Request']])(
+    'allowedScopes holding the full scope %s is refused, with the bare value suggested',
+    (scope) => {
+      expect(messages(env([{ ...speech, allowedScopes: [scope] }])).join('\n')).toContain(
+        `"allowedScopes" holds "${scope}", a full scope; the scp claim carries only its value: use "Tokens.Request"`,
+      );
+    },
+  );
+});
