@@ -127,14 +127,19 @@ export const endpointHeadersSchema = z.record(z.string().min(1), z.record(z.stri
 export type EndpointHeaders = Readonly<z.output<typeof endpointHeadersSchema>>;
 
 /** What a caller may know about a resource: nothing secret, no vault or secret name. */
+/** What the resources list and a token answer both say about a resource. */
+const resourceShape = {
+  kind: resourceKindSchema,
+  cloud: cloudNameSchema,
+  region: regionSchema,
+  endpoints: clientEndpointsSchema,
+  headers: endpointHeadersSchema,
+};
+
 export const resourceSummarySchema = z
   .object({
     name: resourceNameSchema.meta({ description: 'The resource name, as in `/api/token/{resource}`.' }),
-    kind: resourceKindSchema,
-    cloud: cloudNameSchema,
-    region: regionSchema,
-    endpoints: clientEndpointsSchema,
-    headers: endpointHeadersSchema,
+    ...resourceShape,
   })
   .meta({
     description: 'A resource this caller may request a token for. Nothing secret: no key, vault or secret name.',
@@ -163,11 +168,7 @@ export const vendedTokenSchema = z
         'Seconds `accessToken` has left, counted by the server when it answered. Cache by this (send time + expiresInSeconds) rather than by `expiresOn`, so a device with a wrong clock still refreshes in time.',
     }),
     resource: resourceNameSchema.meta({ description: 'The resource name the token was asked for.' }),
-    kind: resourceKindSchema,
-    cloud: cloudNameSchema,
-    region: regionSchema,
-    endpoints: clientEndpointsSchema,
-    headers: endpointHeadersSchema,
+    ...resourceShape,
   })
   .meta({
     description:

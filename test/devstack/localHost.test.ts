@@ -11,12 +11,25 @@ import { fetchConforming } from '../support/contract.js';
 
 const hostScript = join(repositoryRoot(), 'dist', 'devstack', 'host', 'main.js');
 
+/** Starts the local host with this local.settings.json text and waits for it to give up. */
+function hostWithSettings(text: string) {
+  const directory = mkdtempSync(join(tmpdir(), 'host-settings-'));
+  const settings = join(directory, 'local.settings.json');
+  writeFileSync(settings, text);
+  try {
+    return spawnSync(process.execPath, [hostScript, '--settings', settings], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+      timeout: 15_000,
+    });
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
 describe('npm run dev with invalid settings', () => {
   it('exits non-zero printing every problem, naming setting and resource', () => {
-    const directory = mkdtempSync(join(tmpdir(), 'host-settings-'));
-    const settings = join(directory, 'local.settings.json');
-    writeFileSync(
-      settings,
+    const result = hostWithSettings(
       JSON.stringify({
         Values: {
           AUTH_TENANT_ID: 'contoso.onmicrosoft.com',
@@ -28,12 +41,6 @@ describe('npm run dev with invalid settings', () => {
         },
       }),
     );
-    const result = spawnSync(process.execPath, [hostScript, '--settings', settings], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH },
-      timeout: 15_000,
-    });
-    rmSync(directory, { recursive: true, force: true });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('Invalid configuration (4 problems)');
     expect(result.stderr).toContain('AUTH_TENANT_ID: must be the tenant GUID');
@@ -47,15 +54,7 @@ describe('npm run dev with invalid settings', () => {
   });
 
   it('refuses a local.settings.json that is not JSON', () => {
-    const directory = mkdtempSync(join(tmpdir(), 'host-settings-'));
-    const settings = join(directory, 'local.settings.json');
-    writeFileSync(settings, '{ "Values": ');
-    const result = spawnSync(process.execPath, [hostScript, '--settings', settings], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH },
-      timeout: 15_000,
-    });
-    rmSync(directory, { recursive: true, force: true });
+    const result = hostWithSettings('{ "Values": ');
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/local.settings.json is not valid JSON/);
   });
@@ -63,15 +62,7 @@ describe('npm run dev with invalid settings', () => {
 
 describe('npm run dev with Host.CORS "*" and credentials', () => {
   it('refuses to start, saying why', () => {
-    const directory = mkdtempSync(join(tmpdir(), 'host-settings-'));
-    const settings = join(directory, 'local.settings.json');
-    writeFileSync(settings, JSON.stringify({ Values: {}, Host: { CORS: '*', CORSCredentials: true } }));
-    const result = spawnSync(process.execPath, [hostScript, '--settings', settings], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH },
-      timeout: 15_000,
-    });
-    rmSync(directory, { recursive: true, force: true });
+    const result = hostWithSettings(JSON.stringify({ Values: {}, Host: { CORS: '*', CORSCredentials: true } }));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('Host.CORS "*" with Host.CORSCredentials true is refused');
     expect(result.stderr).toContain("Azure's platform CORS refuses the same combination");
