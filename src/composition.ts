@@ -80,6 +80,7 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
         credential,
         now,
         logger,
+        maxAgeMs: config.secretMaxAgeMs,
         ...(dependencies.keyVaultClientOptions === undefined
           ? {}
           : { clientOptions: dependencies.keyVaultClientOptions }),

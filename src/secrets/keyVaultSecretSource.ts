@@ -37,8 +37,9 @@ export interface KeyVaultSecretSourceOptions {
   readonly clientOptions?: SecretClientOptions;
   readonly now?: () => number;
   /**
-   * How long a secret is reused before it is read again, in ms. Default 30 minutes: a rotated
-   * key is picked up within that time even while the old one still works; an STS 401 refreshes at once.
+   * How long a secret is reused before it is read again, in ms (`SECRET_MAX_AGE_MINUTES`). Default
+   * 60 minutes: a rotated key is picked up within that time even while the old one still works (the
+   * rotation never regenerates a key sooner); an STS 401 refreshes at once.
    */
   readonly maxAgeMs?: number;
   /** Budget for one read, retries included, in ms. Default 10000. */
@@ -92,7 +93,7 @@ export class KeyVaultSecretSource implements SecretSource {
   constructor(options: KeyVaultSecretSourceOptions) {
     this.#vaultUrl = options.vaultUrl;
     this.#now = options.now ?? Date.now;
-    this.#maxAgeMs = options.maxAgeMs ?? 30 * 60_000;
+    this.#maxAgeMs = options.maxAgeMs ?? 60 * 60_000;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retryAfterFailureMs = options.retryAfterFailureMs ?? 5000;
     this.#logger = options.logger;
