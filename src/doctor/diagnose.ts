@@ -4,18 +4,24 @@ import { composeParts, type Dependencies, type Parts } from '../composition.js';
 import { ConfigurationError, formatProblem, loadConfig, type Environment } from '../config/settings.js';
 import { describeError, ensureVendingError, type ErrorCode, type VendingError } from '../errors.js';
 import { CLOUD_NAMES, type CloudName, type TokenResource } from '../model.js';
+import type { RotationCode } from '../rotation/rotationError.js';
+import type { SecretValue } from '../secrets/keyVaultSecretSource.js';
 import { describeKey, keyShape } from '../secrets/keyShape.js';
 import { refuseSubscriptionId } from '../sts/keyExchange.js';
 import type { StsRetryPolicy } from '../sts/stsClient.js';
 import { withTimeout } from '../timeout.js';
+import { checkRotation, type RotationFacts } from './rotationFacts.js';
 
 /** One probe per resource: a failing exchange is reported, not retried at length. */
 const PROBE: StsRetryPolicy = { maxAttempts: 2, budgetMs: 8000 };
 /** --locate sends the key to many hosts; each gets one short attempt. */
 const LOCATE_PROBE: StsRetryPolicy = { maxAttempts: 1, attemptTimeoutMs: 4000, budgetMs: 4000 };
 
-/** Codes the doctor reports beyond the service's own: where a rejected key belongs, and the Speech check. */
-export type DoctorCause = ErrorCode | 'region_mismatch' | 'cloud_mismatch' | 'token_rejected_by_service';
+/**
+ * Codes the doctor reports beyond the service's own: where a rejected key belongs, the Speech
+ * check, and why a rotation would fail (`rotation_permission_missing`, …).
+ */
+export type DoctorCause = ErrorCode | RotationCode | 'region_mismatch' | 'cloud_mismatch' | 'token_rejected_by_service';
 
 export interface Finding {
   readonly resource: string;
@@ -25,6 +31,8 @@ export interface Finding {
   readonly fix: string | null;
   /** With --locate: where the key was accepted instead. */
   readonly foundAt?: { readonly cloud: CloudName; readonly region: string };
+  /** For a resource with a `resourceId`: the key in use, its age, the next rotation. */
+  readonly rotation?: RotationFacts;
 }
 
 export interface DiagnoseOptions {
@@ -78,12 +86,13 @@ async function diagnoseResource(resource: TokenResource, parts: Parts, options: 
   const failedWith = (failure: VendingError): Finding =>
     failed(failure.code, failure.diagnosis ?? failure.message, failure.fix ?? null);
 
-  let key: string;
+  let secret: SecretValue;
   try {
-    key = (await parts.secrets.getSecret(resource.secretName)).value;
+    secret = await parts.secrets.getSecret(resource.secretName);
   } catch (error) {
     return failedWith(ensureVendingError(error));
   }
+  const key = secret.value;
 
   try {
     refuseSubscriptionId(resource, key);
@@ -144,12 +153,15 @@ async function diagnoseResource(resource: TokenResource, parts: Parts, options: 
       );
     }
   }
+  const rotation = resource.resourceId === null ? undefined : await checkRotation(resource, parts, secret);
+  if (rotation?.ok === false) return failed(rotation.failure.code, rotation.failure.diagnosis, rotation.failure.fix);
   return {
     resource: resource.name,
     ok: true,
     cause: null,
-    detail: `key accepted at ${new URL(url).host}${resource.kind === 'speech' ? '; the Speech service accepts the token' : ''}`,
+    detail: `key accepted at ${new URL(url).host}${resource.kind === 'speech' ? '; the Speech service accepts the token' : ''}${rotation === undefined ? '' : `; ${rotation.summary}`}`,
     fix: null,
+    ...(rotation === undefined ? {} : { rotation: rotation.facts }),
   };
 }
 

@@ -75,6 +75,23 @@ const PASSING_FAILURES: ReadonlySet<ErrorCode> = new Set([
   'keyvault_credential_unavailable',
 ]);
 
+/**
+ * The service's Key Vault client: few, short retries (a caller is waiting), and the challenge's
+ * resource check off for a loopback vault only, a local fake whose challenge names vault.azure.net.
+ * `clientOptions` (e.g. `tlsOptions.ca` for that fake) override the defaults.
+ */
+export function createSecretClient(
+  vaultUrl: string,
+  credential: TokenCredential,
+  clientOptions: SecretClientOptions = {},
+): SecretClient {
+  return new SecretClient(vaultUrl, credential, {
+    retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
+    disableChallengeResourceVerification: isLoopbackHost(new URL(vaultUrl).hostname),
+    ...clientOptions,
+  });
+}
+
 /** Reads resource keys from Key Vault, caching each and sharing one read per secret among concurrent callers. */
 export class KeyVaultSecretSource implements SecretSource {
   readonly #client: SecretClient;
@@ -97,13 +114,7 @@ export class KeyVaultSecretSource implements SecretSource {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retryAfterFailureMs = options.retryAfterFailureMs ?? 5000;
     this.#logger = options.logger;
-    const loopback = isLoopbackHost(new URL(options.vaultUrl).hostname);
-    this.#client = new SecretClient(options.vaultUrl, options.credential, {
-      retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
-      // A loopback vault is a local fake whose challenge names vault.azure.net, not 127.0.0.1.
-      disableChallengeResourceVerification: loopback,
-      ...options.clientOptions,
-    });
+    this.#client = createSecretClient(options.vaultUrl, options.credential, options.clientOptions);
   }
 
   /**
