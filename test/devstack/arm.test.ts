@@ -5,7 +5,7 @@ import { startFakeCognitive, type FakeCognitive } from '../../devstack/fakes/cog
 import { startFakeManagedIdentity, type FakeManagedIdentity } from '../../devstack/fakes/managedIdentity.js';
 import type { TokenResource } from '../../src/model.js';
 import { AccountKeysClient } from '../../src/rotation/accountKeys.js';
-import type { RotationError } from '../../src/rotation/rotationError.js';
+import { RotationError } from '../../src/rotation/rotationError.js';
 import { createServiceCredential } from '../../src/serviceCredential.js';
 
 const CLIENT_ID = '2d4f6a8c-1b3d-4e5f-9a7b-c8d9e0f1a2b3';
@@ -77,9 +77,8 @@ async function rotationFailure(promise: Promise<unknown>): Promise<RotationError
     () => undefined,
     (e: unknown) => e,
   );
-  if (!(error instanceof Error) || error.name !== 'RotationError')
-    throw new Error(`expected a RotationError, got ${String(error)}`);
-  return error as RotationError;
+  if (!(error instanceof RotationError)) throw new Error(`expected a RotationError, got ${String(error)}`);
+  return error;
 }
 
 /** A request as any client could send it, for what AccountKeysClient never sends. */
