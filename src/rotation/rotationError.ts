@@ -68,12 +68,15 @@ export function permissionMissing(what: string, diagnosis: string, fix: string, 
   return new RotationError('rotation_permission_missing', `Not allowed to ${what}.`, { diagnosis, fix, cause });
 }
 
+/** The fix for a missing action on the account. */
 export const ACCOUNT_ROLE_FIX =
   "Give the function's identity the actions Microsoft.CognitiveServices/accounts/listKeys/action and .../regenerateKey/action on the account (the Bicep in infra/ creates a custom role with exactly these when keyRotationDays > 0); a new role assignment can take a few minutes to apply.";
 
+/** The fix for a missing role on the secret. */
 export const SECRET_ROLE_FIX =
   'Give the function\'s identity "Key Vault Secrets Officer" on the secret (the Bicep in infra/ assigns it on each key\'s secret when keyRotationDays > 0); a new role assignment can take a few minutes to apply.';
 
+/** No token for `target` (ARM or Key Vault), or ARM refused the one it got (401). */
 export function credentialUnavailable(target: string, cause: unknown): RotationError {
   const first = cause instanceof Error ? (cause.message.split(/\r?\n/)[0] ?? '') : String(cause);
   return new RotationError('rotation_credential_unavailable', `No Azure credential for ${target}.`, {
@@ -83,6 +86,7 @@ export function credentialUnavailable(target: string, cause: unknown): RotationE
   });
 }
 
+/** ARM answered 404 for the account: `resourceId` names no account. */
 export function accountNotFound(resourceId: string, armCode: string, cause?: unknown): RotationError {
   return new RotationError('rotation_account_not_found', 'The account in resourceId does not exist.', {
     diagnosis: `Azure Resource Manager answered 404 (${armCode}) for ${resourceId}`,
@@ -91,6 +95,7 @@ export function accountNotFound(resourceId: string, armCode: string, cause?: unk
   });
 }
 
+/** ARM refused the request for a reason other than permission (a lock, key auth disabled, a 400/409). */
 export function armRefused(
   operation: string,
   resourceId: string,
@@ -110,6 +115,7 @@ export function armRefused(
   });
 }
 
+/** ARM did not answer in time, answered 429/5xx after retries, or answered without both keys. */
 export function armUnavailable(operation: string, resourceId: string, what: string, cause?: unknown): RotationError {
   return new RotationError('rotation_arm_unavailable', 'Azure Resource Manager did not answer as expected.', {
     diagnosis: `${operation} on ${resourceId}: ${what}`,
@@ -118,6 +124,7 @@ export function armUnavailable(operation: string, resourceId: string, what: stri
   });
 }
 
+/** Key Vault could not be read: nothing has been changed yet. */
 export function keyVaultUnavailable(where: string, what: string, cause?: unknown): RotationError {
   return new RotationError('rotation_keyvault_unavailable', 'Key Vault could not be read.', {
     diagnosis: `reading ${where}: ${what}`,
@@ -126,6 +133,7 @@ export function keyVaultUnavailable(where: string, what: string, cause?: unknown
   });
 }
 
+/** The secret to rotate is missing, disabled or empty; rotation never creates one. */
 export function secretNotFound(where: string, what: string, cause?: unknown): RotationError {
   return new RotationError('rotation_secret_not_found', 'The secret to rotate does not exist or is disabled.', {
     diagnosis: `${where} ${what}; rotation writes new versions of an existing secret and never creates one`,
@@ -134,6 +142,7 @@ export function secretNotFound(where: string, what: string, cause?: unknown): Ro
   });
 }
 
+/** The secret holds neither of the account's keys, so which one is in use is unknown. */
 export function secretUnrecognized(where: string, resourceId: string, tagged: string | null): RotationError {
   return new RotationError('rotation_secret_unrecognized', "The secret holds neither of the account's keys.", {
     diagnosis: `${where} holds a key that is neither key1 nor key2 of ${resourceId}${tagged === null ? '' : ` (its keyName tag says ${tagged})`}; nothing was regenerated, since the service cannot tell which key is in use`,
@@ -141,6 +150,7 @@ export function secretUnrecognized(where: string, resourceId: string, tagged: st
   });
 }
 
+/** A regenerated key could not be stored; the secret still holds the key in use. */
 export function secretWriteFailed(where: string, keyName: string, what: string, cause?: unknown): RotationError {
   return new RotationError('rotation_secret_write_failed', 'The new key could not be stored.', {
     diagnosis: `writing ${where}: ${what}; ${keyName} was regenerated but not stored, so nobody uses it, and the secret still holds the key in use, which works`,
@@ -149,6 +159,7 @@ export function secretWriteFailed(where: string, keyName: string, what: string, 
   });
 }
 
+/** The secret kept changing while a write was checked: another rotator at work. */
 export function unconfirmed(where: string, what: string): RotationError {
   return new RotationError('rotation_unconfirmed', 'The secret kept changing during the rotation.', {
     diagnosis: `${where}: ${what}`,
