@@ -117,7 +117,10 @@ export class KeyRotation implements Rotation {
         continue;
       }
       rotatedWith.set(account, resource.name);
-      outcomes.push(await this.#flights.run(account, () => this.#rotate(resource, options, logger)));
+      // A run asking for the same thing joins one in flight; another mode runs on its own, and the
+      // reads before and after writing keep the two consistent.
+      const flight = `${account}|${options.mode}|${options.dryRun === true ? 'dry' : 'real'}`;
+      outcomes.push(await this.#flights.run(flight, () => this.#rotate(resource, options, logger)));
     }
     return outcomes;
   }

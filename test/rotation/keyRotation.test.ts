@@ -344,6 +344,15 @@ describe('two rotators at once end consistent', () => {
     expect(await stsAccepts(stored.value)).toBe(true);
   }
 
+  it('in one process, a second run for the same resource joins the one in flight: one regeneration', async () => {
+    h.clock.now = T0 + 30 * DAY;
+    const [a, b] = await Promise.all([speechOnly('due'), speechOnly('due')]);
+    expect(a).toEqual(b);
+    expect(a?.[0]).toMatchObject({ action: 'rotated' });
+    expect(armCalls('regenerateKey')).toBe(1);
+    expect(h.vault.writes.put).toBe(1);
+  });
+
   it('started together, neither fails and the secret holds a key the account accepts', async () => {
     h.clock.now = T0 + 30 * DAY;
     const outcomes = (
