@@ -348,7 +348,7 @@ describe('two rotators at once end consistent', () => {
     h.clock.now = T0 + 30 * DAY;
     const [a, b] = await Promise.all([speechOnly('due'), speechOnly('due')]);
     expect(a).toEqual(b);
-    expect(a?.[0]).toMatchObject({ action: 'rotated' });
+    expect(a[0]).toMatchObject({ action: 'rotated' });
     expect(armCalls('regenerateKey')).toBe(1);
     expect(h.vault.writes.put).toBe(1);
   });
