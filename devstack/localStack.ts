@@ -3,6 +3,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { startFakeArm, type FakeArm } from './fakes/arm.js';
 import { startFakeCognitive, type FakeCognitive } from './fakes/cognitive.js';
 import { startFakeEntra, type FakeEntra } from './fakes/entra.js';
 import { startFakeKeyVault, type FakeKeyVault } from './fakes/keyVault.js';
@@ -17,6 +18,14 @@ export const STACK_AUDIENCE = 'api://token-vending-sandbox';
 export const STACK_KEYS = {
   speech: 'c0ffee00c0ffee00c0ffee00c0ffee00',
   translator: 'Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa9Zx8Yw7Vu6Ts5Rq4Po3Nm2Lk1Ji0HgFeDcBa1Zx2Yw3Vu4TZ',
+} as const;
+
+/** The accounts behind the stack's resources, as the ARM fake knows them. */
+export const STACK_ACCOUNT_IDS = {
+  speech:
+    '/subscriptions/00000000-0000-4000-8000-00000000000a/resourceGroups/rg-sandbox/providers/Microsoft.CognitiveServices/accounts/speech-sandbox',
+  translator:
+    '/subscriptions/00000000-0000-4000-8000-00000000000a/resourceGroups/rg-sandbox/providers/Microsoft.CognitiveServices/accounts/translator-sandbox',
 } as const;
 
 export interface LocalStackOptions extends DevFakesOptions {
@@ -44,6 +53,8 @@ export interface DevFakes {
   readonly vault: FakeKeyVault;
   readonly cognitive: FakeCognitive;
   readonly identity: FakeManagedIdentity;
+  /** Azure Resource Manager for the resources' accounts (key rotation), tied to the STS fake. */
+  readonly arm: FakeArm;
   /** A local.settings.json pointing at the fakes. */
   readonly settingsPath: string;
   /** The fakes' certificate, for NODE_EXTRA_CA_CERTS in other processes. */
@@ -65,9 +76,15 @@ export interface DevFakesOptions {
   readonly rateLimitPerMinute?: number;
   /** Delay before every answer of Entra, Key Vault and the STS, in ms. Default 0. */
   readonly upstreamLatencyMs?: number;
+  /** Settings beside the stack's own in local.settings.json `Values` (e.g. KEY_ROTATION_SCHEDULE). */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
-/** Fake Entra, Key Vault, STS and managed identity in this process, and settings pointing at them. */
+/**
+ * Fake Entra, Key Vault, STS, ARM and managed identity in this process, and settings pointing at
+ * them. Key rotation is on (every 30 days): both resources have an account at the ARM fake, whose
+ * first key is the one in their secret, tagged as key1 from now.
+ */
 export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevFakes> {
   const latencyMs = options.upstreamLatencyMs ?? 0;
   const entra = await startFakeEntra({ tenantId: STACK_TENANT_ID, latencyMs });
@@ -80,8 +97,18 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
     latencyMs,
   });
   const identity = await startFakeManagedIdentity();
-  vault.setSecret('speech-key', STACK_KEYS.speech);
-  vault.setSecret('translator-key', STACK_KEYS.translator);
+  // ARM takes the tokens the managed-identity fake issued for it, as the real one takes Entra's.
+  const arm = await startFakeArm({
+    cognitive,
+    acceptToken: (token) => identity.tokensFor('https://management.azure.com').includes(token),
+    latencyMs,
+  });
+  const loopback = { cloud: 'AzureCloud', subdomain: 'loopback' } as const;
+  arm.addAccount(STACK_ACCOUNT_IDS.speech, loopback, { key1: STACK_KEYS.speech });
+  arm.addAccount(STACK_ACCOUNT_IDS.translator, loopback, { key1: STACK_KEYS.translator });
+  const tags = { keyName: 'key1', rotatedAt: new Date().toISOString() };
+  vault.setSecret('speech-key', STACK_KEYS.speech, { tags });
+  vault.setSecret('translator-key', STACK_KEYS.translator, { tags });
 
   const directory = mkdtempSync(join(tmpdir(), 'token-vending-stack-'));
   const certificatePath = writeCertificateFile(directory);
@@ -97,6 +124,8 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
           AUTH_AUTHORITY_HOST: entra.authorityHost,
           KEY_VAULT_URI: vault.vaultUrl,
           RATE_LIMIT_PER_MINUTE: String(options.rateLimitPerMinute ?? 0),
+          KEY_ROTATION_DAYS: '30',
+          ARM_ENDPOINT: arm.url,
           TOKEN_RESOURCES: JSON.stringify([
             {
               name: 'speech',
@@ -106,6 +135,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
               privateEndpoint: true,
               secretName: 'speech-key',
               allowedRoles: ['Speech.Token'],
+              resourceId: STACK_ACCOUNT_IDS.speech,
             },
             {
               name: 'translator',
@@ -114,8 +144,10 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
               privateEndpoint: true,
               secretName: 'translator-key',
               allowedScopes: ['Translator.Use'],
+              resourceId: STACK_ACCOUNT_IDS.translator,
             },
           ]),
+          ...options.settings,
         },
         Host: { CORS: (options.corsOrigins ?? []).join(',') },
       },
@@ -128,6 +160,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
     vault,
     cognitive,
     identity,
+    arm,
     settingsPath,
     certificatePath,
     directory,
@@ -141,7 +174,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
         ...claims,
       }),
     async close() {
-      await Promise.all([entra.close(), vault.close(), cognitive.close(), identity.close()]);
+      await Promise.all([entra.close(), vault.close(), cognitive.close(), identity.close(), arm.close()]);
       rmSync(directory, { recursive: true, force: true });
     },
   };

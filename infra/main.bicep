@@ -43,8 +43,25 @@ param aiResources aiResource[]
 param aiSku string = 'S0'
 
 @allowed(['key1', 'key2'])
-@description('Which of each account\'s two keys the deployment writes into Key Vault. Flip it to rotate without a person handling a key: provision, then regenerate the other key.')
+@description('Which of each account\'s two keys the deployment writes into Key Vault. For a rotated key only the first version (rotation takes over); otherwise flip it to rotate by hand: provision, then regenerate the other key.')
 param aiKeyName string = 'key1'
+
+@minValue(0)
+@maxValue(365)
+@description('Rotate the AI keys every this many days (KEY_ROTATION_DAYS): the service regenerates the key not in use and stores it. 0: off. On, the function\'s identity may list and regenerate the keys of the rotated accounts and write their secrets, nothing more.')
+param keyRotationDays int = 0
+
+@minLength(11)
+@description('When the service checks which keys are due (KEY_ROTATION_SCHEDULE): NCRONTAB, six fields, UTC.')
+param keyRotationSchedule string = '0 0 */6 * * *'
+
+@minValue(1)
+@maxValue(1440)
+@description('How long an instance uses a secret version before reading it again (SECRET_MAX_AGE_MINUTES).')
+param secretMaxAgeMinutes int = 60
+
+@description('When this deployment runs: the rotatedAt tag of the first version of a rotated key. Leave the default.')
+param deploymentTime string = utcNow()
 
 @allowed(['Enabled', 'Disabled'])
 @description('Public network access to the vault. Disabled needs VNet integration and a private endpoint, which this template does not create.')
@@ -120,6 +137,35 @@ var alwaysReady = alwaysReadyInstances > maximumInstanceCount
   ? fail('alwaysReadyInstances (${alwaysReadyInstances}) cannot exceed maximumInstanceCount (${maximumInstanceCount}).')
   : alwaysReadyInstances
 
+// Which items' keys the service rotates: those this template creates, and existing accounts that opt
+// in with rotate (other apps may use an existing account's keys). The code refuses, at start-up,
+// rotation with no resource to rotate, a secret age not shorter than the period, and a schedule
+// that is not six fields; so does the deployment, before anything is created.
+var rotation = keyRotationDays == 0
+  ? false
+  : secretMaxAgeMinutes + 5 >= keyRotationDays * 1440
+      ? fail('secretMaxAgeMinutes (${secretMaxAgeMinutes}) plus 5 minutes must be shorter than keyRotationDays (${keyRotationDays}): a key is regenerated one period after it was replaced, and instances may hold it that long.')
+      : length(split(trim(keyRotationSchedule), ' ')) != 6
+          ? fail('keyRotationSchedule "${keyRotationSchedule}" must be NCRONTAB with six fields, seconds first, e.g. "0 0 */6 * * *".')
+          : true
+var rotated = [for (item, i) in resources: rotation && (item.?rotate ?? accounts[i].create)]
+var rotatedAccountIds = filter(
+  map(range(0, length(resources)), i => rotated[i] ? toLower('${accounts[i].subscriptionId}/${accounts[i].resourceGroupName}/${accounts[i].name}') : ''),
+  id => !empty(id)
+)
+var rotatedAccounts = !rotation
+  ? []
+  : empty(rotatedAccountIds)
+      ? fail('keyRotationDays is set, but no aiResources item is rotated: the template rotates the accounts it creates, and existing ones with rotate: true.')
+      : length(union(rotatedAccountIds, [])) != length(rotatedAccountIds)
+          ? fail('aiResources: two rotated items name the same existing account; one account has one pair of keys, so rotating one secret would break the other.')
+          : rotatedAccountIds
+// The custom role may be assigned in every subscription that holds a rotated account.
+var rotatorScopes = union(
+  [subscription().id],
+  map(filter(range(0, length(resources)), i => rotated[i]), i => '/subscriptions/${accounts[i].subscriptionId}')
+)
+
 var readerPrincipalId = !principalCanReadSecrets
   ? ''
   : empty(principalId) ? fail('principalCanReadSecrets needs principalId (azd sets AZURE_PRINCIPAL_ID).') : principalId
@@ -189,6 +235,41 @@ module newAccounts 'modules/aiAccount.bicep' = [
   }
 ]
 
+// Exactly the two actions rotation needs, not Cognitive Services Contributor (which may also change and
+// delete accounts). A role definition is a tenant-wide object: its name carries the environment and
+// its token, so two environments never collide.
+resource keyRotatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (!empty(rotatedAccounts)) {
+  name: guid(subscription().id, environmentName, 'ai-key-rotator')
+  properties: {
+    roleName: 'AI key rotator (${environmentName}, ${resourceToken})'
+    description: 'Lists and regenerates the keys of the Azure AI accounts it is assigned on, so the token vending service rotates them.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.CognitiveServices/accounts/listKeys/action'
+          'Microsoft.CognitiveServices/accounts/regenerateKey/action'
+        ]
+        notActions: []
+      }
+    ]
+    assignableScopes: rotatorScopes
+  }
+}
+
+module rotators 'modules/aiKeyRotator.bicep' = [
+  for (item, i) in resources: if (rotated[i]) {
+    scope: resourceGroup(accounts[i].subscriptionId, accounts[i].resourceGroupName)
+    name: 'rotator-${item.name}'
+    params: {
+      accountName: accounts[i].name
+      principalId: identity.outputs.principalId
+      roleDefinitionId: keyRotatorRole.id
+    }
+    dependsOn: [newAccounts]
+  }
+]
+
 module keys 'modules/aiKeySecret.bicep' = [
   for (item, i) in resources: {
     scope: rg
@@ -203,6 +284,9 @@ module keys 'modules/aiKeySecret.bicep' = [
       expectedRegion: item.region
       customSubdomain: item.?customSubdomain ?? false
       keyName: aiKeyName
+      rotated: rotated[i]
+      functionPrincipalId: identity.outputs.principalId
+      deploymentTime: deploymentTime
     }
     dependsOn: [vault, newAccounts]
   }
@@ -242,10 +326,15 @@ module api 'modules/functionApp.bicep' = {
         // The region always: without a private endpoint the Speech REST APIs stay at the regional hosts.
         { region: accounts[i].create ? normalizeRegion(item.region) : keys[i].outputs.region },
         (item.?customSubdomain ?? false) ? { endpoint: keys[i].outputs.endpoint } : {},
-        (item.?privateEndpoint ?? false) ? { privateEndpoint: true } : {}
+        (item.?privateEndpoint ?? false) ? { privateEndpoint: true } : {},
+        // The service rotates exactly the resources that name their account.
+        rotated[i] ? { resourceId: keys[i].outputs.accountId } : {}
       )
     ]
     rateLimitPerMinute: rateLimitPerMinute
+    keyRotationDays: rotation ? keyRotationDays : 0
+    keyRotationSchedule: trim(keyRotationSchedule)
+    secretMaxAgeMinutes: secretMaxAgeMinutes
   }
 }
 

@@ -15,11 +15,18 @@ AI token vending sandbox: no Azure account needed, every upstream is a local fak
   fake Entra ID              ${sandbox.stack.entra.authorityHost}  (tenant ${SANDBOX_FACTS.tenantId}, audience ${SANDBOX_FACTS.audience})
   fake Key Vault             ${sandbox.stack.vault.vaultUrl}
   fake Azure AI STS          ${sandbox.stack.cognitive.url}
+  fake Resource Manager      ${sandbox.stack.arm.url}  (key rotation)
   resources                  speech (role Speech.Token), translator (scope Translator.Use)
 
 Open the demo page, or try it with curl (this caller token is valid for an hour):
 
   curl -s ${sandbox.stack.apiUrl}/token/speech -H "Authorization: Bearer ${token}"
+
+Rotate the keys against the fakes (the environment is the fake managed identity and the fakes' CA):
+
+  ${Object.entries(sandbox.stack.processEnv)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ')} npm run rotate -- --settings ${sandbox.stack.settingsPath} --leaked
 
 Ctrl+C to stop.
 `);

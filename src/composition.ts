@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/core-auth';
+import type { PipelineOptions } from '@azure/core-rest-pipeline';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { RateLimiter } from './access/rateLimiter.js';
 import { CallerAuthenticator } from './auth/callerAuthentication.js';
@@ -6,6 +7,7 @@ import { TokenCache } from './cache/tokenCache.js';
 import { ensureVendingError } from './errors.js';
 import { consoleSink, Logger } from './log/logger.js';
 import type { Config, TokenResource } from './model.js';
+import type { Rotation } from './rotation/keyRotation.js';
 import type { SecretSource } from './secrets/keyVaultSecretSource.js';
 import { createServiceCredential } from './serviceCredential.js';
 import { createKeyExchange } from './sts/keyExchange.js';
@@ -25,8 +27,10 @@ export interface Dependencies {
   readonly fetch?: typeof fetch;
   /** For Key Vault. Default: the managed identity in Azure, `DefaultAzureCredential` elsewhere. */
   readonly credential?: TokenCredential;
-  /** Passed to the `SecretClient`, e.g. `tlsOptions.ca` for a loopback vault. */
+  /** Passed to the `SecretClient`s (reads, and the rotation's writes), e.g. `tlsOptions.ca` for a loopback vault. */
   readonly keyVaultClientOptions?: SecretClientOptions;
+  /** Passed to the ARM client's HTTP pipeline, e.g. `tlsOptions.ca` for a loopback ARM, `retryOptions`. */
+  readonly armClientOptions?: PipelineOptions;
   /** Replaces Key Vault entirely (the secret source is one step of the flow, swappable). */
   readonly secrets?: SecretSource;
   /** One STS attempt's limit, in ms. Default 5000. */
@@ -51,6 +55,8 @@ export interface Parts {
   /** Secret source then STS, with the re-read on a rejected key. */
   readonly exchange: (resource: TokenResource) => Promise<IssuedToken>;
   readonly cache: TokenCache;
+  /** Key rotation (ARM and Key Vault writes), for the rotation timer, `npm run rotate` and the doctor. */
+  readonly rotation: Rotation;
 }
 
 /**
@@ -80,6 +86,7 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
         credential,
         now,
         logger,
+        maxAgeMs: config.secretMaxAgeMs,
         ...(dependencies.keyVaultClientOptions === undefined
           ? {}
           : { clientOptions: dependencies.keyVaultClientOptions }),
@@ -107,7 +114,46 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
       });
     },
   });
-  return { config, now, logger, credential, fetch, authenticator, limiter, secrets, sts, exchange, cache };
+  const rotation = loadRotationOnFirstUse(async () => {
+    const [{ KeyRotation }, { AccountKeysClient }, { RotationSecretStore }] = await Promise.all([
+      import('./rotation/keyRotation.js'),
+      import('./rotation/accountKeys.js'),
+      import('./rotation/rotationSecret.js'),
+    ]);
+    return new KeyRotation({
+      config,
+      now,
+      logger,
+      accounts: new AccountKeysClient({
+        credential,
+        armEndpoint: config.rotation.armEndpoint,
+        ...(dependencies.armClientOptions === undefined ? {} : { pipelineOptions: dependencies.armClientOptions }),
+      }),
+      store: new RotationSecretStore({
+        vaultUrl: config.keyVaultUri,
+        credential,
+        ...(dependencies.keyVaultClientOptions === undefined
+          ? {}
+          : { clientOptions: dependencies.keyVaultClientOptions }),
+      }),
+    });
+  });
+  return { config, now, logger, credential, fetch, authenticator, limiter, secrets, sts, exchange, cache, rotation };
+}
+
+/** The rotation, loaded like the secret source: its ARM and Key Vault clients stay off the app's import path. */
+function loadRotationOnFirstUse(load: () => Promise<Rotation>): Rotation {
+  let rotation: Promise<Rotation> | undefined;
+  return {
+    async run(options) {
+      rotation ??= load();
+      return (await rotation).run(options);
+    },
+    async checkPermissions(resource, version) {
+      rotation ??= load();
+      return (await rotation).checkPermissions(resource, version);
+    },
+  };
 }
 
 /**

@@ -70,6 +70,12 @@ export interface TokenResource {
   readonly allowedRoles: readonly string[];
   /** Delegated scope values (`scp` claim); any one grants access. */
   readonly allowedScopes: readonly string[];
+  /**
+   * ARM ID of the resource's Cognitive Services account,
+   * `/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>`:
+   * the key of a resource that has one is rotated (`rotation/`); `null` leaves the key to whoever stores it.
+   */
+  readonly resourceId: string | null;
 }
 
 /** Who may call: Entra tenant, accepted audiences and where discovery happens. */
@@ -93,6 +99,29 @@ export interface IdentityConfig {
   readonly clientId: string | undefined;
 }
 
+/** The two keys of a Cognitive Services account, as the secret's `keyName` tag names them. */
+export const KEY_NAMES = ['key1', 'key2'] as const;
+export type KeyName = (typeof KEY_NAMES)[number];
+
+/**
+ * Added to the secret's maximum age before a replaced key may be regenerated on demand: covers a
+ * read in flight and clock skew between the instances and the rotator.
+ */
+export const ROTATION_MARGIN_MS = 5 * 60_000;
+
+/** Automatic key rotation (`KEY_ROTATION_*`); applies to the resources that have a `resourceId`. */
+export interface RotationConfig {
+  /** Days between two rotations of a resource's key; 0: no scheduled rotation (the CLI still rotates on demand). */
+  readonly periodDays: number;
+  /** When the timer checks what is due: NCRONTAB, six fields, UTC (already validated). */
+  readonly schedule: string;
+  /**
+   * Origin of Azure Resource Manager for every resource (`ARM_ENDPOINT`), e.g. a local fake; `null`:
+   * each resource's own cloud (`clouds/clouds.ts`). The token audience always follows the cloud.
+   */
+  readonly armEndpoint: string | null;
+}
+
 /** The validated app settings (`config/settings.ts` `loadConfig`). */
 export interface Config {
   readonly auth: AuthConfig;
@@ -102,6 +131,12 @@ export interface Config {
   readonly resources: readonly TokenResource[];
   /** Token requests per caller per minute on one instance; 0 = off. */
   readonly rateLimitPerMinute: number;
+  /**
+   * How long an instance uses a secret version before reading the secret again, in ms
+   * (`SECRET_MAX_AGE_MINUTES`): the longest an instance may still hold a key after it was replaced.
+   */
+  readonly secretMaxAgeMs: number;
+  readonly rotation: RotationConfig;
 }
 
 // ---- What callers receive -----------------------------------------------------------------------

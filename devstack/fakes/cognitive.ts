@@ -64,6 +64,8 @@ export interface FakeCognitive {
   resetCalls(): void;
   /** Replaces the valid keys (key regeneration). Custom subdomains once known keep resolving. */
   setKeys(keys: readonly FakeKey[]): void;
+  /** The keys accepted now. */
+  keys(): readonly FakeKey[];
   close(): Promise<void>;
 }
 
@@ -434,6 +436,7 @@ export async function startFakeCognitive(options: {
       keys = [...next];
       remember(keys);
     },
+    keys: () => keys,
     close: () => closeServer(server),
   };
   return fake;

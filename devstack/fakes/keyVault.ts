@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import { acceptedConnections, closeServer, listenOnLoopback } from './server.js';
+import { acceptedConnections, closeServer, createGate, listenOnLoopback, type Gate } from './server.js';
+import { z } from 'zod';
 import { createSelfSignedCertificate } from './tls.js';
 
 export interface FakeKeyVaultOptions {
@@ -14,22 +15,59 @@ export interface FakeKeyVaultOptions {
   readonly latencyMs?: number;
 }
 
+/** What a version carries beside its value, as `PUT /secrets/{name}` takes it. */
+export interface FakeSecretAttributes {
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly contentType?: string;
+  /** Epoch ms. */
+  readonly expiresOn?: number;
+  /** Epoch ms. */
+  readonly notBefore?: number;
+}
+
+/** One version as the fake holds it, for assertions. */
+export interface FakeSecretVersion extends FakeSecretAttributes {
+  readonly version: string;
+  readonly value: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** Epoch ms. */
+  readonly created: number;
+  readonly enabled: boolean;
+}
+
+/** A write parked by `holdNextWrite` until the test lets it through. */
+export interface HeldRequest {
+  /** Settles when the request has arrived and is parked. */
+  readonly arrived: Promise<void>;
+  readonly release: () => void;
+}
+
 export interface FakeKeyVault {
   /** `https://127.0.0.1:PORT`. */
   readonly vaultUrl: string;
   /** The vault's self-signed certificate: `tlsOptions: { ca }` or NODE_EXTRA_CA_CERTS. */
   readonly certificatePem: string;
-  /** `forbidden` answers every authenticated read with 403 ForbiddenByRbac. Default `allow`. */
+  /** `forbidden` answers every authenticated read and write with 403 ForbiddenByRbac. Default `allow`. */
   accessMode: 'allow' | 'forbidden';
+  /**
+   * `forbidden` answers writes (PUT, PATCH) with 403 ForbiddenByRbac while reads still work: an
+   * identity with Key Vault Secrets User but not Secrets Officer. Default `allow`.
+   */
+  writeAccess: 'allow' | 'forbidden';
   /** Accept requests and never answer them: for client timeouts. `close()` still ends them. */
   hang: boolean;
+  /** Drop every connection at once, as a vault that cannot be reached: clients see a network error. */
+  down: boolean;
   /** Authenticated secret GETs (the unauthenticated challenge round trip is not counted). */
   readonly requests: { get: number; byName: Record<string, number> };
+  /** Authenticated writes: `PUT /secrets/{name}` (a new version) and `PATCH /secrets/{name}/{version}`. */
+  readonly writes: { put: number; patch: number };
   /** TLS connections accepted: fewer than requests when the client keeps them alive. */
   connections(): number;
   /** Adds a new version, which becomes the latest. Returns the version id. */
-  /** `expiresOn`/`notBefore` (epoch ms) become the version's `exp`/`nbf`, which Key Vault reports but does not enforce on reads. */
-  setSecret(name: string, value: string, attributes?: { expiresOn?: number; notBefore?: number }): string;
+  setSecret(name: string, value: string, attributes?: FakeSecretAttributes): string;
+  /** Every version of a secret, oldest first. */
+  versions(name: string): readonly FakeSecretVersion[];
   /** Disables the latest version (a read by name then answers 403 SecretDisabled). */
   disableSecret(name: string): void;
   deleteSecret(name: string): void;
@@ -43,6 +81,10 @@ export interface FakeKeyVault {
    * error the service documents (403 with innererror ForbiddenByFirewall, 401 AKV10032, ...).
    */
   answerSecret(name: string, answer: ScriptedVaultAnswer | 'clear'): void;
+  /** The next `count` authenticated writes answer `status`, and change nothing. */
+  failNextWrites(count: number, status: number): void;
+  /** Parks the next write until `release()`: two writers can then be interleaved on purpose. */
+  holdNextWrite(): HeldRequest;
   resetCounters(): void;
   close(): Promise<void>;
 }
@@ -60,9 +102,38 @@ interface SecretVersion {
   readonly version: string;
   readonly value: string;
   readonly created: number;
-  readonly expiresOn: number | undefined;
-  readonly notBefore: number | undefined;
+  updated: number;
   enabled: boolean;
+  tags: Record<string, string>;
+  contentType: string | undefined;
+  /** Epoch seconds, as on the wire. */
+  exp: number | undefined;
+  nbf: number | undefined;
+}
+
+/** `PUT /secrets/{name}` and `PATCH /secrets/{name}/{version}` bodies (Key Vault REST, SetSecret/UpdateSecret). */
+const writeBody = z.object({
+  value: z.string().optional(),
+  contentType: z.string().optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+  attributes: z
+    .object({ enabled: z.boolean().optional(), exp: z.number().int().optional(), nbf: z.number().int().optional() })
+    .optional(),
+});
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > MAX_BODY_BYTES) req.destroy();
+    });
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
 }
 
 const FAILURE_BODIES: Record<number, { code: string; message: string }> = {
@@ -81,7 +152,8 @@ const FAILURE_BODIES: Record<number, { code: string; message: string }> = {
 
 /**
  * Azure Key Vault's secrets REST API over TLS, enough for the real SecretClient: challenge-based
- * authentication, versions, and the service's error bodies.
+ * authentication, reads, writes (`setSecret`: a new version with value, tags, content type and
+ * `exp`/`nbf`; `updateSecretProperties`), versions, and the service's error bodies.
  *
  * What a SecretClient needs to talk to it:
  * - `tlsOptions: { ca: vault.certificatePem }` (or NODE_EXTRA_CA_CERTS naming a file from
@@ -101,8 +173,11 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
   const tenantId = options.tenantId ?? '72f988bf-0000-4000-8000-000000000000';
   const secrets = new Map<string, SecretVersion[]>();
   const requests: { get: number; byName: Record<string, number> } = { get: 0, byName: {} };
+  const writes = { put: 0, patch: 0 };
   let failures = { count: 0, status: 500, retryAfterSeconds: undefined as number | undefined };
   const answers = new Map<string, ScriptedVaultAnswer>();
+  let writeFailures = { count: 0, status: 500 };
+  const heldWrites: Gate[] = [];
   const { cert, key } = createSelfSignedCertificate();
 
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -127,47 +202,62 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     headers: Record<string, string> = {},
   ) => json(res, status, { error: { code, message, ...extra } }, headers);
 
-  const server = createServer({ cert, key }, (req, res) => {
-    req.resume();
-    if (fake.hang) return;
-    const authorization = req.headers.authorization ?? '';
-    if (!/^Bearer \S+/.test(authorization)) {
-      error(
-        res,
-        401,
-        'Unauthorized',
-        'AKV10000: Request is missing a Bearer or PoP token.',
-        {},
-        {
-          'WWW-Authenticate': `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="https://vault.azure.net"`,
-        },
-      );
-      return;
-    }
-    const url = new URL(req.url ?? '/', 'https://vault');
-    const match = /^\/secrets\/([^/]+)\/?([^/]*)$/.exec(url.pathname);
-    if (match === null) {
-      error(res, 404, 'NotFound', `The fake vault serves no ${req.method} ${url.pathname}.`);
-      return;
-    }
-    if (req.method !== 'GET') {
-      error(
-        res,
-        405,
-        'BadParameter',
-        `The fake vault does not implement ${req.method} on secrets; use setSecret() on the fake.`,
-      );
-      return;
-    }
-    if (!url.searchParams.get('api-version')) {
-      error(res, 400, 'BadParameter', 'The api-version query parameter is missing.');
-      return;
-    }
-    const [, name = '', version = ''] = match;
-    if (!/^[0-9A-Za-z-]{1,127}$/.test(name)) {
-      error(res, 400, 'BadParameter', `The request URI contains an invalid name: ${name}`);
-      return;
-    }
+  const forbidden = (res: ServerResponse, name: string, action: string) =>
+    error(
+      res,
+      403,
+      'Forbidden',
+      [
+        'Caller is not authorized to perform action on resource.',
+        'If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.',
+        `Caller: appid=00000000-0000-0000-0000-000000000001;oid=00000000-0000-0000-0000-000000000002;iss=https://sts.windows.net/${tenantId}/`,
+        `Action: 'Microsoft.KeyVault/vaults/secrets/${action}'`,
+        `Resource: '/subscriptions/00000000-0000-0000-0000-000000000003/resourcegroups/rg-fake/providers/microsoft.keyvault/vaults/kv-fake/secrets/${name.toLowerCase()}'`,
+        'Assignment: (not found)',
+        'DenyAssignmentId: null',
+        'DecisionReason: null',
+        'Vault: kv-fake;location=westeurope',
+        '',
+      ].join('\r\n'),
+      { innererror: { code: 'ForbiddenByRbac' } },
+    );
+
+  const bundle = (name: string, chosen: SecretVersion, withValue: boolean) => ({
+    ...(withValue ? { value: chosen.value } : {}),
+    ...(chosen.contentType === undefined ? {} : { contentType: chosen.contentType }),
+    id: `${fake.vaultUrl}/secrets/${name}/${chosen.version}`,
+    attributes: {
+      enabled: chosen.enabled,
+      ...(chosen.nbf === undefined ? {} : { nbf: chosen.nbf }),
+      ...(chosen.exp === undefined ? {} : { exp: chosen.exp }),
+      created: Math.floor(chosen.created / 1000),
+      updated: Math.floor(chosen.updated / 1000),
+      recoveryLevel: 'Recoverable+Purgeable',
+      recoverableDays: 90,
+    },
+    tags: chosen.tags,
+  });
+
+  const addVersion = (name: string, value: string, attributes: FakeSecretAttributes & { enabled?: boolean }) => {
+    const versions = secrets.get(name) ?? [];
+    const created = now();
+    const added: SecretVersion = {
+      version: randomBytes(16).toString('hex'),
+      value,
+      created,
+      updated: created,
+      enabled: attributes.enabled ?? true,
+      tags: { ...attributes.tags },
+      contentType: attributes.contentType,
+      exp: attributes.expiresOn === undefined ? undefined : Math.floor(attributes.expiresOn / 1000),
+      nbf: attributes.notBefore === undefined ? undefined : Math.floor(attributes.notBefore / 1000),
+    };
+    versions.push(added);
+    secrets.set(name, versions);
+    return added;
+  };
+
+  const read = (res: ServerResponse, name: string, version: string) => {
     requests.get++;
     requests.byName[name] = (requests.byName[name] ?? 0) + 1;
     const scripted = answers.get(name);
@@ -197,24 +287,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
       return;
     }
     if (fake.accessMode === 'forbidden') {
-      error(
-        res,
-        403,
-        'Forbidden',
-        [
-          'Caller is not authorized to perform action on resource.',
-          'If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.',
-          `Caller: appid=00000000-0000-0000-0000-000000000001;oid=00000000-0000-0000-0000-000000000002;iss=https://sts.windows.net/${tenantId}/`,
-          "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'",
-          `Resource: '/subscriptions/00000000-0000-0000-0000-000000000003/resourcegroups/rg-fake/providers/microsoft.keyvault/vaults/kv-fake/secrets/${name.toLowerCase()}'`,
-          'Assignment: (not found)',
-          'DenyAssignmentId: null',
-          'DecisionReason: null',
-          'Vault: kv-fake;location=westeurope',
-          '',
-        ].join('\r\n'),
-        { innererror: { code: 'ForbiddenByRbac' } },
-      );
+      forbidden(res, name, 'getSecret/action');
       return;
     }
     const versions = secrets.get(name);
@@ -235,20 +308,118 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
       });
       return;
     }
-    const seconds = Math.floor(chosen.created / 1000);
-    json(res, 200, {
-      value: chosen.value,
-      id: `${fake.vaultUrl}/secrets/${name}/${chosen.version}`,
-      attributes: {
-        enabled: true,
-        created: seconds,
-        updated: seconds,
-        ...(chosen.expiresOn === undefined ? {} : { exp: Math.floor(chosen.expiresOn / 1000) }),
-        ...(chosen.notBefore === undefined ? {} : { nbf: Math.floor(chosen.notBefore / 1000) }),
-        recoveryLevel: 'Recoverable+Purgeable',
-        recoverableDays: 90,
-      },
-      tags: {},
+    json(res, 200, bundle(name, chosen, true));
+  };
+
+  const write = async (req: IncomingMessage, res: ServerResponse, name: string, version: string) => {
+    const put = req.method === 'PUT';
+    if (put) writes.put++;
+    else writes.patch++;
+    const held = heldWrites.shift();
+    if (held !== undefined) {
+      held.arrive();
+      await held.released;
+    }
+    let body: z.output<typeof writeBody>;
+    try {
+      body = writeBody.parse(JSON.parse(await readBody(req)));
+    } catch {
+      error(res, 400, 'BadParameter', 'The request body is not a valid secret: a JSON object is expected.');
+      return;
+    }
+    if (writeFailures.count > 0) {
+      writeFailures.count--;
+      const failure = FAILURE_BODIES[writeFailures.status] ?? {
+        code: 'InternalServerError',
+        message: 'Scripted failure.',
+      };
+      error(res, writeFailures.status, failure.code, failure.message);
+      return;
+    }
+    if (fake.accessMode === 'forbidden' || fake.writeAccess === 'forbidden') {
+      forbidden(res, name, put ? 'setSecret/action' : 'update/action');
+      return;
+    }
+    if (put) {
+      if (body.value === undefined) {
+        error(res, 400, 'BadParameter', 'Property "value" is required.');
+        return;
+      }
+      const added = addVersion(name, body.value, {
+        ...(body.tags === undefined ? {} : { tags: body.tags }),
+        ...(body.contentType === undefined ? {} : { contentType: body.contentType }),
+        ...(body.attributes?.exp === undefined ? {} : { expiresOn: body.attributes.exp * 1000 }),
+        ...(body.attributes?.nbf === undefined ? {} : { notBefore: body.attributes.nbf * 1000 }),
+        ...(body.attributes?.enabled === undefined ? {} : { enabled: body.attributes.enabled }),
+      });
+      json(res, 200, bundle(name, added, true));
+      return;
+    }
+    const chosen = secrets.get(name)?.find((v) => v.version === version);
+    if (chosen === undefined) {
+      error(res, 404, 'SecretNotFound', `A secret with (name/id) ${name}/${version} was not found in this key vault.`);
+      return;
+    }
+    if (body.tags !== undefined) chosen.tags = { ...body.tags };
+    if (body.contentType !== undefined) chosen.contentType = body.contentType;
+    if (body.attributes?.enabled !== undefined) chosen.enabled = body.attributes.enabled;
+    if (body.attributes?.exp !== undefined) chosen.exp = body.attributes.exp;
+    if (body.attributes?.nbf !== undefined) chosen.nbf = body.attributes.nbf;
+    chosen.updated = now();
+    json(res, 200, bundle(name, chosen, false));
+  };
+
+  const server = createServer({ cert, key }, (req, res) => {
+    if (fake.down) {
+      req.socket.destroy();
+      return;
+    }
+    const writing = req.method === 'PUT' || req.method === 'PATCH';
+    if (!writing) req.resume();
+    if (fake.hang) return;
+    const authorization = req.headers.authorization ?? '';
+    if (!/^Bearer \S+/.test(authorization)) {
+      // The SDK's first request goes out without a token (and, for a write, with an empty body).
+      if (writing) req.resume();
+      error(
+        res,
+        401,
+        'Unauthorized',
+        'AKV10000: Request is missing a Bearer or PoP token.',
+        {},
+        {
+          'WWW-Authenticate': `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="https://vault.azure.net"`,
+        },
+      );
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'https://vault');
+    const match = /^\/secrets\/([^/]+)\/?([^/]*)$/.exec(url.pathname);
+    const [, name = '', version = ''] = match ?? [];
+    const allowed = req.method === 'GET' || (req.method === 'PUT' && !version) || (req.method === 'PATCH' && !!version);
+    if (match === null || !allowed) {
+      if (writing) req.resume();
+      if (match === null) error(res, 404, 'NotFound', `The fake vault serves no ${req.method} ${url.pathname}.`);
+      else error(res, 405, 'BadParameter', `The fake vault does not implement ${req.method} ${url.pathname}.`);
+      return;
+    }
+    if (!url.searchParams.get('api-version')) {
+      if (writing) req.resume();
+      error(res, 400, 'BadParameter', 'The api-version query parameter is missing.');
+      return;
+    }
+    if (!/^[0-9A-Za-z-]{1,127}$/.test(name)) {
+      if (writing) req.resume();
+      error(res, 400, 'BadParameter', `The request URI contains an invalid name: ${name}`);
+      return;
+    }
+    if (!writing) {
+      read(res, name, version);
+      return;
+    }
+    write(req, res, name, version).catch(() => {
+      if (!res.headersSent) error(res, 500, 'InternalServerError', 'The fake vault failed.');
+      else res.end();
     });
   });
   const port = await listenOnLoopback(server, options.latencyMs);
@@ -257,23 +428,26 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     vaultUrl: `https://127.0.0.1:${port}`,
     certificatePem: cert,
     accessMode: 'allow',
+    writeAccess: 'allow',
     hang: false,
+    down: false,
     requests,
+    writes,
     connections: () => acceptedConnections(server),
     setSecret(name, value, attributes = {}) {
-      const versions = secrets.get(name) ?? [];
-      const version = randomBytes(16).toString('hex');
-      versions.push({
-        version,
-        value,
-        created: now(),
-        expiresOn: attributes.expiresOn,
-        notBefore: attributes.notBefore,
-        enabled: true,
-      });
-      secrets.set(name, versions);
-      return version;
+      return addVersion(name, value, attributes).version;
     },
+    versions: (name) =>
+      (secrets.get(name) ?? []).map((v) => ({
+        version: v.version,
+        value: v.value,
+        tags: { ...v.tags },
+        created: v.created,
+        enabled: v.enabled,
+        ...(v.contentType === undefined ? {} : { contentType: v.contentType }),
+        ...(v.exp === undefined ? {} : { expiresOn: v.exp * 1000 }),
+        ...(v.nbf === undefined ? {} : { notBefore: v.nbf * 1000 }),
+      })),
     disableSecret(name) {
       const latest = secrets.get(name)?.at(-1);
       if (latest) latest.enabled = false;
@@ -288,9 +462,19 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     failNext(count, status, failOptions = {}) {
       failures = { count, status, retryAfterSeconds: failOptions.retryAfterSeconds };
     },
+    failNextWrites(count, status) {
+      writeFailures = { count, status };
+    },
+    holdNextWrite() {
+      const gate = createGate();
+      heldWrites.push(gate);
+      return { arrived: gate.arrived, release: gate.release };
+    },
     resetCounters() {
       requests.get = 0;
       requests.byName = {};
+      writes.put = 0;
+      writes.patch = 0;
     },
     close: () => closeServer(server),
   };

@@ -57,3 +57,26 @@ export function closeServer(server: Server): Promise<void> {
 export function acceptedConnections(server: Server): number {
   return accepted.get(server) ?? 0;
 }
+
+/** A request a fake parks on purpose: the test learns when it arrived and decides when it goes on. */
+export interface Gate {
+  /** Settles when the parked request has arrived. */
+  readonly arrived: Promise<void>;
+  /** Called by the fake when the request arrives. */
+  readonly arrive: () => void;
+  /** Settles when the test lets the request go on. */
+  readonly released: Promise<void>;
+  readonly release: () => void;
+}
+
+export function createGate(): Gate {
+  let arrive!: () => void;
+  let release!: () => void;
+  const arrived = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { arrived, arrive, released, release };
+}

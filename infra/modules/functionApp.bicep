@@ -30,13 +30,16 @@ param instanceMemoryMB int
 @maxValue(1000)
 param alwaysReadyInstances int
 
-// The settings src/config/settings.ts reads (APP_SETTING_NAMES). AUTH_AUTHORITY_HOST is left to
-// the code, which defaults it by the resources' cloud.
+// The settings src/config/settings.ts reads (APP_SETTING_NAMES). AUTH_AUTHORITY_HOST and
+// ARM_ENDPOINT are left to the code, which defaults them by the resources' cloud.
 param authTenantId string
 param authAudiences string
 param keyVaultUri string
 param tokenResources tokenResource[]
 param rateLimitPerMinute int
+param keyRotationDays int
+param keyRotationSchedule string
+param secretMaxAgeMinutes int
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -94,6 +97,9 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     KEY_VAULT_URI: keyVaultUri
     TOKEN_RESOURCES: string(tokenResources)
     RATE_LIMIT_PER_MINUTE: string(rateLimitPerMinute)
+    KEY_ROTATION_DAYS: string(keyRotationDays)
+    KEY_ROTATION_SCHEDULE: keyRotationSchedule
+    SECRET_MAX_AGE_MINUTES: string(secretMaxAgeMinutes)
     // Read by the platform. Host storage through the identity: the account takes no shared keys.
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'

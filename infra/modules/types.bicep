@@ -32,6 +32,9 @@ type aiResource = {
 
   @description('The account is reached through a private endpoint (created outside this template), so its Speech REST APIs are served under the custom subdomain too. Needs customSubdomain.')
   privateEndpoint: bool?
+
+  @description('With keyRotationDays > 0: rotate this account\'s keys. Default: true for an account this template creates, false for an existingResourceId (other apps may use its keys; set true once the service is their only user).')
+  rotate: bool?
 }
 
 @export()
@@ -46,6 +49,7 @@ type tokenResource = {
   secretName: string
   allowedRoles: string[]
   allowedScopes: string[]
+  resourceId: string?
 }
 
 @export()

@@ -15,6 +15,8 @@ export interface Cloud {
   readonly keyVaultSuffix: string;
   /** v1.0 access tokens carry `iss: https://{host}/{tid}/`; some clouds use more than one host. */
   readonly v1IssuerHosts: readonly string[];
+  /** Azure Resource Manager (key listing and regeneration); its token audience is the same origin. */
+  readonly resourceManager: string;
 }
 
 export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
@@ -27,6 +29,7 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
     authorityHost: 'https://login.microsoftonline.com',
     keyVaultSuffix: 'vault.azure.net',
     v1IssuerHosts: ['sts.windows.net'],
+    resourceManager: 'https://management.azure.com',
   },
   AzureChinaCloud: {
     name: 'AzureChinaCloud',
@@ -37,6 +40,7 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
     authorityHost: 'https://login.chinacloudapi.cn',
     keyVaultSuffix: 'vault.azure.cn',
     v1IssuerHosts: ['sts.chinacloudapi.cn'],
+    resourceManager: 'https://management.chinacloudapi.cn',
   },
   AzureUSGovernment: {
     name: 'AzureUSGovernment',
@@ -47,6 +51,7 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
     authorityHost: 'https://login.microsoftonline.us',
     keyVaultSuffix: 'vault.usgovcloudapi.net',
     v1IssuerHosts: ['sts.windows.net', 'login.microsoftonline.us'],
+    resourceManager: 'https://management.usgovcloudapi.net',
   },
 };
 
@@ -65,4 +70,12 @@ export function keyVaultScope(vaultUri: string): string {
   const host = new URL(vaultUri).hostname;
   const cloud = CLOUD_NAMES.find((name) => host.endsWith(`.${CLOUDS[name].keyVaultSuffix}`)) ?? 'AzureCloud';
   return `https://${CLOUDS[cloud].keyVaultSuffix}/.default`;
+}
+
+/**
+ * The scope of a token for Azure Resource Manager in this cloud (`https://management.azure.com/.default`
+ * and the sovereign equivalents). It follows the cloud even when `ARM_ENDPOINT` points elsewhere.
+ */
+export function resourceManagerScope(cloud: CloudName): string {
+  return `${CLOUDS[cloud].resourceManager}/.default`;
 }

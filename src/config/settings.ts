@@ -7,11 +7,14 @@ import {
   CLOUD_NAMES,
   RESOURCE_KINDS,
   RESOURCE_NAME,
+  ROTATION_MARGIN_MS,
   type CloudName,
   type Config,
+  type RotationConfig,
   type ResourceKind,
   type TokenResource,
 } from '../model.js';
+import { parseSchedule } from './schedule.js';
 import { isLoopbackHost, parseOrigin } from './urls.js';
 
 /** Every app setting the code reads; the Bicep in infra/ is tested against this list. */
@@ -22,6 +25,10 @@ export const APP_SETTING_NAMES = [
   'KEY_VAULT_URI',
   'TOKEN_RESOURCES',
   'RATE_LIMIT_PER_MINUTE',
+  'KEY_ROTATION_DAYS',
+  'KEY_ROTATION_SCHEDULE',
+  'SECRET_MAX_AGE_MINUTES',
+  'ARM_ENDPOINT',
 ] as const;
 /** Settings the platform or the Azure SDK defines, which the code also reads. */
 export const PLATFORM_SETTING_NAMES = ['AZURE_CLIENT_ID', 'IDENTITY_ENDPOINT'] as const;
@@ -37,9 +44,15 @@ export const RESOURCE_FIELDS = [
   'secretName',
   'allowedRoles',
   'allowedScopes',
+  'resourceId',
 ] as const;
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 60;
+/** Every 6 hours, on the hour (00:00, 06:00, 12:00, 18:00 UTC). */
+export const DEFAULT_KEY_ROTATION_SCHEDULE = '0 0 */6 * * *';
+export const DEFAULT_SECRET_MAX_AGE_MINUTES = 60;
+const MAX_KEY_ROTATION_DAYS = 365;
+const MAX_SECRET_MAX_AGE_MINUTES = 1440;
 
 export interface ConfigProblem {
   readonly setting: AppSettingName;
@@ -79,7 +92,15 @@ const rawResourceSchema = z.looseObject({
   secretName: z.string().optional(),
   allowedRoles: z.array(z.string()).optional(),
   allowedScopes: z.array(z.string()).optional(),
+  resourceId: z.string().optional(),
 });
+
+/**
+ * An ARM resource ID of a Cognitive Services account. ARM compares IDs case-insensitively; the
+ * names follow ARM's naming rules (resource group 1-90 of letters, digits, `-_.()`; account 2-64).
+ */
+const ACCOUNT_ID =
+  /^\/subscriptions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/resourceGroups\/([-\w.()]{1,89}[-\w()])\/providers\/Microsoft\.CognitiveServices\/accounts\/([A-Za-z0-9][A-Za-z0-9-]{1,63})$/i;
 
 export function loadConfig(env: Environment): Config {
   const problems: ConfigProblem[] = [];
@@ -131,6 +152,8 @@ export function loadConfig(env: Environment): Config {
   }
 
   const resources = parseResources(setting('TOKEN_RESOURCES'), problem);
+  const secretMaxAgeMinutes = parseSecretMaxAge(setting('SECRET_MAX_AGE_MINUTES'), problem);
+  const rotation = parseRotation(setting, problem, resources, secretMaxAgeMinutes);
 
   for (const audience of audiences) {
     const audienceOfScope = audienceBeforeScope(audience, resources);
@@ -171,10 +194,77 @@ export function loadConfig(env: Environment): Config {
     keyVaultUri: vaultOrigin,
     resources,
     rateLimitPerMinute,
+    secretMaxAgeMs: secretMaxAgeMinutes * 60_000,
+    rotation,
   };
 }
 
 type Report = (name: AppSettingName, message: string, resource?: string) => void;
+
+function parseSecretMaxAge(raw: string | undefined, problem: Report): number {
+  if (raw === undefined) return DEFAULT_SECRET_MAX_AGE_MINUTES;
+  const minutes = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (minutes >= 1 && minutes <= MAX_SECRET_MAX_AGE_MINUTES) return minutes;
+  problem(
+    'SECRET_MAX_AGE_MINUTES',
+    `must be a whole number of minutes from 1 to ${MAX_SECRET_MAX_AGE_MINUTES} (how long an instance uses a secret version before reading it again; default ${DEFAULT_SECRET_MAX_AGE_MINUTES}), not "${raw}"`,
+  );
+  return DEFAULT_SECRET_MAX_AGE_MINUTES;
+}
+
+/**
+ * The rotation settings, and what they require of the resources: a period long enough that no
+ * instance can still hold the key it regenerates, and at least one resource to rotate.
+ */
+function parseRotation(
+  setting: (name: AppSettingName) => string | undefined,
+  problem: Report,
+  resources: readonly TokenResource[],
+  secretMaxAgeMinutes: number,
+): RotationConfig {
+  let periodDays = 0;
+  const days = setting('KEY_ROTATION_DAYS');
+  if (days !== undefined) {
+    const value = /^\d+$/.test(days) ? Number(days) : Number.NaN;
+    if (value >= 0 && value <= MAX_KEY_ROTATION_DAYS) periodDays = value;
+    else
+      problem(
+        'KEY_ROTATION_DAYS',
+        `must be a whole number of days from 1 to ${MAX_KEY_ROTATION_DAYS} (0 or unset turns scheduled rotation off), not "${days}"`,
+      );
+  }
+
+  const expression = setting('KEY_ROTATION_SCHEDULE') ?? DEFAULT_KEY_ROTATION_SCHEDULE;
+  const schedule = parseSchedule(expression);
+  if (!schedule.ok) problem('KEY_ROTATION_SCHEDULE', schedule.problem);
+
+  let armEndpoint: string | null = null;
+  const arm = setting('ARM_ENDPOINT');
+  if (arm !== undefined) {
+    const checked = parseOrigin(arm);
+    if (!checked.ok) problem('ARM_ENDPOINT', checked.problem);
+    // The bearer token policy refuses to send a token over plain http, loopback included.
+    else if (!checked.origin.startsWith('https:'))
+      problem('ARM_ENDPOINT', 'must use https, even on loopback (no Azure client sends a bearer token over http)');
+    else armEndpoint = checked.origin;
+  }
+
+  if (periodDays > 0) {
+    if (!resources.some((r) => r.resourceId !== null) && resources.length > 0) {
+      problem(
+        'KEY_ROTATION_DAYS',
+        'is set, but no resource in TOKEN_RESOURCES has a "resourceId", so nothing would be rotated: give each resource to rotate the ARM ID of its account, or set KEY_ROTATION_DAYS to 0',
+      );
+    }
+    if (secretMaxAgeMinutes * 60_000 + ROTATION_MARGIN_MS > periodDays * 86_400_000) {
+      problem(
+        'SECRET_MAX_AGE_MINUTES',
+        `(${secretMaxAgeMinutes}) plus ${ROTATION_MARGIN_MS / 60_000} minutes must be shorter than KEY_ROTATION_DAYS (${periodDays}): a key is regenerated one period after it was replaced, and instances may hold it for SECRET_MAX_AGE_MINUTES`,
+      );
+    }
+  }
+  return { periodDays, schedule: schedule.ok ? schedule.schedule.expression : expression, armEndpoint };
+}
 
 function parseResources(raw: string | undefined, problem: Report): TokenResource[] {
   if (raw === undefined) {
@@ -219,7 +309,43 @@ function parseResources(raw: string | undefined, problem: Report): TokenResource
     seen.set(key, index);
     resources.push(resource);
   });
+  checkSharedAccounts(resources, problem);
   return resources;
+}
+
+/**
+ * An account has one pair of keys and a secret holds one key: two resources on one account must
+ * share its secret, and one secret cannot belong to two accounts, or rotating one breaks the other.
+ */
+function checkSharedAccounts(resources: readonly TokenResource[], problem: Report): void {
+  for (const [index, resource] of resources.entries()) {
+    const earlier = resources.slice(0, index);
+    const sameAccount = earlier.find(
+      (other) =>
+        resource.resourceId !== null &&
+        other.resourceId?.toLowerCase() === resource.resourceId.toLowerCase() &&
+        other.secretName !== resource.secretName,
+    );
+    if (sameAccount !== undefined) {
+      problem(
+        'TOKEN_RESOURCES',
+        `has the same "resourceId" as "${sameAccount.name}" but another secret ("${resource.secretName}", not "${sameAccount.secretName}"): one account has one pair of keys, so rotating one secret would break the other; give both the same "secretName"`,
+        resource.name,
+      );
+    }
+    const sameSecret = earlier.find(
+      (other) =>
+        other.secretName === resource.secretName &&
+        (other.resourceId ?? '').toLowerCase() !== (resource.resourceId ?? '').toLowerCase(),
+    );
+    if (sameSecret !== undefined) {
+      problem(
+        'TOKEN_RESOURCES',
+        `uses secret "${resource.secretName}" like "${sameSecret.name}", but with another "resourceId": a secret holds the key of one account; give both the same resourceId, or each its own secret`,
+        resource.name,
+      );
+    }
+  }
 }
 
 function parseResource(item: unknown, label: string, report: Report): TokenResource | undefined {
@@ -301,6 +427,8 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
     );
   }
 
+  const resourceId = raw.resourceId === undefined ? null : checkResourceId(raw.resourceId.trim(), fail);
+
   if (failures.length > 0 || cloud === undefined) return undefined;
   return {
     name,
@@ -312,7 +440,30 @@ function parseResource(item: unknown, label: string, report: Report): TokenResou
     secretName,
     allowedRoles,
     allowedScopes,
+    resourceId,
   };
+}
+
+function checkResourceId(input: string, fail: (m: string) => void): string | null {
+  const id = input.replace(/\/+$/, '');
+  if (ACCOUNT_ID.test(id)) return id;
+  const where =
+    "the account's Properties page (Resource ID) or `az cognitiveservices account show -g <group> -n <name> --query id`";
+  if (GUID.test(id)) {
+    fail(`"resourceId" is a GUID, probably the subscription ID; give the account's full ARM ID, from ${where}`);
+    return null;
+  }
+  const provider = /\/providers\/([^/]+\/[^/]+)\//i.exec(id)?.[1];
+  if (provider !== undefined && provider.toLowerCase() !== 'microsoft.cognitiveservices/accounts') {
+    fail(
+      `"resourceId" names a ${provider} resource, not a Cognitive Services account (Microsoft.CognitiveServices/accounts); give the account's ID, from ${where}`,
+    );
+    return null;
+  }
+  fail(
+    `"resourceId" must be the ARM ID of the resource's Cognitive Services account, /subscriptions/<subscription GUID>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>, from ${where}`,
+  );
+  return null;
 }
 
 function checkRegion(input: string, kind: ResourceKind, cloud: CloudName, fail: (m: string) => void): string | null {

@@ -4,11 +4,13 @@ import { composeParts, type Dependencies, type Parts } from '../composition.js';
 import { ConfigurationError, formatProblem, loadConfig, type Environment } from '../config/settings.js';
 import { describeError, ensureVendingError, type ErrorCode, type VendingError } from '../errors.js';
 import { CLOUD_NAMES, type CloudName, type TokenResource } from '../model.js';
-import { describeKey, keyShape } from '../secrets/keyShape.js';
+import type { RotationCode } from '../rotation/rotationError.js';
 import type { SecretValue } from '../secrets/keyVaultSecretSource.js';
+import { describeKey, keyShape } from '../secrets/keyShape.js';
 import { refuseSubscriptionId } from '../sts/keyExchange.js';
 import type { StsRetryPolicy } from '../sts/stsClient.js';
 import { withTimeout } from '../timeout.js';
+import { checkRotation, type RotationFacts } from './rotationFacts.js';
 
 /** One probe per resource: a failing exchange is reported, not retried at length. */
 const PROBE: StsRetryPolicy = { maxAttempts: 2, budgetMs: 8000 };
@@ -17,9 +19,17 @@ const SPEECH_PROBE_MS = 8000;
 /** --locate sends the key to many hosts; each gets one short attempt. */
 const LOCATE_PROBE: StsRetryPolicy = { maxAttempts: 1, attemptTimeoutMs: 4000, budgetMs: 4000 };
 
-/** Codes the doctor reports beyond the service's own: where a rejected key belongs, and the Speech check. */
+/**
+ * Codes the doctor reports beyond the service's own: where a rejected key belongs, the Speech
+ * check, and why a rotation would fail (`rotation_permission_missing`, …).
+ */
 export type DoctorCause =
-  ErrorCode | 'region_mismatch' | 'cloud_mismatch' | 'token_rejected_by_service' | 'speech_endpoint_not_found';
+  | ErrorCode
+  | RotationCode
+  | 'region_mismatch'
+  | 'cloud_mismatch'
+  | 'token_rejected_by_service'
+  | 'speech_endpoint_not_found';
 
 export interface Finding {
   readonly resource: string;
@@ -31,6 +41,8 @@ export interface Finding {
   readonly foundAt?: { readonly cloud: CloudName; readonly region: string };
   /** What works but should be fixed: a key stored with whitespace, an expired secret version. */
   readonly warnings?: readonly string[];
+  /** For a resource with a `resourceId`: the key in use, its age, the next rotation. */
+  readonly rotation?: RotationFacts;
 }
 
 export interface DiagnoseOptions {
@@ -159,13 +171,16 @@ async function diagnoseResource(resource: TokenResource, parts: Parts, options: 
     const refused = await checkSpeechToken(resource, voicesList, token, parts);
     if (refused !== undefined) return failed(refused.cause, refused.detail, refused.fix);
   }
+  const rotation = resource.resourceId === null ? undefined : await checkRotation(resource, parts, secret);
+  if (rotation?.ok === false) return failed(rotation.failure.code, rotation.failure.diagnosis, rotation.failure.fix);
   return {
     resource: resource.name,
     ok: true,
     cause: null,
-    detail: `key accepted at ${new URL(url).host}${voicesList === undefined ? '' : `; the Speech voices list at ${new URL(voicesList).host} accepts the token`}`,
+    detail: `key accepted at ${new URL(url).host}${voicesList === undefined ? '' : `; the Speech voices list at ${new URL(voicesList).host} accepts the token`}${rotation === undefined ? '' : `; ${rotation.summary}`}`,
     fix: null,
     ...(warnings.length > 0 ? { warnings } : {}),
+    ...(rotation === undefined ? {} : { rotation: rotation.facts }),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
-import type { Schedule } from '../config/schedule.js';
+import { parseSchedule, type Schedule } from '../config/schedule.js';
+import type { Parts } from '../composition.js';
 import type { Runtime } from '../runtime.js';
 
 /** A timer-triggered function: registered with app.timer in Azure and run by the local host's scheduler. */
@@ -16,5 +17,37 @@ export interface TimerFunction {
  */
 export function createTimers(runtime: Runtime): TimerFunction[] {
   if (!runtime.ok) return [];
-  return [];
+  const { parts } = runtime;
+  return [...keyRotationTimer(parts)];
+}
+
+/**
+ * `key-rotation`, while KEY_ROTATION_DAYS is set: every KEY_ROTATION_SCHEDULE it rotates the keys
+ * that are due. In Azure only one instance runs a timer at a time (the host's blob lease), and a
+ * run that finds nothing due costs one Key Vault read per resource. Outcomes go to the log
+ * (`key_rotated`, `key_rotation_failed`), which the rotation writes itself.
+ */
+function keyRotationTimer(parts: Parts): TimerFunction[] {
+  if (parts.config.rotation.periodDays === 0) return [];
+  const checked = parseSchedule(parts.config.rotation.schedule);
+  // The settings were validated with the same parser; an invalid schedule never reaches here.
+  if (!checked.ok) return [];
+  return [
+    {
+      name: 'key-rotation',
+      schedule: checked.schedule,
+      run: async (context) => {
+        try {
+          await parts.rotation.run({ mode: 'due', logFields: { invocationId: context.invocationId } });
+        } catch (error) {
+          parts.logger.error('key_rotation_failed', {
+            invocationId: context.invocationId,
+            code: 'rotation_failed',
+            diagnosis: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+            fix: 'Report it with this line; the next scheduled run tries again, and the key in use still works.',
+          });
+        }
+      },
+    },
+  ];
 }

@@ -38,8 +38,9 @@ export interface KeyVaultSecretSourceOptions {
   readonly clientOptions?: SecretClientOptions;
   readonly now?: () => number;
   /**
-   * How long a secret is reused before it is read again, in ms. Default 30 minutes: a rotated
-   * key is picked up within that time even while the old one still works; an STS 401 refreshes at once.
+   * How long a secret is reused before it is read again, in ms (`SECRET_MAX_AGE_MINUTES`). Default
+   * 60 minutes: a rotated key is picked up within that time even while the old one still works (the
+   * rotation never regenerates a key sooner); an STS 401 refreshes at once.
    */
   readonly maxAgeMs?: number;
   /** Budget for one read, retries included, in ms. Default 10000. */
@@ -103,6 +104,25 @@ function longRetryAfterPolicy(maxWaitMs: number): PipelinePolicy {
   };
 }
 
+/**
+ * The service's Key Vault client: few, short retries (a caller is waiting), a long `Retry-After`
+ * reported rather than waited out, and the challenge's resource check off for a loopback vault
+ * only, a local fake whose challenge names vault.azure.net. `clientOptions` (e.g. `tlsOptions.ca`
+ * for that fake) override the defaults.
+ */
+export function createSecretClient(
+  vaultUrl: string,
+  credential: TokenCredential,
+  clientOptions: SecretClientOptions = {},
+): SecretClient {
+  return new SecretClient(vaultUrl, credential, {
+    retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
+    additionalPolicies: [{ policy: longRetryAfterPolicy(MAX_RETRY_AFTER_WAIT_MS), position: 'perRetry' }],
+    disableChallengeResourceVerification: isLoopbackHost(new URL(vaultUrl).hostname),
+    ...clientOptions,
+  });
+}
+
 /** Reads resource keys from Key Vault, caching each and sharing one read per secret among concurrent callers. */
 export class KeyVaultSecretSource implements SecretSource {
   readonly #client: SecretClient;
@@ -121,18 +141,11 @@ export class KeyVaultSecretSource implements SecretSource {
   constructor(options: KeyVaultSecretSourceOptions) {
     this.#vaultUrl = options.vaultUrl;
     this.#now = options.now ?? Date.now;
-    this.#maxAgeMs = options.maxAgeMs ?? 30 * 60_000;
+    this.#maxAgeMs = options.maxAgeMs ?? 60 * 60_000;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retryAfterFailureMs = options.retryAfterFailureMs ?? 5000;
     this.#logger = options.logger;
-    const loopback = isLoopbackHost(new URL(options.vaultUrl).hostname);
-    this.#client = new SecretClient(options.vaultUrl, options.credential, {
-      retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
-      additionalPolicies: [{ policy: longRetryAfterPolicy(MAX_RETRY_AFTER_WAIT_MS), position: 'perRetry' }],
-      // A loopback vault is a local fake whose challenge names vault.azure.net, not 127.0.0.1.
-      disableChallengeResourceVerification: loopback,
-      ...options.clientOptions,
-    });
+    this.#client = createSecretClient(options.vaultUrl, options.credential, options.clientOptions);
   }
 
   /**

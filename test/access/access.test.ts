@@ -12,6 +12,7 @@ const base = {
   endpoint: null,
   privateEndpoint: false,
   secretName: 's',
+  resourceId: null,
 } as const;
 const resources: TokenResource[] = [
   { ...base, name: 'speech', allowedRoles: ['Speech.Token'], allowedScopes: [] },

@@ -13,6 +13,7 @@ const resource: TokenResource = {
   secretName: 'speech-key',
   allowedRoles: ['R'],
   allowedScopes: [],
+  resourceId: null,
 };
 
 function jwtWithExp(expSeconds: number): string {

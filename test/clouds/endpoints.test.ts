@@ -18,6 +18,7 @@ function resource(overrides: Partial<TokenResource>): TokenResource {
     secretName: 'k',
     allowedRoles: ['R'],
     allowedScopes: [],
+    resourceId: null,
     ...overrides,
   };
 }

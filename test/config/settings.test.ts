@@ -48,6 +48,8 @@ describe('loadConfig', () => {
       identity: { managedIdentity: false, clientId: undefined },
       keyVaultUri: 'https://kv.vault.azure.net',
       rateLimitPerMinute: 60,
+      secretMaxAgeMs: 60 * 60_000,
+      rotation: { periodDays: 0, schedule: '0 0 */6 * * *', armEndpoint: null },
       resources: [
         {
           name: 'speech',
@@ -59,6 +61,7 @@ describe('loadConfig', () => {
           secretName: 'speech-key',
           allowedRoles: ['Speech.Token'],
           allowedScopes: [],
+          resourceId: null,
         },
       ],
     });
@@ -285,4 +288,112 @@ describe('identity settings that would let no caller through', () => {
       );
     },
   );
+});
+
+describe('loadConfig: key rotation', () => {
+  const accountId =
+    '/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/speech-weu';
+  const rotated = { ...speech, resourceId: accountId };
+
+  it("reads the period, schedule, secret age and ARM endpoint, and each resource's account", () => {
+    const config = loadConfig(
+      env([rotated, { ...speech, name: 'other', secretName: 'other-key' }], {
+        KEY_ROTATION_DAYS: '30',
+        KEY_ROTATION_SCHEDULE: ' 0 30 2 * * * ',
+        SECRET_MAX_AGE_MINUTES: '15',
+        ARM_ENDPOINT: 'https://127.0.0.1:8443/',
+      }),
+    );
+    expect(config.rotation).toEqual({
+      periodDays: 30,
+      schedule: '0 30 2 * * *',
+      armEndpoint: 'https://127.0.0.1:8443',
+    });
+    expect(config.secretMaxAgeMs).toBe(15 * 60_000);
+    expect(config.resources.map((r) => r.resourceId)).toEqual([accountId, null]);
+  });
+
+  it('takes an ARM ID in any case and without a trailing slash, as ARM compares them', () => {
+    const lower = accountId.toLowerCase();
+    expect(loadConfig(env([{ ...speech, resourceId: `${lower}/` }])).resources[0]?.resourceId).toBe(lower);
+  });
+
+  it('0 or blank turns scheduled rotation off, with or without resources to rotate', () => {
+    expect(loadConfig(env([speech], { KEY_ROTATION_DAYS: '0' })).rotation.periodDays).toBe(0);
+    expect(loadConfig(env([rotated], { KEY_ROTATION_DAYS: ' ' })).rotation.periodDays).toBe(0);
+  });
+
+  it.each([
+    [
+      'a period over a year',
+      { KEY_ROTATION_DAYS: '366' },
+      /KEY_ROTATION_DAYS: must be a whole number of days from 1 to 365/,
+    ],
+    ['a fractional period', { KEY_ROTATION_DAYS: '1.5' }, /KEY_ROTATION_DAYS: must be a whole number/],
+    [
+      'a five-field schedule',
+      { KEY_ROTATION_SCHEDULE: '0 */6 * * *' },
+      /KEY_ROTATION_SCHEDULE: "0 \*\/6 \* \* \*" is not an NCRONTAB schedule/,
+    ],
+    [
+      'a secret age of 0',
+      { SECRET_MAX_AGE_MINUTES: '0' },
+      /SECRET_MAX_AGE_MINUTES: must be a whole number of minutes from 1 to 1440/,
+    ],
+    [
+      'a secret age as long as the period',
+      { KEY_ROTATION_DAYS: '1', SECRET_MAX_AGE_MINUTES: '1440' },
+      /SECRET_MAX_AGE_MINUTES: \(1440\) plus 5 minutes must be shorter than KEY_ROTATION_DAYS \(1\)/,
+    ],
+    [
+      'an http ARM endpoint, even on loopback',
+      { ARM_ENDPOINT: 'http://127.0.0.1:8443' },
+      /ARM_ENDPOINT: must use https, even on loopback/,
+    ],
+  ])('refuses %s', (_, overrides, expected) => {
+    expect(messages(env([rotated], overrides)).join('\n')).toMatch(expected);
+  });
+
+  it('refuses rotation turned on with no resource to rotate', () => {
+    expect(messages(env([speech], { KEY_ROTATION_DAYS: '30' })).join('\n')).toMatch(
+      /KEY_ROTATION_DAYS: is set, but no resource in TOKEN_RESOURCES has a "resourceId", so nothing would be rotated/,
+    );
+  });
+
+  it.each([
+    [
+      'a subscription ID',
+      '0b1f6471-1bf0-4dda-aec3-111122223333',
+      /"resourceId" is a GUID, probably the subscription ID/,
+    ],
+    [
+      'another kind of resource',
+      '/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv',
+      /"resourceId" names a Microsoft.KeyVault\/vaults resource, not a Cognitive Services account/,
+    ],
+    [
+      'a resource group ID',
+      '/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/rg',
+      /"resourceId" must be the ARM ID/,
+    ],
+    ['an account name alone', 'speech-weu', /"resourceId" must be the ARM ID/],
+    ['not a string', 42, /"resourceId": /],
+  ])('refuses a resourceId that is %s', (_, resourceId, expected) => {
+    expect(messages(env([{ ...speech, resourceId }])).join('\n')).toMatch(expected);
+  });
+
+  it('refuses one account behind two secrets, and one secret for two accounts', () => {
+    const other = accountId.replace('speech-weu', 'speech-jpw');
+    const text = messages(
+      env([
+        rotated,
+        { ...rotated, name: 'speech-2', secretName: 'speech-2-key' },
+        { ...speech, name: 'speech-3', resourceId: other },
+      ]),
+    ).join('\n');
+    expect(text).toMatch(/\[speech-2\]: has the same "resourceId" as "speech" but another secret/);
+    expect(text).toMatch(/\[speech-3\]: uses secret "speech-key" like "speech", but with another "resourceId"/);
+    // One account behind two resource names that share its secret is fine: rotated once.
+    expect(loadConfig(env([rotated, { ...rotated, name: 'speech-2', kind: 'cognitive' }])).resources).toHaveLength(2);
+  });
 });

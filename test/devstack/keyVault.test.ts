@@ -19,6 +19,9 @@ afterAll(async () => {
 });
 beforeEach(() => {
   vault.accessMode = 'allow';
+  vault.writeAccess = 'allow';
+  vault.down = false;
+  vault.failNextWrites(0, 500);
   vault.hang = false;
   vault.failNext(0, 500);
   vault.resetCounters();
@@ -152,5 +155,86 @@ describe('fake Key Vault with the real SecretClient', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await hanging.close();
     expect(await pending).toBeInstanceOf(Error);
+  });
+});
+
+describe('fake Key Vault: writes with the real SecretClient', () => {
+  it('setSecret adds a version with its value, tags, content type and expiry, after the challenge; getSecret returns them', async () => {
+    vault.setSecret('written-key', 'first-value', { tags: { keyName: 'key1' } });
+    const credential = createFakeKeyVaultCredential();
+    const secrets = client({}, credential);
+    const expiresOn = new Date('2027-01-30T00:00:00Z');
+    const written = await secrets.setSecret('written-key', 'second-value', {
+      tags: { keyName: 'key2', rotatedAt: '2026-12-01T00:00:00.000Z' },
+      contentType: 'text/plain; Azure AI services key2',
+      expiresOn,
+    });
+    // The first request of a client goes out without a token (and with an empty body), as against the real vault.
+    expect(credential.requests).toEqual([{ scopes: ['https://vault.azure.net/.default'], tenantId: TENANT }]);
+    expect(written.properties.version).toMatch(/^[0-9a-f]{32}$/);
+    expect(vault.writes).toEqual({ put: 1, patch: 0 });
+    const read = await secrets.getSecret('written-key');
+    expect(read.value).toBe('second-value');
+    expect(read.properties).toMatchObject({
+      version: written.properties.version,
+      tags: { keyName: 'key2', rotatedAt: '2026-12-01T00:00:00.000Z' },
+      contentType: 'text/plain; Azure AI services key2',
+      expiresOn,
+    });
+    expect(vault.versions('written-key').map((v) => [v.value, v.tags.keyName])).toEqual([
+      ['first-value', 'key1'],
+      ['second-value', 'key2'],
+    ]);
+    // Older versions stay readable by id.
+    const [first] = vault.versions('written-key');
+    expect((await secrets.getSecret('written-key', { version: first?.version ?? '' })).value).toBe('first-value');
+  });
+
+  it("updateSecretProperties changes a version's tags in place, without a new version", async () => {
+    const version = vault.setSecret('patched-key', 'value', { tags: { keyName: 'key1' } });
+    await client().updateSecretProperties('patched-key', version, { tags: { keyName: 'key1', note: 'x' } });
+    expect(vault.versions('patched-key')).toEqual([
+      expect.objectContaining({ version, tags: { keyName: 'key1', note: 'x' } }),
+    ]);
+    expect(vault.writes).toEqual({ put: 0, patch: 1 });
+    expect((await failure(client().updateSecretProperties('patched-key', 'f'.repeat(32), {}))).statusCode).toBe(404);
+  });
+
+  it('refuses writes with 403 ForbiddenByRbac for an identity that may only read', async () => {
+    vault.setSecret('read-only-key', 'value');
+    vault.writeAccess = 'forbidden';
+    const error = await failure(client().setSecret('read-only-key', 'other'));
+    expect(error.statusCode).toBe(403);
+    expect(error.message).toContain("Action: 'Microsoft.KeyVault/vaults/secrets/setSecret/action'");
+    expect((await client().getSecret('read-only-key')).value).toBe('value');
+    expect(vault.versions('read-only-key')).toHaveLength(1);
+  });
+
+  it('scripts write failures, which change nothing', async () => {
+    vault.failNextWrites(1, 500);
+    expect((await failure(client().setSecret('failing-key', 'value'))).statusCode).toBe(500);
+    expect(vault.versions('failing-key')).toEqual([]);
+    await client().setSecret('failing-key', 'value');
+    expect(vault.versions('failing-key')).toHaveLength(1);
+  });
+
+  it('parks a write until released, so two writers can be interleaved', async () => {
+    const held = vault.holdNextWrite();
+    const parked = client().setSecret('held-key', 'first');
+    await held.arrived;
+    await client().setSecret('held-key', 'second');
+    held.release();
+    await parked;
+    expect(vault.versions('held-key').map((v) => v.value)).toEqual(['second', 'first']);
+  });
+
+  it('drops every connection while down: the client sees a network error', async () => {
+    vault.down = true;
+    const error: unknown = await client()
+      .getSecret('speech-key')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(isRestError(error) ? error.statusCode : undefined).toBeUndefined();
+    expect(vault.requests.get).toBe(0);
   });
 });

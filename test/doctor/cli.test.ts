@@ -36,16 +36,19 @@ describe('npm run doctor', () => {
   it('--json: an array of findings on stdout, exit 0 when every resource passes', async () => {
     const result = await doctor('--json');
     expect(result.status).toBe(0);
+    // The stack rotates both keys every 30 days: each finding says which key is in use and when the next rotation is.
+    const rotation = { keyName: 'key1', since: expect.any(String), ageDays: 0, nextRotationAt: expect.any(String) };
     expect(JSON.parse(result.stdout)).toEqual([
       { resource: '(callers)', ok: true, cause: null, detail: expect.stringContaining('signing keys'), fix: null },
       {
         resource: 'speech',
         ok: true,
         cause: null,
-        detail: expect.stringContaining('accepts the token'),
+        detail: expect.stringMatching(/accepts the token; key1, 0 days old; next rotation \S+Z$/),
         fix: null,
+        rotation,
       },
-      { resource: 'translator', ok: true, cause: null, detail: expect.any(String), fix: null },
+      { resource: 'translator', ok: true, cause: null, detail: expect.any(String), fix: null, rotation },
     ]);
   });
 

@@ -228,7 +228,7 @@ describe('GET /api/token/{resource}', () => {
     const token = await h.callerToken({ exp: Math.floor(h.clock.now / 1000) + 7200 });
     expect((await get('/api/token/speech', token)).status).toBe(200);
     h.vault.failNext(1000, 503);
-    h.clock.now += 31 * 60_000; // past the token's life and the secret's 30-minute age
+    h.clock.now += 61 * 60_000; // past the token's life and the secret's 60-minute age (SECRET_MAX_AGE_MINUTES)
     const response = await get('/api/token/speech', token);
     expect(response.status).toBe(200);
     expect(h.cognitive.stsCalls()).toBe(2);

@@ -29,10 +29,11 @@ const PLATFORM_SETTING = /^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_[A-Z_]+
 /** @azure/identity's DefaultAzureCredential picks the user-assigned identity by this client ID. */
 const SDK_SETTINGS = new Set(['AZURE_CLIENT_ID']);
 /**
- * Optional in the code: it defaults to the authority host of the resources' cloud, which the Bicep
- * writes into TOKEN_RESOURCES, so the Bicep leaves it out. Every other setting the code reads is required.
+ * Optional in the code: they default by the resources' cloud (the authority host, and Azure Resource
+ * Manager), which the Bicep writes into TOKEN_RESOURCES, so the Bicep leaves them out. Every other
+ * setting the code reads is written.
  */
-const OPTIONAL_CODE_SETTINGS = new Set<string>(['AUTH_AUTHORITY_HOST']);
+const OPTIONAL_CODE_SETTINGS = new Set<string>(['AUTH_AUTHORITY_HOST', 'ARM_ENDPOINT']);
 
 function findCompiler(): string | undefined {
   const fetched = join(root, 'tools', 'bicep');
@@ -63,6 +64,7 @@ interface SampleResource {
   existingResourceId?: string;
   customSubdomain?: boolean;
   privateEndpoint?: boolean;
+  rotate?: boolean;
 }
 
 const existingAccount = (name: string) =>
@@ -72,7 +74,7 @@ const SAMPLES: Record<CloudName, SampleResource[]> = {
   AzureCloud: [
     { name: 'speech', kind: 'speech', region: 'japanwest', allowedRoles: ['Speech.Token'], allowedScopes: [] },
     { name: 'translator', kind: 'translator', region: 'global', allowedRoles: [], allowedScopes: ['Tokens.Request'], customSubdomain: true },
-    { name: 'shared', kind: 'cognitive', region: 'West Europe', allowedRoles: ['Tokens.All'], allowedScopes: ['Tokens.Request'], existingResourceId: existingAccount('shared-weu') },
+    { name: 'shared', kind: 'cognitive', region: 'West Europe', allowedRoles: ['Tokens.All'], allowedScopes: ['Tokens.Request'], existingResourceId: existingAccount('shared-weu'), rotate: true },
   ],
   AzureChinaCloud: [
     { name: 'speech', kind: 'speech', region: 'chinaeast2', allowedRoles: ['Speech.Token'], allowedScopes: [] },
@@ -88,6 +90,19 @@ const SAMPLES: Record<CloudName, SampleResource[]> = {
 
 /** Which account key each sample deployment stores (aiKeyName): both sides of a rotation are covered. */
 const KEY_NAME: Record<CloudName, 'key1' | 'key2'> = { AzureCloud: 'key1', AzureChinaCloud: 'key1', AzureUSGovernment: 'key2' };
+
+/**
+ * keyRotationDays of each sample: on in the public cloud (the existing account opted in with rotate),
+ * off in China, on in US Government (its existing account not opted in, so not rotated).
+ */
+const ROTATION_DAYS: Record<CloudName, number> = { AzureCloud: 30, AzureChinaCloud: 0, AzureUSGovernment: 7 };
+
+/** Whether the service rotates a sample's key: created accounts by default, existing ones that opt in. */
+const isRotated = (cloud: CloudName, sample: SampleResource) =>
+  ROTATION_DAYS[cloud] > 0 && (sample.rotate ?? sample.existingResourceId === undefined);
+
+const KEY_VAULT_SECRETS_OFFICER = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7';
+const KEY_VAULT_SECRETS_USER = '4633458b-17de-408a-b874-0445c86b69e6';
 
 /** What Azure itself answers in each cloud (the design's "upstream facts"), not the code's tables. */
 const CLOUD_FACTS: Record<CloudName, { customSubdomainSuffix: string; vaultSuffix: string }> = {
@@ -199,17 +214,35 @@ const samples = new Map<CloudName, Snapshot>();
 let grantsNobody: Snapshot | undefined;
 let template: Record<string, unknown> = {};
 
+/** Rotation settings the deployment refuses, as the code would at start-up. */
+const ROTATION_REFUSALS = {
+  'a secret age as long as the period': { keyRotationDays: 1, secretMaxAgeMinutes: 1440 },
+  'a five-field schedule': { keyRotationDays: 30, keyRotationSchedule: '0 */6 * * *' },
+  'nothing to rotate': {
+    keyRotationDays: 30,
+    aiResources: [{ name: 'shared', kind: 'cognitive', region: 'westeurope', allowedRoles: ['R'], allowedScopes: [], existingResourceId: existingAccount('shared-weu') }],
+  },
+  'two rotated items on one account': {
+    keyRotationDays: 30,
+    aiResources: ['a', 'b'].map((name) => ({ name, kind: 'cognitive', region: 'westeurope', allowedRoles: ['R'], allowedScopes: [], existingResourceId: existingAccount('shared-weu'), rotate: true })),
+  },
+} as const;
+const refusals = new Map<string, Snapshot>();
+
 beforeAll(async () => {
   if (compiler === undefined) return;
   workDir = mkdtempSync(join(tmpdir(), 'infra-drift-'));
-  const [built, refused, ...perCloud] = await Promise.all([
+  const refusalNames = Object.keys(ROTATION_REFUSALS) as (keyof typeof ROTATION_REFUSALS)[];
+  const [built, refused, ...rest] = await Promise.all([
     run(compiler, ['build', join(infra, 'main.bicep'), '--stdout'], { maxBuffer: 64 << 20 }),
     snapshot('grants-nobody', { ...baseParameters, aiResources: [{ name: 'open', kind: 'speech', region: 'westeurope', allowedRoles: [], allowedScopes: [] }] }),
-    ...CLOUD_NAMES.map((cloud) => snapshot(cloud, { ...baseParameters, aiResources: SAMPLES[cloud], aiKeyName: KEY_NAME[cloud] })),
+    ...CLOUD_NAMES.map((cloud) => snapshot(cloud, { ...baseParameters, aiResources: SAMPLES[cloud], aiKeyName: KEY_NAME[cloud], keyRotationDays: ROTATION_DAYS[cloud] })),
+    ...refusalNames.map((name, i) => snapshot(`refused-${i}`, { ...baseParameters, aiResources: SAMPLES.AzureCloud, ...ROTATION_REFUSALS[name] })),
   ]);
   template = JSON.parse(built.stdout) as Record<string, unknown>;
   grantsNobody = refused;
-  CLOUD_NAMES.forEach((cloud, i) => samples.set(cloud, perCloud[i]!));
+  CLOUD_NAMES.forEach((cloud, i) => samples.set(cloud, rest[i]!));
+  refusalNames.forEach((name, i) => refusals.set(name, rest[CLOUD_NAMES.length + i]!));
 }, 120_000);
 
 afterAll(() => {
@@ -283,6 +316,8 @@ describe.skipIf(compiler === undefined)('as deployed: the code accepts what the 
     expect(config.auth.cloud).toBe(cloud);
     expect(config.keyVaultUri).toBe(`https://kv-drift.${CLOUD_FACTS[cloud].vaultSuffix}`);
     expect(config.rateLimitPerMinute).toBe(60);
+    expect(config.rotation).toEqual({ periodDays: ROTATION_DAYS[cloud], schedule: '0 0 */6 * * *', armEndpoint: null });
+    expect(config.secretMaxAgeMs).toBe(60 * 60_000);
     expect(config.resources.map((r) => ({ ...r }))).toEqual(
       SAMPLES[cloud].map((sample) => ({
         name: sample.name,
@@ -296,6 +331,10 @@ describe.skipIf(compiler === undefined)('as deployed: the code accepts what the 
         secretName: `${sample.name}-key`,
         allowedRoles: sample.allowedRoles,
         allowedScopes: sample.allowedScopes,
+        // The account's ID exactly for the keys the service rotates.
+        resourceId: !isRotated(cloud, sample)
+          ? null
+          : sample.existingResourceId ?? expect.stringMatching(new RegExp(`^/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/rg-drift/providers/Microsoft\\.CognitiveServices/accounts/cog-${sample.name}-[a-z0-9]{13}$`)),
       })),
     );
   });
@@ -310,6 +349,10 @@ describe.skipIf(compiler === undefined)('as deployed: the code accepts what the 
     );
     const items = JSON.parse(evaluatedSettings(cloud).TOKEN_RESOURCES!) as { name: string; secretName: string }[];
     expect([...secrets.keys()].sort()).toEqual(items.map((i) => i.secretName).sort());
+    // Every version the deployment writes carries the tags the rotation reads.
+    for (const secret of resources.filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets')) {
+      expect((secret as { tags?: unknown }).tags).toEqual({ keyName: KEY_NAME[cloud], rotatedAt: '[utcNow()]' });
+    }
     for (const sample of SAMPLES[cloud]) {
       const account = sample.existingResourceId ?? `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/rg-drift/providers/Microsoft.CognitiveServices/accounts/cog-${sample.name}-`;
       expect(secrets.get(`${sample.name}-key`)).toMatch(new RegExp(`^\\[listKeys\\('${account.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}[a-z0-9]*', '[\\d-]+'\\)\\.${KEY_NAME[cloud]}\\]$`));
@@ -394,6 +437,83 @@ describe.skipIf(compiler === undefined)('refused at deployment, as the code woul
       }).value(keys.properties.template.outputs.region!.value);
     expect(evaluate('westeurope')).toBe('westeurope');
     expect(() => evaluate('northeurope')).toThrow(/account shared-weu is in northeurope, not West Europe/);
+  });
+});
+
+/** The scope of a role assignment as the snapshot predicts it: `[extensionResourceId('<scope>', …)]`. */
+function assignments(cloud: CloudName): { scope: string; role: string }[] {
+  return deployed(cloud)
+    .filter((r) => r.type === 'Microsoft.Authorization/roleAssignments')
+    .map((r) => ({
+      scope: /^\[extensionResourceId\('([^']+)'/.exec((r as { id?: string }).id ?? '')?.[1] ?? '',
+      role: (typeof r.properties?.roleDefinitionId === 'string' ? r.properties.roleDefinitionId : '').split('/').at(-1) ?? '',
+    }));
+}
+
+describe.skipIf(compiler === undefined)('key rotation as deployed', () => {
+  it.each(CLOUD_NAMES)('in %s, the app settings carry keyRotationDays, the schedule and the secret age', (cloud) => {
+    const settings = evaluatedSettings(cloud);
+    expect([settings.KEY_ROTATION_DAYS, settings.KEY_ROTATION_SCHEDULE, settings.SECRET_MAX_AGE_MINUTES]).toEqual([String(ROTATION_DAYS[cloud]), '0 0 */6 * * *', '60']);
+  });
+
+  it.each(CLOUD_NAMES)('in %s, a custom role with exactly listKeys and regenerateKey, assigned on each rotated account and nowhere else', (cloud) => {
+    const roles = deployed(cloud).filter((r) => r.type === 'Microsoft.Authorization/roleDefinitions');
+    const rotated = SAMPLES[cloud].filter((sample) => isRotated(cloud, sample));
+    if (rotated.length === 0) {
+      expect(roles).toEqual([]);
+      expect(assignments(cloud).map((a) => a.role).sort()).toEqual(
+        ['3913510d-42f4-4e42-8a64-420c390055eb', 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b', KEY_VAULT_SECRETS_USER].sort(),
+      );
+      return;
+    }
+    expect(roles).toHaveLength(1);
+    const [role] = roles;
+    expect(role!.properties).toMatchObject({
+      type: 'CustomRole',
+      permissions: [{ actions: ['Microsoft.CognitiveServices/accounts/listKeys/action', 'Microsoft.CognitiveServices/accounts/regenerateKey/action'], notActions: [] }],
+    });
+    // Assignable wherever a rotated account lives: this subscription, and an existing account's.
+    expect(role!.properties?.assignableScopes).toEqual([
+      `/subscriptions/${SUBSCRIPTION_ID}`,
+      ...new Set(rotated.flatMap((sample) => (sample.existingResourceId === undefined ? [] : [sample.existingResourceId.split('/').slice(0, 3).join('/')]))),
+    ]);
+    const onAccounts = assignments(cloud).filter((a) => a.role === role!.name).map((a) => a.scope);
+    const created = new RegExp(`^/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/rg-drift/providers/Microsoft\\.CognitiveServices/accounts/cog-(.+)-[a-z0-9]{13}$`);
+    const label = (scope: string) => { const match = created.exec(scope); return match ? `created ${match[1]}` : scope; };
+    expect(onAccounts.map(label).sort()).toEqual(rotated.map((sample) => sample.existingResourceId ?? `created ${sample.name}`).sort());
+  });
+
+  it.each(CLOUD_NAMES)('in %s, Key Vault Secrets Officer on each rotated key\'s secret alone, never on the vault', (cloud) => {
+    const officer = assignments(cloud).filter((a) => a.role === KEY_VAULT_SECRETS_OFFICER).map((a) => a.scope.split('/').slice(-2).join('/'));
+    expect(officer.sort()).toEqual(SAMPLES[cloud].filter((sample) => isRotated(cloud, sample)).map((sample) => `secrets/${sample.name}-key`).sort());
+    // The vault itself: Secrets User (read) only.
+    const onVault = assignments(cloud).filter((a) => /\/vaults\/[^/]+$/.test(a.scope)).map((a) => a.role);
+    expect(onVault).toEqual([KEY_VAULT_SECRETS_USER]);
+  });
+
+  it('a rotated key\'s secret is written only when it does not exist yet; an unrotated one on every deployment', () => {
+    const keys = (template.resources as Record<string, { properties: { template: { resources: Record<string, Record<string, unknown>> } } }>).keys!;
+    const { firstVersion, everyVersion } = keys.properties.template.resources;
+    expect(firstVersion).toMatchObject({ condition: "[parameters('rotated')]", '@options': { onlyIfNotExists: [] }, type: 'Microsoft.KeyVault/vaults/secrets' });
+    expect(everyVersion).toMatchObject({ condition: "[not(parameters('rotated'))]", type: 'Microsoft.KeyVault/vaults/secrets' });
+    expect(everyVersion).not.toHaveProperty('@options');
+    // Both write the same version: the same name, value, tags and content type.
+    const written = (declared: Record<string, unknown>) => Object.fromEntries(Object.entries(declared).filter(([key]) => key !== 'condition' && key !== '@options'));
+    expect(written(firstVersion!)).toEqual(written(everyVersion!));
+  });
+
+  it.each(Object.keys(ROTATION_REFUSALS))('refuses %s, as the code would at start-up', (name) => {
+    const result = refusals.get(name);
+    expect(result?.ok).toBe(false);
+    const message = result && !result.ok ? result.message : '';
+    expect(message).toMatch(
+      {
+        'a secret age as long as the period': /secretMaxAgeMinutes \(1440\) plus 5 minutes must be shorter than keyRotationDays \(1\)/,
+        'a five-field schedule': /keyRotationSchedule "0 \*\/6 \* \* \*" must be NCRONTAB with six fields/,
+        'nothing to rotate': /keyRotationDays is set, but no aiResources item is rotated/,
+        'two rotated items on one account': /two rotated items name the same existing account/,
+      }[name]!,
+    );
   });
 });
 

@@ -29,7 +29,7 @@ afterAll(async () => {
   await browser.close();
   await sandbox.stop();
   const output = sandbox.stack.hostOutput.join('\n');
-  for (const key of Object.values(STACK_KEYS)) expect(output).not.toContain(key);
+  for (const key of [...Object.values(STACK_KEYS), ...sandbox.stack.arm.everyKey()]) expect(output).not.toContain(key);
 });
 
 async function openDemo(): Promise<Page> {

@@ -47,7 +47,7 @@ describe('KeyVaultSecretSource when the vault fails', () => {
     const kept: { name: string; code: string }[] = [];
     const secrets = source(kept);
     expect((await secrets.getSecret('speech-key')).value).toBe('a1b2c3d4e5f60718293a4b5c6d7e8f90');
-    clock.now += 31 * 60_000; // past the 30-minute age
+    clock.now += 61 * 60_000; // past the 60-minute age
     vault.failNext(100, 503);
     for (let i = 0; i < 20; i++) {
       expect((await secrets.getSecret('speech-key')).value).toBe('a1b2c3d4e5f60718293a4b5c6d7e8f90');
@@ -66,7 +66,7 @@ describe('KeyVaultSecretSource when the vault fails', () => {
     await secrets.getSecret('speech-key');
     vault.failNext(1, 500);
     expect(await codeOf(secrets.getSecret('speech-key', { refresh: true }))).toBe('keyvault_unavailable');
-    clock.now += 31 * 60_000;
+    clock.now += 61 * 60_000;
     vault.accessMode = 'forbidden';
     expect(await codeOf(secrets.getSecret('speech-key'))).toBe('keyvault_role_missing');
     vault.accessMode = 'allow';

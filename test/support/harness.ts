@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { startFakeArm, type FakeArm } from '../../devstack/fakes/arm.js';
 import { startFakeCognitive, type FakeCognitive, type FakeKey } from '../../devstack/fakes/cognitive.js';
 import { startFakeEntra, type FakeEntra } from '../../devstack/fakes/entra.js';
 import { fakeKeyVaultCredential, startFakeKeyVault, type FakeKeyVault } from '../../devstack/fakes/keyVault.js';
+import type { FakeManagedIdentity } from '../../devstack/fakes/managedIdentity.js';
 import { createRoutes, type Route } from '../../src/functions/routes.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import type { Dependencies } from '../../src/composition.js';
@@ -94,11 +96,15 @@ export interface Harness {
   routes: Route[];
   /** Rebuilds the service from `env` (after a test changes settings). */
   rebuild(overrides?: Record<string, string>): void;
-  /** Calls a route's handler as the host would; throws when the answer departs from openapi.json. */
+  /**
+   * Calls a route's handler as the host would; throws when the answer departs from openapi.json.
+   * `routes`: another instance's route table (default: this harness's).
+   */
   call(
     method: string,
     path: string,
     headers?: Record<string, string>,
+    routes?: readonly Route[],
   ): Promise<{ status: number; headers: Record<string, string>; body: string; json: unknown }>;
   callerToken(claims?: Record<string, unknown>): Promise<string>;
   /** The log as plain text: each JSON line's values, unescaped, so tests can search for phrases. */
@@ -106,8 +112,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The three fakes, the service wired to them at the wire, and a way to call its routes. */
-export async function startHarness(options: { now?: number; dependencies?: Dependencies } = {}): Promise<Harness> {
+/**
+ * The three fakes, the service wired to them at the wire, and a way to call its routes.
+ * `withoutCredential`: the app builds its own credential (the managed identity, see startRotationHarness).
+ */
+export async function startHarness(
+  options: { now?: number; dependencies?: Dependencies; withoutCredential?: boolean } = {},
+): Promise<Harness> {
   const clock = { now: options.now ?? Date.now() };
   const now = () => clock.now;
   const entra = await startFakeEntra({ tenantId: TENANT_ID, now });
@@ -137,7 +148,7 @@ export async function startHarness(options: { now?: number; dependencies?: Depen
   const dependencies: Dependencies = {
     now,
     fetch: fetchAtTheWire,
-    credential: fakeKeyVaultCredential,
+    ...(options.withoutCredential ? {} : { credential: fakeKeyVaultCredential }),
     keyVaultClientOptions: { tlsOptions: { ca: vault.certificatePem } },
     sleep: async (ms) => {
       clock.now += ms;
@@ -163,9 +174,9 @@ export async function startHarness(options: { now?: number; dependencies?: Depen
       harness.runtime = createRuntime(env, dependencies);
       harness.routes = createRoutes(() => harness.runtime);
     },
-    async call(method, path, headers = {}) {
+    async call(method, path, headers = {}, routes = harness.routes) {
       const [routeName, ...rest] = path.replace(/^\/api\//, '').split('/');
-      const route = harness.routes.find((r) => r.route.split('/')[0] === routeName);
+      const route = routes.find((r) => r.route.split('/')[0] === routeName);
       if (route === undefined) throw new Error(`no route for ${path}`);
       const params: Record<string, string> = rest.length ? { resource: decodeURIComponent(rest.join('/')) } : {};
       const request = new HttpRequest({ method, url: `http://localhost:7071${path}`, headers, params });
@@ -216,9 +227,100 @@ export async function startHarness(options: { now?: number; dependencies?: Depen
   return harness;
 }
 
-/** Fails if any test key appears anywhere in the given text. */
-export function expectNoKeys(text: string): void {
-  for (const key of ALL_TEST_KEYS) {
+/** Fails if any test key, or any of `more` (keys the ARM fake made up), appears anywhere in the given text. */
+export function expectNoKeys(text: string, more: readonly string[] = []): void {
+  for (const key of [...ALL_TEST_KEYS, ...more]) {
     if (text.includes(key)) throw new Error(`a resource key leaked: ...${key.slice(-4)}`);
   }
+}
+
+/** The client ID of the user-assigned identity the rotation harness's app runs as. */
+export const IDENTITY_CLIENT_ID = '6b1f0e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b';
+
+/** ARM IDs of the accounts behind the harness's resources that the rotation harness rotates. */
+export const ACCOUNT_IDS = {
+  speech:
+    '/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/speech-jpw',
+  custom:
+    '/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-speech',
+  china:
+    '/subscriptions/5c6d7e8f-0000-4000-8000-0000000000c1/resourceGroups/rg-cn/providers/Microsoft.CognitiveServices/accounts/speech-cn',
+} as const;
+
+/** The resources of the harness, with `resourceId` on three of them; translator and multi have none. */
+export const ROTATED_RESOURCES = RESOURCES.map((resource) => {
+  const id =
+    resource.name === 'speech'
+      ? ACCOUNT_IDS.speech
+      : resource.name === 'speech-custom'
+        ? ACCOUNT_IDS.custom
+        : resource.name === 'speech-cn'
+          ? ACCOUNT_IDS.china
+          : undefined;
+  return id === undefined ? resource : { ...resource, resourceId: id };
+});
+
+const MANAGEMENT_AUDIENCES = [
+  'https://management.azure.com',
+  'https://management.chinacloudapi.cn',
+  'https://management.usgovcloudapi.net',
+];
+
+export interface RotationHarness extends Harness {
+  readonly arm: FakeArm;
+  readonly identity: FakeManagedIdentity;
+}
+
+/**
+ * The harness with key rotation on (KEY_ROTATION_DAYS 30 unless overridden) and an ARM fake tied
+ * to the STS fake, driven by the app's real credential through the managed-identity fake:
+ * `process.env` must carry `identity.env` (set it once per test file; MSAL remembers the source).
+ * The rotated secrets start tagged as key1 of their account, rotated at the start time.
+ */
+export async function startRotationHarness(
+  identity: FakeManagedIdentity,
+  options: { now?: number; settings?: Record<string, string>; dependencies?: Dependencies } = {},
+): Promise<RotationHarness> {
+  const base = await startHarness({
+    ...(options.now === undefined ? {} : { now: options.now }),
+    withoutCredential: true,
+  });
+  const arm = await startFakeArm({
+    cognitive: base.cognitive,
+    acceptToken: (token) => MANAGEMENT_AUDIENCES.some((audience) => identity.tokensFor(audience).includes(token)),
+  });
+  arm.addAccount(ACCOUNT_IDS.speech, { cloud: 'AzureCloud', region: 'japanwest' }, { key1: KEYS.speech });
+  arm.addAccount(
+    ACCOUNT_IDS.custom,
+    { cloud: 'AzureCloud', subdomain: 'contoso-speech', region: 'westeurope' },
+    { key1: KEYS.custom },
+  );
+  arm.addAccount(ACCOUNT_IDS.china, { cloud: 'AzureChinaCloud', region: 'chinaeast2' }, { key1: KEYS.china });
+  const tags = { keyName: 'key1', rotatedAt: new Date(base.clock.now).toISOString() };
+  base.vault.setSecret('speech-key', KEYS.speech, { tags });
+  base.vault.setSecret('speech-custom-key', KEYS.custom, { tags });
+  base.vault.setSecret('speech-cn-key', KEYS.china, { tags });
+  Object.assign(base.dependencies, {
+    armClientOptions: {
+      tlsOptions: { ca: arm.certificatePem },
+      retryOptions: { maxRetries: 1, retryDelayInMs: 10, maxRetryDelayInMs: 20 },
+    },
+    ...options.dependencies,
+  });
+  base.rebuild({
+    TOKEN_RESOURCES: JSON.stringify(ROTATED_RESOURCES),
+    KEY_ROTATION_DAYS: '30',
+    ARM_ENDPOINT: arm.url,
+    IDENTITY_ENDPOINT: identity.env.IDENTITY_ENDPOINT,
+    AZURE_CLIENT_ID: IDENTITY_CLIENT_ID,
+    ...options.settings,
+  });
+  const close = base.close.bind(base);
+  return Object.assign(base, {
+    arm,
+    identity,
+    async close() {
+      await Promise.all([close(), arm.close()]);
+    },
+  });
 }

@@ -1,0 +1,101 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeManagedIdentity, type FakeManagedIdentity } from '../../devstack/fakes/managedIdentity.js';
+import { diagnose, type Finding } from '../../src/doctor/diagnose.js';
+import {
+  ACCOUNT_IDS,
+  expectNoKeys,
+  IDENTITY_CLIENT_ID,
+  startRotationHarness,
+  type RotationHarness,
+} from '../support/harness.js';
+
+const T0 = Date.parse('2026-12-01T00:00:00Z');
+const DAY = 86_400_000;
+
+let identity: FakeManagedIdentity;
+let h: RotationHarness;
+const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
+
+// One managed-identity endpoint for the file: MSAL remembers the source it found per process.
+beforeAll(async () => {
+  identity = await startFakeManagedIdentity({ clientId: IDENTITY_CLIENT_ID });
+  Object.assign(process.env, identity.env);
+});
+afterAll(async () => {
+  process.env.IDENTITY_ENDPOINT = saved.IDENTITY_ENDPOINT ?? '';
+  process.env.IDENTITY_HEADER = saved.IDENTITY_HEADER ?? '';
+  await identity.close();
+});
+beforeEach(async () => {
+  h = await startRotationHarness(identity, { now: T0 });
+  h.clock.now = T0 + 12 * DAY;
+});
+afterEach(async () => {
+  await h.close();
+});
+
+async function speechFinding(): Promise<Finding> {
+  const findings = await diagnose(h.env, h.dependencies);
+  expectNoKeys(JSON.stringify(findings), h.arm.everyKey());
+  const finding = findings.find((f) => f.resource === 'speech');
+  if (finding === undefined) throw new Error('no finding for speech');
+  return finding;
+}
+
+describe('doctor: key rotation', () => {
+  it('per rotated resource: the key in use, its age and the next rotation, after checking the permissions without using them', async () => {
+    const versions = h.vault.versions('speech-key');
+    const finding = await speechFinding();
+    expect(finding).toMatchObject({
+      ok: true,
+      cause: null,
+      detail: expect.stringMatching(/; key1, 12 days old; next rotation 2026-12-31T00:00:00.000Z$/),
+      rotation: {
+        keyName: 'key1',
+        since: '2026-12-01T00:00:00.000Z',
+        ageDays: 12,
+        nextRotationAt: '2026-12-31T00:00:00.000Z',
+      },
+    });
+    // The effective permissions were read, no key listed or regenerated; the secret's tags were
+    // written back unchanged, and no version added.
+    expect(h.arm.calls.map((c) => c.operation)).toEqual(['permissions', 'permissions', 'permissions']);
+    expect(h.vault.versions('speech-key')).toEqual(versions);
+    expect(h.vault.writes.put).toBe(0);
+    // A resource without resourceId has no rotation facts.
+    const translator = (await diagnose(h.env, h.dependencies)).find((f) => f.resource === 'translator');
+    expect(translator).not.toHaveProperty('rotation');
+  });
+
+  it('rotation_permission_missing when the identity may not regenerate the keys', async () => {
+    h.arm.deny(ACCOUNT_IDS.speech, 'regenerateKey');
+    expect(await speechFinding()).toMatchObject({
+      ok: false,
+      cause: 'rotation_permission_missing',
+      detail: expect.stringContaining('lack Microsoft.CognitiveServices/accounts/regenerateKey/action'),
+      fix: expect.stringContaining('listKeys/action and .../regenerateKey/action'),
+    });
+  });
+
+  it('rotation_permission_missing when the identity may read the secret but not write it', async () => {
+    h.vault.writeAccess = 'forbidden';
+    expect(await speechFinding()).toMatchObject({
+      ok: false,
+      cause: 'rotation_permission_missing',
+      detail: expect.stringContaining('Key Vault answered 403 (Forbidden) writing secret "speech-key"'),
+      fix: expect.stringContaining('Key Vault Secrets Officer'),
+    });
+  });
+
+  it('with scheduled rotation off: the facts, no permission check', async () => {
+    h.rebuild({ KEY_ROTATION_DAYS: '0' });
+    h.arm.deny('*', 'regenerateKey');
+    const finding = await speechFinding();
+    expect(finding).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/; key1, 12 days old; scheduled rotation off$/),
+      rotation: { keyName: 'key1', nextRotationAt: null },
+    });
+    expect(h.arm.calls).toEqual([]);
+  });
+});

@@ -1,0 +1,200 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  repositoryRoot,
+  STACK_ACCOUNT_IDS,
+  STACK_KEYS,
+  startLocalStack,
+  type LocalStack,
+} from '../../devstack/localStack.js';
+import { fetchConforming } from '../support/contract.js';
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `npm run rotate` as a process of its own, against the stack's settings, identity and CA. */
+function rotate(stack: LocalStack, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [join(repositoryRoot(), 'dist', 'src', 'rotation', 'cli.js'), '--settings', stack.settingsPath, ...args],
+      { env: { PATH: process.env.PATH, ...stack.processEnv } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+function expectNoStackKeys(stack: LocalStack, text: string): void {
+  for (const key of [...Object.values(STACK_KEYS), ...stack.arm.everyKey()]) expect(text).not.toContain(key);
+}
+
+async function tokenStatus(stack: LocalStack): Promise<number> {
+  const response = await fetchConforming(`${stack.apiUrl}/token/speech`, {
+    headers: { Authorization: `Bearer ${await stack.callerToken()}` },
+  });
+  return response.status;
+}
+
+async function stsAccepts(stack: LocalStack, key: string): Promise<boolean> {
+  const response = await fetch(`${stack.cognitive.url}/sts/v1.0/issueToken`, {
+    method: 'POST',
+    headers: { 'Ocp-Apim-Subscription-Key': key },
+  });
+  await response.body?.cancel();
+  return response.status === 200;
+}
+
+describe('npm run rotate', () => {
+  let stack: LocalStack;
+  const seen: string[] = [];
+  beforeAll(async () => {
+    stack = await startLocalStack();
+  });
+  afterAll(async () => {
+    await stack.stop();
+    expectNoStackKeys(stack, [...seen, ...stack.hostOutput].join('\n'));
+  });
+
+  async function run(...args: string[]): Promise<Run> {
+    const result = await rotate(stack, ...args);
+    seen.push(result.stdout, result.stderr);
+    return result;
+  }
+
+  it('--dry-run --json: the array of outcomes, exit 0, nothing changed', async () => {
+    const result = await run('--dry-run', '--leaked', '--json');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([
+      {
+        resource: 'speech',
+        action: 'skipped',
+        keyName: 'key1',
+        reason:
+          'dry run: would regenerate key2 and store it in secret "speech-key", then regenerate key1; nothing was changed',
+      },
+      expect.objectContaining({ resource: 'translator', action: 'skipped', keyName: 'key1' }),
+    ]);
+    expect(stack.arm.calls.map((c) => c.operation)).toEqual(['listKeys', 'listKeys']);
+    expect(stack.vault.writes).toEqual({ put: 0, patch: 0 });
+  });
+
+  it('without a flag: nothing is due yet, exit 0', async () => {
+    const result = await run('--json');
+    expect(result.status).toBe(0);
+    expect((JSON.parse(result.stdout) as { action: string; reason: string }[]).map((o) => o.action)).toEqual([
+      'skipped',
+      'skipped',
+    ]);
+  });
+
+  it('--resource speech --leaked: rotated; no key from before works, and the host keeps serving tokens', async () => {
+    expect(await tokenStatus(stack)).toBe(200);
+    const before = stack.arm.keys(STACK_ACCOUNT_IDS.speech);
+    const result = await run('--resource', 'speech', '--leaked', '--json');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([
+      {
+        resource: 'speech',
+        action: 'rotated',
+        keyName: 'key2',
+        reason: expect.stringContaining('no key from before works'),
+      },
+    ]);
+    // The log lines go to stderr, stdout holds the array alone.
+    expect(result.stderr).toMatch(
+      /"event":"key_rotated","resource":"speech","keyName":"key2","secret":"speech-key","version":"[0-9a-f]{32}","mode":"leaked"/,
+    );
+    expect(await stsAccepts(stack, before.key1)).toBe(false);
+    expect(await stsAccepts(stack, before.key2)).toBe(false);
+    expect(stack.vault.versions('speech-key').at(-1)?.value).toBe(stack.arm.keys(STACK_ACCOUNT_IDS.speech).key2);
+    // The host still holds the token from before; a token from the new key is vended when it is due.
+    expect(await tokenStatus(stack)).toBe(200);
+  });
+
+  it('a failure: exit 1, its code, diagnosis and fix, in the table and in --json', async () => {
+    stack.arm.deny(STACK_ACCOUNT_IDS.translator, 'regenerateKey');
+    const table = await run('--resource', 'translator', '--leaked');
+    expect(table.status).toBe(1);
+    expect(table.stdout).toMatch(
+      /translator\s+FAILED rotation_permission_missing\s+regenerateKey on .*translator-sandbox: Azure Resource Manager answered 403 \(AuthorizationFailed\)/,
+    );
+    expect(table.stdout).toContain(
+      "fix: Give the function's identity the actions Microsoft.CognitiveServices/accounts/listKeys/action",
+    );
+    expect(table.stdout).toContain('1 of 1 failed.');
+    expect(table.stderr).toContain('"event":"key_rotation_failed"');
+    const json = await run('--resource', 'translator', '--leaked', '--json');
+    expect(json.status).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual([
+      {
+        resource: 'translator',
+        action: 'failed',
+        code: 'rotation_permission_missing',
+        detail: expect.any(String),
+        fix: expect.any(String),
+      },
+    ]);
+    stack.arm.allowAll();
+  });
+
+  it('refuses what it cannot do before calling anything: exit 2', async () => {
+    const both = await run('--now', '--leaked');
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain('--now and --leaked exclude each other');
+    const unknown = await run('--resource', 'nope');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('No resource "nope" in TOKEN_RESOURCES; the resources are speech, translator.');
+    const typo = await run('--leakd');
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain('Usage: npm run rotate');
+  });
+});
+
+describe("npm run dev's host runs the key-rotation timer", () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startLocalStack({ settings: { KEY_ROTATION_DAYS: '1', KEY_ROTATION_SCHEDULE: '* * * * * *' } });
+  });
+  afterAll(async () => {
+    await stack.stop();
+    expectNoStackKeys(stack, stack.hostOutput.join('\n'));
+  });
+
+  it('rotates a key that is due on its next tick, through the managed identity and ARM, and keeps serving', async () => {
+    expect(await tokenStatus(stack)).toBe(200);
+    const before = stack.arm.keys(STACK_ACCOUNT_IDS.speech);
+    // A version rotated two days ago: due with KEY_ROTATION_DAYS 1.
+    stack.vault.setSecret('speech-key', STACK_KEYS.speech, {
+      tags: { keyName: 'key1', rotatedAt: new Date(Date.now() - 2 * 86_400_000).toISOString() },
+    });
+    // Bounded: the timer ticks every second.
+    await expect
+      .poll(() => stack.hostOutput.some((line) => line.includes('"event":"key_rotated"')), {
+        timeout: 10_000,
+        interval: 100,
+      })
+      .toBe(true);
+    const line = stack.hostOutput.find((l) => l.includes('"event":"key_rotated"')) ?? '';
+    expect(JSON.parse(line)).toMatchObject({
+      resource: 'speech',
+      keyName: 'key2',
+      mode: 'due',
+      invocationId: expect.any(String),
+    });
+    const after = stack.arm.keys(STACK_ACCOUNT_IDS.speech);
+    expect(after.key1).toBe(before.key1);
+    expect(stack.vault.versions('speech-key').at(-1)).toMatchObject({ value: after.key2, tags: { keyName: 'key2' } });
+    // The translator's secret was tagged as rotated now: not due, left alone.
+    expect(stack.vault.versions('translator-key')).toHaveLength(1);
+    expect(await tokenStatus(stack)).toBe(200);
+    expect(stack.hostOutput.join('\n')).not.toContain('key_rotation_failed');
+  });
+});
