@@ -43,6 +43,8 @@ const result = await build({
   format: 'esm',
   target: 'node20',
   sourcemap: true,
+  // Maps are read as each chunk loads; without the sources embedded they are a fraction of the size.
+  sourcesContent: false,
   minify: true,
   // Names stay readable in logs and stack traces even without the source map.
   keepNames: true,

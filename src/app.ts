@@ -24,7 +24,8 @@ export function createApp(env: Environment, dependencies: Dependencies = {}): Ap
     runtime,
     routes: createRoutes(() => runtime),
     timers: createTimers(runtime),
-    warmedUp: runtime.ok ? warmUp(runtime.parts) : Promise.resolve(),
+    // Started once the import has finished, so the worker registers the functions first.
+    warmedUp: runtime.ok ? afterImport().then(() => warmUp(runtime.parts)) : Promise.resolve(),
   };
 }
 
@@ -36,3 +37,7 @@ export { describeError, ensureVendingError } from './errors.js';
 export { acceptedMethods, badRequest, ROUTE_PREFIX, routeNotFound } from './functions/routes.js';
 export { problemResponse } from './http/problem.js';
 export { Logger } from './log/logger.js';
+
+function afterImport(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -66,7 +66,9 @@ export interface Parts {
 export function composeParts(config: Config, dependencies: Dependencies = {}): Parts {
   const now = dependencies.now ?? Date.now;
   const logger = dependencies.logger ?? new Logger(consoleSink);
-  const fetch = dependencies.fetch ?? globalThis.fetch;
+  // Read at the first request, not here: touching globalThis.fetch loads Node's HTTP client
+  // (undici), which the import of the app does not otherwise need.
+  const fetch: typeof globalThis.fetch = dependencies.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const authenticator = new CallerAuthenticator({
     ...config.auth,
     now,
