@@ -31,6 +31,14 @@ param authAudiences string
 @description('Token requests per caller per minute on one instance (RATE_LIMIT_PER_MINUTE); 0 turns the limit off.')
 param rateLimitPerMinute int = 60
 
+@minLength(1)
+@description('App role values that may read GET /api/status (OPERATOR_ROLES), comma-separated. Create the role on the API app registration and assign it to operators.')
+param operatorRoles string = 'TokenVending.Operator'
+
+@minLength(1)
+@description('When the self-check timer runs (SELF_CHECK_SCHEDULE): NCRONTAB, six fields, UTC. The unhealthy-resource alert assumes the default, every 5 minutes.')
+param selfCheckSchedule string = '0 */5 * * * *'
+
 @description('Browser origins the platform CORS setting allows, e.g. https://app.contoso.com. Empty: no browser origin; * is refused.')
 param corsAllowedOrigins string[] = []
 
@@ -241,6 +249,8 @@ module api 'modules/functionApp.bicep' = {
       )
     ]
     rateLimitPerMinute: rateLimitPerMinute
+    operatorRoles: operatorRoles
+    selfCheckSchedule: selfCheckSchedule
   }
 }
 

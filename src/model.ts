@@ -9,6 +9,7 @@
  * Descriptions given with `.meta()` become the document's descriptions.
  */
 import { z } from 'zod';
+import type { Schedule } from './config/schedule.js';
 import { ERROR_CODES } from './errors.js';
 
 /** Azure clouds with their own STS, Speech and Entra hosts (see `clouds/clouds.ts`). */
@@ -93,6 +94,30 @@ export interface IdentityConfig {
   readonly clientId: string | undefined;
 }
 
+/** What operators get: the status view's access and the self-check's schedule. */
+export interface OperationsConfig {
+  /** `OPERATOR_ROLES`: app role values (`roles` claim) that may read `GET /api/status`; any one grants it. */
+  readonly operatorRoles: readonly string[];
+  /** `SELF_CHECK_SCHEDULE`: when the self-check timer runs. */
+  readonly selfCheckSchedule: Schedule;
+}
+
+/**
+ * Where telemetry goes (`APPLICATIONINSIGHTS_CONNECTION_STRING`, `..._AUTHENTICATION_STRING`).
+ * `invalid` is not a configuration error: the service runs, exports nothing and says why once.
+ */
+export type TelemetryConfig =
+  | { readonly export: 'off' }
+  | { readonly export: 'invalid'; readonly problem: string; readonly fix: string }
+  | {
+      readonly export: 'azure-monitor';
+      readonly connectionString: string;
+      /** Origin the envelopes are posted to (`/v2.1/track`), for diagnoses. */
+      readonly ingestionEndpoint: string;
+      /** Entra-authenticated ingestion with this managed identity (client ID, or system-assigned); else the key alone. */
+      readonly entra: { readonly clientId: string | undefined } | undefined;
+    };
+
 /** The validated app settings (`config/settings.ts` `loadConfig`). */
 export interface Config {
   readonly auth: AuthConfig;
@@ -102,6 +127,8 @@ export interface Config {
   readonly resources: readonly TokenResource[];
   /** Token requests per caller per minute on one instance; 0 = off. */
   readonly rateLimitPerMinute: number;
+  readonly operations: OperationsConfig;
+  readonly telemetry: TelemetryConfig;
 }
 
 // ---- What callers receive -----------------------------------------------------------------------

@@ -37,6 +37,8 @@ param authAudiences string
 param keyVaultUri string
 param tokenResources tokenResource[]
 param rateLimitPerMinute int
+param operatorRoles string
+param selfCheckSchedule string
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -94,6 +96,8 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     KEY_VAULT_URI: keyVaultUri
     TOKEN_RESOURCES: string(tokenResources)
     RATE_LIMIT_PER_MINUTE: string(rateLimitPerMinute)
+    OPERATOR_ROLES: operatorRoles
+    SELF_CHECK_SCHEDULE: selfCheckSchedule
     // Read by the platform. Host storage through the identity: the account takes no shared keys.
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'
