@@ -27,11 +27,13 @@ export class VendingService {
     const resource = authorize(caller, config.resources, resourceName);
     const cached = await cache.get(resource);
     const { name, ...summary } = summarize(resource);
+    const expiresInSeconds = Math.max(0, Math.floor((cached.expiresAt - now()) / 1000));
+    this.#parts.telemetry.observe('token_remaining_lifetime_seconds', expiresInSeconds, { resource: resource.name });
     return {
       accessToken: cached.token,
       tokenType: 'Bearer',
       expiresOn: new Date(cached.expiresAt).toISOString(),
-      expiresInSeconds: Math.max(0, Math.floor((cached.expiresAt - now()) / 1000)),
+      expiresInSeconds,
       resource: name,
       ...summary,
     };

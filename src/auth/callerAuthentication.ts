@@ -5,6 +5,7 @@ import { isLoopbackHost } from '../config/urls.js';
 import { describeError, type VendingError } from '../errors.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
+import { noAnswer, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import { classifyVerificationError, identityProviderUnavailable, invalidToken } from './authFailure.js';
 import { bearerToken } from './bearerToken.js';
@@ -47,6 +48,8 @@ export interface CallerAuthenticatorOptions extends AuthConfig {
   readonly discoveryRetryAfterMs?: number;
   /** Told when refreshing the key set fails while the last good one is still in use (at most once per cooldown). */
   readonly onSigningKeysRefreshFailure?: (error: VendingError) => void;
+  /** Times discovery and key set fetches. */
+  readonly telemetry?: Pick<Telemetry, 'upstreamCall'>;
 }
 
 /** A tenant's discovery document is a few kilobytes. */
@@ -200,9 +203,12 @@ export class CallerAuthenticator {
     const { authorityHost, tenantId, cloud } = this.#options;
     const url = `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`;
     let document: z.infer<typeof discoveryDocument>;
+    const call = this.#options.telemetry?.upstreamCall('discovery', { method: 'GET', host: new URL(url).host });
+    let status: number | undefined;
     try {
       document = await withTimeout(this.#options.discoveryTimeoutMs ?? 5000, async (signal) => {
         const response = await this.#fetch(url, { signal, headers: { accept: 'application/json' } });
+        status = response.status;
         if (!response.ok) {
           await response.body?.cancel();
           throw new Error(`HTTP ${response.status} from ${url}; check AUTH_TENANT_ID and AUTH_AUTHORITY_HOST`);
@@ -215,8 +221,11 @@ export class CallerAuthenticator {
         }
         return parsed.data;
       });
+      call?.end({ status });
     } catch (error) {
-      throw identityProviderUnavailable(`OIDC discovery at ${url} failed: ${describeError(error)}`, error);
+      const failure = identityProviderUnavailable(`OIDC discovery at ${url} failed: ${describeError(error)}`, error);
+      call?.end({ status, failure: status === undefined ? noAnswer(error) : undefined, code: failure.code });
+      throw failure;
     }
     const jwksUri = new URL(document.jwks_uri);
     if (jwksUri.protocol !== 'https:' && !(jwksUri.protocol === 'http:' && isLoopbackHost(jwksUri.hostname))) {
@@ -231,6 +240,7 @@ export class CallerAuthenticator {
       ...(this.#options.onSigningKeysRefreshFailure === undefined
         ? {}
         : { onRefreshFailure: this.#options.onSigningKeysRefreshFailure }),
+      ...(this.#options.telemetry === undefined ? {} : { telemetry: this.#options.telemetry }),
     });
     const v1Issuers = CLOUDS[cloud].v1IssuerHosts.map((host) => `https://${host}/${tenantId}/`);
     return { issuers: [document.issuer, ...v1Issuers], keys };

@@ -9,6 +9,7 @@ import {
 import { z } from 'zod';
 import { describeError, type VendingError } from '../errors.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
+import { noAnswer, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import { identityProviderUnavailable } from './authFailure.js';
 
@@ -38,6 +39,8 @@ export interface SigningKeySetOptions {
   readonly maxAgeMs?: number;
   /** Told of each failed fetch while callers are still served from the last good set. */
   readonly onRefreshFailure?: (error: VendingError) => void;
+  /** Times each fetch. */
+  readonly telemetry?: Pick<Telemetry, 'upstreamCall'>;
 }
 
 /** Entra answers with a few kilobytes; anything this large is not its key set. */
@@ -152,18 +155,33 @@ export class SigningKeySet {
 
   async #fetch(): Promise<KeyResolver> {
     const { url, timeoutMs = 5000 } = this.#options;
-    const json = await withTimeout(timeoutMs, async (signal) => {
-      const response = await this.#options.fetch(url, {
-        signal,
-        redirect: 'manual',
-        headers: { accept: 'application/json, application/jwk-set+json' },
+    const call = this.#options.telemetry?.upstreamCall('jwks', { method: 'GET', host: url.host });
+    let status: number | undefined;
+    let json: unknown;
+    try {
+      json = await withTimeout(timeoutMs, async (signal) => {
+        const response = await this.#options.fetch(url, {
+          signal,
+          redirect: 'manual',
+          headers: { accept: 'application/json, application/jwk-set+json' },
+        });
+        status = response.status;
+        if (response.status !== 200) {
+          await response.body?.cancel();
+          throw new Error(`HTTP ${response.status}`);
+        }
+        return readBoundedJson(response, MAX_KEY_SET_BYTES);
       });
-      if (response.status !== 200) {
-        await response.body?.cancel();
-        throw new Error(`HTTP ${response.status}`);
-      }
-      return readBoundedJson(response, MAX_KEY_SET_BYTES);
-    });
+      call?.end({ status });
+    } catch (error) {
+      // The failure is classified by the caller (keySetUnavailable): its one code is known here.
+      call?.end({
+        status,
+        failure: status === undefined ? noAnswer(error) : undefined,
+        code: 'identity_provider_unavailable',
+      });
+      throw error;
+    }
     const parsed = keySetDocument.safeParse(json);
     if (!parsed.success) throw new Error(`the answer is not a JSON Web Key Set of at most ${MAX_KEY_SET_BYTES} bytes`);
     const keys: JWK[] = parsed.data.keys

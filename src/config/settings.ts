@@ -207,7 +207,10 @@ function parseOperations(
   else {
     const tooOften = shortestInterval(parsed.schedule);
     if (tooOften === undefined)
-      problem('SELF_CHECK_SCHEDULE', `"${expression}" never fires; give e.g. "${DEFAULT_SELF_CHECK_SCHEDULE}" (every 5 minutes)`);
+      problem(
+        'SELF_CHECK_SCHEDULE',
+        `"${expression}" never fires; give e.g. "${DEFAULT_SELF_CHECK_SCHEDULE}" (every 5 minutes)`,
+      );
     else if (tooOften < MIN_SELF_CHECK_INTERVAL_MS)
       problem(
         'SELF_CHECK_SCHEDULE',

@@ -48,20 +48,32 @@ export function readTelemetrySettings(
   try {
     ingestion = new URL(endpoint);
   } catch {
-    return invalid('APPLICATIONINSIGHTS_CONNECTION_STRING has an IngestionEndpoint that is not a URL', CONNECTION_STRING_FIX);
+    return invalid(
+      'APPLICATIONINSIGHTS_CONNECTION_STRING has an IngestionEndpoint that is not a URL',
+      CONNECTION_STRING_FIX,
+    );
   }
   // The exporter rewrites http to https, so plain http can only be meant for a loopback fake.
   if (ingestion.protocol !== 'https:' && !(ingestion.protocol === 'http:' && isLoopbackHost(ingestion.hostname)))
-    return invalid('APPLICATIONINSIGHTS_CONNECTION_STRING has an IngestionEndpoint that is not https', CONNECTION_STRING_FIX);
+    return invalid(
+      'APPLICATIONINSIGHTS_CONNECTION_STRING has an IngestionEndpoint that is not https',
+      CONNECTION_STRING_FIX,
+    );
 
   let entra: { readonly clientId: string | undefined } | undefined;
   if (authenticationString !== undefined) {
     const auth = pairs(authenticationString);
     if (auth.get('authorization')?.toLowerCase() !== 'aad')
-      return invalid('APPLICATIONINSIGHTS_AUTHENTICATION_STRING does not say Authorization=AAD', AUTHENTICATION_STRING_FIX);
+      return invalid(
+        'APPLICATIONINSIGHTS_AUTHENTICATION_STRING does not say Authorization=AAD',
+        AUTHENTICATION_STRING_FIX,
+      );
     const clientId = auth.get('clientid') || undefined;
     if (clientId !== undefined && !GUID.test(clientId))
-      return invalid('APPLICATIONINSIGHTS_AUTHENTICATION_STRING has a ClientId that is not a GUID', AUTHENTICATION_STRING_FIX);
+      return invalid(
+        'APPLICATIONINSIGHTS_AUTHENTICATION_STRING has a ClientId that is not a GUID',
+        AUTHENTICATION_STRING_FIX,
+      );
     entra = { clientId };
   }
   return { export: 'azure-monitor', connectionString, ingestionEndpoint: ingestion.origin, entra };

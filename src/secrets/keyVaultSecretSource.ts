@@ -1,8 +1,10 @@
 import type { TokenCredential } from '@azure/core-auth';
+import { isRestError } from '@azure/core-rest-pipeline';
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { isLoopbackHost } from '../config/urls.js';
 import { VendingError, type ErrorCode } from '../errors.js';
 import { SingleFlight } from '../singleFlight.js';
+import { noAnswer, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import type { Logger } from '../log/logger.js';
 import { classifyKeyVaultFailure, secretEmpty, type SecretRead } from './keyVaultFailure.js';
@@ -55,6 +57,8 @@ export interface KeyVaultSecretSourceOptions {
    * shows in the log although tokens are still vended).
    */
   readonly logger?: Logger;
+  /** Times each read that reaches the vault (not the ones served from memory). */
+  readonly telemetry?: Pick<Telemetry, 'upstreamCall'>;
 }
 
 interface CachedSecret {
@@ -86,6 +90,7 @@ export class KeyVaultSecretSource implements SecretSource {
   readonly #failures = new Map<string, { readonly error: VendingError; readonly at: number }>();
   readonly #reads = new SingleFlight<SecretValue>();
   readonly #logger: Logger | undefined;
+  readonly #telemetry: Pick<Telemetry, 'upstreamCall'> | undefined;
   /** Versions already reported, so a warning is logged once per version, not once per read. */
   readonly #reported = new Set<string>();
 
@@ -96,6 +101,7 @@ export class KeyVaultSecretSource implements SecretSource {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retryAfterFailureMs = options.retryAfterFailureMs ?? 5000;
     this.#logger = options.logger;
+    this.#telemetry = options.telemetry;
     const loopback = isLoopbackHost(new URL(options.vaultUrl).hostname);
     this.#client = new SecretClient(options.vaultUrl, options.credential, {
       retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
@@ -131,10 +137,24 @@ export class KeyVaultSecretSource implements SecretSource {
 
   async #read(name: string): Promise<SecretValue> {
     let stored: KeyVaultSecret;
+    const call = this.#telemetry?.upstreamCall('keyvault', { method: 'GET', host: new URL(this.#vaultUrl).host });
     try {
       stored = await withTimeout(this.#timeoutMs, (abortSignal) => this.#client.getSecret(name, { abortSignal }));
+      call?.end({ status: 200 });
     } catch (error) {
-      throw this.#failed(name, classifyKeyVaultFailure(error, this.#describeRead(name)));
+      const failure = classifyKeyVaultFailure(error, this.#describeRead(name));
+      const status = isRestError(error) ? error.statusCode : undefined;
+      call?.end({
+        status,
+        failure:
+          failure.code === 'keyvault_credential_unavailable'
+            ? 'credential'
+            : status === undefined
+              ? noAnswer(error)
+              : undefined,
+        code: failure.code,
+      });
+      throw this.#failed(name, failure);
     }
     if (!stored.value?.trim()) throw this.#failed(name, secretEmpty(this.#describeRead(name)));
     const { key, trimmed } = readKey(stored.value);

@@ -1,4 +1,5 @@
 import { readBoundedText } from '../http/upstreamBody.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import { classifyStsAnswer, classifyStsNetworkFailure, type StsAttempt, type StsOutcome } from './stsAnswer.js';
 
@@ -30,6 +31,8 @@ export interface StsClientOptions extends StsRetryPolicy {
   readonly random?: () => number;
   /** First backoff step, in ms; doubles per attempt with full jitter. Default 250. */
   readonly baseDelayMs?: number;
+  /** Times each attempt. */
+  readonly telemetry?: Pick<Telemetry, 'upstreamCall'>;
 }
 
 export interface IssueTokenRequest {
@@ -50,6 +53,7 @@ export class StsClient {
   readonly #budgetMs: number;
   readonly #maxAttempts: number;
   readonly #baseDelayMs: number;
+  readonly #telemetry: Pick<Telemetry, 'upstreamCall'> | undefined;
 
   constructor(options: StsClientOptions = {}) {
     this.#fetch = options.fetch ?? fetch;
@@ -60,6 +64,7 @@ export class StsClient {
     this.#budgetMs = options.budgetMs ?? 12_000;
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#baseDelayMs = options.baseDelayMs ?? 250;
+    this.#telemetry = options.telemetry;
   }
 
   /**
@@ -87,6 +92,9 @@ export class StsClient {
 
   async #attempt({ url, key, resource }: IssueTokenRequest, timeoutMs: number): Promise<StsOutcome> {
     const attempt = (): StsAttempt => ({ url, resource, now: this.#now(), timeoutMs });
+    const call = this.#telemetry?.upstreamCall('sts', { method: 'POST', host: new URL(url).host, resource });
+    let status: number | undefined;
+    let outcome: StsOutcome;
     try {
       const answer = await withTimeout(timeoutMs, async (signal) => {
         const response = await this.#fetch(url, {
@@ -95,15 +103,23 @@ export class StsClient {
           signal,
           redirect: 'error',
         });
+        status = response.status;
         return {
           status: response.status,
           body: (await readBoundedText(response, MAX_ANSWER_BYTES)).text,
           retryAfter: response.headers.get('retry-after'),
         };
       });
-      return classifyStsAnswer(answer, attempt());
+      outcome = classifyStsAnswer(answer, attempt());
     } catch (error) {
-      return classifyStsNetworkFailure(error, attempt());
+      outcome = classifyStsNetworkFailure(error, attempt());
     }
+    const code = outcome.kind === 'failure' ? outcome.error.code : undefined;
+    call?.end({
+      status,
+      failure: code === 'sts_timeout' ? 'timeout' : code === 'sts_unreachable' ? 'network' : undefined,
+      code,
+    });
+    return outcome;
   }
 }
