@@ -28,7 +28,8 @@ export interface FakeKeyVault {
   /** TLS connections accepted: fewer than requests when the client keeps them alive. */
   connections(): number;
   /** Adds a new version, which becomes the latest. Returns the version id. */
-  setSecret(name: string, value: string): string;
+  /** Adds a version (with `tags`, e.g. `{ keyName: 'key2' }`); returns its id. */
+  setSecret(name: string, value: string, tags?: Readonly<Record<string, string>>): string;
   /** Disables the latest version (a read by name then answers 403 SecretDisabled). */
   disableSecret(name: string): void;
   deleteSecret(name: string): void;
@@ -45,6 +46,7 @@ interface SecretVersion {
   readonly version: string;
   readonly value: string;
   readonly created: number;
+  readonly tags: Readonly<Record<string, string>>;
   enabled: boolean;
 }
 
@@ -216,7 +218,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
         recoveryLevel: 'Recoverable+Purgeable',
         recoverableDays: 90,
       },
-      tags: {},
+      tags: chosen.tags,
     });
   });
   const port = await listenOnLoopback(server, options.latencyMs);
@@ -228,10 +230,10 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     hang: false,
     requests,
     connections: () => acceptedConnections(server),
-    setSecret(name, value) {
+    setSecret(name, value, tags = {}) {
       const versions = secrets.get(name) ?? [];
       const version = randomBytes(16).toString('hex');
-      versions.push({ version, value, created: now(), enabled: true });
+      versions.push({ version, value, created: now(), tags, enabled: true });
       secrets.set(name, versions);
       return version;
     },

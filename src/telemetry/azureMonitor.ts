@@ -12,7 +12,6 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
-  type Attributes,
   type Counter,
   type Histogram,
 } from '@opentelemetry/api';
@@ -94,26 +93,31 @@ export function startAzureMonitor(options: AzureMonitorOptions): TelemetryBacken
   // nothing but its own telemetry to its own resource.
   process.env.APPLICATION_INSIGHTS_NO_STATSBEAT ??= 'true';
 
-  let lastAnswer: LastAnswer;
+  // The exporter reports a retriable failure (401, 403, 429, 5xx, no connection) as a success
+  // once it has handed the batch to offline storage, which is off here: what ingestion answered is
+  // read off the wire instead, and the first failure is logged with its fix.
+  let reported = false;
+  const report = (answer: LastAnswer) => {
+    if (reported) return;
+    reported = true;
+    options.logger.warn(EVENTS.telemetryExportFailed, { ...exportFailure(answer, options) });
+  };
   const observeAnswers: PipelinePolicy = {
     name: 'telemetryExportOutcome',
     async sendRequest(request, next) {
       try {
         const response = await next(request);
-        lastAnswer = { status: response.status };
+        if (response.status !== 200) report({ status: response.status });
         return response;
       } catch (error) {
-        lastAnswer = { error };
+        report({ error });
         throw error;
       }
     },
   };
-  let reported = false;
-  const report = (result: ExportResult) => {
-    if (result.code === ExportResultCode.SUCCESS || reported) return;
-    reported = true;
-    const answer = lastAnswer ?? (result.error === undefined ? undefined : { error: result.error });
-    options.logger.warn(EVENTS.telemetryExportFailed, { ...exportFailure(answer, options) });
+  const reportFailed = (result: ExportResult) => {
+    if (result.code !== ExportResultCode.SUCCESS)
+      report(result.error === undefined ? undefined : { error: result.error });
   };
 
   const exporterOptions = {
@@ -135,7 +139,7 @@ export function startAzureMonitor(options: AzureMonitorOptions): TelemetryBacken
     'service.version': options.instance.version,
   });
   const reader = new PeriodicExportingMetricReader({
-    exporter: reportingMetricExporter(metricExporter, report),
+    exporter: reportingMetricExporter(metricExporter, reportFailed),
     exportIntervalMillis: options.exportIntervalMs ?? 60_000,
   });
   const meterProvider = new MeterProvider({ resource, readers: [reader] });
@@ -144,7 +148,7 @@ export function startAzureMonitor(options: AzureMonitorOptions): TelemetryBacken
     // Upstream spans are few (one per call that reaches an upstream, none on a cache hit), and
     // each is an answer to "why was this slow": kept whatever the host's sampling flag says.
     sampler: new AlwaysOnSampler(),
-    spanProcessors: [new BatchSpanProcessor(reportingSpanExporter(spanExporter, report))],
+    spanProcessors: [new BatchSpanProcessor(reportingSpanExporter(spanExporter, reportFailed))],
   });
   const meter = meterProvider.getMeter('ai-token-vending', options.instance.version);
   const tracer = tracerProvider.getTracer('ai-token-vending', options.instance.version);
@@ -164,7 +168,7 @@ export function startAzureMonitor(options: AzureMonitorOptions): TelemetryBacken
     const parentContext = record.parent === undefined ? null : parseTraceParent(record.parent);
     const started = tracer.startSpan(
       record.upstream,
-      { kind: SpanKind.CLIENT, startTime: record.startTime, attributes: record.attributes as Attributes },
+      { kind: SpanKind.CLIENT, startTime: record.startTime, attributes: record.attributes },
       parentContext === null ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, parentContext),
     );
     if (record.failed)
