@@ -1,5 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import type { Schedule } from '../config/schedule.js';
+import { Logger } from '../log/logger.js';
+import { runSelfCheck } from '../operations/selfCheck.js';
 import type { Runtime } from '../runtime.js';
 
 /** A timer-triggered function: registered with app.timer in Azure and run by the local host's scheduler. */
@@ -16,5 +18,20 @@ export interface TimerFunction {
  */
 export function createTimers(runtime: Runtime): TimerFunction[] {
   if (!runtime.ok) return [];
-  return [];
+  const { parts } = runtime;
+  return [
+    {
+      name: 'self-check',
+      schedule: parts.config.operations.selfCheckSchedule,
+      run: async (context) => {
+        const { invocationId } = context;
+        const logger = new Logger((level, line) => context[level](line), { invocationId, timer: 'self-check' });
+        await runSelfCheck(parts, logger, {
+          invocationId,
+          correlationId: invocationId,
+          traceParent: context.traceContext?.traceParent ?? undefined,
+        });
+      },
+    },
+  ];
 }
