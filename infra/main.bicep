@@ -39,6 +39,9 @@ param operatorRoles string = 'TokenVending.Operator'
 @description('When the self-check timer runs (SELF_CHECK_SCHEDULE): NCRONTAB, six fields, UTC. The unhealthy-resource alert assumes the default, every 5 minutes.')
 param selfCheckSchedule string = '0 */5 * * * *'
 
+@description('Where operators\' alerts are mailed (an action group). Empty: no action group; the alert rules still fire in the portal.')
+param alertEmail string = ''
+
 @description('Browser origins the platform CORS setting allows, e.g. https://app.contoso.com. Empty: no browser origin; * is refused.')
 param corsAllowedOrigins string[] = []
 
@@ -150,6 +153,27 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: tags
     metricsPublisherPrincipalId: identity.outputs.principalId
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    namePrefix: 'alert-${resourceToken}'
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    alertEmail: alertEmail
+  }
+}
+
+module dashboard 'modules/dashboard.bicep' = {
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    displayName: 'AI token vending (${environmentName})'
   }
 }
 

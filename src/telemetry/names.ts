@@ -108,7 +108,7 @@ export const SPAN_ATTRIBUTES = [
 export const EVENTS = {
   /** One per resource per self-check run: resource, healthy, code, fix. */
   resourceHealth: 'resource_health',
-  /** A key rotation failed: resource, code, fix. Logged through `reportRotation` (telemetry/rotationReport.ts). */
+  /** A key rotation failed: resource, code, fix. Logged through `reportRotation` (operations/rotationReport.ts). */
   keyRotationFailed: 'key_rotation_failed',
   /** A key was rotated: resource, keyName. */
   keyRotated: 'key_rotated',
@@ -120,3 +120,6 @@ export const EVENTS = {
   backgroundRefreshFailed: 'background_refresh_failed',
 } as const;
 export const EVENT_NAMES: readonly string[] = Object.values(EVENTS);
+
+/** Fields of those log lines that queries read (`parse_json(message)`), beside the event's own name. */
+export const EVENT_FIELDS = ['event', 'resource', 'healthy', 'code', 'fix'] as const;

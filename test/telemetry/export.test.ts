@@ -6,11 +6,15 @@
  *
  * MSAL remembers the managed-identity source per process, so this file has one endpoint for all.
  */
+import { randomUUID } from 'node:crypto';
+import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAppInsights, type FakeAppInsights } from '../../devstack/fakes/appInsights.js';
 import { startFakeManagedIdentity, type FakeManagedIdentity } from '../../devstack/fakes/managedIdentity.js';
-import { ERROR_CODES } from '../../src/errors.js';
-import { METRIC_DEFINITIONS, UNKNOWN_RESOURCE } from '../../src/telemetry/names.js';
+import { ERROR_CODES, VendingError } from '../../src/errors.js';
+import { createTimers } from '../../src/functions/timers.js';
+import { reportRotation } from '../../src/operations/rotationReport.js';
+import { METRIC_DEFINITIONS, METRIC_NAMES, UNKNOWN_RESOURCE } from '../../src/telemetry/names.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
 import { ALL_TEST_KEYS, KEYS, startHarness, type Harness } from '../support/harness.js';
 
@@ -78,10 +82,50 @@ describe('telemetry export to Application Insights', () => {
     expect((await h.call('GET', '/api/token/translator', { ...auth, 'x-correlation-id': 'ops-rejected' })).status).toBe(
       502,
     );
+    // The self-check (which flushes at its end) and a rotation's report, through the hook rotation calls.
+    const [selfCheck] = createTimers(h.runtime);
+    await selfCheck!.run(
+      new InvocationContext({ invocationId: randomUUID(), functionName: 'self-check', logHandler: () => undefined }),
+    );
+    if (!h.runtime.ok) throw new Error('not configured');
+    reportRotation(h.runtime.parts, { resource: 'speech', outcome: 'rotated', keyName: 'key2' });
+    reportRotation(h.runtime.parts, {
+      resource: 'multi',
+      outcome: 'failed',
+      error: new VendingError('keyvault_forbidden', 'Key Vault refused to store the secret.', {
+        fix: 'Grant Key Vault Secrets Officer.',
+      }),
+    });
     await telemetryOf(h).flush();
   });
   afterAll(async () => {
     await h.close();
+  });
+
+  it('every metric of the contract arrives (the names the alerts and the workbook query)', () => {
+    expect(METRIC_NAMES.filter((name) => !ingestion.metrics.some((m) => m.name === name))).toEqual([]);
+    const checks = ingestion.metrics.filter((m) => m.name === 'self_checks');
+    expect(checks.find((m) => m.properties.resource === 'translator')?.properties).toEqual({
+      resource: 'translator',
+      healthy: 'false',
+      code: 'key_rejected',
+    });
+    expect(checks.find((m) => m.properties.resource === 'speech')?.properties).toMatchObject({
+      healthy: 'true',
+      code: 'none',
+    });
+    expect(ingestion.metrics.filter((m) => m.name === 'key_rotations').map((m) => m.properties)).toEqual(
+      expect.arrayContaining([
+        { resource: 'speech', outcome: 'rotated', code: 'none' },
+        { resource: 'multi', outcome: 'failed', code: 'keyvault_forbidden' },
+      ]),
+    );
+    const failed = h.logs.find((l) => l.text.includes('"key_rotation_failed"'));
+    expect(JSON.parse(failed!.text)).toMatchObject({
+      resource: 'multi',
+      code: 'keyvault_forbidden',
+      fix: 'Grant Key Vault Secrets Officer.',
+    });
   });
 
   it('sends with the managed identity, over TLS, and ingestion accepts every batch', () => {
@@ -115,10 +159,13 @@ describe('telemetry export to Application Insights', () => {
     expect([...new Set(ingestion.metrics.map((m) => m.name))].filter((n) => !(n in METRIC_DEFINITIONS))).toEqual([
       '_OTELRESOURCE_',
     ]);
-    expect(sum('token_cache_lookups', { resource: 'speech', result: 'hit' })).toBe(1);
+    // Requests and the self-check: speech was fresh for the second request and for the check.
+    expect(sum('token_cache_lookups', { resource: 'speech', result: 'hit' })).toBe(2);
     expect(sum('token_cache_lookups', { resource: 'speech', result: 'miss' })).toBe(1);
     expect(sum('token_refreshes', { resource: 'speech', mode: 'foreground', outcome: 'ok' })).toBe(1);
-    expect(sum('token_refreshes', { resource: 'translator', mode: 'foreground', outcome: 'key_rejected' })).toBe(1);
+    expect(
+      sum('token_refreshes', { resource: 'translator', mode: 'foreground', outcome: 'key_rejected' }),
+    ).toBeGreaterThanOrEqual(1);
     const lifetime = ingestion.metrics.filter((m) => m.name === 'token_remaining_lifetime_seconds');
     expect(lifetime.reduce((n, m) => n + m.count, 0)).toBe(2);
     expect(lifetime.every((m) => m.properties.resource === 'speech' && m.value / m.count > 500)).toBe(true);
