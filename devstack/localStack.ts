@@ -3,6 +3,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { startFakeAppInsights, type FakeAppInsights } from './fakes/appInsights.js';
 import { startFakeCognitive, type FakeCognitive } from './fakes/cognitive.js';
 import { startFakeEntra, type FakeEntra } from './fakes/entra.js';
 import { startFakeKeyVault, type FakeKeyVault } from './fakes/keyVault.js';
@@ -44,6 +45,8 @@ export interface DevFakes {
   readonly vault: FakeKeyVault;
   readonly cognitive: FakeCognitive;
   readonly identity: FakeManagedIdentity;
+  /** Application Insights ingestion, when the stack was asked to export telemetry. */
+  readonly appInsights: FakeAppInsights | undefined;
   /** A local.settings.json pointing at the fakes. */
   readonly settingsPath: string;
   /** The fakes' certificate, for NODE_EXTRA_CA_CERTS in other processes. */
@@ -65,7 +68,14 @@ export interface DevFakesOptions {
   readonly rateLimitPerMinute?: number;
   /** Delay before every answer of Entra, Key Vault and the STS, in ms. Default 0. */
   readonly upstreamLatencyMs?: number;
+  /**
+   * Export telemetry to a fake Application Insights ingestion (TLS, a managed-identity token),
+   * sending metrics every `exportIntervalMs` (OTEL_METRIC_EXPORT_INTERVAL). Default: no telemetry.
+   */
+  readonly telemetry?: { readonly exportIntervalMs?: number };
 }
+
+const MONITOR = 'https://monitor.azure.com';
 
 /** Fake Entra, Key Vault, STS and managed identity in this process, and settings pointing at them. */
 export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevFakes> {
@@ -80,6 +90,20 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
     latencyMs,
   });
   const identity = await startFakeManagedIdentity();
+  const appInsights =
+    options.telemetry === undefined
+      ? undefined
+      : await startFakeAppInsights({
+          acceptToken: (token) => token !== undefined && identity.tokensFor(MONITOR).includes(token),
+        });
+  const telemetrySettings =
+    appInsights === undefined
+      ? {}
+      : {
+          APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.connectionString,
+          APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
+          OTEL_METRIC_EXPORT_INTERVAL: String(options.telemetry?.exportIntervalMs ?? 60_000),
+        };
   vault.setSecret('speech-key', STACK_KEYS.speech);
   vault.setSecret('translator-key', STACK_KEYS.translator);
 
@@ -97,6 +121,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
           AUTH_AUTHORITY_HOST: entra.authorityHost,
           KEY_VAULT_URI: vault.vaultUrl,
           RATE_LIMIT_PER_MINUTE: String(options.rateLimitPerMinute ?? 0),
+          ...telemetrySettings,
           TOKEN_RESOURCES: JSON.stringify([
             {
               name: 'speech',
@@ -128,6 +153,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
     vault,
     cognitive,
     identity,
+    appInsights,
     settingsPath,
     certificatePath,
     directory,
@@ -141,7 +167,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
         ...claims,
       }),
     async close() {
-      await Promise.all([entra.close(), vault.close(), cognitive.close(), identity.close()]);
+      await Promise.all([entra.close(), vault.close(), cognitive.close(), identity.close(), appInsights?.close()]);
       rmSync(directory, { recursive: true, force: true });
     },
   };

@@ -193,6 +193,7 @@ function composeTelemetry(
         credential: sendingCredential,
         instance,
         logger,
+        exportIntervalMs: settings.exportIntervalMs,
         ...dependencies.telemetryExport,
       });
     },

@@ -116,6 +116,8 @@ export type TelemetryConfig =
       readonly ingestionEndpoint: string;
       /** Entra-authenticated ingestion with this managed identity (client ID, or system-assigned); else the key alone. */
       readonly entra: { readonly clientId: string | undefined } | undefined;
+      /** How often metrics are sent, in ms. */
+      readonly exportIntervalMs: number;
     };
 
 /** The validated app settings (`config/settings.ts` `loadConfig`). */

@@ -34,6 +34,7 @@ export const PLATFORM_SETTING_NAMES = [
   'IDENTITY_ENDPOINT',
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+  'OTEL_METRIC_EXPORT_INTERVAL',
 ] as const;
 export type AppSettingName = (typeof APP_SETTING_NAMES)[number] | (typeof PLATFORM_SETTING_NAMES)[number];
 
@@ -182,6 +183,7 @@ export function loadConfig(env: Environment): Config {
     telemetry: readTelemetrySettings(
       setting('APPLICATIONINSIGHTS_CONNECTION_STRING'),
       setting('APPLICATIONINSIGHTS_AUTHENTICATION_STRING'),
+      setting('OTEL_METRIC_EXPORT_INTERVAL'),
     ),
   };
 }

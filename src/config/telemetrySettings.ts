@@ -3,6 +3,9 @@ import { isLoopbackHost } from './urls.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** How often metrics are sent: a minute, as Application Insights aggregates them. */
+const DEFAULT_EXPORT_INTERVAL_MS = 60_000;
+
 /** The exporter's own default when a connection string names no `IngestionEndpoint`. */
 const DEFAULT_INGESTION_ENDPOINT = 'https://dc.services.visualstudio.com';
 
@@ -23,7 +26,8 @@ function pairs(text: string): Map<string, string> {
 
 /**
  * Where telemetry goes, from `APPLICATIONINSIGHTS_CONNECTION_STRING` and
- * `APPLICATIONINSIGHTS_AUTHENTICATION_STRING`. Never a configuration error: telemetry must not stop
+ * `APPLICATIONINSIGHTS_AUTHENTICATION_STRING`, and how often metrics are sent
+ * (`OTEL_METRIC_EXPORT_INTERVAL`, OpenTelemetry's own variable, in ms). Never a configuration error: telemetry must not stop
  * the service, so an unusable value turns export off and says why (logged once at start-up). The
  * exporter reads only the connection string; the authentication string (which the Functions host
  * reads for its own telemetry) is mapped here to the managed identity the app sends with.
@@ -31,6 +35,7 @@ function pairs(text: string): Map<string, string> {
 export function readTelemetrySettings(
   connectionString: string | undefined,
   authenticationString: string | undefined,
+  exportInterval: string | undefined,
 ): TelemetryConfig {
   if (connectionString === undefined) return { export: 'off' };
   const invalid = (problem: string, fix: string): TelemetryConfig => ({ export: 'invalid', problem, fix });
@@ -76,5 +81,14 @@ export function readTelemetrySettings(
       );
     entra = { clientId };
   }
-  return { export: 'azure-monitor', connectionString, ingestionEndpoint: ingestion.origin, entra };
+  let exportIntervalMs = DEFAULT_EXPORT_INTERVAL_MS;
+  if (exportInterval !== undefined) {
+    if (!/^\d+$/.test(exportInterval) || Number(exportInterval) < 1000)
+      return invalid(
+        'OTEL_METRIC_EXPORT_INTERVAL is not a whole number of milliseconds of at least 1000',
+        `Remove OTEL_METRIC_EXPORT_INTERVAL (default ${DEFAULT_EXPORT_INTERVAL_MS} ms) or give milliseconds, e.g. 30000.`,
+      );
+    exportIntervalMs = Number(exportInterval);
+  }
+  return { export: 'azure-monitor', connectionString, ingestionEndpoint: ingestion.origin, entra, exportIntervalMs };
 }

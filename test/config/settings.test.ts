@@ -84,12 +84,22 @@ describe('loadConfig', () => {
     ['a role with a space', { OPERATOR_ROLES: 'Token Vending Operator' }, /OPERATOR_ROLES: must be app role values/],
     ['a role starting with a dot', { OPERATOR_ROLES: 'Ops,.hidden' }, /OPERATOR_ROLES: .*"\.hidden"/],
     ['a Unix cron schedule', { SELF_CHECK_SCHEDULE: '*/5 * * * *' }, /SELF_CHECK_SCHEDULE: .*six fields/],
-    ['a schedule firing every second', { SELF_CHECK_SCHEDULE: '* * * * * *' }, /SELF_CHECK_SCHEDULE: .*more than once a minute/],
+    [
+      'a schedule firing every second',
+      { SELF_CHECK_SCHEDULE: '* * * * * *' },
+      /SELF_CHECK_SCHEDULE: .*more than once a minute/,
+    ],
     ['a schedule that never fires', { SELF_CHECK_SCHEDULE: '0 0 0 30 2 *' }, /SELF_CHECK_SCHEDULE: .*never fires/],
   ])('refuses %s at start-up with the other problems', (_, overrides, expected) => {
     const found = messages({ ...env([speech]), ...overrides, KEY_VAULT_URI: 'http://kv.vault.azure.net' });
-    expect(found.some((m) => expected.test(m)), found.join('\n')).toBe(true);
-    expect(found.some((m) => m.startsWith('KEY_VAULT_URI')), found.join('\n')).toBe(true);
+    expect(
+      found.some((m) => expected.test(m)),
+      found.join('\n'),
+    ).toBe(true);
+    expect(
+      found.some((m) => m.startsWith('KEY_VAULT_URI')),
+      found.join('\n'),
+    ).toBe(true);
   });
 
   it('reads where telemetry goes, and never refuses to start over it', () => {
@@ -107,29 +117,53 @@ describe('loadConfig', () => {
       connectionString: connection,
       ingestionEndpoint: 'https://westeurope-5.in.applicationinsights.azure.com',
       entra: { clientId: '11111111-2222-3333-4444-555555555555' },
+      exportIntervalMs: 60_000,
     });
+    expect(
+      telemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: connection, OTEL_METRIC_EXPORT_INTERVAL: '15000' }),
+    ).toMatchObject({ exportIntervalMs: 15_000 });
     expect(telemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${iKey}` })).toMatchObject({
       export: 'azure-monitor',
       ingestionEndpoint: 'https://dc.services.visualstudio.com',
       entra: undefined,
     });
     expect(
-      telemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: connection, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' }),
+      telemetry({
+        APPLICATIONINSIGHTS_CONNECTION_STRING: connection,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
+      }),
     ).toMatchObject({ entra: { clientId: undefined } });
     for (const [overrides, problem] of [
       [{ APPLICATIONINSIGHTS_CONNECTION_STRING: 'not a connection string' }, /no InstrumentationKey that is a GUID/],
-      [{ APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${iKey};IngestionEndpoint=http://example.com` }, /not https/],
+      [
+        { APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${iKey};IngestionEndpoint=http://example.com` },
+        /not https/,
+      ],
       [{ APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${iKey};IngestionEndpoint=::` }, /not a URL/],
       [
-        { APPLICATIONINSIGHTS_CONNECTION_STRING: connection, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=ikey' },
+        { APPLICATIONINSIGHTS_CONNECTION_STRING: connection, OTEL_METRIC_EXPORT_INTERVAL: '5s' },
+        /OTEL_METRIC_EXPORT_INTERVAL/,
+      ],
+      [
+        {
+          APPLICATIONINSIGHTS_CONNECTION_STRING: connection,
+          APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=ikey',
+        },
         /Authorization=AAD/,
       ],
       [
-        { APPLICATIONINSIGHTS_CONNECTION_STRING: connection, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=me' },
+        {
+          APPLICATIONINSIGHTS_CONNECTION_STRING: connection,
+          APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=me',
+        },
         /ClientId that is not a GUID/,
       ],
     ] as const) {
-      expect(telemetry(overrides)).toEqual({ export: 'invalid', problem: expect.stringMatching(problem), fix: expect.any(String) });
+      expect(telemetry(overrides)).toEqual({
+        export: 'invalid',
+        problem: expect.stringMatching(problem),
+        fix: expect.any(String),
+      });
     }
   });
 
