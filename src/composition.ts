@@ -14,7 +14,7 @@ import { createKeyExchange, type ExchangedToken } from './sts/keyExchange.js';
 import { StsClient } from './sts/stsClient.js';
 import type { AzureMonitorOptions } from './telemetry/azureMonitor.js';
 import { EVENTS } from './telemetry/names.js';
-import { BufferedTelemetry, NO_TELEMETRY, type Telemetry } from './telemetry/telemetry.js';
+import { BufferedTelemetry, NO_TELEMETRY, type RequestCorrelation, type Telemetry } from './telemetry/telemetry.js';
 
 /**
  * What the parts need from the outside world. Every field is optional: the defaults are the real
@@ -69,7 +69,7 @@ export interface Parts {
   readonly secrets: SecretSource;
   readonly sts: StsClient;
   /** Secret source then STS, with the re-read on a rejected key. */
-  readonly exchange: (resource: TokenResource) => Promise<ExchangedToken>;
+  readonly exchange: (resource: TokenResource, correlation?: RequestCorrelation) => Promise<ExchangedToken>;
   readonly cache: TokenCache;
   readonly instance: Instance;
   /** Metrics and upstream spans; does nothing without a connection string. */
@@ -185,9 +185,10 @@ function composeTelemetry(
     logger,
     now,
     ...(dependencies.elapsed === undefined ? {} : { elapsed: dependencies.elapsed }),
-    load: async () => {
+    load: async (tallies) => {
       const { startAzureMonitor } = await import('./telemetry/azureMonitor.js');
       return startAzureMonitor({
+        tallies,
         connectionString: settings.connectionString,
         ingestionEndpoint: settings.ingestionEndpoint,
         credential: sendingCredential,

@@ -5,7 +5,7 @@ import { isLoopbackHost } from '../config/urls.js';
 import { describeError, type VendingError } from '../errors.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
-import { noAnswer, type Telemetry } from '../telemetry/telemetry.js';
+import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import { classifyVerificationError, identityProviderUnavailable, invalidToken } from './authFailure.js';
 import { bearerToken } from './bearerToken.js';
@@ -107,14 +107,14 @@ export class CallerAuthenticator {
    * The caller behind an `Authorization` header value. Throws `missing_token`, `invalid_token`, or
    * `identity_provider_unavailable` when no token can be checked right now.
    */
-  async authenticate(authorization: string | null | undefined): Promise<Caller> {
+  async authenticate(authorization: string | null | undefined, correlation?: RequestCorrelation): Promise<Caller> {
     const token = bearerToken(authorization);
     const remembered = this.#verified.get(token);
     if (remembered !== undefined) {
       if (this.#now() < remembered.expiresAt) return remembered.caller;
       this.#verified.delete(token);
     }
-    const { caller, expiresAt } = await this.#verify(token);
+    const { caller, expiresAt } = await this.#verify(token, correlation);
     this.#remember(token, caller, expiresAt);
     return caller;
   }
@@ -133,12 +133,15 @@ export class CallerAuthenticator {
     this.#verified.set(token, { caller, expiresAt });
   }
 
-  async #verify(token: string): Promise<{ caller: Caller; expiresAt: number }> {
-    const { issuers, keys } = await this.#discover();
+  async #verify(
+    token: string,
+    correlation: RequestCorrelation | undefined,
+  ): Promise<{ caller: Caller; expiresAt: number }> {
+    const { issuers, keys } = await this.#discover(correlation);
     const { tenantId, audiences } = this.#options;
     let payload: unknown;
     try {
-      ({ payload } = await jwtVerify(token, keys.getKey, {
+      ({ payload } = await jwtVerify(token, (header, input) => keys.getKey(header, input, correlation), {
         algorithms: ['RS256'],
         issuer: [...issuers],
         audience: [...audiences],
@@ -184,13 +187,13 @@ export class CallerAuthenticator {
   }
 
   /** The discovery in hand or in flight; a failed one is retried only after `discoveryRetryAfterMs`. */
-  #discover(): Promise<Discovered> {
+  #discover(correlation?: RequestCorrelation): Promise<Discovered> {
     if (this.#discovered === undefined) {
       const retryAfterMs = this.#options.discoveryRetryAfterMs ?? 5000;
       if (this.#now() - this.#discoveryFailedAt < retryAfterMs) {
         return Promise.reject(identityProviderUnavailable('OIDC discovery failed moments ago; not retrying yet'));
       }
-      this.#discovered = this.#fetchDiscovery().catch((error: unknown) => {
+      this.#discovered = this.#fetchDiscovery(correlation).catch((error: unknown) => {
         this.#discovered = undefined;
         this.#discoveryFailedAt = this.#now();
         throw error;
@@ -199,11 +202,15 @@ export class CallerAuthenticator {
     return this.#discovered;
   }
 
-  async #fetchDiscovery(): Promise<Discovered> {
+  async #fetchDiscovery(correlation: RequestCorrelation | undefined): Promise<Discovered> {
     const { authorityHost, tenantId, cloud } = this.#options;
     const url = `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`;
     let document: z.infer<typeof discoveryDocument>;
-    const call = this.#options.telemetry?.upstreamCall('discovery', { method: 'GET', host: new URL(url).host });
+    const call = this.#options.telemetry?.upstreamCall(
+      'discovery',
+      { method: 'GET', host: new URL(url).host },
+      correlation,
+    );
     let status: number | undefined;
     try {
       document = await withTimeout(this.#options.discoveryTimeoutMs ?? 5000, async (signal) => {

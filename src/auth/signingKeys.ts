@@ -9,7 +9,7 @@ import {
 import { z } from 'zod';
 import { describeError, type VendingError } from '../errors.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
-import { noAnswer, type Telemetry } from '../telemetry/telemetry.js';
+import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import { identityProviderUnavailable } from './authFailure.js';
 
@@ -91,17 +91,21 @@ export class SigningKeySet {
    * know (jose's `JWKSNoMatchingKey`, a 401). Throws `identity_provider_unavailable` only while no
    * key set was ever fetched.
    */
-  readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> => {
+  readonly getKey = async (
+    header: JWSHeaderParameters,
+    token: FlattenedJWSInput,
+    correlation?: RequestCorrelation,
+  ): Promise<CryptoKey> => {
     const current = this.#current;
     if (current === undefined || this.#now() - current.fetchedAt >= (this.#options.maxAgeMs ?? 10 * 60_000)) {
-      await this.#refreshIfDue();
+      await this.#refreshIfDue(correlation);
     }
     const resolve = this.#keys().resolve;
     try {
       return await resolve(header, token);
     } catch (error) {
       if (!(error instanceof joseErrors.JWKSNoMatchingKey) || !this.#due()) throw error;
-      await this.#refreshIfDue();
+      await this.#refreshIfDue(correlation);
       return this.#keys().resolve(header, token);
     }
   };
@@ -131,10 +135,10 @@ export class SigningKeySet {
   }
 
   /** Joins the fetch in flight, or starts one if the last attempt is old enough; never throws. */
-  #refreshIfDue(): Promise<void> {
+  #refreshIfDue(correlation?: RequestCorrelation): Promise<void> {
     if (this.#pending !== undefined) return this.#pending;
     if (!this.#due()) return Promise.resolve();
-    this.#pending = this.#fetch()
+    this.#pending = this.#fetch(correlation)
       .then(
         (resolve) => {
           this.#current = { resolve, fetchedAt: this.#now() };
@@ -153,9 +157,9 @@ export class SigningKeySet {
     return this.#pending;
   }
 
-  async #fetch(): Promise<KeyResolver> {
+  async #fetch(correlation: RequestCorrelation | undefined): Promise<KeyResolver> {
     const { url, timeoutMs = 5000 } = this.#options;
-    const call = this.#options.telemetry?.upstreamCall('jwks', { method: 'GET', host: url.host });
+    const call = this.#options.telemetry?.upstreamCall('jwks', { method: 'GET', host: url.host }, correlation);
     let status: number | undefined;
     let json: unknown;
     try {

@@ -4,7 +4,7 @@ import type { TokenResource } from '../model.js';
 import type { ExchangedToken, KeyInUse } from '../sts/keyExchange.js';
 import type { IssuedToken } from '../sts/stsClient.js';
 import { SingleFlight } from '../singleFlight.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import type { RequestCorrelation, Telemetry } from '../telemetry/telemetry.js';
 
 export interface CachedToken {
   readonly token: string;
@@ -31,7 +31,10 @@ export interface ResourceTokenState {
 
 export interface TokenCacheOptions {
   /** Gets a new token for a resource: secret source, then STS. */
-  readonly refresh: (resource: TokenResource) => Promise<IssuedToken | ExchangedToken>;
+  readonly refresh: (
+    resource: TokenResource,
+    correlation?: RequestCorrelation,
+  ) => Promise<IssuedToken | ExchangedToken>;
   readonly now?: () => number;
   /**
    * From this long before expiry a request still gets the cached token but starts a background
@@ -80,7 +83,8 @@ export class TokenCache {
     this.#minRemainingMs = options.minRemainingMs ?? 60_000;
   }
 
-  async get(resource: TokenResource): Promise<CachedToken> {
+  /** The resource's token; `correlation` is the request a refresh it starts is for. */
+  async get(resource: TokenResource, correlation?: RequestCorrelation): Promise<CachedToken> {
     const cached = this.#tokens.get(resource.name);
     const now = this.#now();
     if (cached !== undefined) {
@@ -91,7 +95,7 @@ export class TokenCache {
         // request in the refresh-ahead window would call Key Vault and the STS again. Only the
         // request that starts a refresh reports its failure, so one failure is one log line.
         if (!this.#refreshes.running(resource.name) && this.#recentFailure(resource, now) === undefined) {
-          this.#refresh(resource, 'background').catch((error: unknown) =>
+          this.#refresh(resource, 'background', correlation).catch((error: unknown) =>
             this.#options.onBackgroundRefreshError?.(resource, error),
           );
         }
@@ -102,7 +106,7 @@ export class TokenCache {
     const failure = this.#recentFailure(resource, now);
     try {
       if (failure !== undefined) throw failure.error;
-      return await this.#refresh(resource, 'foreground');
+      return await this.#refresh(resource, 'foreground', correlation);
     } catch (error) {
       // A failed refresh does not take away a token that still works.
       const current = this.#tokens.get(resource.name);
@@ -137,11 +141,15 @@ export class TokenCache {
     return failure !== undefined && now - failure.at < (this.#options.failureCooldownMs ?? 2000) ? failure : undefined;
   }
 
-  #refresh(resource: TokenResource, mode: 'foreground' | 'background'): Promise<CachedToken> {
+  #refresh(
+    resource: TokenResource,
+    mode: 'foreground' | 'background',
+    correlation: RequestCorrelation | undefined,
+  ): Promise<CachedToken> {
     const counted = (outcome: string) =>
       this.#options.telemetry?.count('token_refreshes', { resource: resource.name, mode, outcome });
     return this.#refreshes.run(resource.name, () =>
-      this.#options.refresh(resource).then(
+      this.#options.refresh(resource, correlation).then(
         (issued) => {
           const token: CachedToken = {
             token: issued.token,

@@ -7,9 +7,7 @@ export function resourcesHandler(runtime: () => Runtime): RouteHandler {
   return handleJson('resources', resourceListSchema, async ({ request, note, correlation }) => {
     const current = runtime();
     if (!current.ok) throw notConfigured();
-    const caller = await current.parts.telemetry.withRequest(correlation, () =>
-      current.service.authenticate(request.headers.get('authorization')),
-    );
+    const caller = await current.service.authenticate(request.headers.get('authorization'), correlation);
     note({ caller: caller.id });
     return { resources: current.service.resources(caller) };
   });

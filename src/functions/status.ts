@@ -12,9 +12,7 @@ export function statusHandler(runtime: () => Runtime): RouteHandler {
   return handleJson('status', serviceStatusSchema, async ({ request, note, correlation }) => {
     const current = runtime();
     if (!current.ok) throw notConfigured();
-    const caller = await current.parts.telemetry.withRequest(correlation, () =>
-      current.service.authenticate(request.headers.get('authorization')),
-    );
+    const caller = await current.service.authenticate(request.headers.get('authorization'), correlation);
     note({ caller: caller.id });
     authorizeOperator(caller, current.parts.config.operations.operatorRoles);
     return serviceStatus(current.parts);

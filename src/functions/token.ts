@@ -16,11 +16,9 @@ export function tokenHandler(runtime: () => Runtime): RouteHandler {
       // only names that pass the rule reach the log.
       const resource = requestedResourceName(request.params.resource ?? '');
       note({ resource });
-      return current.parts.telemetry.withRequest(correlation, async () => {
-        const caller = await current.service.authenticate(request.headers.get('authorization'));
-        note({ caller: caller.id, clientApp: caller.clientAppId });
-        return current.service.token(caller, resource);
-      });
+      const caller = await current.service.authenticate(request.headers.get('authorization'), correlation);
+      note({ caller: caller.id, clientApp: caller.clientAppId });
+      return current.service.token(caller, resource, correlation);
     },
     (answered) => {
       countTokenRequest(runtime(), answered);

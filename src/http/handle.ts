@@ -14,7 +14,7 @@ export interface RequestScope {
   readonly correlationId: string;
   /** Fields added to the request's summary log line. */
   readonly note: (fields: LogFields) => void;
-  /** The ids upstream calls made for this request carry (`Telemetry.withRequest`). */
+  /** The ids the upstream calls made for this request carry (passed down to them). */
   readonly correlation: RequestCorrelation;
 }
 

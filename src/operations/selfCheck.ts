@@ -31,9 +31,7 @@ export async function runSelfCheck(
   correlation: RequestCorrelation,
 ): Promise<readonly ResourceHealth[]> {
   const { config, telemetry } = parts;
-  const results = await telemetry.withRequest(correlation, () =>
-    Promise.all(config.resources.map((resource) => checkOne(resource, parts))),
-  );
+  const results = await Promise.all(config.resources.map((resource) => checkOne(resource, parts, correlation)));
   for (const result of results) {
     const fields = { resource: result.resource, healthy: result.healthy, code: result.code, fix: result.fix };
     if (result.healthy) logger.info(EVENTS.resourceHealth, { ...fields, detail: result.detail });
@@ -48,10 +46,14 @@ export async function runSelfCheck(
   return results;
 }
 
-async function checkOne(resource: TokenResource, parts: Parts): Promise<ResourceHealth> {
+async function checkOne(
+  resource: TokenResource,
+  parts: Parts,
+  correlation: RequestCorrelation,
+): Promise<ResourceHealth> {
   try {
     const finding = await diagnoseResource(resource, parts, {
-      obtainToken: async (r) => (await parts.cache.get(r)).token,
+      obtainToken: async (r) => (await parts.cache.get(r, correlation)).token,
     });
     return {
       resource: resource.name,

@@ -4,7 +4,7 @@ import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from '@az
 import { isLoopbackHost } from '../config/urls.js';
 import { VendingError, type ErrorCode } from '../errors.js';
 import { SingleFlight } from '../singleFlight.js';
-import { noAnswer, type Telemetry } from '../telemetry/telemetry.js';
+import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import type { Logger } from '../log/logger.js';
 import { classifyKeyVaultFailure, secretEmpty, type SecretRead } from './keyVaultFailure.js';
@@ -27,9 +27,15 @@ export interface SecretValue {
   readonly notBefore: number | undefined;
 }
 
+/** How a secret is read: `refresh` bypasses the cache; `correlation` names the request a vault read is for. */
+export interface SecretReadOptions {
+  readonly refresh?: boolean;
+  readonly correlation?: RequestCorrelation | undefined;
+}
+
 export interface SecretSource {
   /** The secret's current value; `refresh` bypasses the cache (used after the STS rejects a key). */
-  getSecret(name: string, options?: { refresh?: boolean }): Promise<SecretValue>;
+  getSecret(name: string, options?: SecretReadOptions): Promise<SecretValue>;
 }
 
 export interface KeyVaultSecretSourceOptions {
@@ -117,14 +123,14 @@ export class KeyVaultSecretSource implements SecretSource {
    * `refresh`: the STS has just rejected it); a failed read is not repeated for
    * `retryAfterFailureMs`, or the vault's `Retry-After` when that is longer.
    */
-  async getSecret(name: string, options: { refresh?: boolean } = {}): Promise<SecretValue> {
+  async getSecret(name: string, options: SecretReadOptions = {}): Promise<SecretValue> {
     const cached = options.refresh ? undefined : this.#cache.get(name);
     const now = this.#now();
     if (cached !== undefined && now - cached.readAt < this.#maxAgeMs) return cached.secret;
     const failure = this.#failures.get(name);
     try {
       if (failure !== undefined && now - failure.at < this.#holdFailureMs(failure.error)) throw failure.error;
-      return await this.#reads.run(name, () => this.#read(name));
+      return await this.#reads.run(name, () => this.#read(name, options.correlation));
     } catch (error) {
       if (cached === undefined || !(error instanceof VendingError) || !PASSING_FAILURES.has(error.code)) throw error;
       return cached.secret;
@@ -135,9 +141,13 @@ export class KeyVaultSecretSource implements SecretSource {
     return Math.max(this.#retryAfterFailureMs, (error.retryAfterSeconds ?? 0) * 1000);
   }
 
-  async #read(name: string): Promise<SecretValue> {
+  async #read(name: string, correlation: RequestCorrelation | undefined): Promise<SecretValue> {
     let stored: KeyVaultSecret;
-    const call = this.#telemetry?.upstreamCall('keyvault', { method: 'GET', host: new URL(this.#vaultUrl).host });
+    const call = this.#telemetry?.upstreamCall(
+      'keyvault',
+      { method: 'GET', host: new URL(this.#vaultUrl).host },
+      correlation,
+    );
     try {
       stored = await withTimeout(this.#timeoutMs, (abortSignal) => this.#client.getSecret(name, { abortSignal }));
       call?.end({ status: 200 });

@@ -3,6 +3,7 @@ import type { TokenResource } from '../model.js';
 import { VendingError } from '../errors.js';
 import type { SecretSource, SecretValue } from '../secrets/keyVaultSecretSource.js';
 import { describeKey, keyShape } from '../secrets/keyShape.js';
+import type { RequestCorrelation } from '../telemetry/telemetry.js';
 import type { IssuedToken, StsClient } from './stsClient.js';
 
 export interface KeyExchangeDependencies {
@@ -32,25 +33,28 @@ function keyInUse(secret: SecretValue): KeyInUse {
  * key, the secret is read again once: a rotated key is picked up without a restart.
  */
 export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
-  return async function exchange(resource: TokenResource): Promise<ExchangedToken> {
+  return async function exchange(resource: TokenResource, correlation?: RequestCorrelation): Promise<ExchangedToken> {
     const url = resolveIssueTokenUrl(resource);
-    let secret = await secrets.getSecret(resource.secretName);
+    let secret = await secrets.getSecret(resource.secretName, { correlation });
     if (keyShape(secret.value) === 'subscription_id')
-      secret = await secrets.getSecret(resource.secretName, { refresh: true });
+      secret = await secrets.getSecret(resource.secretName, { refresh: true, correlation });
     const key = secret.value;
     refuseSubscriptionId(resource, key);
     refuseUnsendableKey(resource, key);
     try {
-      return { ...(await sts.issueToken({ url, key, resource: resource.name })), key: keyInUse(secret) };
+      return { ...(await sts.issueToken({ url, key, resource: resource.name, correlation })), key: keyInUse(secret) };
     } catch (error) {
       if (!(error instanceof VendingError) || error.code !== 'key_rejected') throw error;
-      const reread = await secrets.getSecret(resource.secretName, { refresh: true });
+      const reread = await secrets.getSecret(resource.secretName, { refresh: true, correlation });
       const current = reread.value;
       if (current === key) throw explainRejectedKey(resource, key, error);
       refuseSubscriptionId(resource, current);
       refuseUnsendableKey(resource, current);
       try {
-        return { ...(await sts.issueToken({ url, key: current, resource: resource.name })), key: keyInUse(reread) };
+        return {
+          ...(await sts.issueToken({ url, key: current, resource: resource.name, correlation })),
+          key: keyInUse(reread),
+        };
       } catch (retryError) {
         if (retryError instanceof VendingError && retryError.code === 'key_rejected')
           throw explainRejectedKey(resource, current, retryError);

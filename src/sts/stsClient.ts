@@ -1,5 +1,5 @@
 import { readBoundedText } from '../http/upstreamBody.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import type { RequestCorrelation, Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import { classifyStsAnswer, classifyStsNetworkFailure, type StsAttempt, type StsOutcome } from './stsAnswer.js';
 
@@ -41,6 +41,8 @@ export interface IssueTokenRequest {
   readonly key: string;
   /** Names the resource in diagnoses. */
   readonly resource: string;
+  /** The request the exchange is for, when there is one. */
+  readonly correlation?: RequestCorrelation | undefined;
 }
 
 /** Exchanges a resource key for a 10-minute bearer token at the resource's own STS. */
@@ -90,9 +92,13 @@ export class StsClient {
     }
   }
 
-  async #attempt({ url, key, resource }: IssueTokenRequest, timeoutMs: number): Promise<StsOutcome> {
+  async #attempt({ url, key, resource, correlation }: IssueTokenRequest, timeoutMs: number): Promise<StsOutcome> {
     const attempt = (): StsAttempt => ({ url, resource, now: this.#now(), timeoutMs });
-    const call = this.#telemetry?.upstreamCall('sts', { method: 'POST', host: new URL(url).host, resource });
+    const call = this.#telemetry?.upstreamCall(
+      'sts',
+      { method: 'POST', host: new URL(url).host, resource },
+      correlation,
+    );
     let status: number | undefined;
     let outcome: StsOutcome;
     try {

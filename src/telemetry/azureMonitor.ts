@@ -7,14 +7,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { AzureMonitorMetricExporter, AzureMonitorTraceExporter } from '@azure/monitor-opentelemetry-exporter';
-import {
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Counter,
-  type Histogram,
-} from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Counter, type Histogram } from '@opentelemetry/api';
 import { ExportResultCode, parseTraceParent, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -33,9 +26,11 @@ import {
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { EVENTS, METRIC_DEFINITIONS, METRIC_NAMES, type MetricName } from './names.js';
-import type { TelemetryBackend, TelemetryRecord } from './telemetry.js';
+import type { Tallies, TelemetryBackend, TelemetryRecord } from './telemetry.js';
 
 export interface AzureMonitorOptions {
+  /** Counters and gauges kept by the app, read at each export. */
+  readonly tallies: Tallies;
   readonly connectionString: string;
   /** For diagnoses: where envelopes go. */
   readonly ingestionEndpoint: string;
@@ -153,15 +148,20 @@ export function startAzureMonitor(options: AzureMonitorOptions): TelemetryBacken
   const meter = meterProvider.getMeter('ai-token-vending', options.instance.version);
   const tracer = tracerProvider.getTracer('ai-token-vending', options.instance.version);
 
-  const instruments = new Map<MetricName, Counter | Histogram>();
+  // Counters and gauges are observed from the app's tallies at export time (running totals, which
+  // the exporter turns into per-interval deltas); histogram points are recorded as they come.
+  const histograms = new Map<MetricName, Histogram>();
   for (const name of METRIC_NAMES) {
     const { instrument, description } = METRIC_DEFINITIONS[name];
-    instruments.set(
-      name,
-      instrument === 'counter'
-        ? meter.createCounter(name, { description })
-        : meter.createHistogram(name, { description }),
-    );
+    if (instrument === 'histogram') histograms.set(name, meter.createHistogram(name, { description }));
+    else if (instrument === 'counter')
+      meter.createObservableCounter(name, { description }).addCallback((result) => {
+        for (const tally of options.tallies.counters(name)) result.observe(tally.value, tally.dimensions);
+      });
+    else
+      meter.createObservableGauge(name, { description }).addCallback((result) => {
+        for (const tally of options.tallies.takeLowest(name)) result.observe(tally.value, tally.dimensions);
+      });
   }
 
   const span = (record: Extract<TelemetryRecord, { kind: 'span' }>) => {
@@ -182,10 +182,7 @@ export function startAzureMonitor(options: AzureMonitorOptions): TelemetryBacken
         span(record);
         return;
       }
-      const instrument = instruments.get(record.name);
-      if (instrument === undefined) return;
-      if ('add' in instrument) instrument.add(record.value, record.dimensions);
-      else instrument.record(record.value, record.dimensions);
+      histograms.get(record.name)?.record(record.value, record.dimensions);
     },
     async flush() {
       await Promise.allSettled([meterProvider.forceFlush(), tracerProvider.forceFlush()]);

@@ -29,8 +29,8 @@ export const METRIC_DEFINITIONS = {
     dimensions: ['resource', 'outcome'],
   },
   token_remaining_lifetime_seconds: {
-    instrument: 'histogram',
-    description: 'Seconds the served token had left when it was handed out.',
+    instrument: 'gauge',
+    description: 'The fewest seconds a token served since the previous export had left when it was handed out.',
     dimensions: ['resource'],
   },
   token_cache_lookups: {
@@ -64,7 +64,7 @@ export const METRIC_DEFINITIONS = {
   Record<
     string,
     {
-      readonly instrument: 'counter' | 'histogram';
+      readonly instrument: 'counter' | 'gauge' | 'histogram';
       readonly description: string;
       readonly dimensions: readonly string[];
     }
@@ -74,7 +74,8 @@ export const METRIC_DEFINITIONS = {
 type Definitions = typeof METRIC_DEFINITIONS;
 export type MetricName = keyof Definitions;
 export type CounterName = { [N in MetricName]: Definitions[N]['instrument'] extends 'counter' ? N : never }[MetricName];
-export type HistogramName = Exclude<MetricName, CounterName>;
+export type GaugeName = { [N in MetricName]: Definitions[N]['instrument'] extends 'gauge' ? N : never }[MetricName];
+export type HistogramName = Exclude<MetricName, CounterName | GaugeName>;
 /** The dimensions a metric is recorded with: exactly its own, all strings. */
 export type DimensionsOf<N extends MetricName> = Readonly<Record<Definitions[N]['dimensions'][number], string>>;
 

@@ -1,18 +1,24 @@
 /**
- * What the flow tells operators: counters, histograms and the spans of upstream calls, through one
- * small interface. Without a connection string it is `NO_TELEMETRY`, which does nothing at all. With
- * one, measurements are plain records handed to a backend (`azureMonitor.ts`: the OpenTelemetry SDK
- * and the Azure Monitor exporter), which loads after the instance has warmed up, off the cold
- * start; until then records wait in a bounded buffer. Nothing here throws into the flow or waits on
- * the network: export happens in the background and its failures are logged once.
+ * What the flow tells operators: counters, gauges, histograms and the spans of upstream calls,
+ * through one small interface. Without a connection string it is `NO_TELEMETRY`, which does
+ * nothing at all. With one, counters and gauges are kept here in plain maps (a token request
+ * costs a few map updates, not the SDK's per-call attribute hashing) and read by the backend
+ * (`azureMonitor.ts`: the OpenTelemetry SDK and the Azure Monitor exporter) when it exports;
+ * histogram points and spans, which only upstream calls make, are handed over as records. The
+ * backend loads after the instance has warmed up, off the cold start; records wait in a bounded
+ * buffer until then. Nothing here throws into the flow or waits on the network.
+ *
+ * Upstream calls learn their request from a `RequestCorrelation` passed down explicitly, not from
+ * AsyncLocalStorage: its promise hooks would tax every request for the few that call upstream.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import {
   EVENTS,
+  METRIC_DEFINITIONS,
   type CounterName,
   type DimensionsOf,
+  type GaugeName,
   type HistogramName,
   type MetricName,
   type StatusClass,
@@ -54,11 +60,11 @@ export interface Telemetry {
   /** Whether anything is exported (a connection string is set). */
   readonly exporting: boolean;
   count<N extends CounterName>(name: N, dimensions: DimensionsOf<N>): void;
+  /** A value of which each export reports the lowest since the previous one. */
+  lowest<N extends GaugeName>(name: N, value: number, dimensions: DimensionsOf<N>): void;
   observe<N extends HistogramName>(name: N, value: number, dimensions: DimensionsOf<N>): void;
-  /** Starts timing a call; its span is parented on the current request, if any. */
-  upstreamCall(upstream: Upstream, target: UpstreamTarget): UpstreamCall;
-  /** Runs `work` as part of a request: upstream calls made inside it carry its ids. */
-  withRequest<T>(correlation: RequestCorrelation, work: () => T): T;
+  /** Starts timing a call; its span joins `correlation`'s request (or stands alone without one). */
+  upstreamCall(upstream: Upstream, target: UpstreamTarget, correlation?: RequestCorrelation): UpstreamCall;
   /** Loads the exporter in the background, if it is not loaded yet. */
   start(): void;
   /** Exports what was recorded so far; resolves when done or failed, never rejects. */
@@ -71,18 +77,18 @@ const NO_CALL: UpstreamCall = { end: () => undefined };
 export const NO_TELEMETRY: Telemetry = {
   exporting: false,
   count: () => undefined,
+  lowest: () => undefined,
   observe: () => undefined,
   upstreamCall: () => NO_CALL,
-  withRequest: (_correlation, work) => work(),
   start: () => undefined,
   flush: () => Promise.resolve(),
 };
 
-/** A measurement or a finished upstream call, as the backend receives it. */
+/** A histogram point or a finished upstream call, as the backend receives it. */
 export type TelemetryRecord =
   | {
-      readonly kind: 'metric';
-      readonly name: MetricName;
+      readonly kind: 'histogram';
+      readonly name: HistogramName;
       readonly value: number;
       readonly dimensions: Readonly<Record<string, string>>;
     }
@@ -98,6 +104,64 @@ export type TelemetryRecord =
       readonly parent: string | undefined;
     };
 
+/** One dimension set of a counter or gauge, as kept between exports. */
+export interface Tally {
+  readonly dimensions: Readonly<Record<string, string>>;
+  value: number;
+}
+
+/**
+ * Counters (running totals, as asynchronous counters report them) and gauges (the lowest value
+ * since the last export, cleared by `takeLowest`), by metric and dimension set.
+ */
+export class Tallies {
+  readonly #counters = new Map<MetricName, Map<string, Tally>>();
+  readonly #lowest = new Map<MetricName, Map<string, Tally>>();
+
+  add(name: MetricName, dimensions: Readonly<Record<string, string>>): void {
+    const tally = this.#entry(this.#counters, name, dimensions, 0);
+    tally.value += 1;
+  }
+
+  lower(name: MetricName, value: number, dimensions: Readonly<Record<string, string>>): void {
+    const tally = this.#entry(this.#lowest, name, dimensions, value);
+    if (value < tally.value) tally.value = value;
+  }
+
+  counters(name: MetricName): Iterable<Tally> {
+    return this.#counters.get(name)?.values() ?? [];
+  }
+
+  /** The lowest values since the previous call, which starts a new interval. */
+  takeLowest(name: MetricName): Tally[] {
+    const taken = [...(this.#lowest.get(name)?.values() ?? [])];
+    this.#lowest.get(name)?.clear();
+    return taken;
+  }
+
+  #entry(
+    table: Map<MetricName, Map<string, Tally>>,
+    name: MetricName,
+    dimensions: Readonly<Record<string, string>>,
+    initial: number,
+  ): Tally {
+    let byKey = table.get(name);
+    if (byKey === undefined) {
+      byKey = new Map();
+      table.set(name, byKey);
+    }
+    // The definition fixes the dimensions' order, so their values alone make the key.
+    let key = '';
+    for (const dimension of METRIC_DEFINITIONS[name].dimensions) key += `${dimensions[dimension] ?? ''}\u0000`;
+    let tally = byKey.get(key);
+    if (tally === undefined) {
+      tally = { dimensions: { ...dimensions }, value: initial };
+      byKey.set(key, tally);
+    }
+    return tally;
+  }
+}
+
 /** Where records go once loaded: the OpenTelemetry SDK and the Azure Monitor exporter. */
 export interface TelemetryBackend {
   record(record: TelemetryRecord): void;
@@ -105,8 +169,8 @@ export interface TelemetryBackend {
 }
 
 export interface BufferedTelemetryOptions {
-  /** Loads the backend; called once, by `start` or `flush`. */
-  readonly load: () => Promise<TelemetryBackend>;
+  /** Loads the backend, which reads `tallies` when it exports; called once, by `start` or `flush`. */
+  readonly load: (tallies: Tallies) => Promise<TelemetryBackend>;
   readonly logger: Logger;
   /** Wall clock, epoch ms: span start times. */
   readonly now: () => number;
@@ -157,7 +221,7 @@ export class BufferedTelemetry implements Telemetry {
   readonly exporting = true;
   readonly #options: BufferedTelemetryOptions;
   readonly #elapsed: () => number;
-  readonly #requests = new AsyncLocalStorage<RequestCorrelation>();
+  readonly #tallies = new Tallies();
   #buffer: TelemetryRecord[] | undefined = [];
   #backend: TelemetryBackend | undefined;
   #loading: Promise<void> | undefined;
@@ -168,17 +232,20 @@ export class BufferedTelemetry implements Telemetry {
   }
 
   count<N extends CounterName>(name: N, dimensions: DimensionsOf<N>): void {
-    this.#record({ kind: 'metric', name, value: 1, dimensions });
+    this.#tallies.add(name, dimensions);
+  }
+
+  lowest<N extends GaugeName>(name: N, value: number, dimensions: DimensionsOf<N>): void {
+    this.#tallies.lower(name, value, dimensions);
   }
 
   observe<N extends HistogramName>(name: N, value: number, dimensions: DimensionsOf<N>): void {
-    this.#record({ kind: 'metric', name, value, dimensions });
+    this.#record({ kind: 'histogram', name, value, dimensions });
   }
 
-  upstreamCall(upstream: Upstream, target: UpstreamTarget): UpstreamCall {
+  upstreamCall(upstream: Upstream, target: UpstreamTarget, correlation?: RequestCorrelation): UpstreamCall {
     const startTime = this.#options.now();
     const started = this.#elapsed();
-    const correlation = this.#requests.getStore();
     let ended = false;
     return {
       end: (outcome) => {
@@ -213,12 +280,8 @@ export class BufferedTelemetry implements Telemetry {
     };
   }
 
-  withRequest<T>(correlation: RequestCorrelation, work: () => T): T {
-    return this.#requests.run(correlation, work);
-  }
-
   start(): void {
-    this.#loading ??= this.#options.load().then(
+    this.#loading ??= this.#options.load(this.#tallies).then(
       (backend) => {
         const waiting = this.#buffer ?? [];
         this.#backend = backend;
