@@ -53,7 +53,7 @@ describe('the self-check timer', () => {
     expect(createTimers(h.runtime)).toEqual([]);
   });
 
-  it('logs resource_health for every resource with the doctor\'s verdict, and adds no STS call while tokens are fresh', async () => {
+  it("logs resource_health for every resource with the doctor's verdict, and adds no STS call while tokens are fresh", async () => {
     const first = await run();
     expect(first.map((l) => [l.resource, l.healthy, l.code, l.fix])).toEqual(
       ['speech', 'speech-cn', 'speech-gov', 'speech-custom', 'translator', 'multi'].map((r) => [r, true, null, null]),
@@ -73,8 +73,16 @@ describe('the self-check timer', () => {
     h.vault.deleteSecret('multi-key');
     const results = await run();
     const of = (name: string) => results.find((l) => l.resource === name)!;
-    expect(of('translator')).toMatchObject({ healthy: false, code: 'key_rejected', fix: expect.stringContaining('--locate') });
-    expect(of('multi')).toMatchObject({ healthy: false, code: 'secret_not_found', fix: expect.stringContaining('multi-key') });
+    expect(of('translator')).toMatchObject({
+      healthy: false,
+      code: 'key_rejected',
+      fix: expect.stringContaining('--locate'),
+    });
+    expect(of('multi')).toMatchObject({
+      healthy: false,
+      code: 'secret_not_found',
+      fix: expect.stringContaining('multi-key'),
+    });
     expect(of('speech')).toMatchObject({ healthy: true });
     expectNoKeys(lines.join('\n'));
 
