@@ -13,7 +13,7 @@ import { createServiceCredential } from './serviceCredential.js';
 import { createKeyExchange, type ExchangedToken } from './sts/keyExchange.js';
 import { StsClient } from './sts/stsClient.js';
 import type { AzureMonitorOptions } from './telemetry/azureMonitor.js';
-import { EVENTS } from './telemetry/names.js';
+import { EVENTS, METRIC_DEFINITIONS } from './telemetry/names.js';
 import { BufferedTelemetry, NO_TELEMETRY, type RequestCorrelation, type Telemetry } from './telemetry/telemetry.js';
 
 /**
@@ -188,6 +188,8 @@ function composeTelemetry(
     load: async (tallies) => {
       const { startAzureMonitor } = await import('./telemetry/azureMonitor.js');
       return startAzureMonitor({
+        metrics: METRIC_DEFINITIONS,
+        exportFailedEvent: EVENTS.telemetryExportFailed,
         tallies,
         connectionString: settings.connectionString,
         ingestionEndpoint: settings.ingestionEndpoint,

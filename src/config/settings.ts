@@ -13,7 +13,7 @@ import {
   type ResourceKind,
   type TokenResource,
 } from '../model.js';
-import { parseSchedule, type Schedule } from './schedule.js';
+import { knownSchedule, parseSchedule, type Schedule } from './schedule.js';
 import { readTelemetrySettings } from './telemetrySettings.js';
 import { isLoopbackHost, parseOrigin } from './urls.js';
 
@@ -203,17 +203,17 @@ function parseOperations(
       `must be app role values separated by commas (no spaces inside a value, not starting with ".", at most 120 characters), not ${badRoles.map((r) => `"${r}"`).join(', ')}`,
     );
   const expression = setting('SELF_CHECK_SCHEDULE') ?? DEFAULT_SELF_CHECK_SCHEDULE;
-  const parsed = parseSchedule(expression);
-  let selfCheckSchedule = parseDefaultSchedule();
-  if (!parsed.ok) problem('SELF_CHECK_SCHEDULE', parsed.problem);
-  else {
-    const tooOften = shortestInterval(parsed.schedule);
-    if (tooOften === undefined)
+  let selfCheckSchedule = knownSchedule(DEFAULT_SELF_CHECK_SCHEDULE);
+  if (expression !== DEFAULT_SELF_CHECK_SCHEDULE) {
+    const parsed = parseSchedule(expression);
+    const shortest = parsed.ok ? shortestInterval(parsed.schedule) : undefined;
+    if (!parsed.ok) problem('SELF_CHECK_SCHEDULE', parsed.problem);
+    else if (shortest === undefined)
       problem(
         'SELF_CHECK_SCHEDULE',
         `"${expression}" never fires; give e.g. "${DEFAULT_SELF_CHECK_SCHEDULE}" (every 5 minutes)`,
       );
-    else if (tooOften < MIN_SELF_CHECK_INTERVAL_MS)
+    else if (shortest < MIN_SELF_CHECK_INTERVAL_MS)
       problem(
         'SELF_CHECK_SCHEDULE',
         `"${expression}" fires more than once a minute; each run calls Key Vault and the Speech service, so give at least a minute between runs, e.g. "${DEFAULT_SELF_CHECK_SCHEDULE}"`,
@@ -223,14 +223,8 @@ function parseOperations(
   return { operatorRoles: roles.length > 0 ? roles : [...DEFAULT_OPERATOR_ROLES], selfCheckSchedule };
 }
 
-function parseDefaultSchedule(): Schedule {
-  const parsed = parseSchedule(DEFAULT_SELF_CHECK_SCHEDULE);
-  if (!parsed.ok) throw new Error(parsed.problem);
-  return parsed.schedule;
-}
-
 /** The shortest gap between the next few runs (a cron's gaps vary), or undefined when it never fires. */
-function shortestInterval(schedule: Schedule): number | undefined {
+export function shortestInterval(schedule: Schedule): number | undefined {
   // A fixed instant: the gaps of a cron expression do not depend on when they are measured from.
   let previous = schedule.nextAfter(Date.UTC(2026, 0, 1));
   if (previous === undefined) return undefined;

@@ -3,6 +3,8 @@
  * upstream spans to Application Insights (`POST {IngestionEndpoint}/v2.1/track`) with the app's
  * managed identity. Loaded with `import()` after the instance has warmed up: the SDK and the
  * exporter are a large part of the bundle, and no caller should wait for them to be parsed.
+ * It imports only types from the app, and is handed the names it needs: a value shared with the
+ * start-up code would make the bundler split one more chunk off the start-up path.
  */
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
@@ -23,12 +25,15 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { EVENTS, METRIC_DEFINITIONS, METRIC_NAMES, type MetricName } from './names.js';
+import type { METRIC_DEFINITIONS, MetricName } from './names.js';
 import type { Tallies, TelemetryBackend, TelemetryRecord } from './telemetry.js';
 
 export interface AzureMonitorOptions {
+  /** The metrics to create (`names.ts`). */
+  readonly metrics: typeof METRIC_DEFINITIONS;
+  /** The event an export failure is logged as. */
+  readonly exportFailedEvent: string;
   /** Counters and gauges kept by the app, read at each export. */
   readonly tallies: Tallies;
   readonly connectionString: string;
@@ -72,13 +77,19 @@ function exportFailure(answer: LastAnswer, options: AzureMonitorOptions): { diag
   const error = answer?.error;
   if (error instanceof Error && /credential|ManagedIdentity|authenticat/i.test(`${error.name} ${error.message}`))
     return {
-      diagnosis: `no token for Application Insights ingestion: ${describeError(error)}`,
+      diagnosis: `no token for Application Insights ingestion: ${oneLine(error)}`,
       fix: 'Check the managed identity named in APPLICATIONINSIGHTS_AUTHENTICATION_STRING (ClientId) is assigned to the app.',
     };
   return {
-    diagnosis: `Application Insights ingestion at ${where} could not be reached${error === undefined ? '' : `: ${describeError(error)}`}`,
+    diagnosis: `Application Insights ingestion at ${where} could not be reached${error === undefined ? '' : `: ${oneLine(error)}`}`,
     fix: 'Check the IngestionEndpoint in APPLICATIONINSIGHTS_CONNECTION_STRING and outbound networking to it.',
   };
+}
+
+/** `Name: message` on one line (errors.ts `describeError`, which this chunk must not import). */
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.replace(/\s*[\r\n]+\s*/g, ' ');
 }
 
 /** Starts the SDK and the exporters. Throws when the exporter refuses the settings. */
@@ -95,7 +106,7 @@ export function startAzureMonitor(options: AzureMonitorOptions): TelemetryBacken
   const report = (answer: LastAnswer) => {
     if (reported) return;
     reported = true;
-    options.logger.warn(EVENTS.telemetryExportFailed, { ...exportFailure(answer, options) });
+    options.logger.warn(options.exportFailedEvent, { ...exportFailure(answer, options) });
   };
   const observeAnswers: PipelinePolicy = {
     name: 'telemetryExportOutcome',
@@ -151,8 +162,8 @@ export function startAzureMonitor(options: AzureMonitorOptions): TelemetryBacken
   // Counters and gauges are observed from the app's tallies at export time (running totals, which
   // the exporter turns into per-interval deltas); histogram points are recorded as they come.
   const histograms = new Map<MetricName, Histogram>();
-  for (const name of METRIC_NAMES) {
-    const { instrument, description } = METRIC_DEFINITIONS[name];
+  for (const name of Object.keys(options.metrics) as MetricName[]) {
+    const { instrument, description } = options.metrics[name];
     if (instrument === 'histogram') histograms.set(name, meter.createHistogram(name, { description }));
     else if (instrument === 'counter')
       meter.createObservableCounter(name, { description }).addCallback((result) => {

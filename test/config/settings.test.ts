@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, loadConfig, type ConfigProblem, type Environment } from '../../src/config/settings.js';
+import { parseSchedule } from '../../src/config/schedule.js';
+import {
+  ConfigurationError,
+  DEFAULT_SELF_CHECK_SCHEDULE,
+  loadConfig,
+  shortestInterval,
+  type ConfigProblem,
+  type Environment,
+} from '../../src/config/settings.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 
@@ -78,6 +86,15 @@ describe('loadConfig', () => {
     const defaults = loadConfig(env([speech], { OPERATOR_ROLES: ' , ', SELF_CHECK_SCHEDULE: ' ' }));
     expect(defaults.operations.operatorRoles).toEqual(['TokenVending.Operator']);
     expect(defaults.operations.selfCheckSchedule.expression).toBe('0 */5 * * * *');
+  });
+
+  it('trusts the default schedule without parsing it at start-up: it is valid, and runs as croner reads it', () => {
+    const parsed = parseSchedule(DEFAULT_SELF_CHECK_SCHEDULE);
+    if (!parsed.ok) throw new Error(parsed.problem);
+    expect(shortestInterval(parsed.schedule)).toBe(5 * 60_000);
+    const trusted = loadConfig(env([speech])).operations.selfCheckSchedule;
+    for (const at of ['2026-11-29T12:03:10Z', '2026-11-29T23:59:59.999Z', '2027-03-28T01:00:00Z'])
+      expect(trusted.nextAfter(Date.parse(at))).toBe(parsed.schedule.nextAfter(Date.parse(at)));
   });
 
   it.each([
