@@ -31,7 +31,7 @@ export function tokenHandler(runtime: () => Runtime): RouteHandler {
  * `(unknown)`: a caller's string must not become a dimension.
  */
 function countTokenRequest(current: Runtime, { code, noted }: Answered): void {
-  if (!current.ok) return;
+  if (!current.ok || !current.parts.telemetry.exporting) return;
   const requested = typeof noted.resource === 'string' ? noted.resource : undefined;
   const resource = current.parts.config.resources.find((r) => canonicalResourceName(r.name) === requested);
   current.parts.telemetry.count('token_requests', {
