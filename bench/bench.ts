@@ -10,6 +10,13 @@ import { get, load, type LoadResult } from './load.js';
 const TOTAL = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const BURST = 300;
+// BENCH_TELEMETRY=on: the host exports to a fake Application Insights ingestion (TLS, managed
+// identity), metrics every BENCH_TELEMETRY_INTERVAL_MS (default 1000, so exports happen during the
+// timed run; Azure's default is 60000).
+const TELEMETRY =
+  process.env.BENCH_TELEMETRY === 'on'
+    ? { exportIntervalMs: Number(process.env.BENCH_TELEMETRY_INTERVAL_MS ?? 1000) }
+    : undefined;
 
 function row(name: string, r: LoadResult): string {
   return `${name.padEnd(22)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50Ms.toFixed(2).padStart(6)} ms   p99 ${r.p99Ms.toFixed(2).padStart(6)} ms   failures ${r.failures}`;
@@ -33,7 +40,10 @@ async function bareServer(body: string): Promise<{ url: string; stop: () => Prom
 }
 
 async function warmPath(): Promise<void> {
-  const stack = await startLocalStack({ hostOutput: 'file' });
+  const stack = await startLocalStack({
+    hostOutput: 'file',
+    ...(TELEMETRY === undefined ? {} : { telemetry: TELEMETRY }),
+  });
   try {
     const headers = { authorization: `Bearer ${await stack.callerToken()}` };
     const url = `${stack.apiUrl}/token/speech`;
@@ -43,9 +53,13 @@ async function warmPath(): Promise<void> {
     const bare = await bareServer(body);
     try {
       await load(bare.url, {}, 2000, CONCURRENCY);
+      const postsBefore = stack.appInsights?.posts.length ?? 0;
       const service = await load(url, headers, TOTAL, CONCURRENCY);
+      const postsDuring = (stack.appInsights?.posts.length ?? 0) - postsBefore;
       const baseline = await load(bare.url, {}, TOTAL, CONCURRENCY);
-      console.log(`Warm path: ${TOTAL} requests, ${CONCURRENCY} concurrent, keep-alive, one caller token`);
+      console.log(
+        `Warm path: ${TOTAL} requests, ${CONCURRENCY} concurrent, keep-alive, one caller token; telemetry export ${TELEMETRY === undefined ? 'off' : `on (metrics every ${TELEMETRY.exportIntervalMs} ms)`}`,
+      );
       console.log(row('GET /api/token/speech', service));
       console.log(row('bare node:http', baseline));
       console.log(
@@ -54,6 +68,15 @@ async function warmPath(): Promise<void> {
       console.log(
         `upstream calls during the warm run: STS ${stack.cognitive.stsCalls()}, Key Vault ${stack.vault.requests.get}`,
       );
+      if (stack.appInsights !== undefined) {
+        const { posts, metrics } = stack.appInsights;
+        const served = metrics
+          .filter((m) => m.name === 'token_requests' && m.properties.outcome === 'ok')
+          .reduce((n, m) => n + m.value, 0);
+        console.log(
+          `telemetry: ${postsDuring} exports during the timed service run (${posts.filter((p) => p.status === 200).length} of ${posts.length} accepted); token_requests ok received so far: ${served}`,
+        );
+      }
     } finally {
       await bare.stop();
     }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startFakeArm, type FakeArm } from './fakes/arm.js';
+import { startFakeAppInsights, type FakeAppInsights } from './fakes/appInsights.js';
 import { startFakeCognitive, type FakeCognitive } from './fakes/cognitive.js';
 import { startFakeEntra, type FakeEntra } from './fakes/entra.js';
 import { startFakeKeyVault, type FakeKeyVault } from './fakes/keyVault.js';
@@ -55,6 +56,8 @@ export interface DevFakes {
   readonly identity: FakeManagedIdentity;
   /** Azure Resource Manager for the resources' accounts (key rotation), tied to the STS fake. */
   readonly arm: FakeArm;
+  /** Application Insights ingestion, when the stack was asked to export telemetry. */
+  readonly appInsights: FakeAppInsights | undefined;
   /** A local.settings.json pointing at the fakes. */
   readonly settingsPath: string;
   /** The fakes' certificate, for NODE_EXTRA_CA_CERTS in other processes. */
@@ -78,12 +81,20 @@ export interface DevFakesOptions {
   readonly upstreamLatencyMs?: number;
   /** Settings beside the stack's own in local.settings.json `Values` (e.g. KEY_ROTATION_SCHEDULE). */
   readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * Export telemetry to a fake Application Insights ingestion (TLS, a managed-identity token),
+   * sending metrics every `exportIntervalMs` (OTEL_METRIC_EXPORT_INTERVAL). Default: no telemetry.
+   */
+  readonly telemetry?: { readonly exportIntervalMs?: number };
 }
+
+const MONITOR = 'https://monitor.azure.com';
 
 /**
  * Fake Entra, Key Vault, STS, ARM and managed identity in this process, and settings pointing at
  * them. Key rotation is on (every 30 days): both resources have an account at the ARM fake, whose
- * first key is the one in their secret, tagged as key1 from now.
+ * first key is the one in their secret, tagged as key1 from now. With `telemetry`, a fake
+ * Application Insights ingestion too.
  */
 export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevFakes> {
   const latencyMs = options.upstreamLatencyMs ?? 0;
@@ -109,6 +120,20 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
   const tags = { keyName: 'key1', rotatedAt: new Date().toISOString() };
   vault.setSecret('speech-key', STACK_KEYS.speech, { tags });
   vault.setSecret('translator-key', STACK_KEYS.translator, { tags });
+  const appInsights =
+    options.telemetry === undefined
+      ? undefined
+      : await startFakeAppInsights({
+          acceptToken: (token) => token !== undefined && identity.tokensFor(MONITOR).includes(token),
+        });
+  const telemetrySettings =
+    appInsights === undefined
+      ? {}
+      : {
+          APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.connectionString,
+          APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
+          OTEL_METRIC_EXPORT_INTERVAL: String(options.telemetry?.exportIntervalMs ?? 60_000),
+        };
 
   const directory = mkdtempSync(join(tmpdir(), 'token-vending-stack-'));
   const certificatePath = writeCertificateFile(directory);
@@ -126,6 +151,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
           RATE_LIMIT_PER_MINUTE: String(options.rateLimitPerMinute ?? 0),
           KEY_ROTATION_DAYS: '30',
           ARM_ENDPOINT: arm.url,
+          ...telemetrySettings,
           TOKEN_RESOURCES: JSON.stringify([
             {
               name: 'speech',
@@ -161,6 +187,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
     cognitive,
     identity,
     arm,
+    appInsights,
     settingsPath,
     certificatePath,
     directory,
@@ -174,7 +201,14 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
         ...claims,
       }),
     async close() {
-      await Promise.all([entra.close(), vault.close(), cognitive.close(), identity.close(), arm.close()]);
+      await Promise.all([
+        entra.close(),
+        vault.close(),
+        cognitive.close(),
+        identity.close(),
+        arm.close(),
+        appInsights?.close(),
+      ]);
       rmSync(directory, { recursive: true, force: true });
     },
   };

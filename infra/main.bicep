@@ -31,6 +31,17 @@ param authAudiences string
 @description('Token requests per caller per minute on one instance (RATE_LIMIT_PER_MINUTE); 0 turns the limit off.')
 param rateLimitPerMinute int = 60
 
+@minLength(1)
+@description('App role values that may read GET /api/status (OPERATOR_ROLES), comma-separated. Create the role on the API app registration and assign it to operators.')
+param operatorRoles string = 'TokenVending.Operator'
+
+@minLength(1)
+@description('When the self-check timer runs (SELF_CHECK_SCHEDULE): NCRONTAB, six fields, UTC. The unhealthy-resource alert assumes the default, every 5 minutes.')
+param selfCheckSchedule string = '0 */5 * * * *'
+
+@description('Where operators\' alerts are mailed (an action group). Empty: no action group; the alert rules still fire in the portal.')
+param alertEmail string = ''
+
 @description('Browser origins the platform CORS setting allows, e.g. https://app.contoso.com. Empty: no browser origin; * is refused.')
 param corsAllowedOrigins string[] = []
 
@@ -196,6 +207,27 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
+module alerts 'modules/alerts.bicep' = {
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    namePrefix: 'alert-${resourceToken}'
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    alertEmail: alertEmail
+  }
+}
+
+module dashboard 'modules/dashboard.bicep' = {
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    displayName: 'AI token vending (${environmentName})'
+  }
+}
+
 module storage 'modules/storage.bicep' = {
   scope: rg
   params: {
@@ -335,6 +367,8 @@ module api 'modules/functionApp.bicep' = {
     keyRotationDays: rotation ? keyRotationDays : 0
     keyRotationSchedule: trim(keyRotationSchedule)
     secretMaxAgeMinutes: secretMaxAgeMinutes
+    operatorRoles: operatorRoles
+    selfCheckSchedule: selfCheckSchedule
   }
 }
 

@@ -20,13 +20,11 @@ export interface App {
  */
 export function createApp(env: Environment, dependencies: Dependencies = {}): App {
   const runtime = createRuntime(env, dependencies);
-  return {
-    runtime,
-    routes: createRoutes(() => runtime),
-    timers: createTimers(runtime),
-    // Started once the import has finished, so the worker registers the functions first.
-    warmedUp: runtime.ok ? afterImport().then(() => warmUp(runtime.parts)) : Promise.resolve(),
-  };
+  // Started once the import has finished, so the worker registers the functions first.
+  const warmedUp = runtime.ok ? afterImport().then(() => warmUp(runtime.parts)) : Promise.resolve();
+  // The exporter is a large part of the bundle: parsed once the first callers' work is done.
+  if (runtime.ok) void warmedUp.then(() => runtime.parts.telemetry.start());
+  return { runtime, routes: createRoutes(() => runtime), timers: createTimers(runtime), warmedUp };
 }
 
 // For the local host, from this bundle: a second copy of @azure/functions or zod loaded from

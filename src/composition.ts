@@ -1,17 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelineOptions } from '@azure/core-rest-pipeline';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { RateLimiter } from './access/rateLimiter.js';
 import { CallerAuthenticator } from './auth/callerAuthentication.js';
 import { TokenCache } from './cache/tokenCache.js';
+import { API_VERSION } from './contract/openapi.js';
 import { ensureVendingError } from './errors.js';
 import { consoleSink, Logger } from './log/logger.js';
 import type { Config, TokenResource } from './model.js';
 import type { Rotation } from './rotation/keyRotation.js';
 import type { SecretSource } from './secrets/keyVaultSecretSource.js';
 import { createServiceCredential } from './serviceCredential.js';
-import { createKeyExchange } from './sts/keyExchange.js';
-import { StsClient, type IssuedToken } from './sts/stsClient.js';
+import { createKeyExchange, type ExchangedToken } from './sts/keyExchange.js';
+import { StsClient } from './sts/stsClient.js';
+import type { AzureMonitorOptions } from './telemetry/azureMonitor.js';
+import { EVENTS, METRIC_DEFINITIONS } from './telemetry/names.js';
+import { BufferedTelemetry, NO_TELEMETRY, type RequestCorrelation, type Telemetry } from './telemetry/telemetry.js';
 
 /**
  * What the parts need from the outside world. Every field is optional: the defaults are the real
@@ -37,6 +42,21 @@ export interface Dependencies {
   readonly stsAttemptTimeoutMs?: number;
   /** Receives background events (refresh failures) that belong to no request. Default: console. */
   readonly logger?: Logger;
+  /** Monotonic clock in ms, for durations. Default `performance.now`. */
+  readonly elapsed?: () => number;
+  /** This instance's id in the status view and telemetry. Default: a random UUID per process. */
+  readonly instanceId?: string;
+  /** Telemetry export: the metric interval, and options for the exporters' HTTP client (a loopback fake's CA). */
+  readonly telemetryExport?: Pick<AzureMonitorOptions, 'exportIntervalMs' | 'clientOptions'>;
+}
+
+/** This running copy of the app, as operators see it. */
+export interface Instance {
+  readonly id: string;
+  /** When the parts were composed, epoch ms. */
+  readonly startedAt: number;
+  /** The app's version (package.json). */
+  readonly version: string;
 }
 
 /** Every step of the flow, built once per instance from the configuration. */
@@ -53,10 +73,13 @@ export interface Parts {
   readonly secrets: SecretSource;
   readonly sts: StsClient;
   /** Secret source then STS, with the re-read on a rejected key. */
-  readonly exchange: (resource: TokenResource) => Promise<IssuedToken>;
+  readonly exchange: (resource: TokenResource, correlation?: RequestCorrelation) => Promise<ExchangedToken>;
   readonly cache: TokenCache;
   /** Key rotation (ARM and Key Vault writes), for the rotation timer, `npm run rotate` and the doctor. */
   readonly rotation: Rotation;
+  readonly instance: Instance;
+  /** Metrics and upstream spans; does nothing without a connection string. */
+  readonly telemetry: Telemetry;
 }
 
 /**
@@ -69,6 +92,9 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
   // Read at the first request, not here: touching globalThis.fetch loads Node's HTTP client
   // (undici), which the import of the app does not otherwise need.
   const fetch: typeof globalThis.fetch = dependencies.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const instance: Instance = { id: dependencies.instanceId ?? randomUUID(), startedAt: now(), version: API_VERSION };
+  const credential = dependencies.credential ?? createServiceCredential(config.identity);
+  const telemetry = composeTelemetry(config, { logger, now, credential, instance, dependencies });
   const authenticator = new CallerAuthenticator({
     ...config.auth,
     now,
@@ -76,9 +102,9 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
     onSigningKeysRefreshFailure: (failure) => {
       logger.warn('signing_keys_refresh_failed', { code: failure.code, diagnosis: failure.diagnosis });
     },
+    telemetry,
   });
   const limiter = new RateLimiter({ perMinute: config.rateLimitPerMinute, now });
-  const credential = dependencies.credential ?? createServiceCredential(config.identity);
   const secrets =
     dependencies.secrets ??
     loadOnFirstUse(async () => {
@@ -89,6 +115,7 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
         now,
         logger,
         maxAgeMs: config.secretMaxAgeMs,
+        telemetry,
         ...(dependencies.keyVaultClientOptions === undefined
           ? {}
           : { clientOptions: dependencies.keyVaultClientOptions }),
@@ -97,6 +124,7 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
   const sts = new StsClient({
     now,
     fetch,
+    telemetry,
     ...(dependencies.random === undefined ? {} : { random: dependencies.random }),
     ...(dependencies.sleep === undefined ? {} : { sleep: dependencies.sleep }),
     ...(dependencies.stsAttemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: dependencies.stsAttemptTimeoutMs }),
@@ -105,9 +133,10 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
   const cache = new TokenCache({
     refresh: exchange,
     now,
+    telemetry,
     onBackgroundRefreshError: (resource, error) => {
       const failure = ensureVendingError(error);
-      logger.warn('background_refresh_failed', {
+      logger.warn(EVENTS.backgroundRefreshFailed, {
         resource: resource.name,
         code: failure.code,
         upstreamCode: failure.upstreamCode,
@@ -140,7 +169,22 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
       }),
     });
   });
-  return { config, now, logger, credential, fetch, authenticator, limiter, secrets, sts, exchange, cache, rotation };
+  return {
+    config,
+    now,
+    logger,
+    credential,
+    fetch,
+    authenticator,
+    limiter,
+    secrets,
+    sts,
+    exchange,
+    cache,
+    rotation,
+    instance,
+    telemetry,
+  };
 }
 
 /** The rotation, loaded like the secret source: its ARM and Key Vault clients stay off the app's import path. */
@@ -156,6 +200,57 @@ function loadRotationOnFirstUse(load: () => Promise<Rotation>): Rotation {
       return (await rotation).checkPermissions(resource, version);
     },
   };
+}
+
+/**
+ * Telemetry as the settings ask: none without a connection string; none, said once, with an
+ * unusable one; else the Azure Monitor exporter, loaded on `start()` (after the warm-up), sending
+ * with the app's own identity, or with the one `APPLICATIONINSIGHTS_AUTHENTICATION_STRING` names.
+ */
+function composeTelemetry(
+  config: Config,
+  context: {
+    readonly logger: Logger;
+    readonly now: () => number;
+    readonly credential: TokenCredential;
+    readonly instance: Instance;
+    readonly dependencies: Dependencies;
+  },
+): Telemetry {
+  const { logger, now, credential, instance, dependencies } = context;
+  const settings = config.telemetry;
+  if (settings.export === 'off') return NO_TELEMETRY;
+  if (settings.export === 'invalid') {
+    logger.warn(EVENTS.telemetryDisabled, { reason: settings.problem, fix: settings.fix });
+    return NO_TELEMETRY;
+  }
+  const { entra } = settings;
+  const sendingCredential =
+    entra === undefined
+      ? undefined
+      : entra.clientId === undefined || entra.clientId === config.identity.clientId
+        ? credential
+        : createServiceCredential({ managedIdentity: config.identity.managedIdentity, clientId: entra.clientId });
+  return new BufferedTelemetry({
+    logger,
+    now,
+    ...(dependencies.elapsed === undefined ? {} : { elapsed: dependencies.elapsed }),
+    load: async (tallies) => {
+      const { startAzureMonitor } = await import('./telemetry/azureMonitor.js');
+      return startAzureMonitor({
+        metrics: METRIC_DEFINITIONS,
+        exportFailedEvent: EVENTS.telemetryExportFailed,
+        tallies,
+        connectionString: settings.connectionString,
+        ingestionEndpoint: settings.ingestionEndpoint,
+        credential: sendingCredential,
+        instance,
+        logger,
+        exportIntervalMs: settings.exportIntervalMs,
+        ...dependencies.telemetryExport,
+      });
+    },
+  });
 }
 
 /**

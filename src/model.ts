@@ -9,6 +9,7 @@
  * Descriptions given with `.meta()` become the document's descriptions.
  */
 import { z } from 'zod';
+import type { Schedule } from './config/schedule.js';
 import { ERROR_CODES } from './errors.js';
 
 /** Azure clouds with their own STS, Speech and Entra hosts (see `clouds/clouds.ts`). */
@@ -122,6 +123,32 @@ export interface RotationConfig {
   readonly armEndpoint: string | null;
 }
 
+/** What operators get: the status view's access and the self-check's schedule. */
+export interface OperationsConfig {
+  /** `OPERATOR_ROLES`: app role values (`roles` claim) that may read `GET /api/status`; any one grants it. */
+  readonly operatorRoles: readonly string[];
+  /** `SELF_CHECK_SCHEDULE`: when the self-check timer runs. */
+  readonly selfCheckSchedule: Schedule;
+}
+
+/**
+ * Where telemetry goes (`APPLICATIONINSIGHTS_CONNECTION_STRING`, `..._AUTHENTICATION_STRING`).
+ * `invalid` is not a configuration error: the service runs, exports nothing and says why once.
+ */
+export type TelemetryConfig =
+  | { readonly export: 'off' }
+  | { readonly export: 'invalid'; readonly problem: string; readonly fix: string }
+  | {
+      readonly export: 'azure-monitor';
+      readonly connectionString: string;
+      /** Origin the envelopes are posted to (`/v2.1/track`), for diagnoses. */
+      readonly ingestionEndpoint: string;
+      /** Entra-authenticated ingestion with this managed identity (client ID, or system-assigned); else the key alone. */
+      readonly entra: { readonly clientId: string | undefined } | undefined;
+      /** How often metrics are sent, in ms. */
+      readonly exportIntervalMs: number;
+    };
+
 /** The validated app settings (`config/settings.ts` `loadConfig`). */
 export interface Config {
   readonly auth: AuthConfig;
@@ -137,6 +164,8 @@ export interface Config {
    */
   readonly secretMaxAgeMs: number;
   readonly rotation: RotationConfig;
+  readonly operations: OperationsConfig;
+  readonly telemetry: TelemetryConfig;
 }
 
 // ---- What callers receive -----------------------------------------------------------------------
@@ -228,6 +257,66 @@ export const errorCodeSchema = z.enum(ERROR_CODES).meta({
   description:
     'Why the request failed, as a stable machine-readable code. Branch on this, never on `title` or `detail`.',
 });
+
+/** A resource as operators see it (`GET /api/status`): `ok`, `degraded` or `failing`. */
+export const RESOURCE_STATES = ['ok', 'degraded', 'failing'] as const;
+
+const instantSchema = z.iso.datetime();
+
+/** The status view of one resource on this instance: what its token cache knows, never the token or the key. */
+export const resourceStatusSchema = z
+  .object({
+    name: resourceNameSchema.meta({ description: 'The resource name, as configured.' }),
+    state: z.enum(RESOURCE_STATES).meta({
+      description:
+        '`ok`: the latest refresh worked (or none was needed yet). `degraded`: refreshes fail, callers still get the cached token. `failing`: refreshes fail and no valid token is left to serve.',
+    }),
+    expiresOn: instantSchema
+      .nullable()
+      .meta({ description: 'When the cached token expires; null when this instance never held one.' }),
+    lastRefreshAt: instantSchema.nullable().meta({ description: 'The last successful refresh on this instance.' }),
+    lastError: z
+      .object({
+        code: errorCodeSchema,
+        at: instantSchema,
+      })
+      .nullable()
+      .meta({ description: 'The last failed refresh, kept after later successes; null when none failed.' }),
+    key: z
+      .object({
+        keyName: z
+          .string()
+          .max(256)
+          .nullable()
+          .meta({ description: "The secret's `keyName` tag (`key1`, `key2`); null without one." }),
+        createdOn: instantSchema.nullable().meta({ description: 'When the secret version in use was created.' }),
+        ageSeconds: z.number().int().min(0).nullable().meta({ description: 'The age of that version, in seconds.' }),
+      })
+      .nullable()
+      .meta({ description: 'The key behind the cached token (never the key itself); null without a token.' }),
+    nextRotationAt: instantSchema
+      .nullable()
+      .meta({ description: 'When the key is next rotated; null while key rotation is off.' }),
+  })
+  .meta({ description: "One resource on this instance: its token cache's state." });
+export type ResourceStatus = Readonly<z.output<typeof resourceStatusSchema>>;
+
+/** The answer of `GET /api/status`. */
+export const serviceStatusSchema = z
+  .object({
+    instance: z.object({
+      id: z.string().min(1).max(128).meta({ description: "This instance's id, also its telemetry role instance." }),
+      startedAt: instantSchema.meta({ description: 'When this instance started.' }),
+      version: z.string().min(1).max(64).meta({ description: 'The app version.' }),
+    }),
+    time: instantSchema.meta({ description: "The instance's clock when it answered." }),
+    resources: z.array(resourceStatusSchema),
+  })
+  .meta({
+    description:
+      'What one instance knows about each resource, for operators. Each instance has its own cache: another instance may answer differently. Never a key, a token or a caller identity.',
+  });
+export type ServiceStatus = Readonly<z.output<typeof serviceStatusSchema>>;
 
 /** Prefix of a problem's `type`: the code follows it. */
 export const PROBLEM_TYPE_BASE = 'urn:ai-token-vending:problem:';

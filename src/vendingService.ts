@@ -3,6 +3,7 @@ import type { Caller } from './auth/callerAuthentication.js';
 import { resolveClientEndpoints, resolveEndpointHeaders } from './clouds/endpoints.js';
 import type { Parts } from './composition.js';
 import type { ResourceSummary, TokenResource, VendedToken } from './model.js';
+import type { RequestCorrelation } from './telemetry/telemetry.js';
 
 /** The whole flow of a token request, one step per part: authenticate, authorize, cache, exchange. */
 export class VendingService {
@@ -13,25 +14,27 @@ export class VendingService {
   }
 
   /** Throws `missing_token`, `invalid_token` or `identity_provider_unavailable`. */
-  authenticate(authorization: string | null): Promise<Caller> {
-    return this.#parts.authenticator.authenticate(authorization);
+  authenticate(authorization: string | null, correlation?: RequestCorrelation): Promise<Caller> {
+    return this.#parts.authenticator.authenticate(authorization, correlation);
   }
 
   /**
    * A token for the named resource, if this caller may have it. Throws `rate_limited`,
    * `resource_not_found`, `forbidden`, or the refresh's own error when no valid token is cached.
    */
-  async token(caller: Caller, resourceName: string): Promise<VendedToken> {
+  async token(caller: Caller, resourceName: string, correlation?: RequestCorrelation): Promise<VendedToken> {
     const { limiter, config, cache, now } = this.#parts;
     limiter.take(caller.id);
     const resource = authorize(caller, config.resources, resourceName);
-    const cached = await cache.get(resource);
+    const cached = await cache.get(resource, correlation);
     const { name, ...summary } = summarize(resource);
+    const expiresInSeconds = Math.max(0, Math.floor((cached.expiresAt - now()) / 1000));
+    this.#parts.telemetry.lowest('token_remaining_lifetime_seconds', expiresInSeconds, { resource: resource.name });
     return {
       accessToken: cached.token,
       tokenType: 'Bearer',
       expiresOn: new Date(cached.expiresAt).toISOString(),
-      expiresInSeconds: Math.max(0, Math.floor((cached.expiresAt - now()) / 1000)),
+      expiresInSeconds,
       resource: name,
       ...summary,
     };

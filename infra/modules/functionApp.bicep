@@ -40,6 +40,8 @@ param rateLimitPerMinute int
 param keyRotationDays int
 param keyRotationSchedule string
 param secretMaxAgeMinutes int
+param operatorRoles string
+param selfCheckSchedule string
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -100,6 +102,8 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     KEY_ROTATION_DAYS: string(keyRotationDays)
     KEY_ROTATION_SCHEDULE: keyRotationSchedule
     SECRET_MAX_AGE_MINUTES: string(secretMaxAgeMinutes)
+    OPERATOR_ROLES: operatorRoles
+    SELF_CHECK_SCHEDULE: selfCheckSchedule
     // Read by the platform. Host storage through the identity: the account takes no shared keys.
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'

@@ -46,3 +46,4 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 
 // Not a secret: with local auth off, the connection string only says where to send telemetry.
 output connectionString string = applicationInsights.properties.ConnectionString
+output applicationInsightsId string = applicationInsights.id

@@ -5,6 +5,7 @@ import { isLoopbackHost } from '../config/urls.js';
 import { describeError, type VendingError } from '../errors.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
+import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import { classifyVerificationError, identityProviderUnavailable, invalidToken } from './authFailure.js';
 import { bearerToken } from './bearerToken.js';
@@ -47,6 +48,8 @@ export interface CallerAuthenticatorOptions extends AuthConfig {
   readonly discoveryRetryAfterMs?: number;
   /** Told when refreshing the key set fails while the last good one is still in use (at most once per cooldown). */
   readonly onSigningKeysRefreshFailure?: (error: VendingError) => void;
+  /** Times discovery and key set fetches. */
+  readonly telemetry?: Pick<Telemetry, 'upstreamCall'>;
 }
 
 /** A tenant's discovery document is a few kilobytes. */
@@ -104,14 +107,14 @@ export class CallerAuthenticator {
    * The caller behind an `Authorization` header value. Throws `missing_token`, `invalid_token`, or
    * `identity_provider_unavailable` when no token can be checked right now.
    */
-  async authenticate(authorization: string | null | undefined): Promise<Caller> {
+  async authenticate(authorization: string | null | undefined, correlation?: RequestCorrelation): Promise<Caller> {
     const token = bearerToken(authorization);
     const remembered = this.#verified.get(token);
     if (remembered !== undefined) {
       if (this.#now() < remembered.expiresAt) return remembered.caller;
       this.#verified.delete(token);
     }
-    const { caller, expiresAt } = await this.#verify(token);
+    const { caller, expiresAt } = await this.#verify(token, correlation);
     this.#remember(token, caller, expiresAt);
     return caller;
   }
@@ -130,12 +133,15 @@ export class CallerAuthenticator {
     this.#verified.set(token, { caller, expiresAt });
   }
 
-  async #verify(token: string): Promise<{ caller: Caller; expiresAt: number }> {
-    const { issuers, keys } = await this.#discover();
+  async #verify(
+    token: string,
+    correlation: RequestCorrelation | undefined,
+  ): Promise<{ caller: Caller; expiresAt: number }> {
+    const { issuers, keys } = await this.#discover(correlation);
     const { tenantId, audiences } = this.#options;
     let payload: unknown;
     try {
-      ({ payload } = await jwtVerify(token, keys.getKey, {
+      ({ payload } = await jwtVerify(token, (header, input) => keys.getKey(header, input, correlation), {
         algorithms: ['RS256'],
         issuer: [...issuers],
         audience: [...audiences],
@@ -188,13 +194,13 @@ export class CallerAuthenticator {
   }
 
   /** The discovery in hand or in flight; a failed one is retried only after `discoveryRetryAfterMs`. */
-  #discover(): Promise<Discovered> {
+  #discover(correlation?: RequestCorrelation): Promise<Discovered> {
     if (this.#discovered === undefined) {
       const retryAfterMs = this.#options.discoveryRetryAfterMs ?? 5000;
       if (this.#now() - this.#discoveryFailedAt < retryAfterMs) {
         return Promise.reject(identityProviderUnavailable('OIDC discovery failed moments ago; not retrying yet'));
       }
-      this.#discovered = this.#fetchDiscovery().catch((error: unknown) => {
+      this.#discovered = this.#fetchDiscovery(correlation).catch((error: unknown) => {
         this.#discovered = undefined;
         this.#discoveryFailedAt = this.#now();
         throw error;
@@ -203,13 +209,20 @@ export class CallerAuthenticator {
     return this.#discovered;
   }
 
-  async #fetchDiscovery(): Promise<Discovered> {
+  async #fetchDiscovery(correlation: RequestCorrelation | undefined): Promise<Discovered> {
     const { authorityHost, tenantId, cloud } = this.#options;
     const url = `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`;
     let document: z.infer<typeof discoveryDocument>;
+    const call = this.#options.telemetry?.upstreamCall(
+      'discovery',
+      { method: 'GET', host: new URL(url).host },
+      correlation,
+    );
+    let status: number | undefined;
     try {
       document = await withTimeout(this.#options.discoveryTimeoutMs ?? 5000, async (signal) => {
         const response = await this.#fetch(url, { signal, headers: { accept: 'application/json' } });
+        status = response.status;
         if (!response.ok) {
           await response.body?.cancel();
           throw new Error(`HTTP ${response.status} from ${url}; check AUTH_TENANT_ID and AUTH_AUTHORITY_HOST`);
@@ -222,8 +235,11 @@ export class CallerAuthenticator {
         }
         return parsed.data;
       });
+      call?.end({ status });
     } catch (error) {
-      throw identityProviderUnavailable(`OIDC discovery at ${url} failed: ${describeError(error)}`, error);
+      const failure = identityProviderUnavailable(`OIDC discovery at ${url} failed: ${describeError(error)}`, error);
+      call?.end({ status, failure: status === undefined ? noAnswer(error) : undefined, code: failure.code });
+      throw failure;
     }
     const jwksUri = new URL(document.jwks_uri);
     if (jwksUri.protocol !== 'https:' && !(jwksUri.protocol === 'http:' && isLoopbackHost(jwksUri.hostname))) {
@@ -238,6 +254,7 @@ export class CallerAuthenticator {
       ...(this.#options.onSigningKeysRefreshFailure === undefined
         ? {}
         : { onRefreshFailure: this.#options.onSigningKeysRefreshFailure }),
+      ...(this.#options.telemetry === undefined ? {} : { telemetry: this.#options.telemetry }),
     });
     const v1Issuers = CLOUDS[cloud].v1IssuerHosts.map((host) => `https://${host}/${tenantId}/`);
     return { issuers: [document.issuer, ...v1Issuers], keys };

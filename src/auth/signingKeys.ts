@@ -9,6 +9,7 @@ import {
 import { z } from 'zod';
 import { describeError, type VendingError } from '../errors.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
+import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import { identityProviderUnavailable } from './authFailure.js';
 
@@ -38,6 +39,8 @@ export interface SigningKeySetOptions {
   readonly maxAgeMs?: number;
   /** Told of each failed fetch while callers are still served from the last good set. */
   readonly onRefreshFailure?: (error: VendingError) => void;
+  /** Times each fetch. */
+  readonly telemetry?: Pick<Telemetry, 'upstreamCall'>;
 }
 
 /** Entra answers with a few kilobytes; anything this large is not its key set. */
@@ -88,17 +91,21 @@ export class SigningKeySet {
    * know (jose's `JWKSNoMatchingKey`, a 401). Throws `identity_provider_unavailable` only while no
    * key set was ever fetched.
    */
-  readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> => {
+  readonly getKey = async (
+    header: JWSHeaderParameters,
+    token: FlattenedJWSInput,
+    correlation?: RequestCorrelation,
+  ): Promise<CryptoKey> => {
     const current = this.#current;
     if (current === undefined || this.#now() - current.fetchedAt >= (this.#options.maxAgeMs ?? 10 * 60_000)) {
-      await this.#refreshIfDue();
+      await this.#refreshIfDue(correlation);
     }
     const resolve = this.#keys().resolve;
     try {
       return await resolve(header, token);
     } catch (error) {
       if (!(error instanceof joseErrors.JWKSNoMatchingKey) || !this.#due()) throw error;
-      await this.#refreshIfDue();
+      await this.#refreshIfDue(correlation);
       return this.#keys().resolve(header, token);
     }
   };
@@ -128,10 +135,10 @@ export class SigningKeySet {
   }
 
   /** Joins the fetch in flight, or starts one if the last attempt is old enough; never throws. */
-  #refreshIfDue(): Promise<void> {
+  #refreshIfDue(correlation?: RequestCorrelation): Promise<void> {
     if (this.#pending !== undefined) return this.#pending;
     if (!this.#due()) return Promise.resolve();
-    this.#pending = this.#fetch()
+    this.#pending = this.#fetch(correlation)
       .then(
         (resolve) => {
           this.#current = { resolve, fetchedAt: this.#now() };
@@ -150,20 +157,35 @@ export class SigningKeySet {
     return this.#pending;
   }
 
-  async #fetch(): Promise<KeyResolver> {
+  async #fetch(correlation: RequestCorrelation | undefined): Promise<KeyResolver> {
     const { url, timeoutMs = 5000 } = this.#options;
-    const json = await withTimeout(timeoutMs, async (signal) => {
-      const response = await this.#options.fetch(url, {
-        signal,
-        redirect: 'manual',
-        headers: { accept: 'application/json, application/jwk-set+json' },
+    const call = this.#options.telemetry?.upstreamCall('jwks', { method: 'GET', host: url.host }, correlation);
+    let status: number | undefined;
+    let json: unknown;
+    try {
+      json = await withTimeout(timeoutMs, async (signal) => {
+        const response = await this.#options.fetch(url, {
+          signal,
+          redirect: 'manual',
+          headers: { accept: 'application/json, application/jwk-set+json' },
+        });
+        status = response.status;
+        if (response.status !== 200) {
+          await response.body?.cancel();
+          throw new Error(`HTTP ${response.status}`);
+        }
+        return readBoundedJson(response, MAX_KEY_SET_BYTES);
       });
-      if (response.status !== 200) {
-        await response.body?.cancel();
-        throw new Error(`HTTP ${response.status}`);
-      }
-      return readBoundedJson(response, MAX_KEY_SET_BYTES);
-    });
+      call?.end({ status });
+    } catch (error) {
+      // The failure is classified by the caller (keySetUnavailable): its one code is known here.
+      call?.end({
+        status,
+        failure: status === undefined ? noAnswer(error) : undefined,
+        code: 'identity_provider_unavailable',
+      });
+      throw error;
+    }
     const parsed = keySetDocument.safeParse(json);
     if (!parsed.success) throw new Error(`the answer is not a JSON Web Key Set of at most ${MAX_KEY_SET_BYTES} bytes`);
     const keys: JWK[] = parsed.data.keys

@@ -1,18 +1,41 @@
 import { z } from 'zod';
+import { ensureVendingError, type ErrorCode } from '../errors.js';
 import type { TokenResource } from '../model.js';
+import type { ExchangedToken, KeyInUse } from '../sts/keyExchange.js';
 import type { IssuedToken } from '../sts/stsClient.js';
 import { VendingError } from '../errors.js';
 import { SingleFlight } from '../singleFlight.js';
+import type { RequestCorrelation, Telemetry } from '../telemetry/telemetry.js';
 
 export interface CachedToken {
   readonly token: string;
   readonly issuedAt: number;
   readonly expiresAt: number;
+  /** The key the token was exchanged with (its name and version age; never the key). */
+  readonly key: KeyInUse | undefined;
+}
+
+/** What the cache knows about one resource, for operators (`GET /api/status`): no token in it. */
+export interface ResourceTokenState {
+  /** When the cached token expires; undefined when none was ever fetched. */
+  readonly expiresAt: number | undefined;
+  /** Whether the cached token may still be handed out. */
+  readonly servable: boolean;
+  /** The last successful refresh. */
+  readonly lastRefreshAt: number | undefined;
+  /** The last failed refresh, kept after later successes. */
+  readonly lastError: { readonly code: ErrorCode; readonly at: number } | undefined;
+  /** Whether the latest refresh failed (callers get the cached token, or the error). */
+  readonly failing: boolean;
+  readonly key: KeyInUse | undefined;
 }
 
 export interface TokenCacheOptions {
   /** Gets a new token for a resource: secret source, then STS. */
-  readonly refresh: (resource: TokenResource) => Promise<IssuedToken>;
+  readonly refresh: (
+    resource: TokenResource,
+    correlation?: RequestCorrelation,
+  ) => Promise<IssuedToken | ExchangedToken>;
   readonly now?: () => number;
   /**
    * From this long before expiry a request still gets the cached token but starts a background
@@ -28,6 +51,8 @@ export interface TokenCacheOptions {
   readonly failureCooldownMs?: number;
   /** Told about background refresh failures, which no caller awaits. */
   readonly onBackgroundRefreshError?: (resource: TokenResource, error: unknown) => void;
+  /** Counts lookups (hit or miss) and refreshes by outcome. */
+  readonly telemetry?: Pick<Telemetry, 'count'>;
 }
 
 /** STS tokens live 10 minutes; used when a token carries no readable `exp`. */
@@ -49,6 +74,8 @@ export class TokenCache {
   readonly #tokens = new Map<string, CachedToken>();
   readonly #refreshes = new SingleFlight<CachedToken>();
   readonly #failures = new Map<string, { readonly error: unknown; readonly at: number }>();
+  readonly #lastRefreshAt = new Map<string, number>();
+  readonly #lastError = new Map<string, { readonly code: ErrorCode; readonly at: number }>();
 
   constructor(options: TokenCacheOptions) {
     this.#options = options;
@@ -57,32 +84,56 @@ export class TokenCache {
     this.#minRemainingMs = options.minRemainingMs ?? 60_000;
   }
 
-  async get(resource: TokenResource): Promise<CachedToken> {
+  /** The resource's token; `correlation` is the request a refresh it starts is for. */
+  async get(resource: TokenResource, correlation?: RequestCorrelation): Promise<CachedToken> {
     const cached = this.#tokens.get(resource.name);
     const now = this.#now();
     if (cached !== undefined) {
       const remaining = cached.expiresAt - now;
-      if (remaining > this.#refreshAheadMs) return cached;
+      if (remaining > this.#refreshAheadMs) return this.#hit(resource, cached);
       if (remaining > this.#minRemainingMs) {
         // A failed background refresh is remembered like a failed foreground one: otherwise every
         // request in the refresh-ahead window would call Key Vault and the STS again. Only the
         // request that starts a refresh reports its failure, so one failure is one log line.
         if (!this.#refreshes.running(resource.name) && this.#recentFailure(resource, now) === undefined) {
-          this.#refresh(resource).catch((error: unknown) => this.#options.onBackgroundRefreshError?.(resource, error));
+          this.#refresh(resource, 'background', correlation).catch((error: unknown) =>
+            this.#options.onBackgroundRefreshError?.(resource, error),
+          );
         }
-        return cached;
+        return this.#hit(resource, cached);
       }
     }
+    this.#options.telemetry?.count('token_cache_lookups', { resource: resource.name, result: 'miss' });
     const failure = this.#recentFailure(resource, now);
     try {
       if (failure !== undefined) throw failure.error;
-      return await this.#refresh(resource);
+      return await this.#refresh(resource, 'foreground', correlation);
     } catch (error) {
       // A failed refresh does not take away a token that still works.
       const current = this.#tokens.get(resource.name);
       if (current !== undefined && current.expiresAt - this.#now() > NEVER_SERVE_WITHIN_MS) return current;
       throw error;
     }
+  }
+
+  /** What is known about this resource's token, without the token. */
+  state(resource: TokenResource): ResourceTokenState {
+    const cached = this.#tokens.get(resource.name);
+    const lastRefreshAt = this.#lastRefreshAt.get(resource.name);
+    const lastError = this.#lastError.get(resource.name);
+    return {
+      expiresAt: cached?.expiresAt,
+      servable: cached !== undefined && cached.expiresAt - this.#now() > NEVER_SERVE_WITHIN_MS,
+      lastRefreshAt,
+      lastError,
+      failing: lastError !== undefined && (lastRefreshAt === undefined || lastError.at >= lastRefreshAt),
+      key: cached?.key,
+    };
+  }
+
+  #hit(resource: TokenResource, cached: CachedToken): CachedToken {
+    this.#options.telemetry?.count('token_cache_lookups', { resource: resource.name, result: 'hit' });
+    return cached;
   }
 
   /**
@@ -97,17 +148,34 @@ export class TokenCache {
     return now - failure.at < Math.max(this.#options.failureCooldownMs ?? 2000, asked) ? failure : undefined;
   }
 
-  #refresh(resource: TokenResource): Promise<CachedToken> {
+  #refresh(
+    resource: TokenResource,
+    mode: 'foreground' | 'background',
+    correlation: RequestCorrelation | undefined,
+  ): Promise<CachedToken> {
+    const counted = (outcome: string) =>
+      this.#options.telemetry?.count('token_refreshes', { resource: resource.name, mode, outcome });
     return this.#refreshes.run(resource.name, () =>
-      this.#options.refresh(resource).then(
+      this.#options.refresh(resource, correlation).then(
         (issued) => {
-          const token = { token: issued.token, issuedAt: issued.issuedAt, expiresAt: expiryOf(issued) };
+          const token: CachedToken = {
+            token: issued.token,
+            issuedAt: issued.issuedAt,
+            expiresAt: expiryOf(issued),
+            key: 'key' in issued ? issued.key : undefined,
+          };
           this.#tokens.set(resource.name, token);
           this.#failures.delete(resource.name);
+          this.#lastRefreshAt.set(resource.name, this.#now());
+          counted('ok');
           return token;
         },
         (error: unknown) => {
-          this.#failures.set(resource.name, { error, at: this.#now() });
+          const at = this.#now();
+          const { code } = ensureVendingError(error);
+          this.#failures.set(resource.name, { error, at });
+          this.#lastError.set(resource.name, { code, at });
+          counted(code);
           throw error;
         },
       ),

@@ -11,10 +11,12 @@ import {
   type CloudName,
   type Config,
   type RotationConfig,
+  type OperationsConfig,
   type ResourceKind,
   type TokenResource,
 } from '../model.js';
-import { parseSchedule } from './schedule.js';
+import { knownSchedule, parseSchedule, type Schedule } from './schedule.js';
+import { readTelemetrySettings } from './telemetrySettings.js';
 import { isLoopbackHost, parseOrigin } from './urls.js';
 
 /** Every app setting the code reads; the Bicep in infra/ is tested against this list. */
@@ -29,9 +31,17 @@ export const APP_SETTING_NAMES = [
   'KEY_ROTATION_SCHEDULE',
   'SECRET_MAX_AGE_MINUTES',
   'ARM_ENDPOINT',
+  'OPERATOR_ROLES',
+  'SELF_CHECK_SCHEDULE',
 ] as const;
 /** Settings the platform or the Azure SDK defines, which the code also reads. */
-export const PLATFORM_SETTING_NAMES = ['AZURE_CLIENT_ID', 'IDENTITY_ENDPOINT'] as const;
+export const PLATFORM_SETTING_NAMES = [
+  'AZURE_CLIENT_ID',
+  'IDENTITY_ENDPOINT',
+  'APPLICATIONINSIGHTS_CONNECTION_STRING',
+  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+  'OTEL_METRIC_EXPORT_INTERVAL',
+] as const;
 export type AppSettingName = (typeof APP_SETTING_NAMES)[number] | (typeof PLATFORM_SETTING_NAMES)[number];
 
 export const RESOURCE_FIELDS = [
@@ -53,6 +63,13 @@ export const DEFAULT_KEY_ROTATION_SCHEDULE = '0 0 */6 * * *';
 export const DEFAULT_SECRET_MAX_AGE_MINUTES = 60;
 const MAX_KEY_ROTATION_DAYS = 365;
 const MAX_SECRET_MAX_AGE_MINUTES = 1440;
+export const DEFAULT_OPERATOR_ROLES = ['TokenVending.Operator'] as const;
+/** Every 5 minutes, at second 0. */
+export const DEFAULT_SELF_CHECK_SCHEDULE = '0 */5 * * * *';
+/** The self-check calls Key Vault and the Speech service; more often than this is load, not watching. */
+const MIN_SELF_CHECK_INTERVAL_MS = 60_000;
+/** An Entra app role value: no spaces (or commas, which separate them here), not starting with a dot. */
+const APP_ROLE = /^(?!\.)[\x21-\x2b\x2d-\x7e]{1,120}$/;
 
 export interface ConfigProblem {
   readonly setting: AppSettingName;
@@ -165,6 +182,7 @@ export function loadConfig(env: Environment): Config {
       );
     }
   }
+  const operations = parseOperations(setting, problem);
 
   // Callers sign in where the resources live; a mixed or loopback setup names its authority explicitly.
   const resourceClouds = new Set(resources.map((r) => r.cloud));
@@ -196,7 +214,63 @@ export function loadConfig(env: Environment): Config {
     rateLimitPerMinute,
     secretMaxAgeMs: secretMaxAgeMinutes * 60_000,
     rotation,
+    operations,
+    telemetry: readTelemetrySettings(
+      setting('APPLICATIONINSIGHTS_CONNECTION_STRING'),
+      setting('APPLICATIONINSIGHTS_AUTHENTICATION_STRING'),
+      setting('OTEL_METRIC_EXPORT_INTERVAL'),
+    ),
   };
+}
+
+function parseOperations(
+  setting: (name: AppSettingName) => string | undefined,
+  problem: (name: AppSettingName, message: string) => void,
+): OperationsConfig {
+  const roles = (setting('OPERATOR_ROLES') ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const badRoles = roles.filter((role) => !APP_ROLE.test(role));
+  if (badRoles.length > 0)
+    problem(
+      'OPERATOR_ROLES',
+      `must be app role values separated by commas (no spaces inside a value, not starting with ".", at most 120 characters), not ${badRoles.map((r) => `"${r}"`).join(', ')}`,
+    );
+  const expression = setting('SELF_CHECK_SCHEDULE') ?? DEFAULT_SELF_CHECK_SCHEDULE;
+  let selfCheckSchedule = knownSchedule(DEFAULT_SELF_CHECK_SCHEDULE);
+  if (expression !== DEFAULT_SELF_CHECK_SCHEDULE) {
+    const parsed = parseSchedule(expression);
+    const shortest = parsed.ok ? shortestInterval(parsed.schedule) : undefined;
+    if (!parsed.ok) problem('SELF_CHECK_SCHEDULE', parsed.problem);
+    else if (shortest === undefined)
+      problem(
+        'SELF_CHECK_SCHEDULE',
+        `"${expression}" never fires; give e.g. "${DEFAULT_SELF_CHECK_SCHEDULE}" (every 5 minutes)`,
+      );
+    else if (shortest < MIN_SELF_CHECK_INTERVAL_MS)
+      problem(
+        'SELF_CHECK_SCHEDULE',
+        `"${expression}" fires more than once a minute; each run calls Key Vault and the Speech service, so give at least a minute between runs, e.g. "${DEFAULT_SELF_CHECK_SCHEDULE}"`,
+      );
+    else selfCheckSchedule = parsed.schedule;
+  }
+  return { operatorRoles: roles.length > 0 ? roles : [...DEFAULT_OPERATOR_ROLES], selfCheckSchedule };
+}
+
+/** The shortest gap between the next few runs (a cron's gaps vary), or undefined when it never fires. */
+export function shortestInterval(schedule: Schedule): number | undefined {
+  // A fixed instant: the gaps of a cron expression do not depend on when they are measured from.
+  let previous = schedule.nextAfter(Date.UTC(2026, 0, 1));
+  if (previous === undefined) return undefined;
+  let shortest = Infinity;
+  for (let run = 0; run < 24; run++) {
+    const next = schedule.nextAfter(previous);
+    if (next === undefined) break;
+    shortest = Math.min(shortest, next - previous);
+    previous = next;
+  }
+  return shortest;
 }
 
 type Report = (name: AppSettingName, message: string, resource?: string) => void;

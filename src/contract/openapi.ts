@@ -18,10 +18,13 @@ import {
   RESOURCE_NAME,
   resourceKindSchema,
   resourceListSchema,
+  resourceStatusSchema,
   resourceSummarySchema,
+  serviceStatusSchema,
   vendedTokenSchema,
   type Problem,
   type ResourceList,
+  type ServiceStatus,
   type VendedToken,
 } from '../model.js';
 
@@ -126,7 +129,8 @@ const PROBLEM_STATUSES: Readonly<
     },
   },
   403: {
-    description: 'A valid caller without any app role or delegated scope the resource allows; `detail` names them.',
+    description:
+      'A valid caller without any app role or delegated scope the resource allows, or (on `/api/status`) without an operator role; `detail` names them.',
     retryAfter: 'never',
     example: {
       code: 'forbidden',
@@ -237,6 +241,8 @@ function componentSchemas(): Record<string, JsonSchema> {
   registry.add(resourceSummarySchema, { id: 'ResourceSummary' });
   registry.add(resourceListSchema, { id: 'ResourceList' });
   registry.add(healthSchema, { id: 'Health' });
+  registry.add(resourceStatusSchema, { id: 'ResourceStatus' });
+  registry.add(serviceStatusSchema, { id: 'ServiceStatus' });
   registry.add(problemSchema, { id: 'Problem' });
   for (const status of PROBLEM_STATUS_LIST) registry.add(problemSchemaOf(status), { id: `Problem${status}` });
 
@@ -337,6 +343,31 @@ const EXAMPLE_RESOURCES: ResourceList = {
       region: 'global',
       endpoints: { text: 'https://api.cognitive.microsofttranslator.com' },
       headers: {},
+    },
+  ],
+};
+
+const EXAMPLE_STATUS: ServiceStatus = {
+  instance: { id: '3d9f0c6e-2b1a-4f5e-8c7d-6a5b4c3d2e1f', startedAt: '2026-11-22T09:00:00.000Z', version: API_VERSION },
+  time: '2026-11-22T10:02:00.000Z',
+  resources: [
+    {
+      name: 'my-speech',
+      state: 'ok',
+      expiresOn: '2026-11-22T10:10:00.000Z',
+      lastRefreshAt: '2026-11-22T10:00:00.000Z',
+      lastError: null,
+      key: { keyName: 'key1', createdOn: '2026-11-01T08:00:00.000Z', ageSeconds: 1821720 },
+      nextRotationAt: null,
+    },
+    {
+      name: 'my-translator',
+      state: 'degraded',
+      expiresOn: '2026-11-22T10:03:30.000Z',
+      lastRefreshAt: '2026-11-22T09:53:30.000Z',
+      lastError: { code: 'sts_unavailable', at: '2026-11-22T10:01:45.000Z' },
+      key: { keyName: null, createdOn: '2026-10-15T12:00:00.000Z', ageSeconds: 3276120 },
+      nextRotationAt: null,
     },
   ],
 };
@@ -470,6 +501,7 @@ function buildDocument(): OpenApiDocument {
     tags: [
       { name: 'tokens', description: 'Tokens and the resources a caller may request them for.' },
       { name: 'service', description: 'Liveness and this document.' },
+      { name: 'operations', description: 'For operators: what an instance knows about each resource.' },
     ],
     paths: {
       '/api/token/{resource}': { get: tokenOperation('get'), post: tokenOperation('post') },
@@ -501,6 +533,26 @@ function buildDocument(): OpenApiDocument {
           responses: {
             200: json('Alive.', 'Health', { ok: { summary: 'Alive', value: { status: 'ok' } } }),
             ...problems(500),
+          },
+        },
+      },
+      '/api/status': {
+        get: {
+          operationId: 'getStatus',
+          summary: "This instance's view of each resource, for operators",
+          description:
+            "Needs an Entra access token whose `roles` claim holds one of the operator roles (`OPERATOR_ROLES`, default `TokenVending.Operator`); anyone else gets 403. Per resource: `ok`, `degraded` (refreshes fail, the cached token is still served) or `failing` (no valid token left), the cached token's expiry, the last refresh and the last error, the name and age of the key in use. Each instance answers for its own cache. Never a key, a token or a caller identity.",
+          tags: ['operations'],
+          parameters: [ref('parameters', 'CorrelationIdRequest')],
+          security: BEARER,
+          responses: {
+            200: json('What this instance knows.', 'ServiceStatus', {
+              twoResources: {
+                summary: 'One resource ok, one serving its cached token while refreshes fail',
+                value: EXAMPLE_STATUS,
+              },
+            }),
+            ...problems(401, 403, 500, 503),
           },
         },
       },

@@ -50,6 +50,11 @@ export interface DiagnoseOptions {
   readonly locate?: boolean;
   /** How many regions are tried at once with --locate. Default 6. */
   readonly locateConcurrency?: number;
+  /**
+   * Where the exchange step gets its token. Default: a probe at the STS. The self-check passes the
+   * token cache, so a fresh token costs no STS call.
+   */
+  readonly obtainToken?: (resource: TokenResource) => Promise<string>;
 }
 
 /**
@@ -113,7 +118,12 @@ async function diagnoseCallers(parts: Parts): Promise<Finding> {
   };
 }
 
-async function diagnoseResource(resource: TokenResource, parts: Parts, options: DiagnoseOptions): Promise<Finding> {
+/** One resource, checked as `diagnose` checks each: the self-check's entry point. */
+export async function diagnoseResource(
+  resource: TokenResource,
+  parts: Parts,
+  options: DiagnoseOptions = {},
+): Promise<Finding> {
   const warnings: string[] = [];
   const failed = (cause: DoctorCause, detail: string, fix: string | null, extra: Partial<Finding> = {}): Finding => ({
     resource: resource.name,
@@ -153,7 +163,9 @@ async function diagnoseResource(resource: TokenResource, parts: Parts, options: 
   const url = resolveIssueTokenUrl(resource);
   let token: string;
   try {
-    token = (await parts.sts.issueToken({ url, key, resource: resource.name }, PROBE)).token;
+    token = options.obtainToken
+      ? await options.obtainToken(resource)
+      : (await parts.sts.issueToken({ url, key, resource: resource.name }, PROBE)).token;
   } catch (error) {
     const failure = ensureVendingError(error);
     if (failure.code !== 'key_rejected') return failedWith(failure);

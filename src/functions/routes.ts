@@ -5,6 +5,7 @@ import type { Runtime } from '../runtime.js';
 import { healthHandler } from './health.js';
 import { OPENAPI_METHODS, openApiHandler } from './openapi.js';
 import { resourcesHandler } from './resources.js';
+import { statusHandler } from './status.js';
 import { tokenHandler } from './token.js';
 
 export interface Route {
@@ -38,6 +39,7 @@ export function createRoutes(runtime: () => Runtime): Route[] {
     { name: 'token', methods: ['GET', 'POST'], route: 'token/{resource}', handler: tokenHandler(runtime) },
     { name: 'resources', methods: ['GET'], route: 'resources', handler: resourcesHandler(runtime) },
     { name: 'health', methods: ['GET'], route: 'health', handler: healthHandler() },
+    { name: 'status', methods: ['GET'], route: 'status', handler: statusHandler(runtime) },
     {
       name: 'openapi',
       methods: OPENAPI_METHODS,

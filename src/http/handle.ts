@@ -1,7 +1,8 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
-import { describeError, ensureVendingError, VendingError } from '../errors.js';
+import { describeError, ensureVendingError, VendingError, type ErrorCode } from '../errors.js';
 import { Logger, type LogFields, type LogLevel } from '../log/logger.js';
+import type { RequestCorrelation } from '../telemetry/telemetry.js';
 import { correlationIdFrom, jsonHeaders } from './headers.js';
 import { problemResponse } from './problem.js';
 
@@ -13,6 +14,17 @@ export interface RequestScope {
   readonly correlationId: string;
   /** Fields added to the request's summary log line. */
   readonly note: (fields: LogFields) => void;
+  /** The ids the upstream calls made for this request carry (passed down to them). */
+  readonly correlation: RequestCorrelation;
+}
+
+/** How a request was answered, for a route that counts its answers. */
+export interface Answered {
+  readonly status: number;
+  /** The error code of a problem answer; undefined for a success. */
+  readonly code: ErrorCode | undefined;
+  /** What the route noted for its log line. */
+  readonly noted: LogFields;
 }
 
 const CONTEXT_LEVEL: Record<LogLevel, 'info' | 'warn' | 'error'> = { info: 'info', warn: 'warn', error: 'error' };
@@ -26,18 +38,28 @@ export function handleJson<Schema extends z.ZodType>(
   route: string,
   schema: Schema,
   work: (scope: RequestScope) => Promise<z.input<Schema>>,
+  observe?: (answered: Answered) => void,
 ): RouteHandler {
-  return handle(route, async (scope) => {
-    const body = schema.parse(await work(scope));
-    return { status: 200, headers: jsonHeaders(scope.correlationId), body: JSON.stringify(body) };
-  });
+  return handle(
+    route,
+    async (scope) => {
+      const body = schema.parse(await work(scope));
+      return { status: 200, headers: jsonHeaders(scope.correlationId), body: JSON.stringify(body) };
+    },
+    observe,
+  );
 }
 
 /**
  * The shell around every route: invocation and correlation ids, one summary log line per request,
- * errors mapped to problem+json. The work itself returns the whole answer.
+ * errors mapped to problem+json. The work itself returns the whole answer; `observe` is told how
+ * it went (it must not throw: a failure there is swallowed, never the caller's problem).
  */
-export function handle(route: string, work: (scope: RequestScope) => Promise<HttpResponseInit>): RouteHandler {
+export function handle(
+  route: string,
+  work: (scope: RequestScope) => Promise<HttpResponseInit>,
+  observe?: (answered: Answered) => void,
+): RouteHandler {
   return async (request, context) => {
     const started = performance.now();
     const { invocationId } = context;
@@ -51,16 +73,24 @@ export function handle(route: string, work: (scope: RequestScope) => Promise<Htt
     });
     const noted: Record<string, LogFields[string]> = {};
     const note = (fields: LogFields) => Object.assign(noted, fields);
+    const correlation = { invocationId, correlationId, traceParent: context.traceContext?.traceParent ?? undefined };
     let response: HttpResponseInit;
+    let code: ErrorCode | undefined;
     try {
-      response = await work({ request, logger, correlationId, note });
+      response = await work({ request, logger, correlationId, note, correlation });
     } catch (thrown) {
       const error = ensureVendingError(thrown);
+      code = error.code;
       response = problemResponse(error, correlationId);
       note({ code: error.code, upstreamCode: error.upstreamCode, diagnosis: error.diagnosis, fix: error.fix });
       if (error.code === 'internal_error') logger.error('unhandled_error', { error: describeError(thrown) });
     }
     const status = response.status ?? 200;
+    try {
+      observe?.({ status, code, noted });
+    } catch {
+      // Counting an answer must never change it.
+    }
     const fields = { method: request.method, status, durationMs: Math.round(performance.now() - started), ...noted };
     if (status >= 500) logger.error('request', fields);
     else if (status >= 400 && !(noted.code === 'missing_token')) logger.warn('request', fields);

@@ -1,4 +1,5 @@
 import type { LogFields, Logger } from '../log/logger.js';
+import { EVENTS } from '../telemetry/names.js';
 import { canonicalResourceName, type Config, type KeyName, type TokenResource } from '../model.js';
 import { SingleFlight } from '../singleFlight.js';
 import type { AccountKeys, AccountKeysClient } from './accountKeys.js';
@@ -236,7 +237,7 @@ export class KeyRotation implements Rotation {
         });
       }
     }
-    logger.info('key_rotated', {
+    logger.info(EVENTS.keyRotated, {
       resource: resource.name,
       keyName: next,
       secret: resource.secretName,
@@ -299,7 +300,7 @@ export class KeyRotation implements Rotation {
   }
 
   #failed(resource: TokenResource, failure: RotationError, logger: Logger): RotationOutcome {
-    logger.error('key_rotation_failed', {
+    logger.error(EVENTS.keyRotationFailed, {
       resource: resource.name,
       code: failure.code,
       diagnosis: failure.diagnosis,

@@ -1,9 +1,10 @@
 import type { TokenCredential } from '@azure/core-auth';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { isRestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { isLoopbackHost } from '../config/urls.js';
 import { VendingError, type ErrorCode } from '../errors.js';
 import { SingleFlight } from '../singleFlight.js';
+import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import type { Logger } from '../log/logger.js';
 import { classifyKeyVaultFailure, DEFERRED_RETRY_AFTER, secretEmpty, type SecretRead } from './keyVaultFailure.js';
@@ -26,9 +27,15 @@ export interface SecretValue {
   readonly notBefore: number | undefined;
 }
 
+/** How a secret is read: `refresh` bypasses the cache; `correlation` names the request a vault read is for. */
+export interface SecretReadOptions {
+  readonly refresh?: boolean;
+  readonly correlation?: RequestCorrelation | undefined;
+}
+
 export interface SecretSource {
   /** The secret's current value; `refresh` bypasses the cache (used after the STS rejects a key). */
-  getSecret(name: string, options?: { refresh?: boolean }): Promise<SecretValue>;
+  getSecret(name: string, options?: SecretReadOptions): Promise<SecretValue>;
 }
 
 export interface KeyVaultSecretSourceOptions {
@@ -57,6 +64,8 @@ export interface KeyVaultSecretSourceOptions {
    * shows in the log although tokens are still vended).
    */
   readonly logger?: Logger;
+  /** Times each read that reaches the vault (not the ones served from memory). */
+  readonly telemetry?: Pick<Telemetry, 'upstreamCall'>;
 }
 
 interface CachedSecret {
@@ -135,6 +144,7 @@ export class KeyVaultSecretSource implements SecretSource {
   readonly #failures = new Map<string, { readonly error: VendingError; readonly at: number }>();
   readonly #reads = new SingleFlight<SecretValue>();
   readonly #logger: Logger | undefined;
+  readonly #telemetry: Pick<Telemetry, 'upstreamCall'> | undefined;
   /** Versions already reported, so a warning is logged once per version, not once per read. */
   readonly #reported = new Set<string>();
 
@@ -145,6 +155,7 @@ export class KeyVaultSecretSource implements SecretSource {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retryAfterFailureMs = options.retryAfterFailureMs ?? 5000;
     this.#logger = options.logger;
+    this.#telemetry = options.telemetry;
     this.#client = createSecretClient(options.vaultUrl, options.credential, options.clientOptions);
   }
 
@@ -154,14 +165,14 @@ export class KeyVaultSecretSource implements SecretSource {
    * `refresh`: the STS has just rejected it); a failed read is not repeated for
    * `retryAfterFailureMs`, or the vault's `Retry-After` when that is longer.
    */
-  async getSecret(name: string, options: { refresh?: boolean } = {}): Promise<SecretValue> {
+  async getSecret(name: string, options: SecretReadOptions = {}): Promise<SecretValue> {
     const cached = options.refresh ? undefined : this.#cache.get(name);
     const now = this.#now();
     if (cached !== undefined && now - cached.readAt < this.#maxAgeMs) return cached.secret;
     const failure = this.#failures.get(name);
     try {
       if (failure !== undefined && now - failure.at < this.#holdFailureMs(failure.error)) throw failure.error;
-      return await this.#reads.run(name, () => this.#read(name));
+      return await this.#reads.run(name, () => this.#read(name, options.correlation));
     } catch (error) {
       if (cached === undefined || !(error instanceof VendingError) || !PASSING_FAILURES.has(error.code)) throw error;
       return cached.secret;
@@ -172,12 +183,30 @@ export class KeyVaultSecretSource implements SecretSource {
     return Math.max(this.#retryAfterFailureMs, (error.retryAfterSeconds ?? 0) * 1000);
   }
 
-  async #read(name: string): Promise<SecretValue> {
+  async #read(name: string, correlation: RequestCorrelation | undefined): Promise<SecretValue> {
     let stored: KeyVaultSecret;
+    const call = this.#telemetry?.upstreamCall(
+      'keyvault',
+      { method: 'GET', host: new URL(this.#vaultUrl).host },
+      correlation,
+    );
     try {
       stored = await withTimeout(this.#timeoutMs, (abortSignal) => this.#client.getSecret(name, { abortSignal }));
+      call?.end({ status: 200 });
     } catch (error) {
-      throw this.#failed(name, classifyKeyVaultFailure(error, this.#describeRead(name)));
+      const failure = classifyKeyVaultFailure(error, this.#describeRead(name));
+      const status = isRestError(error) ? error.statusCode : undefined;
+      call?.end({
+        status,
+        failure:
+          failure.code === 'keyvault_credential_unavailable'
+            ? 'credential'
+            : status === undefined
+              ? noAnswer(error)
+              : undefined,
+        code: failure.code,
+      });
+      throw this.#failed(name, failure);
     }
     if (!stored.value?.trim()) throw this.#failed(name, secretEmpty(this.#describeRead(name)));
     const { key, trimmed } = readKey(stored.value);

@@ -1,8 +1,10 @@
 import { resolveIssueTokenUrl } from '../clouds/endpoints.js';
 import type { TokenResource } from '../model.js';
 import { VendingError } from '../errors.js';
-import type { SecretSource } from '../secrets/keyVaultSecretSource.js';
+import type { SecretSource, SecretValue } from '../secrets/keyVaultSecretSource.js';
 import { describeKey, keyShape } from '../secrets/keyShape.js';
+import { rotationStateOf } from '../rotation/rotationState.js';
+import type { RequestCorrelation } from '../telemetry/telemetry.js';
 import type { IssuedToken, StsClient } from './stsClient.js';
 
 export interface KeyExchangeDependencies {
@@ -10,28 +12,53 @@ export interface KeyExchangeDependencies {
   readonly sts: StsClient;
 }
 
+/** What may be said about the key a token was exchanged with: never the key itself. */
+export interface KeyInUse {
+  /** The secret's `keyName` tag (`key1`, `key2`), set by whoever stored it; null without one. */
+  readonly keyName: string | null;
+  /** When the secret version was created, epoch ms. */
+  readonly createdOn: number | undefined;
+  /** When the key became the one in use, epoch ms: the `rotatedAt` tag, else `createdOn`; null when neither is known. */
+  readonly since: number | null;
+}
+
+/** A token, and the key it came from. */
+export interface ExchangedToken extends IssuedToken {
+  readonly key: KeyInUse;
+}
+
+function keyInUse(secret: SecretValue): KeyInUse {
+  const { since } = rotationStateOf(secret);
+  return { keyName: secret.tags.keyName ?? null, createdOn: secret.createdOn, since };
+}
+
 /**
  * Reads the resource's key and exchanges it at the resource's own STS. When the STS rejects the
  * key, the secret is read again once: a rotated key is picked up without a restart.
  */
 export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
-  return async function exchange(resource: TokenResource): Promise<IssuedToken> {
+  return async function exchange(resource: TokenResource, correlation?: RequestCorrelation): Promise<ExchangedToken> {
     const url = resolveIssueTokenUrl(resource);
-    let key = (await secrets.getSecret(resource.secretName)).value;
-    if (keyShape(key) === 'subscription_id')
-      key = (await secrets.getSecret(resource.secretName, { refresh: true })).value;
+    let secret = await secrets.getSecret(resource.secretName, { correlation });
+    if (keyShape(secret.value) === 'subscription_id')
+      secret = await secrets.getSecret(resource.secretName, { refresh: true, correlation });
+    const key = secret.value;
     refuseSubscriptionId(resource, key);
     refuseUnsendableKey(resource, key);
     try {
-      return await sts.issueToken({ url, key, resource: resource.name });
+      return { ...(await sts.issueToken({ url, key, resource: resource.name, correlation })), key: keyInUse(secret) };
     } catch (error) {
       if (!(error instanceof VendingError) || error.code !== 'key_rejected') throw error;
-      const current = (await secrets.getSecret(resource.secretName, { refresh: true })).value;
+      const reread = await secrets.getSecret(resource.secretName, { refresh: true, correlation });
+      const current = reread.value;
       if (current === key) throw explainRejectedKey(resource, key, error);
       refuseSubscriptionId(resource, current);
       refuseUnsendableKey(resource, current);
       try {
-        return await sts.issueToken({ url, key: current, resource: resource.name });
+        return {
+          ...(await sts.issueToken({ url, key: current, resource: resource.name, correlation })),
+          key: keyInUse(reread),
+        };
       } catch (retryError) {
         if (retryError instanceof VendingError && retryError.code === 'key_rejected')
           throw explainRejectedKey(resource, current, retryError);

@@ -1,4 +1,5 @@
 import { readBoundedText } from '../http/upstreamBody.js';
+import type { RequestCorrelation, Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import { classifyStsAnswer, classifyStsNetworkFailure, type StsAttempt, type StsOutcome } from './stsAnswer.js';
 
@@ -30,6 +31,8 @@ export interface StsClientOptions extends StsRetryPolicy {
   readonly random?: () => number;
   /** First backoff step, in ms; doubles per attempt with full jitter. Default 250. */
   readonly baseDelayMs?: number;
+  /** Times each attempt. */
+  readonly telemetry?: Pick<Telemetry, 'upstreamCall'>;
 }
 
 export interface IssueTokenRequest {
@@ -38,6 +41,8 @@ export interface IssueTokenRequest {
   readonly key: string;
   /** Names the resource in diagnoses. */
   readonly resource: string;
+  /** The request the exchange is for, when there is one. */
+  readonly correlation?: RequestCorrelation | undefined;
 }
 
 /** Exchanges a resource key for a 10-minute bearer token at the resource's own STS. */
@@ -50,6 +55,7 @@ export class StsClient {
   readonly #budgetMs: number;
   readonly #maxAttempts: number;
   readonly #baseDelayMs: number;
+  readonly #telemetry: Pick<Telemetry, 'upstreamCall'> | undefined;
 
   constructor(options: StsClientOptions = {}) {
     this.#fetch = options.fetch ?? fetch;
@@ -60,6 +66,7 @@ export class StsClient {
     this.#budgetMs = options.budgetMs ?? 12_000;
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#baseDelayMs = options.baseDelayMs ?? 250;
+    this.#telemetry = options.telemetry;
   }
 
   /**
@@ -85,8 +92,15 @@ export class StsClient {
     }
   }
 
-  async #attempt({ url, key, resource }: IssueTokenRequest, timeoutMs: number): Promise<StsOutcome> {
+  async #attempt({ url, key, resource, correlation }: IssueTokenRequest, timeoutMs: number): Promise<StsOutcome> {
     const attempt = (): StsAttempt => ({ url, resource, now: this.#now(), timeoutMs });
+    const call = this.#telemetry?.upstreamCall(
+      'sts',
+      { method: 'POST', host: new URL(url).host, resource },
+      correlation,
+    );
+    let status: number | undefined;
+    let outcome: StsOutcome;
     try {
       const answer = await withTimeout(timeoutMs, async (signal) => {
         const response = await this.#fetch(url, {
@@ -95,15 +109,23 @@ export class StsClient {
           signal,
           redirect: 'error',
         });
+        status = response.status;
         return {
           status: response.status,
           body: (await readBoundedText(response, MAX_ANSWER_BYTES)).text,
           retryAfter: response.headers.get('retry-after'),
         };
       });
-      return classifyStsAnswer(answer, attempt());
+      outcome = classifyStsAnswer(answer, attempt());
     } catch (error) {
-      return classifyStsNetworkFailure(error, attempt());
+      outcome = classifyStsNetworkFailure(error, attempt());
     }
+    const code = outcome.kind === 'failure' ? outcome.error.code : undefined;
+    call?.end({
+      status,
+      failure: code === 'sts_timeout' ? 'timeout' : code === 'sts_unreachable' ? 'network' : undefined,
+      code,
+    });
+    return outcome;
   }
 }

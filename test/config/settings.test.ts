@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, loadConfig, type ConfigProblem, type Environment } from '../../src/config/settings.js';
+import { parseSchedule } from '../../src/config/schedule.js';
+import {
+  ConfigurationError,
+  DEFAULT_SELF_CHECK_SCHEDULE,
+  loadConfig,
+  shortestInterval,
+  type ConfigProblem,
+  type Environment,
+} from '../../src/config/settings.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 
@@ -64,7 +72,119 @@ describe('loadConfig', () => {
           resourceId: null,
         },
       ],
+      operations: {
+        operatorRoles: ['TokenVending.Operator'],
+        selfCheckSchedule: expect.objectContaining({ expression: '0 */5 * * * *' }),
+      },
+      telemetry: { export: 'off' },
     });
+  });
+
+  it('reads OPERATOR_ROLES and SELF_CHECK_SCHEDULE, blank counting as unset', () => {
+    const config = loadConfig(
+      env([speech], { OPERATOR_ROLES: ' Ops.Read , TokenVending.Operator ', SELF_CHECK_SCHEDULE: '0 */15 * * * *' }),
+    );
+    expect(config.operations.operatorRoles).toEqual(['Ops.Read', 'TokenVending.Operator']);
+    expect(config.operations.selfCheckSchedule.expression).toBe('0 */15 * * * *');
+    const defaults = loadConfig(env([speech], { OPERATOR_ROLES: ' , ', SELF_CHECK_SCHEDULE: ' ' }));
+    expect(defaults.operations.operatorRoles).toEqual(['TokenVending.Operator']);
+    expect(defaults.operations.selfCheckSchedule.expression).toBe('0 */5 * * * *');
+  });
+
+  it('trusts the default schedule without parsing it at start-up: it is valid, and runs as croner reads it', () => {
+    const parsed = parseSchedule(DEFAULT_SELF_CHECK_SCHEDULE);
+    if (!parsed.ok) throw new Error(parsed.problem);
+    expect(shortestInterval(parsed.schedule)).toBe(5 * 60_000);
+    const trusted = loadConfig(env([speech])).operations.selfCheckSchedule;
+    for (const at of ['2026-11-29T12:03:10Z', '2026-11-29T23:59:59.999Z', '2027-03-28T01:00:00Z'])
+      expect(trusted.nextAfter(Date.parse(at))).toBe(parsed.schedule.nextAfter(Date.parse(at)));
+  });
+
+  it.each([
+    ['a role with a space', { OPERATOR_ROLES: 'Token Vending Operator' }, /OPERATOR_ROLES: must be app role values/],
+    ['a role starting with a dot', { OPERATOR_ROLES: 'Ops,.hidden' }, /OPERATOR_ROLES: .*"\.hidden"/],
+    ['a Unix cron schedule', { SELF_CHECK_SCHEDULE: '*/5 * * * *' }, /SELF_CHECK_SCHEDULE: .*six fields/],
+    [
+      'a schedule firing every second',
+      { SELF_CHECK_SCHEDULE: '* * * * * *' },
+      /SELF_CHECK_SCHEDULE: .*more than once a minute/,
+    ],
+    ['a schedule that never fires', { SELF_CHECK_SCHEDULE: '0 0 0 30 2 *' }, /SELF_CHECK_SCHEDULE: .*never fires/],
+  ])('refuses %s at start-up with the other problems', (_, overrides, expected) => {
+    const found = messages({ ...env([speech]), ...overrides, KEY_VAULT_URI: 'http://kv.vault.azure.net' });
+    expect(
+      found.some((m) => expected.test(m)),
+      found.join('\n'),
+    ).toBe(true);
+    expect(
+      found.some((m) => m.startsWith('KEY_VAULT_URI')),
+      found.join('\n'),
+    ).toBe(true);
+  });
+
+  it('reads where telemetry goes, and never refuses to start over it', () => {
+    const iKey = '00000000-0000-4000-8000-000000000001';
+    const connection = `InstrumentationKey=${iKey};IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/;LiveEndpoint=https://westeurope.livediagnostics.monitor.azure.com/`;
+    const telemetry = (overrides: Environment) => loadConfig(env([speech], overrides)).telemetry;
+    expect(telemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: ' ' })).toEqual({ export: 'off' });
+    expect(
+      telemetry({
+        APPLICATIONINSIGHTS_CONNECTION_STRING: connection,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=11111111-2222-3333-4444-555555555555;Authorization=AAD',
+      }),
+    ).toEqual({
+      export: 'azure-monitor',
+      connectionString: connection,
+      ingestionEndpoint: 'https://westeurope-5.in.applicationinsights.azure.com',
+      entra: { clientId: '11111111-2222-3333-4444-555555555555' },
+      exportIntervalMs: 60_000,
+    });
+    expect(
+      telemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: connection, OTEL_METRIC_EXPORT_INTERVAL: '15000' }),
+    ).toMatchObject({ exportIntervalMs: 15_000 });
+    expect(telemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${iKey}` })).toMatchObject({
+      export: 'azure-monitor',
+      ingestionEndpoint: 'https://dc.services.visualstudio.com',
+      entra: undefined,
+    });
+    expect(
+      telemetry({
+        APPLICATIONINSIGHTS_CONNECTION_STRING: connection,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
+      }),
+    ).toMatchObject({ entra: { clientId: undefined } });
+    for (const [overrides, problem] of [
+      [{ APPLICATIONINSIGHTS_CONNECTION_STRING: 'not a connection string' }, /no InstrumentationKey that is a GUID/],
+      [
+        { APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${iKey};IngestionEndpoint=http://example.com` },
+        /not https/,
+      ],
+      [{ APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${iKey};IngestionEndpoint=::` }, /not a URL/],
+      [
+        { APPLICATIONINSIGHTS_CONNECTION_STRING: connection, OTEL_METRIC_EXPORT_INTERVAL: '5s' },
+        /OTEL_METRIC_EXPORT_INTERVAL/,
+      ],
+      [
+        {
+          APPLICATIONINSIGHTS_CONNECTION_STRING: connection,
+          APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=ikey',
+        },
+        /Authorization=AAD/,
+      ],
+      [
+        {
+          APPLICATIONINSIGHTS_CONNECTION_STRING: connection,
+          APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=me',
+        },
+        /ClientId that is not a GUID/,
+      ],
+    ] as const) {
+      expect(telemetry(overrides)).toEqual({
+        export: 'invalid',
+        problem: expect.stringMatching(problem),
+        fix: expect.any(String),
+      });
+    }
   });
 
   it('splits and trims audiences, reads the rate limit, and treats blank settings as unset', () => {

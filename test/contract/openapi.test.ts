@@ -102,6 +102,7 @@ describe('openapi.json', () => {
       'postToken',
       'listResources',
       'getHealth',
+      'getStatus',
       'getOpenApiDocument',
     ]);
   });
@@ -121,6 +122,7 @@ describe('openapi.json', () => {
       postToken: [{ bearer: [] }],
       listResources: [{ bearer: [] }],
       getHealth: [],
+      getStatus: [{ bearer: [] }],
       getOpenApiDocument: [],
     });
   });

@@ -97,6 +97,7 @@ describe('the deployment package', () => {
       { name: 'token', route: 'token/{resource}', methods: ['GET', 'POST'], authLevel: 'anonymous' },
       { name: 'resources', route: 'resources', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'health', route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+      { name: 'status', route: 'status', methods: ['GET'], authLevel: 'anonymous' },
       {
         name: 'openapi',
         route: 'openapi.json',

@@ -57,7 +57,7 @@ describe('continuous token traffic across rotations', () => {
     // `npm run rotate -- --leaked`, a process of its own.
     const instanceA = h.routes;
     let instanceB: typeof instanceA | undefined;
-    const [timer] = createTimers(h.runtime);
+    const timer = createTimers(h.runtime).find((t) => t.name === 'key-rotation');
     if (timer === undefined) throw new Error('no key-rotation timer');
     const cli = createRuntime(h.env, h.dependencies);
     if (!cli.ok) throw new Error(cli.error.message);
