@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { FakeCognitive, FakeKey } from './cognitive.js';
-import { acceptedConnections, closeServer, createGate, listenOnLoopback, type Gate } from './server.js';
+import { acceptedConnections, closeServer, createGate, listenOnLoopback, type Gate, type HeldRequest } from './server.js';
 import { createSelfSignedCertificate } from './tls.js';
 
 /** The account operations the fake serves, as ARM names their actions. */
@@ -47,13 +47,6 @@ export interface FakeArmOptions {
   readonly latencyMs?: number;
 }
 
-/** A request parked by `holdNext` until the test lets it through. */
-export interface HeldArmRequest {
-  /** Settles when the request has arrived and is parked. */
-  readonly arrived: Promise<void>;
-  readonly release: () => void;
-}
-
 export interface FakeArm {
   /** `https://127.0.0.1:PORT`: give it as ARM_ENDPOINT. */
   readonly url: string;
@@ -76,7 +69,7 @@ export interface FakeArm {
    * Parks the next call of `operation` until `release()`: before it takes effect, or with
    * `afterEffect` once it has (a regenerated key is then in force, the caller not yet told).
    */
-  holdNext(operation: ArmOperation, options?: { afterEffect?: boolean }): HeldArmRequest;
+  holdNext(operation: ArmOperation, options?: { afterEffect?: boolean }): HeldRequest;
   resetCalls(): void;
   connections(): number;
   close(): Promise<void>;

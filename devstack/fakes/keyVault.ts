@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import { acceptedConnections, closeServer, createGate, listenOnLoopback, type Gate } from './server.js';
+import { acceptedConnections, closeServer, createGate, listenOnLoopback, type Gate, type HeldRequest } from './server.js';
 import { z } from 'zod';
 import { createSelfSignedCertificate } from './tls.js';
 
@@ -33,13 +33,6 @@ export interface FakeSecretVersion extends FakeSecretAttributes {
   /** Epoch ms. */
   readonly created: number;
   readonly enabled: boolean;
-}
-
-/** A write parked by `holdNextWrite` until the test lets it through. */
-export interface HeldRequest {
-  /** Settles when the request has arrived and is parked. */
-  readonly arrived: Promise<void>;
-  readonly release: () => void;
 }
 
 export interface FakeKeyVault {

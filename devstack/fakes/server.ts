@@ -69,6 +69,9 @@ export interface Gate {
   readonly release: () => void;
 }
 
+/** What a test holds of a parked request: when it arrived, and how to let it go on. */
+export type HeldRequest = Pick<Gate, 'arrived' | 'release'>;
+
 export function createGate(): Gate {
   let arrive!: () => void;
   let release!: () => void;

@@ -144,9 +144,12 @@ function networkRestricted(diagnosis: string, inner: string, cause: unknown): Ve
   });
 }
 
+/** What a caller learns of any refusal by the vault: the cause is the operator's, in the log. */
+const NOT_ALLOWED_DETAIL = 'The service is not allowed to read its keys. The operator has been told.';
+
 function roleMissing(diagnosis: string, secretName: string, cause: unknown): VendingError {
   return new VendingError('keyvault_role_missing', 'The identity has no Key Vault role to read the secret.', {
-    detail: 'The service is not allowed to read its keys. The operator has been told.',
+    detail: NOT_ALLOWED_DETAIL,
     diagnosis,
     fix: `The vault uses Azure RBAC: grant the function app's identity "Key Vault Secrets User" on the vault or on secret "${secretName}" (role assignments take a few minutes to apply).`,
     cause,
@@ -155,7 +158,7 @@ function roleMissing(diagnosis: string, secretName: string, cause: unknown): Ven
 
 function accessPolicyMissing(diagnosis: string, cause: unknown): VendingError {
   return new VendingError('keyvault_access_policy_missing', 'No access policy lets the identity read secrets.', {
-    detail: 'The service is not allowed to read its keys. The operator has been told.',
+    detail: NOT_ALLOWED_DETAIL,
     diagnosis,
     fix: "The vault uses access policies: add one for the function app's identity with the secret Get permission (or switch the vault to Azure RBAC and grant Key Vault Secrets User).",
     cause,
@@ -164,7 +167,7 @@ function accessPolicyMissing(diagnosis: string, cause: unknown): VendingError {
 
 function wrongTenant(diagnosis: string, cause: unknown): VendingError {
   return new VendingError('keyvault_wrong_tenant', "The identity's token is from another tenant than the vault's.", {
-    detail: 'The service is not allowed to read its keys. The operator has been told.',
+    detail: NOT_ALLOWED_DETAIL,
     diagnosis,
     fix: "Use a vault in the tenant of the function app's managed identity (or, locally, `az login --tenant` the vault's tenant); a vault only accepts tokens from its own tenant.",
     cause,
@@ -173,7 +176,7 @@ function wrongTenant(diagnosis: string, cause: unknown): VendingError {
 
 function forbidden(diagnosis: string, upstreamCode: string | undefined, cause: unknown): VendingError {
   return new VendingError('keyvault_forbidden', 'Key Vault refused to give the secret.', {
-    detail: 'The service is not allowed to read its keys. The operator has been told.',
+    detail: NOT_ALLOWED_DETAIL,
     diagnosis,
     fix: 'Grant the function app\'s identity the "Key Vault Secrets User" role on the vault (RBAC vaults), or a Get secret access policy; check the vault firewall.',
     ...(upstreamCode === undefined ? {} : { upstreamCode }),

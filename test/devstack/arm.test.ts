@@ -2,11 +2,11 @@ import { request } from 'node:https';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeArm, type FakeArm } from '../../devstack/fakes/arm.js';
 import { startFakeCognitive, type FakeCognitive } from '../../devstack/fakes/cognitive.js';
-import { startFakeManagedIdentity, type FakeManagedIdentity } from '../../devstack/fakes/managedIdentity.js';
 import type { TokenResource } from '../../src/model.js';
 import { AccountKeysClient } from '../../src/rotation/accountKeys.js';
 import { RotationError } from '../../src/rotation/rotationError.js';
 import { createServiceCredential } from '../../src/serviceCredential.js';
+import { useFileManagedIdentity } from '../support/managedIdentity.js';
 
 const CLIENT_ID = '2d4f6a8c-1b3d-4e5f-9a7b-c8d9e0f1a2b3';
 const ACCOUNT =
@@ -28,22 +28,18 @@ const resource = (resourceId: string | null, cloud: TokenResource['cloud'] = 'Az
   resourceId,
 });
 
-let identity: FakeManagedIdentity;
 let cognitive: FakeCognitive;
 let arm: FakeArm;
 let client: AccountKeysClient;
-const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
 
-// One managed-identity endpoint for the file: MSAL remembers the source it found per process.
+const identity = useFileManagedIdentity({ clientId: CLIENT_ID });
 beforeAll(async () => {
-  identity = await startFakeManagedIdentity({ clientId: CLIENT_ID });
-  Object.assign(process.env, identity.env);
   cognitive = await startFakeCognitive({ keys: [] });
   arm = await startFakeArm({
     cognitive,
     acceptToken: (token) =>
       ['https://management.azure.com', 'https://management.chinacloudapi.cn'].some((audience) =>
-        identity.tokensFor(audience).includes(token),
+        identity().tokensFor(audience).includes(token),
       ),
   });
   arm.addAccount(ACCOUNT, { cloud: 'AzureCloud', region: 'westeurope' });
@@ -56,9 +52,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  process.env.IDENTITY_ENDPOINT = saved.IDENTITY_ENDPOINT ?? '';
-  process.env.IDENTITY_HEADER = saved.IDENTITY_HEADER ?? '';
-  await Promise.all([identity.close(), cognitive.close(), arm.close()]);
+  await Promise.all([cognitive.close(), arm.close()]);
 });
 beforeEach(() => {
   arm.allowAll();
@@ -111,7 +105,7 @@ describe('fake ARM, driven by the real client and the real managed-identity cred
     const keys = await client.listKeys(resource(ACCOUNT));
     expect(keys).toEqual(arm.keys(ACCOUNT));
     expect(arm.calls).toEqual([{ operation: 'listKeys', account: ACCOUNT, status: 200, apiVersion: '2024-10-01' }]);
-    expect(identity.requests).toContainEqual({ resource: 'https://management.azure.com', clientId: CLIENT_ID });
+    expect(identity().requests).toContainEqual({ resource: 'https://management.azure.com', clientId: CLIENT_ID });
   });
 
   it('regenerates one key: the STS refuses the old one at once and takes the new one', async () => {
@@ -128,7 +122,7 @@ describe('fake ARM, driven by the real client and the real managed-identity cred
 
   it("a China account: the token is for the China cloud's ARM audience", async () => {
     await client.listKeys(resource(CHINA_ACCOUNT, 'AzureChinaCloud'));
-    expect(identity.requests.map((r) => r.resource)).toContain('https://management.chinacloudapi.cn');
+    expect(identity().requests.map((r) => r.resource)).toContain('https://management.chinacloudapi.cn');
   });
 
   it('403 AuthorizationFailed for a missing action; the effective permissions say so without calling it', async () => {
@@ -167,7 +161,7 @@ describe('fake ARM, driven by the real client and the real managed-identity cred
       body: expect.stringContaining('InvalidAuthenticationTokenAudience'),
     });
     expect(await raw(path)).toMatchObject({ status: 401, body: expect.stringContaining('AuthenticationFailed') });
-    const token = identity.tokensFor('https://management.azure.com')[0] ?? '';
+    const token = identity().tokensFor('https://management.azure.com')[0] ?? '';
     expect(await raw(`${ACCOUNT}/listKeys`, { token })).toMatchObject({
       status: 400,
       body: expect.stringContaining('MissingApiVersionParameter'),

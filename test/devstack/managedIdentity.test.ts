@@ -1,22 +1,11 @@
 import { ManagedIdentityCredential } from '@azure/identity';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeManagedIdentity, type FakeManagedIdentity } from '../../devstack/fakes/managedIdentity.js';
+import { describe, expect, it } from 'vitest';
+import { useFileManagedIdentity } from '../support/managedIdentity.js';
 
 const CLIENT_ID = '6b1f0e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b';
-let identity: FakeManagedIdentity;
-const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
 
-// One endpoint for the file: MSAL remembers the managed-identity source it found per process.
-beforeAll(async () => {
-  identity = await startFakeManagedIdentity({ clientId: CLIENT_ID, now: () => Date.parse('2026-11-29T12:00:00Z') });
-  // The real credential reads the platform's variables from the process, as in Azure.
-  Object.assign(process.env, identity.env);
-});
-afterAll(async () => {
-  process.env.IDENTITY_ENDPOINT = saved.IDENTITY_ENDPOINT ?? '';
-  process.env.IDENTITY_HEADER = saved.IDENTITY_HEADER ?? '';
-  await identity.close();
-});
+// The real credential reads the platform's variables from the process, as in Azure.
+const identity = useFileManagedIdentity({ clientId: CLIENT_ID, now: () => Date.parse('2026-11-29T12:00:00Z') });
 
 describe('fake managed-identity endpoint, driven by the real @azure/identity credential', () => {
   it('issues a token for the resource the credential asks for, with the user-assigned client id', async () => {
@@ -26,8 +15,8 @@ describe('fake managed-identity endpoint, driven by the real @azure/identity cre
     expect(token.token).toMatch(/^fake-mi-/);
     // MSAL turns expires_on into a lifetime and back, so it can lose a second.
     expect(Math.abs(token.expiresOnTimestamp - Date.parse('2026-11-30T12:00:00Z'))).toBeLessThanOrEqual(2000);
-    expect(identity.requests).toContainEqual({ resource: 'https://vault.azure.net', clientId: CLIENT_ID });
-    expect(identity.tokensFor('https://vault.azure.net')).toContain(token.token);
+    expect(identity().requests).toContainEqual({ resource: 'https://vault.azure.net', clientId: CLIENT_ID });
+    expect(identity().tokensFor('https://vault.azure.net')).toContain(token.token);
   });
 
   it('refuses another identity and a wrong secret header, as the platform does', async () => {
@@ -38,14 +27,14 @@ describe('fake managed-identity endpoint, driven by the real @azure/identity cre
       }).getToken('https://vault.azure.net/.default'),
     ).rejects.toThrow();
     const wrongHeader = await fetch(
-      `${identity.env.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=https://vault.azure.net`,
+      `${identity().env.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=https://vault.azure.net`,
       { headers: { 'X-IDENTITY-HEADER': 'guess' } },
     );
     expect(wrongHeader.status).toBe(401);
   });
 
   it('can fail on purpose', async () => {
-    identity.failNext(1, 400);
+    identity().failNext(1, 400);
     await expect(
       new ManagedIdentityCredential({ clientId: CLIENT_ID, retryOptions: { maxRetries: 0 } }).getToken(
         'https://management.azure.com/.default',

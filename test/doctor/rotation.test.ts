@@ -1,5 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeManagedIdentity, type FakeManagedIdentity } from '../../devstack/fakes/managedIdentity.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diagnose, type Finding } from '../../src/doctor/diagnose.js';
 import {
   ACCOUNT_IDS,
@@ -8,26 +7,16 @@ import {
   startRotationHarness,
   type RotationHarness,
 } from '../support/harness.js';
+import { useFileManagedIdentity } from '../support/managedIdentity.js';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const DAY = 86_400_000;
 
-let identity: FakeManagedIdentity;
 let h: RotationHarness;
-const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
 
-// One managed-identity endpoint for the file: MSAL remembers the source it found per process.
-beforeAll(async () => {
-  identity = await startFakeManagedIdentity({ clientId: IDENTITY_CLIENT_ID });
-  Object.assign(process.env, identity.env);
-});
-afterAll(async () => {
-  process.env.IDENTITY_ENDPOINT = saved.IDENTITY_ENDPOINT ?? '';
-  process.env.IDENTITY_HEADER = saved.IDENTITY_HEADER ?? '';
-  await identity.close();
-});
+const identity = useFileManagedIdentity({ clientId: IDENTITY_CLIENT_ID });
 beforeEach(async () => {
-  h = await startRotationHarness(identity, { now: T0 });
+  h = await startRotationHarness(identity(), { now: T0 });
   h.clock.now = T0 + 12 * DAY;
 });
 afterEach(async () => {

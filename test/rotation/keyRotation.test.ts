@@ -1,6 +1,5 @@
 import { InvocationContext } from '@azure/functions';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeManagedIdentity, type FakeManagedIdentity } from '../../devstack/fakes/managedIdentity.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTimers } from '../../src/functions/timers.js';
 import type { Rotation, RotationOutcome, RotationRunOptions } from '../../src/rotation/keyRotation.js';
 import { createRuntime } from '../../src/runtime.js';
@@ -12,28 +11,18 @@ import {
   startRotationHarness,
   type RotationHarness,
 } from '../support/harness.js';
+import { useFileManagedIdentity } from '../support/managedIdentity.js';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const DAY = 86_400_000;
 const JAPANWEST_STS = 'https://japanwest.api.cognitive.microsoft.com/sts/v1.0/issueToken';
 
-let identity: FakeManagedIdentity;
-const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
 let h: RotationHarness;
 let caller: string;
 
-// One managed-identity endpoint for the file: MSAL remembers the source it found per process.
-beforeAll(async () => {
-  identity = await startFakeManagedIdentity({ clientId: IDENTITY_CLIENT_ID });
-  Object.assign(process.env, identity.env);
-});
-afterAll(async () => {
-  process.env.IDENTITY_ENDPOINT = saved.IDENTITY_ENDPOINT ?? '';
-  process.env.IDENTITY_HEADER = saved.IDENTITY_HEADER ?? '';
-  await identity.close();
-});
+const identity = useFileManagedIdentity({ clientId: IDENTITY_CLIENT_ID });
 beforeEach(async () => {
-  h = await startRotationHarness(identity, { now: T0 });
+  h = await startRotationHarness(identity(), { now: T0 });
   caller = await h.callerToken({ exp: Math.floor(T0 / 1000) + 400 * 86_400 });
 });
 afterEach(async () => {
@@ -119,7 +108,7 @@ describe('a scheduled rotation', () => {
     });
     expect({ reads: h.vault.requests.get, writes: h.vault.writes }).toEqual({ reads: 3, writes: { put: 1, patch: 0 } });
     // The app's own identity asked for an ARM token for the resource's cloud.
-    expect(identity.requests).toContainEqual({
+    expect(identity().requests).toContainEqual({
       resource: 'https://management.azure.com',
       clientId: IDENTITY_CLIENT_ID,
     });
@@ -162,7 +151,7 @@ describe('a scheduled rotation', () => {
       ['speech-custom', 'rotated', 'key2'],
     ]);
     // The China account's ARM token is for the China cloud's ARM audience.
-    expect(identity.requests.map((r) => r.resource)).toContain('https://management.chinacloudapi.cn');
+    expect(identity().requests.map((r) => r.resource)).toContain('https://management.chinacloudapi.cn');
     expect(h.vault.versions('translator-key')).toHaveLength(1);
   });
 

@@ -1,6 +1,5 @@
 import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeManagedIdentity, type FakeManagedIdentity } from '../../devstack/fakes/managedIdentity.js';
 import { createRoutes } from '../../src/functions/routes.js';
 import { createTimers } from '../../src/functions/timers.js';
 import { createRuntime } from '../../src/runtime.js';
@@ -12,21 +11,18 @@ import {
   startRotationHarness,
   type RotationHarness,
 } from '../support/harness.js';
+import { useFileManagedIdentity } from '../support/managedIdentity.js';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const HOUR = 3_600_000;
 const STEP = 2 * 60_000;
 const JAPANWEST_STS = 'https://japanwest.api.cognitive.microsoft.com/sts/v1.0/issueToken';
 
-let identity: FakeManagedIdentity;
 let h: RotationHarness;
-const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
 
-// One managed-identity endpoint for the file: MSAL remembers the source it found per process.
+const identity = useFileManagedIdentity({ clientId: IDENTITY_CLIENT_ID });
 beforeAll(async () => {
-  identity = await startFakeManagedIdentity({ clientId: IDENTITY_CLIENT_ID });
-  Object.assign(process.env, identity.env);
-  h = await startRotationHarness(identity, {
+  h = await startRotationHarness(identity(), {
     now: T0,
     settings: {
       TOKEN_RESOURCES: JSON.stringify(ROTATED_RESOURCES.filter((r) => r.name === 'speech')),
@@ -36,9 +32,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await h.close();
-  process.env.IDENTITY_ENDPOINT = saved.IDENTITY_ENDPOINT ?? '';
-  process.env.IDENTITY_HEADER = saved.IDENTITY_HEADER ?? '';
-  await identity.close();
 });
 
 async function stsAccepts(key: string): Promise<boolean> {

@@ -10,31 +10,27 @@ import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAppInsights, type FakeAppInsights } from '../../devstack/fakes/appInsights.js';
-import { startFakeManagedIdentity, type FakeManagedIdentity } from '../../devstack/fakes/managedIdentity.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { createTimers } from '../../src/functions/timers.js';
 import { reportRotation } from '../../src/operations/rotationReport.js';
 import { METRIC_DEFINITIONS, METRIC_NAMES, UNKNOWN_RESOURCE } from '../../src/telemetry/names.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
 import { ALL_TEST_KEYS, KEYS, startHarness, type Harness } from '../support/harness.js';
+import { useFileManagedIdentity } from '../support/managedIdentity.js';
 
 const TELEMETRY_CLIENT_ID = '7e1d5c3a-0b2f-4c6d-8e9f-a0b1c2d3e4f5';
 const MONITOR = 'https://monitor.azure.com';
 
-let identity: FakeManagedIdentity;
 let ingestion: FakeAppInsights;
 
+const identity = useFileManagedIdentity({ clientId: TELEMETRY_CLIENT_ID });
 beforeAll(async () => {
-  identity = await startFakeManagedIdentity({ clientId: TELEMETRY_CLIENT_ID });
-  Object.assign(process.env, identity.env);
   ingestion = await startFakeAppInsights({
-    acceptToken: (token) => token !== undefined && identity.tokensFor(MONITOR).includes(token),
+    acceptToken: (token) => token !== undefined && identity().tokensFor(MONITOR).includes(token),
   });
 });
 afterAll(async () => {
-  delete process.env.IDENTITY_ENDPOINT;
-  delete process.env.IDENTITY_HEADER;
-  await Promise.all([identity.close(), ingestion.close()]);
+  await ingestion.close();
 });
 
 /** A harness exporting to `connectionString` with the managed identity, retries off so failures show at once. */
@@ -45,7 +41,7 @@ async function exportingHarness(connectionString: string, ca: string): Promise<H
     },
   });
   h.rebuild({
-    ...identity.env,
+    ...identity().env,
     APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString,
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${TELEMETRY_CLIENT_ID};Authorization=AAD`,
   });
@@ -125,7 +121,7 @@ describe('telemetry export to Application Insights', () => {
   it('sends with the managed identity, over TLS, and ingestion accepts every batch', () => {
     expect(ingestion.posts.length).toBeGreaterThanOrEqual(2);
     expect(ingestion.posts.every((post) => post.bearer && post.status === 200)).toBe(true);
-    expect(identity.requests.some((r) => r.resource === MONITOR && r.clientId === TELEMETRY_CLIENT_ID)).toBe(true);
+    expect(identity().requests.some((r) => r.resource === MONITOR && r.clientId === TELEMETRY_CLIENT_ID)).toBe(true);
   });
 
   it('token requests by configured resource and outcome; a name nobody configured is (unknown)', () => {
