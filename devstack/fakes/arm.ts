@@ -2,7 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { FakeCognitive, FakeKey } from './cognitive.js';
-import { acceptedConnections, closeServer, createGate, listenOnLoopback, type Gate, type HeldRequest } from './server.js';
+import {
+  acceptedConnections,
+  closeServer,
+  createGate,
+  listenOnLoopback,
+  type Gate,
+  type HeldRequest,
+} from './server.js';
 import { createSelfSignedCertificate } from './tls.js';
 
 /** The account operations the fake serves, as ARM names their actions. */

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import { acceptedConnections, closeServer, createGate, listenOnLoopback, type Gate, type HeldRequest } from './server.js';
+import {
+  acceptedConnections,
+  closeServer,
+  createGate,
+  listenOnLoopback,
+  type Gate,
+  type HeldRequest,
+} from './server.js';
 import { z } from 'zod';
 import { createSelfSignedCertificate } from './tls.js';
 
