@@ -158,6 +158,7 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
       accounts: new AccountKeysClient({
         credential,
         armEndpoint: config.rotation.armEndpoint,
+        telemetry,
         ...(dependencies.armClientOptions === undefined ? {} : { pipelineOptions: dependencies.armClientOptions }),
       }),
       store: new RotationSecretStore({

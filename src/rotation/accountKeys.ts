@@ -17,6 +17,7 @@ import {
 } from '@azure/identity';
 import { z } from 'zod';
 import { CLOUDS, resourceManagerScope } from '../clouds/clouds.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import type { CloudName, KeyName, TokenResource } from '../model.js';
 import {
@@ -76,6 +77,8 @@ export interface AccountKeysClientOptions {
   readonly pipelineOptions?: PipelineOptions;
   /** Budget for one call, retries included, in ms. Default 30000. */
   readonly timeoutMs?: number;
+  /** Times each call (retries included) as the `arm` upstream. */
+  readonly telemetry?: Pick<Telemetry, 'upstreamCall'>;
 }
 
 /**
@@ -151,6 +154,11 @@ export class AccountKeysClient {
   ): Promise<PipelineResponse> {
     const accountId = accountOf(resource);
     const origin = this.#options.armEndpoint ?? CLOUDS[resource.cloud].resourceManager;
+    const call = this.#options.telemetry?.upstreamCall('arm', {
+      method,
+      host: new URL(origin).host,
+      resource: resource.name,
+    });
     let response: PipelineResponse;
     try {
       response = await withTimeout(this.#timeoutMs, (abortSignal) =>
@@ -166,9 +174,16 @@ export class AccountKeysClient {
         ),
       );
     } catch (error) {
-      if (error instanceof Error && CREDENTIAL_ERRORS.has(error.name))
-        throw credentialUnavailable(`Azure Resource Manager (${resourceManagerScope(resource.cloud)})`, error);
+      if (error instanceof Error && CREDENTIAL_ERRORS.has(error.name)) {
+        const failure = credentialUnavailable(
+          `Azure Resource Manager (${resourceManagerScope(resource.cloud)})`,
+          error,
+        );
+        call?.end({ failure: 'credential', code: failure.code });
+        throw failure;
+      }
       const timedOut = error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+      call?.end({ failure: timedOut ? 'timeout' : 'network', code: 'rotation_arm_unavailable' });
       throw armUnavailable(
         operation,
         accountId,
@@ -176,8 +191,13 @@ export class AccountKeysClient {
         error,
       );
     }
-    if (response.status >= 200 && response.status < 300) return response;
-    throw classifyArmAnswer(operation, accountId, response);
+    if (response.status >= 200 && response.status < 300) {
+      call?.end({ status: response.status });
+      return response;
+    }
+    const failure = classifyArmAnswer(operation, accountId, response);
+    call?.end({ status: response.status, code: failure.code });
+    throw failure;
   }
 
   #pipeline(cloud: CloudName): Pipeline {

@@ -13,6 +13,7 @@
  */
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import type { RotationCode } from '../rotation/rotationError.js';
 import {
   EVENTS,
   METRIC_DEFINITIONS,
@@ -47,8 +48,8 @@ export interface UpstreamOutcome {
   readonly status?: number | undefined;
   /** Why no answer came (or why it counts as none); wins over `status`. */
   readonly failure?: 'timeout' | 'network' | 'credential' | undefined;
-  /** The cause code, when the call failed. */
-  readonly code?: ErrorCode | undefined;
+  /** The cause code, when the call failed (a rotation's own, for ARM). */
+  readonly code?: ErrorCode | RotationCode | undefined;
 }
 
 /** One call to an upstream, timed from `upstreamCall` to `end`. */

@@ -6,6 +6,7 @@ import type { TokenResource } from '../../src/model.js';
 import { AccountKeysClient } from '../../src/rotation/accountKeys.js';
 import { RotationError } from '../../src/rotation/rotationError.js';
 import { createServiceCredential } from '../../src/serviceCredential.js';
+import type { UpstreamOutcome, UpstreamTarget } from '../../src/telemetry/telemetry.js';
 import { useFileManagedIdentity } from '../support/managedIdentity.js';
 
 const CLIENT_ID = '2d4f6a8c-1b3d-4e5f-9a7b-c8d9e0f1a2b3';
@@ -31,6 +32,8 @@ const resource = (resourceId: string | null, cloud: TokenResource['cloud'] = 'Az
 let cognitive: FakeCognitive;
 let arm: FakeArm;
 let client: AccountKeysClient;
+/** The client's upstream calls as telemetry would time them: upstream, target and how each ended. */
+const armCalls: { upstream: string; target: UpstreamTarget; outcome?: UpstreamOutcome }[] = [];
 
 const identity = useFileManagedIdentity({ clientId: CLIENT_ID });
 beforeAll(async () => {
@@ -49,6 +52,13 @@ beforeAll(async () => {
     credential: createServiceCredential({ managedIdentity: true, clientId: CLIENT_ID }),
     armEndpoint: arm.url,
     pipelineOptions: { tlsOptions: { ca: arm.certificatePem }, retryOptions: { maxRetries: 0 } },
+    telemetry: {
+      upstreamCall(upstream, target) {
+        const call: (typeof armCalls)[number] = { upstream, target };
+        armCalls.push(call);
+        return { end: (outcome) => (call.outcome = outcome) };
+      },
+    },
   });
 });
 afterAll(async () => {
@@ -58,6 +68,7 @@ beforeEach(() => {
   arm.allowAll();
   arm.failNext(0, { status: 500 });
   arm.resetCalls();
+  armCalls.length = 0;
 });
 
 async function stsAccepts(key: string): Promise<boolean> {
@@ -106,6 +117,13 @@ describe('fake ARM, driven by the real client and the real managed-identity cred
     expect(keys).toEqual(arm.keys(ACCOUNT));
     expect(arm.calls).toEqual([{ operation: 'listKeys', account: ACCOUNT, status: 200, apiVersion: '2024-10-01' }]);
     expect(identity().requests).toContainEqual({ resource: 'https://management.azure.com', clientId: CLIENT_ID });
+    expect(armCalls).toEqual([
+      {
+        upstream: 'arm',
+        target: { method: 'POST', host: new URL(arm.url).host, resource: 'speech' },
+        outcome: { status: 200 },
+      },
+    ]);
   });
 
   it('regenerates one key: the STS refuses the old one at once and takes the new one', async () => {
@@ -137,6 +155,11 @@ describe('fake ARM, driven by the real client and the real managed-identity cred
     );
     expect(error.fix).toContain('custom role');
     expect(arm.keys(ACCOUNT)).toEqual(before);
+    // Timed as the arm upstream, with the cause code on the failed call.
+    expect(armCalls.at(-1)).toMatchObject({
+      upstream: 'arm',
+      outcome: { status: 403, code: 'rotation_permission_missing' },
+    });
   });
 
   it('404 ResourceNotFound for an account that does not exist', async () => {
