@@ -99,6 +99,16 @@ param instanceMemoryMB int = 2048
 @description('Always-ready instances for the HTTP functions: no cold start for the first callers, billed around the clock for their memory (0 = pay per use only).')
 param alwaysReadyInstances int = 0
 
+@description('An existing API Management instance to put in front of the function (not Consumption tier: rate-limit-by-key). The API is imported from the OpenAPI document with a per-caller limit across every instance. Empty: no front door.')
+param apiManagementName string = ''
+
+@description('The resource group of apiManagementName. Empty: the one this template creates.')
+param apiManagementResourceGroup string = ''
+
+@minValue(1)
+@description('Token requests per caller per minute across every instance, enforced by API Management (apiManagementName).')
+param apiManagementRateLimitPerMinute int = 60
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -110,6 +120,12 @@ var knownClouds = {
   AzureCloud: 'AzureCloud'
   AzureChinaCloud: 'AzureChinaCloud'
   AzureUSGovernment: 'AzureUSGovernment'
+}
+// v1.0 access tokens name these hosts as issuer (https://<host>/<tenant>/), as src/clouds/clouds.ts says.
+var v1IssuerHosts = {
+  AzureCloud: ['sts.windows.net']
+  AzureChinaCloud: ['sts.chinacloudapi.cn']
+  AzureUSGovernment: ['sts.windows.net', 'login.microsoftonline.us']
 }
 var cloud = knownClouds[?environment().name] ?? fail('Cloud ${environment().name} is not supported: the service knows the endpoints of AzureCloud, AzureChinaCloud and AzureUSGovernment.')
 
@@ -372,6 +388,21 @@ module api 'modules/functionApp.bicep' = {
   }
 }
 
+module gateway 'modules/apiManagement.bicep' = if (!empty(apiManagementName)) {
+  scope: resourceGroup(empty(apiManagementResourceGroup) ? resourceGroupName : apiManagementResourceGroup)
+  params: {
+    serviceName: apiManagementName
+    apiPath: 'token-vending-${environmentName}'
+    backendUrl: api.outputs.uri
+    tenantId: empty(authTenantId) ? tenant().tenantId : authTenantId
+    audiences: map(split(authAudiences, ','), audience => trim(audience))
+    loginEndpoint: environment().authentication.loginEndpoint
+    v1IssuerHosts: v1IssuerHosts[cloud]
+    callsPerMinute: apiManagementRateLimitPerMinute
+    corsAllowedOrigins: allowedOrigins
+  }
+}
+
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
@@ -380,3 +411,4 @@ output SERVICE_API_NAME string = api.outputs.name
 output SERVICE_API_URI string = api.outputs.uri
 output AZURE_KEY_VAULT_NAME string = vault.outputs.name
 output AZURE_KEY_VAULT_ENDPOINT string = vault.outputs.uri
+output API_MANAGEMENT_URL string = empty(apiManagementName) ? '' : gateway!.outputs.gatewayUrl

@@ -18,6 +18,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOUD_NAMES, type CloudName } from '../../src/model.js';
 import { APP_SETTING_NAMES, RESOURCE_FIELDS, loadConfig } from '../../src/config/settings.js';
+import { CLOUDS } from '../../src/clouds/clouds.js';
+import { openApiText } from '../../src/contract/openapi.js';
+import { PROBLEMS } from '../../src/http/problem.js';
+import { CORRELATION_ID_PATTERN, PROBLEM_TYPE_BASE } from '../../src/model.js';
 import { ArmEvaluator, DeploymentFailure, templateFunctions, type AzureReads, type Value } from './armExpressions.js';
 
 const run = promisify(execFile);
@@ -105,10 +109,10 @@ const KEY_VAULT_SECRETS_OFFICER = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7';
 const KEY_VAULT_SECRETS_USER = '4633458b-17de-408a-b874-0445c86b69e6';
 
 /** What Azure itself answers in each cloud (the design's "upstream facts"), not the code's tables. */
-const CLOUD_FACTS: Record<CloudName, { customSubdomainSuffix: string; vaultSuffix: string }> = {
-  AzureCloud: { customSubdomainSuffix: 'cognitiveservices.azure.com', vaultSuffix: 'vault.azure.net' },
-  AzureChinaCloud: { customSubdomainSuffix: 'cognitiveservices.azure.cn', vaultSuffix: 'vault.azure.cn' },
-  AzureUSGovernment: { customSubdomainSuffix: 'cognitiveservices.azure.us', vaultSuffix: 'vault.usgovcloudapi.net' },
+const CLOUD_FACTS: Record<CloudName, { customSubdomainSuffix: string; vaultSuffix: string; loginEndpoint: string }> = {
+  AzureCloud: { customSubdomainSuffix: 'cognitiveservices.azure.com', vaultSuffix: 'vault.azure.net', loginEndpoint: 'https://login.microsoftonline.com/' },
+  AzureChinaCloud: { customSubdomainSuffix: 'cognitiveservices.azure.cn', vaultSuffix: 'vault.azure.cn', loginEndpoint: 'https://login.chinacloudapi.cn/' },
+  AzureUSGovernment: { customSubdomainSuffix: 'cognitiveservices.azure.us', vaultSuffix: 'vault.usgovcloudapi.net', loginEndpoint: 'https://login.microsoftonline.us/' },
 };
 
 const SUBSCRIPTION_ID = '00000000-0000-0000-0000-00000000aaaa';
@@ -120,7 +124,7 @@ const AUDIENCE = 'api://00000000-0000-0000-0000-00000000dddd';
 function azureReads(cloud: CloudName, sample: readonly SampleResource[], locations: Record<string, string> = {}): AzureReads {
   const facts = CLOUD_FACTS[cloud];
   return {
-    environment: { name: cloud },
+    environment: { name: cloud, authentication: { loginEndpoint: facts.loginEndpoint } },
     resource(resourceId, full) {
       const account = /\/providers\/Microsoft\.CognitiveServices\/accounts\/([^/]+)$/i.exec(resourceId)?.[1];
       if (account === undefined) throw new Error(`unexpected reference(${resourceId})`);
@@ -137,6 +141,7 @@ function azureReads(cloud: CloudName, sample: readonly SampleResource[], locatio
         vault: { name: 'kv-drift', uri: `https://kv-drift.${facts.vaultSuffix}/` },
         identity: { id: '/subscriptions/x/resourceGroups/rg-drift/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-drift', principalId: '00000000-0000-0000-0000-00000000eeee', clientId: IDENTITY_CLIENT_ID },
         storage: { name: 'stdrift', deploymentContainerUrl: 'https://stdrift.blob.core.windows.net/app-package' },
+        api: { name: 'func-drift', uri: 'https://func-drift.azurewebsites.net' },
         monitoring: { connectionString: 'InstrumentationKey=00000000-0000-0000-0000-00000000ffff;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/' },
       };
       const found = outputs[deploymentName.split('-')[0]!];
@@ -182,6 +187,8 @@ async function snapshot(label: string, parameters: Record<string, unknown>): Pro
 }
 
 const baseParameters = { environmentName: 'drift', location: 'westeurope', authAudiences: AUDIENCE };
+/** The optional API Management front door, on in every cloud sample. */
+const GATEWAY_PARAMETERS = { apiManagementName: 'apim-drift', apiManagementRateLimitPerMinute: 45, corsAllowedOrigins: ['https://app.contoso.com'] };
 
 // ---------------------------------------------------------------------------------------------
 // Without a compiler (local runs only): the names and keys as written in the .bicep source.
@@ -236,7 +243,9 @@ beforeAll(async () => {
   const [built, refused, ...rest] = await Promise.all([
     run(compiler, ['build', join(infra, 'main.bicep'), '--stdout'], { maxBuffer: 64 << 20 }),
     snapshot('grants-nobody', { ...baseParameters, aiResources: [{ name: 'open', kind: 'speech', region: 'westeurope', allowedRoles: [], allowedScopes: [] }] }),
-    ...CLOUD_NAMES.map((cloud) => snapshot(cloud, { ...baseParameters, aiResources: SAMPLES[cloud], aiKeyName: KEY_NAME[cloud], keyRotationDays: ROTATION_DAYS[cloud] })),
+    ...CLOUD_NAMES.map((cloud) =>
+      snapshot(cloud, { ...baseParameters, aiResources: SAMPLES[cloud], aiKeyName: KEY_NAME[cloud], keyRotationDays: ROTATION_DAYS[cloud], ...GATEWAY_PARAMETERS }),
+    ),
     ...refusalNames.map((name, i) => snapshot(`refused-${i}`, { ...baseParameters, aiResources: SAMPLES.AzureCloud, ...ROTATION_REFUSALS[name] })),
   ]);
   template = JSON.parse(built.stdout) as Record<string, unknown>;
@@ -514,6 +523,52 @@ describe.skipIf(compiler === undefined)('key rotation as deployed', () => {
         'two rotated items on one account': /two rotated items name the same existing account/,
       }[name]!,
     );
+  });
+});
+
+describe('the API Management front door (apiManagementName)', () => {
+  const gatewayResource = (cloud: CloudName, type: string) => {
+    const found = deployed(cloud).find((r) => r.type === type);
+    if (found?.properties === undefined) throw new Error(`the snapshot has no ${type}`);
+    // The snapshot leaves the module's tenantId inside a lambda; it is the deployment's tenant.
+    const context = { functions: templateFunctions(template), parameters: { tenantId: TENANT_ID } };
+    return new ArmEvaluator(azureReads(cloud, SAMPLES[cloud]), context).value(found.properties) as Record<string, unknown>;
+  };
+
+  it('infra/apim/openapi.json is the document the code builds', () => {
+    expect(readFileSync(join(infra, 'apim', 'openapi.json'), 'utf8'), 'stale: run `npm run openapi:apim` and commit it').toBe(openApiText());
+  });
+
+  it.skipIf(compiler === undefined)('imports the OpenAPI document the build writes, in front of the function app, with no subscription key', () => {
+    const api = gatewayResource('AzureCloud', 'Microsoft.ApiManagement/service/apis');
+    expect(api).toMatchObject({ path: 'token-vending-drift', protocols: ['https'], serviceUrl: 'https://func-drift.azurewebsites.net', subscriptionRequired: false, format: 'openapi+json' });
+    expect(api.value).toBe(openApiText());
+  });
+
+  it.skipIf(compiler === undefined).each(CLOUD_NAMES)("%s: the policy validates the tenant's tokens for AUTH_AUDIENCES and limits per caller; nothing left unfilled", (cloud) => {
+    const policy = gatewayResource(cloud, 'Microsoft.ApiManagement/service/apis/policies');
+    expect(policy.format).toBe('rawxml');
+    const xml = String(policy.value);
+    expect(xml).not.toMatch(/__[A-Z_]+__/);
+    const login = CLOUD_FACTS[cloud].loginEndpoint;
+    expect(xml).toContain(`<openid-config url="${login}${TENANT_ID}/v2.0/.well-known/openid-configuration" />`);
+    expect(xml).toContain(`<audiences><audience>${AUDIENCE}</audience></audiences>`);
+    // The issuers the code accepts for the cloud: v2.0 from discovery, and the v1.0 hosts.
+    const issuers = [`${login}${TENANT_ID}/v2.0`, ...CLOUDS[cloud].v1IssuerHosts.map((host) => `https://${host}/${TENANT_ID}/`)];
+    expect(xml).toContain(`<issuers>${issuers.map((issuer) => `<issuer>${issuer}</issuer>`).join('')}</issuers>`);
+    expect(xml).toContain('<rate-limit-by-key calls="45" renewal-period="60"');
+    expect(xml).toContain('<origin>https://app.contoso.com</origin>');
+  });
+
+  it("the gateway's own refusals are the service's problems: codes, titles, type and correlation id pattern", () => {
+    const xml = readFileSync(join(infra, 'apim', 'policy.xml'), 'utf8');
+    for (const code of ['rate_limited', 'invalid_token'] as const) {
+      expect(xml).toContain(`new JProperty("type", "${PROBLEM_TYPE_BASE}${code}")`);
+      expect(xml).toContain(`new JProperty("title", "${PROBLEMS[code].title}")`);
+      expect(xml).toContain(`new JProperty("status", ${PROBLEMS[code].status})`);
+      expect(xml).toContain(`new JProperty("code", "${code}")`);
+    }
+    expect(xml).toContain(`"${CORRELATION_ID_PATTERN.source}"`);
   });
 });
 

@@ -10,8 +10,8 @@ export type Value = string | number | boolean | null | Value[] | { [key: string]
 
 /** Stand-ins for what ARM reads from Azure while deploying. */
 export interface AzureReads {
-  /** environment(): the cloud the deployment runs in. */
-  readonly environment: { readonly name: string };
+  /** environment(): the cloud the deployment runs in, and its Entra login endpoint (ends with /). */
+  readonly environment: { readonly name: string; readonly authentication?: { readonly loginEndpoint: string } };
   /** reference(id, apiVersion[, 'full']) of a resource that is not a deployment. */
   resource(resourceId: string, full: boolean): Value;
   /** Outputs of the module deployed as `<symbol>-<suffix>` (Bicep's generated deployment names). */
@@ -306,6 +306,8 @@ export class ArmEvaluator {
       }
       case 'tolower':
         return asString(arg(0), name).toLowerCase();
+      case 'trim':
+        return asString(arg(0), name).trim();
       case 'toupper':
         return asString(arg(0), name).toUpperCase();
       case 'replace':
