@@ -115,7 +115,7 @@ export interface RotationConfig {
   /** Days between two rotations of a resource's key; 0: no scheduled rotation (the CLI still rotates on demand). */
   readonly periodDays: number;
   /** When the timer checks what is due: NCRONTAB, six fields, UTC (already validated). */
-  readonly schedule: string;
+  readonly schedule: Schedule;
   /**
    * Origin of Azure Resource Manager for every resource (`ARM_ENDPOINT`), e.g. a local fake; `null`:
    * each resource's own cloud (`clouds/clouds.ts`). The token audience always follows the cloud.

@@ -309,8 +309,12 @@ function parseRotation(
   }
 
   const expression = setting('KEY_ROTATION_SCHEDULE') ?? DEFAULT_KEY_ROTATION_SCHEDULE;
-  const schedule = parseSchedule(expression);
-  if (!schedule.ok) problem('KEY_ROTATION_SCHEDULE', schedule.problem);
+  let schedule = knownSchedule(DEFAULT_KEY_ROTATION_SCHEDULE);
+  if (expression !== DEFAULT_KEY_ROTATION_SCHEDULE) {
+    const parsed = parseSchedule(expression);
+    if (parsed.ok) schedule = parsed.schedule;
+    else problem('KEY_ROTATION_SCHEDULE', parsed.problem);
+  }
 
   let armEndpoint: string | null = null;
   const arm = setting('ARM_ENDPOINT');
@@ -337,7 +341,7 @@ function parseRotation(
       );
     }
   }
-  return { periodDays, schedule: schedule.ok ? schedule.schedule.expression : expression, armEndpoint };
+  return { periodDays, schedule, armEndpoint };
 }
 
 function parseResources(raw: string | undefined, problem: Report): TokenResource[] {

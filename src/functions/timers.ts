@@ -1,6 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
 import type { Parts } from '../composition.js';
-import { parseSchedule, type Schedule } from '../config/schedule.js';
+import type { Schedule } from '../config/schedule.js';
 import { Logger } from '../log/logger.js';
 import { EVENTS } from '../telemetry/names.js';
 import { runSelfCheck } from '../operations/selfCheck.js';
@@ -54,13 +54,10 @@ function selfCheckTimer(parts: Parts): TimerFunction {
  */
 function keyRotationTimer(parts: Parts): TimerFunction[] {
   if (parts.config.rotation.periodDays === 0) return [];
-  const checked = parseSchedule(parts.config.rotation.schedule);
-  // The settings were validated with the same parser; an invalid schedule never reaches here.
-  if (!checked.ok) return [];
   return [
     {
       name: 'key-rotation',
-      schedule: checked.schedule,
+      schedule: parts.config.rotation.schedule,
       run: async (context) => {
         try {
           const outcomes = await parts.rotation.run({ mode: 'due', logFields: { invocationId: context.invocationId } });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSchedule } from '../../src/config/schedule.js';
 import {
   ConfigurationError,
+  DEFAULT_KEY_ROTATION_SCHEDULE,
   DEFAULT_SELF_CHECK_SCHEDULE,
   loadConfig,
   shortestInterval,
@@ -57,7 +58,11 @@ describe('loadConfig', () => {
       keyVaultUri: 'https://kv.vault.azure.net',
       rateLimitPerMinute: 60,
       secretMaxAgeMs: 60 * 60_000,
-      rotation: { periodDays: 0, schedule: '0 0 */6 * * *', armEndpoint: null },
+      rotation: {
+        periodDays: 0,
+        schedule: expect.objectContaining({ expression: '0 0 */6 * * *' }),
+        armEndpoint: null,
+      },
       resources: [
         {
           name: 'speech',
@@ -91,14 +96,22 @@ describe('loadConfig', () => {
     expect(defaults.operations.selfCheckSchedule.expression).toBe('0 */5 * * * *');
   });
 
-  it('trusts the default schedule without parsing it at start-up: it is valid, and runs as croner reads it', () => {
-    const parsed = parseSchedule(DEFAULT_SELF_CHECK_SCHEDULE);
-    if (!parsed.ok) throw new Error(parsed.problem);
-    expect(shortestInterval(parsed.schedule)).toBe(5 * 60_000);
-    const trusted = loadConfig(env([speech])).operations.selfCheckSchedule;
-    for (const at of ['2026-11-29T12:03:10Z', '2026-11-29T23:59:59.999Z', '2027-03-28T01:00:00Z'])
-      expect(trusted.nextAfter(Date.parse(at))).toBe(parsed.schedule.nextAfter(Date.parse(at)));
-  });
+  it.each([
+    ['self-check', DEFAULT_SELF_CHECK_SCHEDULE, 5 * 60_000],
+    ['key rotation', DEFAULT_KEY_ROTATION_SCHEDULE, 6 * 3_600_000],
+  ] as const)(
+    'trusts the default %s schedule without parsing it at start-up: it is valid, and runs as croner reads it',
+    (timer, expression, interval) => {
+      const parsed = parseSchedule(expression);
+      if (!parsed.ok) throw new Error(parsed.problem);
+      expect(shortestInterval(parsed.schedule)).toBe(interval);
+      const config = loadConfig(env([speech]));
+      const trusted = timer === 'self-check' ? config.operations.selfCheckSchedule : config.rotation.schedule;
+      expect(trusted.expression).toBe(expression);
+      for (const at of ['2026-11-29T12:03:10Z', '2026-11-29T23:59:59.999Z', '2027-03-28T01:00:00Z'])
+        expect(trusted.nextAfter(Date.parse(at))).toBe(parsed.schedule.nextAfter(Date.parse(at)));
+    },
+  );
 
   it.each([
     ['a role with a space', { OPERATOR_ROLES: 'Token Vending Operator' }, /OPERATOR_ROLES: must be app role values/],
@@ -426,7 +439,7 @@ describe('loadConfig: key rotation', () => {
     );
     expect(config.rotation).toEqual({
       periodDays: 30,
-      schedule: '0 30 2 * * *',
+      schedule: expect.objectContaining({ expression: '0 30 2 * * *' }),
       armEndpoint: 'https://127.0.0.1:8443',
     });
     expect(config.secretMaxAgeMs).toBe(15 * 60_000);
