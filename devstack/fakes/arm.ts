@@ -7,6 +7,7 @@ import {
   closeServer,
   createGate,
   listenOnLoopback,
+  readBody,
   type Gate,
   type HeldRequest,
 } from './server.js';
@@ -88,25 +89,10 @@ const ACTIONS = {
   listKeys: 'Microsoft.CognitiveServices/accounts/listKeys/action',
   regenerateKey: 'Microsoft.CognitiveServices/accounts/regenerateKey/action',
 } as const;
-const MAX_BODY_BYTES = 16 * 1024;
-
 interface Account {
   readonly id: string;
   readonly site: AccountSite;
   keys: AccountKeys;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.length > MAX_BODY_BYTES) req.destroy();
-    });
-    req.on('end', () => resolve(text));
-    req.on('error', reject);
-  });
 }
 
 /** A key in the classic format: 32 hex characters. */
@@ -170,7 +156,7 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const body = await readBody(req);
+    const body = await readBody(req, 16 * 1024);
     const url = new URL(req.url ?? '/', 'https://management');
     const apiVersion = url.searchParams.get('api-version');
     const match = ACCOUNT_PATH.exec(url.pathname);

@@ -7,6 +7,7 @@ import {
   closeServer,
   createGate,
   listenOnLoopback,
+  readBody,
   type Gate,
   type HeldRequest,
 } from './server.js';
@@ -120,21 +121,6 @@ const writeBody = z.object({
     .object({ enabled: z.boolean().optional(), exp: z.number().int().optional(), nbf: z.number().int().optional() })
     .optional(),
 });
-
-const MAX_BODY_BYTES = 64 * 1024;
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.length > MAX_BODY_BYTES) req.destroy();
-    });
-    req.on('end', () => resolve(text));
-    req.on('error', reject);
-  });
-}
 
 const FAILURE_BODIES: Record<number, { code: string; message: string }> = {
   429: {
@@ -322,7 +308,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     }
     let body: z.output<typeof writeBody>;
     try {
-      body = writeBody.parse(JSON.parse(await readBody(req)));
+      body = writeBody.parse(JSON.parse(await readBody(req, 64 * 1024)));
     } catch {
       error(res, 400, 'BadParameter', 'The request body is not a valid secret: a JSON object is expected.');
       return;

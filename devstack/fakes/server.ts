@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 
@@ -82,4 +82,18 @@ export function createGate(): Gate {
     release = resolve;
   });
   return { arrived, arrive, released, release };
+}
+
+/** A request's body as text; a body over `maxChars` characters destroys the request, as a guard. */
+export function readBody(req: IncomingMessage, maxChars: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > maxChars) req.destroy();
+    });
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
 }
