@@ -325,7 +325,7 @@ describe.skipIf(compiler === undefined)('as deployed: the code accepts what the 
     expect(config.auth.cloud).toBe(cloud);
     expect(config.keyVaultUri).toBe(`https://kv-drift.${CLOUD_FACTS[cloud].vaultSuffix}`);
     expect(config.rateLimitPerMinute).toBe(60);
-    expect(config.rotation).toEqual({ periodDays: ROTATION_DAYS[cloud], schedule: '0 0 */6 * * *', armEndpoint: null });
+    expect(config.rotation).toEqual({ periodDays: ROTATION_DAYS[cloud], schedule: expect.objectContaining({ expression: '0 0 */6 * * *' }), armEndpoint: null });
     expect(config.secretMaxAgeMs).toBe(60 * 60_000);
     expect(config.resources.map((r) => ({ ...r }))).toEqual(
       SAMPLES[cloud].map((sample) => ({
