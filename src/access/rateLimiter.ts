@@ -1,4 +1,5 @@
 import { VendingError } from '../errors.js';
+import { retryAfterSeconds } from '../http/retryAfter.js';
 
 export interface RateLimiterOptions {
   /** Token requests per caller per minute on this instance; 0 turns limiting off. */
@@ -35,7 +36,7 @@ export class RateLimiter {
     bucket.tokens = Math.min(this.#perMinute, bucket.tokens + (now - bucket.updatedAt) * perMs);
     bucket.updatedAt = now;
     if (bucket.tokens < 1) {
-      throw rateLimited(callerId, this.#perMinute, Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000)));
+      throw rateLimited(callerId, this.#perMinute, retryAfterSeconds((1 - bucket.tokens) / perMs));
     }
     bucket.tokens -= 1;
     if (!this.#buckets.has(callerId)) {

@@ -6,6 +6,7 @@ import {
 } from '@azure/identity';
 import { z } from 'zod';
 import { describeError, VendingError } from '../errors.js';
+import { parseRetryAfter, retryAfterSeconds } from '../http/retryAfter.js';
 
 /** Where the secret source's pipeline keeps a `Retry-After` too long to wait for (keyVaultSecretSource.ts). */
 export const DEFERRED_RETRY_AFTER = 'x-deferred-retry-after';
@@ -47,10 +48,8 @@ function innerCode(details: unknown): string | undefined {
 /** How long the vault asked callers to wait (`Retry-After` in seconds or as a date), in seconds. */
 function retryAfterOf(error: RestError, now: number): number | undefined {
   const value = error.response?.headers.get('retry-after') ?? error.response?.headers.get(DEFERRED_RETRY_AFTER);
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value.trim())) return Math.min(3600, Number(value.trim()));
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.min(3600, Math.max(1, Math.ceil((date - now) / 1000)));
+  const waitMs = parseRetryAfter(value, now);
+  return waitMs === undefined ? undefined : retryAfterSeconds(waitMs);
 }
 
 /**

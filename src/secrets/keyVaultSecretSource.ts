@@ -3,6 +3,7 @@ import { isRestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { isLoopbackHost } from '../config/urls.js';
 import { VendingError, type ErrorCode } from '../errors.js';
+import { parseRetryAfter } from '../http/retryAfter.js';
 import { SingleFlight } from '../singleFlight.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
@@ -100,10 +101,8 @@ function longRetryAfterPolicy(maxWaitMs: number): PipelinePolicy {
       const response = await next(request);
       const retryAfter = response.headers.get('retry-after');
       if ((response.status === 429 || response.status === 503) && retryAfter !== undefined) {
-        const waitMs = /^\d+$/.test(retryAfter.trim())
-          ? Number(retryAfter) * 1000
-          : Date.parse(retryAfter) - Date.now();
-        if (!(waitMs <= maxWaitMs)) {
+        const waitMs = parseRetryAfter(retryAfter, Date.now());
+        if (waitMs === undefined || waitMs > maxWaitMs) {
           response.headers.delete('retry-after');
           response.headers.set(DEFERRED_RETRY_AFTER, retryAfter);
         }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { describeError, VendingError } from '../errors.js';
+import { parseRetryAfter, retryAfterSeconds } from '../http/retryAfter.js';
 
 /** What one `issueToken` attempt came to: a token, or a failure and whether another attempt may help. */
 export type StsOutcome =
@@ -94,11 +95,9 @@ export function classifyStsAnswer(answer: StsAnswer, attempt: StsAttempt): StsOu
   }
   if (status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(answer.retryAfter, attempt.now);
-    const retryAfterSeconds = Math.max(1, Math.ceil((retryAfterMs ?? 1000) / 1000));
+    const waitSeconds = retryAfterSeconds(retryAfterMs ?? 1000);
     const error =
-      status === 429
-        ? stsThrottled(attempt, said, retryAfterSeconds)
-        : stsUnavailable(attempt, status, said, retryAfterSeconds);
+      status === 429 ? stsThrottled(attempt, said, waitSeconds) : stsUnavailable(attempt, status, said, waitSeconds);
     return failure(error, true, retryAfterMs);
   }
   if (status === 404) return failure(stsNotFound(attempt, said), false);
@@ -139,21 +138,6 @@ export function classifyStsNetworkFailure(error: unknown, attempt: StsAttempt): 
 
 /** undici puts the system error (`ENOTFOUND`, `ECONNREFUSED`, …) in `cause`. */
 const networkCause = z.object({ code: z.string().optional(), message: z.string().optional() });
-
-/** Longer than any wait worth reporting; the caller sees it in `Retry-After` and the body. */
-const MAX_RETRY_AFTER_MS = 60 * 60_000;
-
-/**
- * `Retry-After` in seconds or as an HTTP date, as ms from `now` (RFC 9110 §10.2.3), at most an
- * hour: it is passed on to callers, and an upstream's 10^400 seconds must not become `Infinity`.
- */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Math.min(MAX_RETRY_AFTER_MS, Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, date - now));
-}
 
 function failure(error: VendingError, retryable: boolean, retryAfterMs?: number): StsOutcome {
   return { kind: 'failure', error, retryable, retryAfterMs };

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   classifyStsAnswer,
   classifyStsNetworkFailure,
-  parseRetryAfter,
   QUOTA_RECHECK_SECONDS,
   replenishedIn,
   type StsAttempt,
 } from '../../src/sts/stsAnswer.js';
+import { parseRetryAfter } from '../../src/http/retryAfter.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const attempt: StsAttempt = {
