@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { repositoryRoot, startLocalStack, STACK_KEYS } from '../devstack/localStack.js';
+import { repositoryRoot, startLocalStack, STACK_KEYS, stopProcess } from '../devstack/localStack.js';
 import { get, load, type LoadResult } from './load.js';
 
 // `npm run bench`: the local host (a child process) against the wire-level fakes, next to a bare
@@ -31,11 +31,7 @@ async function bareServer(body: string): Promise<{ url: string; stop: () => Prom
   const { port } = JSON.parse(line) as { port: number };
   return {
     url: `http://127.0.0.1:${port}/`,
-    stop: async () => {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopProcess(child),
   };
 }
 

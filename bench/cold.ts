@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { hostCommand, repositoryRoot, startDevFakes, type DevFakes } from '../devstack/localStack.js';
+import { hostCommand, repositoryRoot, startDevFakes, stopProcess, type DevFakes } from '../devstack/localStack.js';
 import { readLocalSettings } from '../src/config/localSettings.js';
 
 // `npm run bench:cold`: what a new instance costs its first caller. RUNS fresh processes of the
@@ -34,24 +34,19 @@ function freePort(): Promise<number> {
 /** Polls `url` until it answers `expected`; the time since `started`, in ms. */
 async function firstAnswer(url: string, headers: Record<string, string>, started: number): Promise<number> {
   while (performance.now() - started < DEADLINE_MS) {
+    let response: Response;
     try {
-      const response = await fetch(url, { headers });
+      response = await fetch(url, { headers });
       await response.arrayBuffer();
-      if (response.ok) return performance.now() - started;
-      throw new Error(`${url} answered ${response.status}`);
-    } catch (error) {
-      if (error instanceof Error && error.message.includes('answered')) throw error;
+    } catch {
+      // Not listening yet.
       await new Promise((resolve) => setTimeout(resolve, 2));
+      continue;
     }
+    if (response.ok) return performance.now() - started;
+    throw new Error(`${url} answered ${response.status}`);
   }
   throw new Error(`${url} did not answer within ${DEADLINE_MS} ms`);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 interface ColdRun {
@@ -74,7 +69,7 @@ async function coldHost(fakes: DevFakes, callerToken: string): Promise<ColdRun> 
     ]);
     return { healthMs, tokenMs };
   } finally {
-    await stop(child);
+    await stopProcess(child);
   }
 }
 
@@ -88,7 +83,7 @@ async function bareServer(): Promise<number> {
   try {
     return await firstAnswer(`http://127.0.0.1:${port}/`, {}, started);
   } finally {
-    await stop(child);
+    await stopProcess(child);
   }
 }
 

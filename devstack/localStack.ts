@@ -250,11 +250,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     apiUrl,
     hostOutput,
     async stop() {
-      if (host.exitCode === null) {
-        const exited = new Promise((resolve) => host.once('exit', resolve));
-        host.kill('SIGTERM');
-        await exited;
-      }
+      await stopProcess(host);
       await stopFakes();
     },
   };
@@ -292,4 +288,12 @@ function waitForListening(host: ChildProcess, output: string[], mode: 'capture' 
       reject(new Error(`local host exited with ${code}:\n${output.join('\n')}`));
     });
   });
+}
+
+/** Ends a child process with SIGTERM and waits for it to exit; one that already exited is left alone. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }

@@ -176,9 +176,9 @@ var rotation = keyRotationDays == 0
           ? fail('keyRotationSchedule "${keyRotationSchedule}" must be NCRONTAB with six fields, seconds first, e.g. "0 0 */6 * * *".')
           : true
 var rotated = [for (item, i) in resources: rotation && (item.?rotate ?? accounts[i].create)]
-var rotatedAccountIds = filter(
-  map(range(0, length(resources)), i => rotated[i] ? toLower('${accounts[i].subscriptionId}/${accounts[i].resourceGroupName}/${accounts[i].name}') : ''),
-  id => !empty(id)
+var rotatedAccountIds = map(
+  filter(range(0, length(resources)), i => rotated[i]),
+  i => toLower('${accounts[i].subscriptionId}/${accounts[i].resourceGroupName}/${accounts[i].name}')
 )
 var rotatedAccounts = !rotation
   ? []

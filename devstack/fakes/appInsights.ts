@@ -1,6 +1,6 @@
 import { createServer } from 'node:https';
 import { z } from 'zod';
-import { closeServer, listenOnLoopback } from './server.js';
+import { closeServer, listenOnLoopback, readBody } from './server.js';
 import { createSelfSignedCertificate } from './tls.js';
 
 export interface FakeAppInsightsOptions {
@@ -78,84 +78,81 @@ export async function startFakeAppInsights(options: FakeAppInsightsOptions = {})
   const accept = options.acceptToken ?? (() => true);
 
   const server = createServer({ cert, key }, (req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      // Bounded like any fake of ours: a runaway exporter must not eat the test's memory.
-      if (size <= 8 * 1024 * 1024) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      const answer = (status: number, body: unknown) => {
-        res.writeHead(status, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      const url = new URL(req.url ?? '/', 'https://ingestion');
-      const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-      const record = (status: number) => posts.push({ status, bearer: bearer !== undefined });
-      if (req.method !== 'POST' || url.pathname !== '/v2.1/track') {
-        record(404);
-        answer(404, { error: `No ${req.method ?? ''} ${url.pathname} here.` });
-        return;
-      }
-      if (failures.count > 0) {
-        failures.count--;
-        record(failures.status);
-        answer(failures.status, { itemsReceived: 0, itemsAccepted: 0, errors: [] });
-        return;
-      }
-      if (!accept(bearer)) {
-        record(401);
-        answer(401, {
-          itemsReceived: 0,
-          itemsAccepted: 0,
-          errors: [{ index: 0, statusCode: 401, message: 'Unauthorized' }],
-        });
-        return;
-      }
-      let items: unknown;
-      try {
-        items = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        record(400);
-        answer(400, {
-          itemsReceived: 0,
-          itemsAccepted: 0,
-          errors: [{ index: 0, statusCode: 400, message: 'Invalid JSON' }],
-        });
-        return;
-      }
-      const parsed = z.array(envelope).safeParse(items);
-      if (!parsed.success || parsed.data.some((e) => e.iKey !== FAKE_INSTRUMENTATION_KEY)) {
-        record(400);
-        answer(400, {
-          itemsReceived: 0,
-          itemsAccepted: 0,
-          errors: [{ index: 0, statusCode: 400, message: 'Invalid instrumentation key or envelope' }],
-        });
-        return;
-      }
-      for (const { data, tags } of parsed.data) {
-        const { baseData } = data;
-        const properties = baseData.properties ?? {};
-        if (data.baseType === 'MetricData') {
-          for (const metric of baseData.metrics ?? [])
-            metrics.push({ name: metric.name, value: metric.value, count: metric.count ?? 1, properties });
-        } else if (data.baseType === 'RemoteDependencyData') {
-          dependencies.push({
-            name: baseData.name ?? '',
-            success: baseData.success ?? true,
-            target: baseData.target,
-            resultCode: baseData.resultCode,
-            type: baseData.type,
-            properties,
-            operationId: tags?.['ai.operation.id'],
-          });
+    // Bounded like any fake of ours: a runaway exporter must not eat the test's memory.
+    void readBody(req, 8 * 1024 * 1024).then(
+      (text) => {
+        const answer = (status: number, body: unknown) => {
+          res.writeHead(status, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify(body));
+        };
+        const url = new URL(req.url ?? '/', 'https://ingestion');
+        const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+        const record = (status: number) => posts.push({ status, bearer: bearer !== undefined });
+        if (req.method !== 'POST' || url.pathname !== '/v2.1/track') {
+          record(404);
+          answer(404, { error: `No ${req.method ?? ''} ${url.pathname} here.` });
+          return;
         }
-      }
-      record(200);
-      answer(200, { itemsReceived: parsed.data.length, itemsAccepted: parsed.data.length, errors: [] });
-    });
+        if (failures.count > 0) {
+          failures.count--;
+          record(failures.status);
+          answer(failures.status, { itemsReceived: 0, itemsAccepted: 0, errors: [] });
+          return;
+        }
+        if (!accept(bearer)) {
+          record(401);
+          answer(401, {
+            itemsReceived: 0,
+            itemsAccepted: 0,
+            errors: [{ index: 0, statusCode: 401, message: 'Unauthorized' }],
+          });
+          return;
+        }
+        let items: unknown;
+        try {
+          items = JSON.parse(text);
+        } catch {
+          record(400);
+          answer(400, {
+            itemsReceived: 0,
+            itemsAccepted: 0,
+            errors: [{ index: 0, statusCode: 400, message: 'Invalid JSON' }],
+          });
+          return;
+        }
+        const parsed = z.array(envelope).safeParse(items);
+        if (!parsed.success || parsed.data.some((e) => e.iKey !== FAKE_INSTRUMENTATION_KEY)) {
+          record(400);
+          answer(400, {
+            itemsReceived: 0,
+            itemsAccepted: 0,
+            errors: [{ index: 0, statusCode: 400, message: 'Invalid instrumentation key or envelope' }],
+          });
+          return;
+        }
+        for (const { data, tags } of parsed.data) {
+          const { baseData } = data;
+          const properties = baseData.properties ?? {};
+          if (data.baseType === 'MetricData') {
+            for (const metric of baseData.metrics ?? [])
+              metrics.push({ name: metric.name, value: metric.value, count: metric.count ?? 1, properties });
+          } else if (data.baseType === 'RemoteDependencyData') {
+            dependencies.push({
+              name: baseData.name ?? '',
+              success: baseData.success ?? true,
+              target: baseData.target,
+              resultCode: baseData.resultCode,
+              type: baseData.type,
+              properties,
+              operationId: tags?.['ai.operation.id'],
+            });
+          }
+        }
+        record(200);
+        answer(200, { itemsReceived: parsed.data.length, itemsAccepted: parsed.data.length, errors: [] });
+      },
+      () => res.destroy(),
+    );
   });
   const port = await listenOnLoopback(server, options.latencyMs ?? 0);
   return {

@@ -176,6 +176,12 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
       send(res, status, payload);
     };
     const fail = (status: number, code: string, message: string) => answer(status, { error: { code, message } });
+    const failScripted = (scripted: ArmFailure, defaultMessage: string) =>
+      fail(
+        scripted.status,
+        'code' in scripted ? scripted.code : scripted.status === 429 ? 'TooManyRequests' : 'InternalServerError',
+        'message' in scripted ? scripted.message : defaultMessage,
+      );
 
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (token === undefined) {
@@ -242,11 +248,7 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
         : undefined;
     if (scripted !== undefined) failures.count--;
     if (scripted !== undefined && !(scripted.afterRegenerate === true && operation === 'regenerateKey')) {
-      fail(
-        scripted.status,
-        'code' in scripted ? scripted.code : scripted.status === 429 ? 'TooManyRequests' : 'InternalServerError',
-        'message' in scripted ? scripted.message : 'Scripted failure of the fake ARM.',
-      );
+      failScripted(scripted, 'Scripted failure of the fake ARM.');
       return;
     }
     if (operation === 'regenerateKey') {
@@ -264,11 +266,7 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
     await park(operation, true);
     if (scripted !== undefined) {
       // The regeneration happened; the client only hears that something failed.
-      fail(
-        scripted.status,
-        'code' in scripted ? scripted.code : 'InternalServerError',
-        'message' in scripted ? scripted.message : 'Scripted failure of the fake ARM after the key was regenerated.',
-      );
+      failScripted(scripted, 'Scripted failure of the fake ARM after the key was regenerated.');
       return;
     }
     answer(200, answerKeys);

@@ -136,6 +136,11 @@ const FAILURE_BODIES: Record<number, { code: string; message: string }> = {
   },
 };
 
+/** The vault's error body for a scripted failure status. */
+function failureBody(status: number): { code: string; message: string } {
+  return FAILURE_BODIES[status] ?? { code: 'InternalServerError', message: 'Scripted failure.' };
+}
+
 /**
  * Azure Key Vault's secrets REST API over TLS, enough for the real SecretClient: challenge-based
  * authentication, reads, writes (`setSecret`: a new version with value, tags, content type and
@@ -260,7 +265,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     }
     if (failures.count > 0) {
       failures.count--;
-      const body = FAILURE_BODIES[failures.status] ?? { code: 'InternalServerError', message: 'Scripted failure.' };
+      const body = failureBody(failures.status);
       const retryAfter = failures.retryAfterSeconds ?? (failures.status === 429 ? 1 : undefined);
       error(
         res,
@@ -315,10 +320,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     }
     if (writeFailures.count > 0) {
       writeFailures.count--;
-      const failure = FAILURE_BODIES[writeFailures.status] ?? {
-        code: 'InternalServerError',
-        message: 'Scripted failure.',
-      };
+      const failure = failureBody(writeFailures.status);
       error(res, writeFailures.status, failure.code, failure.message);
       return;
     }

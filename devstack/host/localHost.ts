@@ -67,12 +67,7 @@ export function createLocalHost(options: LocalHostOptions): Server {
   const cors = new Set(options.corsOrigins ?? []);
   if (cors.has('*') && options.corsCredentials) throw new Error(WILDCARD_WITH_CREDENTIALS);
   const logger = new Logger(options.sink);
-  const contextLog = (level: LogLevel, ...args: unknown[]) => {
-    options.sink(
-      level === 'error' || level === 'critical' ? 'error' : level === 'warning' ? 'warn' : 'info',
-      args.map(String).join(' '),
-    );
-  };
+  const contextLog = contextLogHandler(options.sink);
 
   return createServer((incoming, outgoing) => {
     // A fresh id per request, as the Functions host gives each invocation one.
@@ -217,4 +212,14 @@ async function readBody(incoming: IncomingMessage): Promise<Buffer> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** An InvocationContext's log handler writing to `sink`, as the Functions host routes `context.log`. */
+export function contextLogHandler(sink: LogSink): (level: LogLevel, ...args: unknown[]) => void {
+  return (level, ...args) => {
+    sink(
+      level === 'error' || level === 'critical' ? 'error' : level === 'warning' ? 'warn' : 'info',
+      args.map(String).join(' '),
+    );
+  };
 }

@@ -57,7 +57,7 @@ server.listen(port, '127.0.0.1', () => {
 });
 const scheduler = startScheduler({
   timers: instance.timers,
-  InvocationContext: bundle.InvocationContext,
+  app: bundle,
   sink: consoleSink,
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,11 +1,11 @@
-import type { InvocationContext, LogLevel } from '@azure/functions';
 import type { TimerFunction } from '../../src/functions/timers.js';
 import type { LogSink } from '../../src/log/logger.js';
+import { contextLogHandler, type LocalHostApp } from './localHost.js';
 
 export interface SchedulerOptions {
   readonly timers: readonly TimerFunction[];
-  /** The bundle's InvocationContext, as the local host uses for requests. */
-  readonly InvocationContext: typeof InvocationContext;
+  /** What the scheduler takes from the bundle, as the local host does for requests. */
+  readonly app: Pick<LocalHostApp, 'InvocationContext' | 'Logger' | 'describeError'>;
   readonly sink: LogSink;
   /** Clock in epoch ms. Default `Date.now`. */
   readonly now?: () => number;
@@ -20,12 +20,9 @@ export function startScheduler(options: SchedulerOptions): { stop(): void } {
   const now = options.now ?? Date.now;
   const pending = new Set<NodeJS.Timeout>();
   let stopped = false;
-  const contextLog = (level: LogLevel, ...args: unknown[]) => {
-    options.sink(
-      level === 'error' || level === 'critical' ? 'error' : level === 'warning' ? 'warn' : 'info',
-      args.map(String).join(' '),
-    );
-  };
+  const { InvocationContext, Logger, describeError } = options.app;
+  const logger = new Logger(options.sink);
+  const contextLog = contextLogHandler(options.sink);
 
   const schedule = (timer: TimerFunction) => {
     const next = timer.schedule.nextAfter(now());
@@ -33,7 +30,7 @@ export function startScheduler(options: SchedulerOptions): { stop(): void } {
     const handle = setTimeout(
       () => {
         pending.delete(handle);
-        const context = new options.InvocationContext({
+        const context = new InvocationContext({
           invocationId: crypto.randomUUID(),
           functionName: timer.name,
           logHandler: contextLog,
@@ -41,10 +38,7 @@ export function startScheduler(options: SchedulerOptions): { stop(): void } {
         timer
           .run(context)
           .catch((error: unknown) => {
-            options.sink(
-              'error',
-              JSON.stringify({ level: 'error', event: 'timer_failed', timer: timer.name, error: String(error) }),
-            );
+            logger.error('timer_failed', { timer: timer.name, error: describeError(error) });
           })
           .finally(() => {
             schedule(timer);

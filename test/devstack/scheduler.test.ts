@@ -2,7 +2,9 @@ import { InvocationContext } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { startScheduler } from '../../devstack/host/scheduler.js';
 import { parseSchedule } from '../../src/config/schedule.js';
+import { describeError } from '../../src/errors.js';
 import type { TimerFunction } from '../../src/functions/timers.js';
+import { Logger } from '../../src/log/logger.js';
 
 function everySecond(): TimerFunction['schedule'] {
   const check = parseSchedule('* * * * * *');
@@ -29,7 +31,11 @@ describe('the local host runs timer functions on their schedule', () => {
         },
       },
     ];
-    const scheduler = startScheduler({ timers, InvocationContext, sink: (_, line) => lines.push(line) });
+    const scheduler = startScheduler({
+      timers,
+      app: { InvocationContext, Logger, describeError },
+      sink: (_, line) => lines.push(line),
+    });
     try {
       // Bounded: two runs of an every-second schedule take at most a little over two seconds.
       await expect.poll(() => runs.length, { timeout: 5000, interval: 50 }).toBeGreaterThanOrEqual(2);
