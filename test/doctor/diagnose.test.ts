@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CALLERS, diagnose, type Finding } from '../../src/doctor/diagnose.js';
 import type { Dependencies } from '../../src/composition.js';
-import { fakeKeyVaultCredential } from '../../devstack/fakes/keyVault.js';
 import { expectNoKeys, KEYS, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -9,15 +8,8 @@ let dependencies: Dependencies;
 
 beforeEach(async () => {
   h = await startHarness();
-  dependencies = {
-    fetch: (input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      return url.startsWith('https://') ? h.cognitive.fetch(input, init) : fetch(input, init);
-    },
-    credential: fakeKeyVaultCredential,
-    keyVaultClientOptions: { tlsOptions: { ca: h.vault.certificatePem } },
-    sleep: async () => {},
-  };
+  // The harness's wire, with a clock the doctor's retries do not move.
+  dependencies = { ...h.dependencies, sleep: async () => {} };
 });
 afterEach(async () => {
   await h.close();

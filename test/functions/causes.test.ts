@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fakeKeyVaultCredential } from '../../devstack/fakes/keyVault.js';
 import type { Dependencies } from '../../src/composition.js';
 import { CALLERS, diagnose } from '../../src/doctor/diagnose.js';
 import { expectNoKeys, KEYS, startHarness, type Harness } from '../support/harness.js';
@@ -35,18 +34,8 @@ function lastRequestLine(): Record<string, unknown> {
 
 const stsCalls = () => h.cognitive.stsCalls('japanwest.api.cognitive.microsoft.com');
 
-function doctorDependencies(): Dependencies {
-  return {
-    fetch: (input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      return url.startsWith('https://') ? h.cognitive.fetch(input, init) : fetch(input, init);
-    },
-    credential: fakeKeyVaultCredential,
-    keyVaultClientOptions: { tlsOptions: { ca: h.vault.certificatePem } },
-    now: () => h.clock.now,
-    sleep: () => Promise.resolve(),
-  };
-}
+/** The harness's wire, with a clock the doctor's retries do not move. */
+const doctorDependencies = (): Dependencies => ({ ...h.dependencies, sleep: () => Promise.resolve() });
 
 async function doctorFinding(resource: string) {
   const findings = await diagnose(h.env, doctorDependencies());
