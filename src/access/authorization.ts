@@ -1,6 +1,6 @@
 import type { Caller } from '../auth/callerAuthentication.js';
 import { canonicalResourceName, RESOURCE_NAME, type TokenResource } from '../model.js';
-import { VendingError } from '../errors.js';
+import { VendingError } from '../errors/serviceError.js';
 
 /** App roles (application and user assignments) or delegated scopes; either grants access. */
 export function mayUse(caller: Caller, resource: TokenResource): boolean {

@@ -1,8 +1,8 @@
 import { jwtVerify } from 'jose';
 import { z } from 'zod';
 import { CLOUDS } from '../clouds/clouds.js';
-import { isLoopbackHost } from '../config/urls.js';
-import { describeError, type VendingError } from '../errors.js';
+import { isLoopbackHost } from '../http/urls.js';
+import { describeError, type VendingError } from '../errors/serviceError.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';

@@ -1,6 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { z } from 'zod';
-import { describeError, ensureVendingError, VendingError, type ErrorCode } from '../errors.js';
+import { describeError, ensureVendingError, VendingError, type ErrorCode } from '../errors/serviceError.js';
 import { Logger, type LogFields, type LogLevel } from '../log/logger.js';
 import type { RequestCorrelation } from '../telemetry/telemetry.js';
 import { correlationIdFrom, jsonHeaders } from './headers.js';
@@ -30,22 +29,22 @@ export interface Answered {
 const CONTEXT_LEVEL: Record<LogLevel, 'info' | 'warn' | 'error'> = { info: 'info', warn: 'warn', error: 'error' };
 
 /**
- * A route that answers 200 with a JSON body encoded through `schema`: a field the schema does not
- * declare is dropped, and a value it does not allow fails the request (`internal_error`) instead of
- * reaching the caller, so the answer is always what the OpenAPI document says.
+ * A route that answers 200 with the JSON of its typed answer (`contract/answers.ts`). The answer is
+ * not re-checked per request: its type is the schema's, and the tests check every answer they get
+ * against the OpenAPI document built from the same schemas.
  */
-export function handleJson<Schema extends z.ZodType>(
+export function handleJson<Answer>(
   route: string,
-  schema: Schema,
-  work: (scope: RequestScope) => Promise<z.input<Schema>>,
+  work: (scope: RequestScope) => Promise<Answer>,
   observe?: (answered: Answered) => void,
 ): RouteHandler {
   return handle(
     route,
-    async (scope) => {
-      const body = schema.parse(await work(scope));
-      return { status: 200, headers: jsonHeaders(scope.correlationId), body: JSON.stringify(body) };
-    },
+    async (scope) => ({
+      status: 200,
+      headers: jsonHeaders(scope.correlationId),
+      body: JSON.stringify(await work(scope)),
+    }),
     observe,
   );
 }
@@ -104,14 +103,5 @@ export function methodNotAllowed(method: string, allow: readonly string[]): Vend
   return new VendingError('method_not_allowed', `Method ${method} not allowed.`, {
     detail: `This route answers ${allow.join(', ')} only, not ${method}.`,
     allow,
-  });
-}
-
-export function notConfigured(): VendingError {
-  return new VendingError('configuration_invalid', 'The service configuration is invalid.', {
-    detail: 'The service is not configured correctly. The operator can find the problems in the function logs.',
-    diagnosis: 'invalid configuration; the problems were logged at start-up as configuration_invalid',
-    fix: 'Fix the app settings listed in the configuration_invalid log lines and restart the app.',
-    retryAfterSeconds: 60,
   });
 }

@@ -3,7 +3,7 @@ import { authorize, visibleResources } from '../../src/access/authorization.js';
 import { RateLimiter } from '../../src/access/rateLimiter.js';
 import type { Caller } from '../../src/auth/callerAuthentication.js';
 import type { TokenResource } from '../../src/model.js';
-import { VendingError } from '../../src/errors.js';
+import { VendingError } from '../../src/errors/serviceError.js';
 
 const base = {
   kind: 'speech',

@@ -12,10 +12,10 @@ import {
   type Operation,
   type ResponseObject,
 } from '../../src/contract/openapi.js';
-import { ERROR_CODES } from '../../src/errors.js';
+import { ERROR_CODES } from '../../src/errors/serviceError.js';
 import { createRoutes } from '../../src/functions/routes.js';
-import { PROBLEMS, type ProblemStatus } from '../../src/http/problem.js';
-import { createRuntime } from '../../src/runtime.js';
+import { createServices } from '../../src/composition.js';
+import { ERROR_CATALOG } from '../../src/errors/catalog.js';
 import { contractChecker, type WireAnswer } from '../support/contract.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
@@ -44,7 +44,7 @@ async function metaSchemaCheck(value: unknown) {
   return check(value as Parameters<typeof check>[0], BASIC);
 }
 
-const problemStatuses = [...new Set(Object.values(PROBLEMS).map(({ status }) => status))].sort();
+const problemStatuses = [...new Set(Object.values(ERROR_CATALOG).map(({ status }) => status))].sort();
 
 describe('openapi.json', () => {
   it('is valid OpenAPI 3.1, schemas included (the OAS 3.1 schema-base meta-schema)', async () => {
@@ -85,7 +85,7 @@ describe('openapi.json', () => {
   });
 
   it('lists every route and method of the route table, and nothing else', () => {
-    const table = createRoutes(() => createRuntime({})).map((route) => ({
+    const table = createRoutes(createServices({})).map((route) => ({
       path: `/api/${route.route}`,
       methods: route.methods.map((method) => method.toLowerCase()).sort(),
     }));
@@ -132,7 +132,7 @@ describe('openapi.json', () => {
       (document.components.schemas[name]?.properties?.code as { enum?: unknown[] } | undefined)?.enum;
     expect(Object.keys(document.components.responses).sort()).toEqual(problemStatuses.map((s) => `Problem${s}`));
     for (const status of problemStatuses) {
-      const codes = ERROR_CODES.filter((code) => PROBLEMS[code].status === status);
+      const codes = ERROR_CODES.filter((code) => ERROR_CATALOG[code].status === status);
       expect(enumOf(`Problem${status}`), String(status)).toEqual(codes);
       expect(codesOfStatus(status)).toEqual(codes);
     }
@@ -148,7 +148,7 @@ describe('openapi.json', () => {
     const rows = [...section.matchAll(/^\| (\d{3}) \| ([^|]+) \|/gm)].flatMap(([, status, codes]) =>
       [...(codes ?? '').matchAll(/`(\w+)`/g)].map(([, code]) => `${status} ${code}`),
     );
-    const fromCode = ERROR_CODES.map((code) => `${PROBLEMS[code].status} ${code}`);
+    const fromCode = ERROR_CODES.map((code) => `${ERROR_CATALOG[code].status} ${code}`);
     expect(rows.sort()).toEqual(fromCode.sort());
   });
 
@@ -156,7 +156,7 @@ describe('openapi.json', () => {
     for (const { operation } of operations())
       for (const [status, response] of responsesOf(operation))
         expect(Object.keys(response.headers ?? {}), `${operation.operationId} ${status}`).toContain('X-Correlation-Id');
-    const retryAfter = (status: ProblemStatus) =>
+    const retryAfter = (status: number) =>
       checker.resolve(document.components.responses[`Problem${status}`]?.headers?.['Retry-After'] ?? { $ref: '' });
     for (const status of [429, 503, 504] as const) expect(retryAfter(status).required, String(status)).toBe(true);
     expect(document.components.responses.Problem401?.headers).not.toHaveProperty('Retry-After');

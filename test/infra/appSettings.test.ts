@@ -20,8 +20,9 @@ import { CLOUD_NAMES, type CloudName } from '../../src/model.js';
 import { APP_SETTING_NAMES, RESOURCE_FIELDS, loadConfig } from '../../src/config/settings.js';
 import { CLOUDS } from '../../src/clouds/clouds.js';
 import { openApiText } from '../../src/contract/openapi.js';
-import { PROBLEMS } from '../../src/http/problem.js';
-import { CORRELATION_ID_PATTERN, PROBLEM_TYPE_BASE } from '../../src/model.js';
+import { ERROR_CATALOG } from '../../src/errors/catalog.js';
+import { CORRELATION_ID_PATTERN } from '../../src/http/headers.js';
+import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
 import { ArmEvaluator, DeploymentFailure, templateFunctions, type AzureReads, type Value } from './armExpressions.js';
 
 const run = promisify(execFile);
@@ -564,8 +565,8 @@ describe('the API Management front door (apiManagementName)', () => {
     const xml = readFileSync(join(infra, 'apim', 'policy.xml'), 'utf8');
     for (const code of ['rate_limited', 'invalid_token'] as const) {
       expect(xml).toContain(`new JProperty("type", "${PROBLEM_TYPE_BASE}${code}")`);
-      expect(xml).toContain(`new JProperty("title", "${PROBLEMS[code].title}")`);
-      expect(xml).toContain(`new JProperty("status", ${PROBLEMS[code].status})`);
+      expect(xml).toContain(`new JProperty("title", "${ERROR_CATALOG[code].title}")`);
+      expect(xml).toContain(`new JProperty("status", ${ERROR_CATALOG[code].status})`);
       expect(xml).toContain(`new JProperty("code", "${code}")`);
     }
     expect(xml).toContain(`"${CORRELATION_ID_PATTERN.source}"`);

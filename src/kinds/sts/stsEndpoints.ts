@@ -1,17 +1,31 @@
-import type { ClientEndpoints, EndpointHeaders, TokenResource } from '../model.js';
-import { CLOUDS, type Cloud } from './clouds.js';
+import type { ClientEndpoints, EndpointHeaders } from '../../model.js';
+import type { ClientView } from '../kind.js';
+import { CLOUDS, type Cloud } from '../../clouds/clouds.js';
 import { GLOBAL_REGION } from './regions.js';
+import type { StsResource } from './stsResource.js';
+
+/**
+ * Where callers use an STS kind's token: its services' endpoints and headers, and its region,
+ * which is null for a custom-subdomain resource (the Speech SDK connects through the subdomain).
+ */
+export function stsClientView(resource: StsResource): ClientView {
+  return {
+    region: resource.endpoint === null ? resource.region : null,
+    endpoints: resolveClientEndpoints(resource),
+    headers: resolveEndpointHeaders(resource),
+  };
+}
 
 export const ISSUE_TOKEN_PATH = '/sts/v1.0/issueToken';
 
 /** The origin whose `/sts/v1.0/issueToken` accepts this resource's key, and no other. */
-export function resolveStsEndpoint(resource: TokenResource): string {
+export function resolveStsEndpoint(resource: StsResource): string {
   if (resource.endpoint !== null) return resource.endpoint;
   const { stsDomain } = CLOUDS[resource.cloud];
   return resource.region === GLOBAL_REGION ? `https://${stsDomain}` : `https://${resource.region}.${stsDomain}`;
 }
 
-export function resolveIssueTokenUrl(resource: TokenResource): string {
+export function resolveIssueTokenUrl(resource: StsResource): string {
   return resolveStsEndpoint(resource) + ISSUE_TOKEN_PATH;
 }
 
@@ -20,7 +34,7 @@ export function resolveIssueTokenUrl(resource: TokenResource): string {
  * service the key serves. A multi-service (`cognitive`) key serves Speech and Translator as well as
  * its base, so it gets both sets.
  */
-export function resolveClientEndpoints(resource: TokenResource): ClientEndpoints {
+export function resolveClientEndpoints(resource: StsResource): ClientEndpoints {
   switch (resource.kind) {
     case 'speech':
       return speechEndpoints(resource);
@@ -41,7 +55,7 @@ export function resolveClientEndpoints(resource: TokenResource): ClientEndpoints
  * reference, "Headers": the resource's region, optional only for a global Translator resource). A
  * custom subdomain already names the resource, so it needs no region.
  */
-export function resolveEndpointHeaders(resource: TokenResource): EndpointHeaders {
+export function resolveEndpointHeaders(resource: StsResource): EndpointHeaders {
   const translatesAtGlobalHost = resource.kind !== 'speech' && resource.endpoint === null;
   if (!translatesAtGlobalHost || resource.region === null || resource.region === GLOBAL_REGION) return {};
   return { text: { 'Ocp-Apim-Subscription-Region': resource.region } };
@@ -54,7 +68,7 @@ export function resolveEndpointHeaders(resource: TokenResource): EndpointHeaders
  * regional hosts (Speech private-link article, "Use the custom domain name without private
  * endpoints").
  */
-function speechEndpoints(resource: TokenResource): ClientEndpoints {
+function speechEndpoints(resource: StsResource): ClientEndpoints {
   const cloud = CLOUDS[resource.cloud];
   const sockets =
     resource.endpoint === null ? regionalSpeechSockets(resource, cloud) : subdomainSpeechSockets(resource.endpoint);
@@ -65,7 +79,7 @@ function speechEndpoints(resource: TokenResource): ClientEndpoints {
   return { ...(resource.endpoint === null ? {} : { base: resource.endpoint }), ...sockets, ...rest };
 }
 
-function regionalSpeechSockets({ region }: TokenResource, cloud: Cloud): ClientEndpoints {
+function regionalSpeechSockets({ region }: StsResource, cloud: Cloud): ClientEndpoints {
   return { stt: `wss://${region}.stt.${cloud.speechDomain}`, tts: `wss://${region}.tts.${cloud.speechDomain}` };
 }
 
@@ -77,7 +91,7 @@ function subdomainSpeechSockets(origin: string): ClientEndpoints {
   };
 }
 
-function regionalSpeechRest({ region }: TokenResource, cloud: Cloud): ClientEndpoints {
+function regionalSpeechRest({ region }: StsResource, cloud: Cloud): ClientEndpoints {
   const stt = `${region}.stt.${cloud.speechDomain}`;
   const tts = `${region}.tts.${cloud.speechDomain}`;
   return {
@@ -95,7 +109,7 @@ function subdomainSpeechRest(origin: string): ClientEndpoints {
   };
 }
 
-function translatorTextEndpoint(resource: TokenResource): string {
+function translatorTextEndpoint(resource: StsResource): string {
   return resource.endpoint !== null
     ? `${resource.endpoint}/translator/text/v3.0`
     : `https://${CLOUDS[resource.cloud].translatorHost}`;

@@ -1,7 +1,7 @@
 import type { Parts } from '../composition.js';
-import { diagnoseResource, type DoctorCause } from '../doctor/diagnose.js';
-import { describeError } from '../errors.js';
+import { describeError } from '../errors/serviceError.js';
 import type { Logger } from '../log/logger.js';
+import type { DoctorCause } from '../kinds/finding.js';
 import type { TokenResource } from '../model.js';
 import { EVENTS, NO_CODE } from '../telemetry/names.js';
 import type { RequestCorrelation } from '../telemetry/telemetry.js';
@@ -52,9 +52,11 @@ async function checkOne(
   correlation: RequestCorrelation,
 ): Promise<ResourceHealth> {
   try {
-    const finding = await diagnoseResource(resource, parts, {
-      obtainToken: async (r) => (await parts.cache.get(r, correlation)).token,
-    });
+    const shared = parts.kinds.of(resource).sharedBetweenCallers;
+    const finding = await parts.bound(resource).probe(
+      resource,
+      shared ? { obtainToken: async (r) => (await parts.cache.get(r, correlation)).token } : {},
+    );
     return {
       resource: resource.name,
       healthy: finding.ok,

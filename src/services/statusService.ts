@@ -1,14 +1,35 @@
-import type { Parts } from '../composition.js';
-import type { ResourceStatus, ServiceStatus, TokenResource } from '../model.js';
+import { authorizeOperator } from '../access/operatorAccess.js';
+import type { Caller } from '../auth/callerAuthentication.js';
 import type { ResourceTokenState } from '../cache/tokenCache.js';
-import type { KeyInUse } from '../sts/keyExchange.js';
+import type { Parts } from '../composition.js';
+import type { ResourceStatus, ServiceStatus } from '../contract/answers.js';
+import type { KeyInUse, TokenResource } from '../model.js';
 import { nextRotationAt } from '../rotation/rotationState.js';
+import type { RequestCorrelation } from '../telemetry/telemetry.js';
+
+/** What the status route needs: who the caller is, and for an operator what this instance knows. */
+export interface StatusService {
+  /** Verifies the caller's Entra token. Throws `missing_token`, `invalid_token` or `identity_provider_unavailable`. */
+  authenticate(authorization: string | null, correlation: RequestCorrelation): Promise<Caller>;
+  /** This instance's view of each resource; throws `forbidden` unless the caller holds one of `OPERATOR_ROLES`. */
+  status(caller: Caller): ServiceStatus;
+}
+
+export function createStatusService(parts: Parts): StatusService {
+  return {
+    authenticate: (authorization, correlation) => parts.authenticator.authenticate(authorization, correlation),
+    status(caller) {
+      authorizeOperator(caller, parts.config.operations.operatorRoles);
+      return serviceStatus(parts);
+    },
+  };
+}
 
 /**
  * What this instance knows about each resource, for `GET /api/status`: the token cache's state per
  * resource, and the instance itself. Built from cache state only: reading it calls no upstream.
  */
-export function serviceStatus({
+function serviceStatus({
   cache,
   config,
   instance,

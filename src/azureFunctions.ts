@@ -1,14 +1,15 @@
 import { app } from '@azure/functions';
-import { createApp } from '../app.js';
-import { consoleSink } from '../log/logger.js';
-import { logConfigurationError } from '../runtime.js';
-import { acceptedMethods } from './routes.js';
+import { createApp } from './app.js';
+import { logConfigurationError } from './composition.js';
+import { acceptedMethods } from './functions/routes.js';
+import { consoleSink } from './log/logger.js';
 
 // The Azure Functions entry: one app per worker, built from the app settings when the worker
 // loads this bundle. An invalid configuration is logged line by line (console output reaches the
 // function logs) and every route then answers 503; a valid one starts warming the caches at once.
 const instance = createApp(process.env);
-if (!instance.runtime.ok) logConfigurationError(instance.runtime.error, consoleSink);
+if (instance.services.configurationError !== undefined)
+  logConfigurationError(instance.services.configurationError, consoleSink);
 
 for (const route of instance.routes) {
   // Anonymous at the platform: a browser cannot keep a function key secret; callers prove who they

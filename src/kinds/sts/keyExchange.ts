@@ -1,30 +1,17 @@
-import { resolveIssueTokenUrl } from '../clouds/endpoints.js';
-import type { TokenResource } from '../model.js';
-import { VendingError } from '../errors.js';
-import type { SecretSource, SecretValue } from '../secrets/keyVaultSecretSource.js';
-import { describeKey, keyShape } from '../secrets/keyShape.js';
-import { rotationStateOf } from '../rotation/rotationState.js';
-import type { RequestCorrelation } from '../telemetry/telemetry.js';
-import type { IssuedToken, StsClient } from './stsClient.js';
+import { z } from 'zod';
+import type { KeyInUse, MintedCredential } from '../../model.js';
+import { VendingError } from '../../errors/serviceError.js';
+import type { SecretSource, SecretValue } from '../../secrets/keyVaultSecretSource.js';
+import { describeKey, keyShape } from '../../secrets/keyShape.js';
+import { rotationStateOf } from '../../rotation/rotationState.js';
+import type { RequestCorrelation } from '../../telemetry/telemetry.js';
+import type { IssuedToken, StsClient } from '../../sts/stsClient.js';
+import { resolveIssueTokenUrl } from './stsEndpoints.js';
+import type { StsResource } from './stsResource.js';
 
 export interface KeyExchangeDependencies {
   readonly secrets: SecretSource;
   readonly sts: StsClient;
-}
-
-/** What may be said about the key a token was exchanged with: never the key itself. */
-export interface KeyInUse {
-  /** The secret's `keyName` tag (`key1`, `key2`), set by whoever stored it; null without one. */
-  readonly keyName: string | null;
-  /** When the secret version was created, epoch ms. */
-  readonly createdOn: number | undefined;
-  /** When the key became the one in use, epoch ms: the `rotatedAt` tag, else `createdOn`; null when neither is known. */
-  readonly since: number | null;
-}
-
-/** A token, and the key it came from. */
-export interface ExchangedToken extends IssuedToken {
-  readonly key: KeyInUse;
 }
 
 function keyInUse(secret: SecretValue): KeyInUse {
@@ -32,12 +19,40 @@ function keyInUse(secret: SecretValue): KeyInUse {
   return { keyName: secret.tags.keyName ?? null, createdOn: secret.createdOn, since };
 }
 
+function credentialOf(issued: IssuedToken, secret: SecretValue): MintedCredential {
+  return { token: issued.token, issuedAt: issued.issuedAt, expiresAt: expiryOf(issued), key: keyInUse(secret) };
+}
+
+/** STS tokens live 10 minutes; used when a token carries no readable `exp`. */
+export const DEFAULT_TOKEN_LIFETIME_MS = 10 * 60_000;
+
+const expClaim = z.object({ exp: z.number() });
+
+/**
+ * The token's own `exp` when it is a JWT with a plausible one, else 10 minutes from issue. The
+ * token is not verified: it came straight from the STS over TLS, and only its lifetime is read.
+ */
+export function expiryOf({ token, issuedAt }: IssuedToken): number {
+  const fallback = issuedAt + DEFAULT_TOKEN_LIFETIME_MS;
+  const payload = token.split('.')[1];
+  if (payload === undefined) return fallback;
+  try {
+    const claims = expClaim.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
+    if (!claims.success) return fallback;
+    const expiresAt = claims.data.exp * 1000;
+    // An exp in the past or far beyond the STS's 10 minutes means clock skew or a foreign token.
+    return expiresAt > issuedAt && expiresAt <= issuedAt + 60 * 60_000 ? expiresAt : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
 /**
  * Reads the resource's key and exchanges it at the resource's own STS. When the STS rejects the
  * key, the secret is read again once: a rotated key is picked up without a restart.
  */
 export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
-  return async function exchange(resource: TokenResource, correlation?: RequestCorrelation): Promise<ExchangedToken> {
+  return async function exchange(resource: StsResource, correlation?: RequestCorrelation): Promise<MintedCredential> {
     const url = resolveIssueTokenUrl(resource);
     let secret = await secrets.getSecret(resource.secretName, { correlation });
     if (keyShape(secret.value) === 'subscription_id')
@@ -46,7 +61,7 @@ export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
     refuseSubscriptionId(resource, key);
     refuseUnsendableKey(resource, key);
     try {
-      return { ...(await sts.issueToken({ url, key, resource: resource.name, correlation })), key: keyInUse(secret) };
+      return credentialOf(await sts.issueToken({ url, key, resource: resource.name, correlation }), secret);
     } catch (error) {
       if (!(error instanceof VendingError) || error.code !== 'key_rejected') throw error;
       const reread = await secrets.getSecret(resource.secretName, { refresh: true, correlation });
@@ -55,10 +70,7 @@ export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
       refuseSubscriptionId(resource, current);
       refuseUnsendableKey(resource, current);
       try {
-        return {
-          ...(await sts.issueToken({ url, key: current, resource: resource.name, correlation })),
-          key: keyInUse(reread),
-        };
+        return credentialOf(await sts.issueToken({ url, key: current, resource: resource.name, correlation }), reread);
       } catch (retryError) {
         if (retryError instanceof VendingError && retryError.code === 'key_rejected')
           throw explainRejectedKey(resource, current, retryError);
@@ -72,7 +84,7 @@ export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
  * A GUID is an Azure subscription ID pasted where the key belongs; it is never sent to the STS.
  * The doctor reports the same cause with the same diagnosis and fix.
  */
-export function refuseSubscriptionId(resource: TokenResource, key: string): void {
+export function refuseSubscriptionId(resource: StsResource, key: string): void {
   if (keyShape(key) !== 'subscription_id') return;
   throw new VendingError(
     'key_looks_like_subscription_id',
@@ -90,7 +102,7 @@ export function refuseSubscriptionId(resource: TokenResource, key: string): void
  * control or non-ASCII character) is never sent: fetch would refuse it with an error quoting the
  * whole value, key included. Whitespace around the key is harmless: HTTP trims it.
  */
-export function refuseUnsendableKey(resource: TokenResource, key: string): void {
+export function refuseUnsendableKey(resource: StsResource, key: string): void {
   if (!/[^\t\x20-\x7e]/.test(key.trim())) return;
   throw new VendingError('key_malformed', 'The configured key is not shaped like a resource key.', {
     detail: 'The key configured for this resource is not a resource key. The operator has been told.',
@@ -99,7 +111,7 @@ export function refuseUnsendableKey(resource: TokenResource, key: string): void 
   });
 }
 
-function explainRejectedKey(resource: TokenResource, key: string, rejected: VendingError): VendingError {
+function explainRejectedKey(resource: StsResource, key: string, rejected: VendingError): VendingError {
   if (keyShape(key) !== 'malformed') {
     return new VendingError('key_rejected', rejected.message, {
       detail: rejected.detail,

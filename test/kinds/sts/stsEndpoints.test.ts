@@ -4,10 +4,10 @@ import {
   resolveEndpointHeaders,
   resolveIssueTokenUrl,
   resolveStsEndpoint,
-} from '../../src/clouds/endpoints.js';
-import type { TokenResource } from '../../src/model.js';
+} from '../../../src/kinds/sts/stsEndpoints.js';
+import type { StsResource } from '../../../src/kinds/sts/stsResource.js';
 
-function resource(overrides: Partial<TokenResource>): TokenResource {
+function resource(overrides: Partial<StsResource>): StsResource {
   return {
     name: 'r',
     kind: 'speech',

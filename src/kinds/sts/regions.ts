@@ -1,4 +1,5 @@
-import { CLOUD_NAMES, type CloudName, type ResourceKind } from '../model.js';
+import { CLOUD_NAMES, type CloudName } from '../../model.js';
+import type { StsKindName } from './stsResource.js';
 
 /** Regions where the Speech service (and so the regional STS of a Speech resource) exists. */
 export const SPEECH_REGIONS: Readonly<Record<CloudName, readonly string[]>> = {
@@ -76,7 +77,7 @@ const OTHER_REGIONS: Readonly<Record<CloudName, readonly string[]>> = {
 
 export const GLOBAL_REGION = 'global';
 
-export function regionsFor(kind: ResourceKind, cloud: CloudName): readonly string[] {
+export function regionsFor(kind: StsKindName, cloud: CloudName): readonly string[] {
   if (kind === 'speech') return SPEECH_REGIONS[cloud];
   const regions = [...SPEECH_REGIONS[cloud], ...OTHER_REGIONS[cloud]];
   return kind === 'translator' ? [GLOBAL_REGION, ...regions] : regions;
@@ -87,7 +88,7 @@ export function normalizeRegion(input: string): string {
   return input.toLowerCase().replace(/[\s_-]+/g, '');
 }
 
-export function cloudOfRegion(region: string, kind: ResourceKind): CloudName | undefined {
+export function cloudOfRegion(region: string, kind: StsKindName): CloudName | undefined {
   return CLOUD_NAMES.find((cloud) => regionsFor(kind, cloud).includes(region));
 }
 

@@ -1,7 +1,7 @@
-import type { Parts } from '../composition.js';
 import type { KeyName, TokenResource } from '../model.js';
-import type { RotationError } from '../rotation/rotationError.js';
-import { nextRotationAt, rotationStateOf } from '../rotation/rotationState.js';
+import type { Rotation } from './keyRotation.js';
+import type { RotationError } from './rotationError.js';
+import { nextRotationAt, rotationStateOf } from './rotationState.js';
 import type { SecretValue } from '../secrets/keyVaultSecretSource.js';
 
 /** What the doctor says about a rotated resource's key. Never the key. */
@@ -28,20 +28,20 @@ export type RotationCheck =
  */
 export async function checkRotation(
   resource: TokenResource,
-  parts: Parts,
+  context: { readonly now: () => number; readonly rotation: Rotation; readonly periodDays: number },
   secret: SecretValue,
 ): Promise<RotationCheck> {
-  const { periodDays } = parts.config.rotation;
+  const { periodDays } = context;
   const state = rotationStateOf(secret);
   const next = nextRotationAt(state, periodDays);
   const facts: RotationFacts = {
     keyName: state.keyName,
     since: state.since === null ? null : new Date(state.since).toISOString(),
-    ageDays: state.since === null ? null : Math.floor((parts.now() - state.since) / 86_400_000),
+    ageDays: state.since === null ? null : Math.floor((context.now() - state.since) / 86_400_000),
     nextRotationAt: next === null ? null : new Date(next).toISOString(),
   };
   if (periodDays > 0) {
-    const missing = await parts.rotation.checkPermissions(resource, secret);
+    const missing = await context.rotation.checkPermissions(resource, secret);
     if (missing !== undefined) return { ok: false, failure: missing };
   }
   const key = facts.keyName ?? 'the key in use (untagged)';
