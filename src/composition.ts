@@ -21,7 +21,7 @@ import { createTokenService, type TokenService } from './services/tokenService.j
 import { warmUp } from './services/warmUp.js';
 import type { AzureMonitorOptions } from './telemetry/azureMonitor.js';
 import { EVENTS, METRIC_DEFINITIONS } from './telemetry/names.js';
-import { BufferedTelemetry, NO_TELEMETRY, type RequestCorrelation, type Telemetry } from './telemetry/telemetry.js';
+import { BufferedTelemetry, NO_TELEMETRY, type Telemetry } from './telemetry/telemetry.js';
 
 /**
  * What the parts need from the outside world. Every field is optional: the defaults are the real
@@ -191,7 +191,21 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
       });
     },
   });
-  return { config, now, logger, credential, authenticator, limiter, secrets, kinds, bound, cache, rotation, instance, telemetry };
+  return {
+    config,
+    now,
+    logger,
+    credential,
+    authenticator,
+    limiter,
+    secrets,
+    kinds,
+    bound,
+    cache,
+    rotation,
+    instance,
+    telemetry,
+  };
 }
 
 /**
@@ -263,7 +277,13 @@ function refusingServices(error: ConfigurationError): Services {
   };
   const refuseAsync = () => Promise.reject(notConfigured(error));
   return {
-    tokens: { resourceName: refuse, authenticate: refuseAsync, vend: refuseAsync, resources: refuse, countRequest: () => undefined },
+    tokens: {
+      resourceName: refuse,
+      authenticate: refuseAsync,
+      vend: refuseAsync,
+      resources: refuse,
+      countRequest: () => undefined,
+    },
     status: { authenticate: refuseAsync, status: refuse },
     jobs: [],
     start: () => Promise.resolve(),

@@ -206,4 +206,3 @@ export interface ConfigWarning {
   readonly resource?: string;
   readonly message: string;
 }
-

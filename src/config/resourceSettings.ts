@@ -93,11 +93,8 @@ function readResource(
   kinds: KindRegistry,
   report: SettingsReport,
 ): TokenResource | undefined {
-  let failed = false;
-  const fail = (message: string) => {
-    failed = true;
-    report.problem('TOKEN_RESOURCES', message, label);
-  };
+  const problemsBefore = report.problems.length;
+  const fail = (message: string) => report.problem('TOKEN_RESOURCES', message, label);
   const warn = (message: string) => report.warning('TOKEN_RESOURCES', message, label);
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     fail(
@@ -149,7 +146,7 @@ function readResource(
     raw,
     { fail, warn },
   );
-  return failed ? undefined : resource;
+  return report.problems.length > problemsBefore ? undefined : resource;
 }
 
 /**

@@ -3,7 +3,6 @@ import type { Schedule } from '../model.js';
 
 export type { Schedule } from '../model.js';
 
-
 export type ScheduleCheck = { ok: true; schedule: Schedule } | { ok: false; problem: string };
 
 function newCron(expression: string): Cron {

@@ -14,15 +14,10 @@ import { readResources, resourceFields } from './resourceSettings.js';
 import { readRotation, readSecretMaxAgeMinutes } from './rotationSettings.js';
 import { readTelemetrySettings } from './telemetrySettings.js';
 
-export {
-  APP_SETTING_NAMES,
-  PLATFORM_SETTING_NAMES,
-  type AppSettingName,
-  type Environment,
-} from './appSettings.js';
-export { DEFAULT_OPERATOR_ROLES, DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_SELF_CHECK_SCHEDULE } from './operationsSettings.js';
+export { APP_SETTING_NAMES, type Environment } from './appSettings.js';
+export { DEFAULT_SELF_CHECK_SCHEDULE } from './operationsSettings.js';
 export { ConfigurationError, formatProblem, type ConfigProblem } from './problems.js';
-export { DEFAULT_KEY_ROTATION_SCHEDULE, DEFAULT_SECRET_MAX_AGE_MINUTES } from './rotationSettings.js';
+export { DEFAULT_KEY_ROTATION_SCHEDULE } from './rotationSettings.js';
 
 /** Every field a `TOKEN_RESOURCES` item may have with the built-in kinds; the Bicep is tested against it. */
 export const RESOURCE_FIELDS = resourceFields(new KindRegistry(BUILT_IN_KINDS).fields);

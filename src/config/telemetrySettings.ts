@@ -1,7 +1,6 @@
 import { isGuid, type TelemetryConfig } from '../model.js';
 import { isLoopbackHost } from '../http/urls.js';
 
-
 /** How often metrics are sent: a minute, as Application Insights aggregates them. */
 const DEFAULT_EXPORT_INTERVAL_MS = 60_000;
 

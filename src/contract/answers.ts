@@ -23,7 +23,6 @@ export const resourceKindSchema = z
     examples: [...BUILT_IN_KIND_NAMES],
   });
 
-
 const resourceNameSchema = z.string().regex(RESOURCE_NAME);
 const regionSchema = z.string().min(1).nullable().meta({
   description:
@@ -191,4 +190,3 @@ export const problemSchema = z
     }),
   })
   .meta({ description: 'A problem (RFC 9457).' });
-export type Problem = Readonly<z.output<typeof problemSchema>>;

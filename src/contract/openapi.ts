@@ -163,7 +163,10 @@ function componentSchemas(catalog: ErrorCatalog): Record<string, JsonSchema> {
   registry.add(serviceStatusSchema, { id: 'ServiceStatus' });
   registry.add(problem, { id: 'Problem' });
   for (const status of statusesOf(catalog)) {
-    const narrowed = problem.extend({ status: z.literal(status), code: codeSchema.extract(codesOfStatus(status, catalog)) });
+    const narrowed = problem.extend({
+      status: z.literal(status),
+      code: codeSchema.extract(codesOfStatus(status, catalog)),
+    });
     const retryAfter = retryAfterOf(status);
     const shaped =
       retryAfter === 'never'

@@ -14,8 +14,13 @@ export const API_VERSION = '0.1.0';
  * status, each with its meaning and what to do, come from the catalog. A status without an entry
  * gets a plain description and its first code's meaning as the example.
  */
-export const PROBLEM_STATUS_TEXT: Readonly<Record<number, { readonly description: string; readonly example?: string }>> = {
-  400: { description: 'A malformed request.', example: 'The request is malformed: it needs a Host header naming a host (and port), and a path.' },
+export const PROBLEM_STATUS_TEXT: Readonly<
+  Record<number, { readonly description: string; readonly example?: string }>
+> = {
+  400: {
+    description: 'A malformed request.',
+    example: 'The request is malformed: it needs a Host header naming a host (and port), and a path.',
+  },
   401: {
     description: 'No valid Entra access token for this API. `WWW-Authenticate` says which.',
     example: 'Send an Entra ID access token for this API in the Authorization header: "Authorization: Bearer <token>".',
@@ -193,4 +198,3 @@ export const BEARER_DESCRIPTION = [
   'Apps that sign users in request the delegated scope `api://<api>/Tokens.Request` (it arrives in the `scp` claim); daemon apps are granted an app role such as `Speech.Token` as an application permission and request `api://<api>/.default` (it arrives in `roles`).',
   'Each resource names the roles and scopes that may use it (`allowedRoles`, `allowedScopes` in the service configuration), so this document does not list them; `GET /api/resources` shows what a caller may request.',
 ].join(' ');
-

@@ -4,7 +4,7 @@ import { ensureVendingError } from '../errors/serviceError.js';
 import type { Finding, ProbeOptions } from '../kinds/finding.js';
 import { KindRegistry } from '../kinds/registry.js';
 
-export type { DoctorCause, Finding } from '../kinds/finding.js';
+export type { Finding } from '../kinds/finding.js';
 
 /** How the doctor runs: its kinds' probe options. */
 export type DiagnoseOptions = ProbeOptions;

@@ -65,7 +65,8 @@ export const ERROR_CATALOG = {
     title: 'Cannot verify access tokens',
     meaning:
       'OIDC discovery failed, or no signing key set was ever fetched (once one was, it stays in use while Entra fails).',
-    action: 'Transient. If it persists, the operator checks `AUTH_TENANT_ID`, `AUTH_AUTHORITY_HOST` and outbound networking.',
+    action:
+      'Transient. If it persists, the operator checks `AUTH_TENANT_ID`, `AUTH_AUTHORITY_HOST` and outbound networking.',
     retryable: true,
   },
   // configuration
@@ -130,15 +131,14 @@ export const ERROR_CATALOG = {
   keyvault_unavailable: {
     status: 503,
     title: 'Key Vault unavailable',
-    meaning: 'Key Vault answered 5xx after the client\'s retries.',
+    meaning: "Key Vault answered 5xx after the client's retries.",
     action: 'Transient: retry after `Retry-After` seconds.',
     retryable: true,
   },
   keyvault_throttled: {
     status: 503,
     title: 'Key Vault throttling',
-    meaning:
-      "Key Vault answered 429 after the client's retries; the failure is remembered for its `Retry-After`.",
+    meaning: "Key Vault answered 429 after the client's retries; the failure is remembered for its `Retry-After`.",
     action: 'Fewer reads: raise `SECRET_MAX_AGE_MINUTES`; a shared vault under load needs its own.',
     retryable: true,
   },
@@ -192,7 +192,8 @@ export const ERROR_CATALOG = {
     status: 502,
     title: 'Resource network rules refused the call',
     meaning: 'The resource\'s firewall refused this app ("Access denied due to Virtual Network/Firewall rules").',
-    action: "Allow the app's outbound addresses in the resource's Networking, or use a private endpoint from the app's VNet.",
+    action:
+      "Allow the app's outbound addresses in the resource's Networking, or use a private endpoint from the app's VNet.",
     retryable: false,
   },
   sts_forbidden: {
@@ -257,7 +258,8 @@ export const ERROR_CATALOG = {
     status: 503,
     title: 'Token service unreachable',
     meaning: 'A network failure on the way to the STS, after retries.',
-    action: 'Transient: retry after `Retry-After` seconds; if it persists, the operator checks DNS and outbound networking.',
+    action:
+      'Transient: retry after `Retry-After` seconds; if it persists, the operator checks DNS and outbound networking.',
     retryable: true,
   },
   sts_invalid_response: {

@@ -1,6 +1,6 @@
 import type { ErrorCode } from './catalog.js';
 
-export { ERROR_CATALOG, ERROR_CODES, type CatalogEntry, type ErrorCatalog, type ErrorCode } from './catalog.js';
+export { ERROR_CODES, type ErrorCode } from './catalog.js';
 
 /** What every failure of ours says beyond its code: the operator's diagnosis and fix, never a key. */
 export interface ServiceErrorDetails {

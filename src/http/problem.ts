@@ -5,9 +5,6 @@ import { jsonHeaders } from './headers.js';
 /** Prefix of a problem's `type`: the code follows it. */
 export const PROBLEM_TYPE_BASE = 'urn:ai-token-vending:problem:';
 
-/** Every HTTP status a problem can have. */
-export type ProblemStatus = (typeof ERROR_CATALOG)[ErrorCode]['status'];
-
 /** What a problem answer is made of: a code of the catalog, and what the caller may be told. */
 export interface ProblemSource<Code extends string = ErrorCode> {
   readonly code: Code;
@@ -28,7 +25,9 @@ export interface ProblemSource<Code extends string = ErrorCode> {
 export function problemResponse<Code extends string = ErrorCode>(
   error: ProblemSource<Code>,
   correlationId: string,
-  catalog: Readonly<Record<Code, ErrorCatalog[string]>> = ERROR_CATALOG as Readonly<Record<string, ErrorCatalog[string]>>,
+  catalog: Readonly<Record<Code, ErrorCatalog[string]>> = ERROR_CATALOG as Readonly<
+    Record<string, ErrorCatalog[string]>
+  >,
 ): HttpResponseInit {
   const { status, title } = catalog[error.code];
   const headers: Record<string, string> = {

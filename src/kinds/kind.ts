@@ -83,7 +83,11 @@ export interface CredentialKind<R extends TokenResource = TokenResource> {
   readonly upstream: string;
 
   /** The kind's own fields and start-up checks; `undefined` when `checks.fail` was called. */
-  parseResource(common: CommonResourceFields, raw: Readonly<Record<string, unknown>>, checks: ResourceChecks): R | undefined;
+  parseResource(
+    common: CommonResourceFields,
+    raw: Readonly<Record<string, unknown>>,
+    checks: ResourceChecks,
+  ): R | undefined;
   /** Where callers use the credential. */
   clientView(resource: R): ClientView;
   /**

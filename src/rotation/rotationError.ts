@@ -35,6 +35,8 @@ export class RotationError extends ServiceError<RotationCode> {
   declare readonly diagnosis: string;
   declare readonly fix: string;
 
+  // Narrows the details: a rotation failure always says what happened and what to do.
+  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
   constructor(code: RotationCode, message: string, details: RotationErrorDetails) {
     super(code, message, details);
   }

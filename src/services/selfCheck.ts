@@ -53,10 +53,9 @@ async function checkOne(
 ): Promise<ResourceHealth> {
   try {
     const shared = parts.kinds.of(resource).sharedBetweenCallers;
-    const finding = await parts.bound(resource).probe(
-      resource,
-      shared ? { obtainToken: async (r) => (await parts.cache.get(r, correlation)).token } : {},
-    );
+    const finding = await parts
+      .bound(resource)
+      .probe(resource, shared ? { obtainToken: async (r) => (await parts.cache.get(r, correlation)).token } : {});
     return {
       resource: resource.name,
       healthy: finding.ok,

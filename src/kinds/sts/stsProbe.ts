@@ -96,7 +96,14 @@ export async function probeStsResource(
     const refused = await checkSpeechToken(resource, voicesList, token, steps.fetch);
     if (refused !== undefined) return failed(refused.cause, refused.detail, refused.fix);
   }
-  const rotation = resource.resourceId === null ? undefined : await checkRotation(resource, { now: steps.now, rotation: steps.rotation, periodDays: steps.rotationPeriodDays }, secret);
+  const rotation =
+    resource.resourceId === null
+      ? undefined
+      : await checkRotation(
+          resource,
+          { now: steps.now, rotation: steps.rotation, periodDays: steps.rotationPeriodDays },
+          secret,
+        );
   if (rotation?.ok === false) return failed(rotation.failure.code, rotation.failure.diagnosis, rotation.failure.fix);
   return {
     resource: resource.name,

@@ -32,9 +32,9 @@ export function parseStsResource(
   raw: Readonly<Record<string, unknown>>,
   checks: ResourceChecks,
 ): StsResource | undefined {
-  let failed = false;
+  const failures: string[] = [];
   const fail = (message: string) => {
-    failed = true;
+    failures.push(message);
     checks.fail(message);
   };
   const fields = parseFields(stsFieldsSchema, raw, fail);
@@ -61,7 +61,7 @@ export function parseStsResource(
   if (regionInput !== undefined) region = checkRegion(regionInput, kind, cloud, fail);
   if (endpointInput !== undefined) endpoint = checkEndpoint(endpointInput, cloud, fail);
   const secretName = checkSecretName(fields.secretName, fail);
-  if (failed || secretName === undefined) return undefined;
+  if (failures.length > 0 || secretName === undefined) return undefined;
   return { ...common, kind, region, endpoint, privateEndpoint, secretName };
 }
 
