@@ -82,12 +82,12 @@ async function getCallerToken({ forceRefresh }) {
 }
 
 async function loadConfig() {
-  // The sandbox serves its own config; deployed, put a config.json beside this page (see README).
+  // The sandbox serves its own config; deployed, put a config.json beside this page (see docs/clients.md).
   for (const path of ['/sandbox/config.json', '/config.json']) {
     const response = await fetch(path).catch(() => undefined);
     if (response?.ok) return response.json();
   }
-  throw new Error('No config.json: see the README, "Demo page against Azure".');
+  throw new Error('No config.json: see docs/clients.md, "Demo page against Azure".');
 }
 
 async function sandboxSignIn() {

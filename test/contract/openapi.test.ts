@@ -142,9 +142,12 @@ describe('openapi.json', () => {
     expect(document.components.schemas.ErrorCode?.enum).toEqual([...ERROR_CODES]);
   });
 
-  it('has the statuses and codes of the README errors table', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### Errors'), readme.indexOf('\n## ', readme.indexOf('### Errors')));
+  it('has the statuses and codes of the errors table in docs/api.md', () => {
+    const doc = readFileSync(join(root, 'docs', 'api.md'), 'utf8');
+    const start = doc.indexOf('\n## Errors\n');
+    expect(start).toBeGreaterThan(-1);
+    const end = doc.indexOf('\n## ', start + 1);
+    const section = doc.slice(start, end === -1 ? undefined : end);
     const rows = [...section.matchAll(/^\| (\d{3}) \| ([^|]+) \|/gm)].flatMap(([, status, codes]) =>
       [...(codes ?? '').matchAll(/`(\w+)`/g)].map(([, code]) => `${status} ${code}`),
     );
