@@ -5,6 +5,7 @@ import { validate } from '@hyperjump/json-schema/openapi-3-1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryRoot } from '../../devstack/repository.js';
 import {
+  buildOpenApiDocument,
   codesOfStatus,
   openApiDocument,
   openApiText,
@@ -15,7 +16,9 @@ import {
 import { ERROR_CODES } from '../../src/errors/serviceError.js';
 import { createRoutes } from '../../src/functions/routes.js';
 import { createServices } from '../../src/composition.js';
-import { ERROR_CATALOG } from '../../src/errors/catalog.js';
+import { errorsTable, withErrorsTable } from '../../src/contract/errorsTable.js';
+import { ERROR_CATALOG, type ErrorCatalog } from '../../src/errors/catalog.js';
+import { problemResponse } from '../../src/http/problem.js';
 import { contractChecker, type WireAnswer } from '../support/contract.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
@@ -144,15 +147,14 @@ describe('openapi.json', () => {
 
   it('has the statuses and codes of the errors table in docs/api.md', () => {
     const doc = readFileSync(join(root, 'docs', 'api.md'), 'utf8');
-    const start = doc.indexOf('\n## Errors\n');
-    expect(start).toBeGreaterThan(-1);
-    const end = doc.indexOf('\n## ', start + 1);
-    const section = doc.slice(start, end === -1 ? undefined : end);
+    const section = doc.slice(doc.indexOf('\n## Errors\n'));
     const rows = [...section.matchAll(/^\| (\d{3}) \| ([^|]+) \|/gm)].flatMap(([, status, codes]) =>
       [...(codes ?? '').matchAll(/`(\w+)`/g)].map(([, code]) => `${status} ${code}`),
     );
     const fromCode = ERROR_CODES.map((code) => `${ERROR_CATALOG[code].status} ${code}`);
     expect(rows.sort()).toEqual(fromCode.sort());
+    // The table is the catalog's, word for word: `npm run docs:errors` rewrites it.
+    expect(withErrorsTable(doc)).toBe(doc);
   });
 
   it('documents X-Correlation-Id on every answer, and Retry-After where the service sends it', () => {
@@ -171,6 +173,54 @@ describe('openapi.json', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     expect(document.info.version).toBe(pkg.version);
     expect(document.openapi).toMatch(/^3\.1\./);
+  });
+});
+
+describe('the error catalog is the one place a code is defined', () => {
+  const catalog: ErrorCatalog = {
+    ...ERROR_CATALOG,
+    kettle_empty: {
+      status: 418,
+      title: 'The kettle is empty',
+      meaning: 'A code of this test only.',
+      action: 'Fill the kettle.',
+      retryable: true,
+    },
+    kettle_busy: {
+      status: 503,
+      title: 'Kettle busy',
+      meaning: 'Another code of this test.',
+      action: 'Wait.',
+      retryable: true,
+    },
+  };
+
+  it('a code added to the catalog is answered with its status and title', () => {
+    const response = problemResponse({ code: 'kettle_empty', detail: 'No water.' }, 'c-1', catalog);
+    expect(response.status).toBe(418);
+    expect(JSON.parse(response.body as string)).toEqual({
+      type: 'urn:ai-token-vending:problem:kettle_empty',
+      title: 'The kettle is empty',
+      status: 418,
+      detail: 'No water.',
+      code: 'kettle_empty',
+      correlationId: 'c-1',
+    });
+  });
+
+  it('a code added to the catalog appears in the OpenAPI document and the docs table', () => {
+    const built = buildOpenApiDocument(catalog);
+    expect(built.components.schemas.ErrorCode?.enum).toEqual(Object.keys(catalog));
+    expect(built.components.responses.Problem418?.description).toContain(
+      '`kettle_empty`: A code of this test only. Fill the kettle.',
+    );
+    expect(built.components.schemas.Problem503?.properties?.code).toMatchObject({
+      enum: expect.arrayContaining(['sts_unavailable', 'kettle_busy']) as unknown,
+    });
+    expect(codesOfStatus(418, catalog)).toEqual(['kettle_empty']);
+    expect(errorsTable(catalog)).toContain(
+      '| 418 | `kettle_empty` | A code of this test only. | Fill the kettle. | yes |',
+    );
   });
 });
 
