@@ -111,4 +111,3 @@ function tierOf(file: string): number {
 function mayImport(file: string, imported: string): boolean {
   return tierOf(imported) >= tierOf(file);
 }
-
