@@ -4,7 +4,7 @@
  * comes from the zod schemas (`answers.ts`) and the error catalog (`errors/catalog.ts`).
  */
 import type { ResourceList, ServiceStatus, VendedToken } from './answers.js';
-import type { HeaderObject } from './openapi.js';
+import type { HeaderObject } from './openapiTypes.js';
 
 /** `info.version`: the package version (a test keeps the two equal). */
 export const API_VERSION = '0.1.0';
