@@ -57,10 +57,14 @@ describe('warm-up at instance start', () => {
   it('health answers while the warm-up waits on a hanging vault', async () => {
     h.vault.hang = true;
     const app = await startInstance();
+    let warmedUp = false;
+    void app.warmedUp.then(() => (warmedUp = true));
+    // The warm-up has reached the vault, which never answers.
+    await expect.poll(() => h.vault.connections(), { timeout: 10_000 }).toBeGreaterThan(0);
     const health = await h.call('GET', '/api/health');
     expect(health.status).toBe(200);
+    expect(warmedUp).toBe(false);
     h.vault.hang = false;
-    void app.warmedUp;
   });
 
   it('failures are logged with their cause code and never thrown; the lazy path reports them as before', async () => {
