@@ -25,7 +25,7 @@ export function createApp(env: Environment, dependencies: Dependencies = {}): Ap
 
 // For the local host, from this bundle: a second copy of @azure/functions or zod loaded from
 // node_modules would cost every start of `npm run serve` some 40-60 ms each.
-export { HttpRequest, InvocationContext } from '@azure/functions';
+export { InvocationContext } from '@azure/functions';
 export { readLocalSettings, WILDCARD_WITH_CREDENTIALS } from './config/localSettings.js';
 export { describeError, ensureVendingError } from './errors/serviceError.js';
 export { acceptedMethods, badRequest, ROUTE_PREFIX, routeNotFound } from './functions/routes.js';

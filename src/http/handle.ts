@@ -5,11 +5,23 @@ import type { RequestCorrelation } from '../telemetry/telemetry.js';
 import { correlationIdFrom, jsonHeaders } from './headers.js';
 import { problemResponse } from './problem.js';
 
-export type RouteHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
+/**
+ * What a handler reads of a request. Azure's `HttpRequest` has it all; the local host passes a
+ * plain object of this shape rather than building a fetch `Request` for every request.
+ */
+export interface RouteRequest {
+  readonly method: string;
+  readonly headers: Pick<HttpRequest['headers'], 'get'>;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** What a handler needs of its invocation: Azure's `InvocationContext`, or the local host's. */
+export type RouteContext = Pick<InvocationContext, 'invocationId' | 'traceContext' | LogLevel>;
+
+export type RouteHandler = (request: RouteRequest, context: RouteContext) => Promise<HttpResponseInit>;
 
 export interface RequestScope {
-  readonly request: HttpRequest;
-  readonly logger: Logger;
+  readonly request: RouteRequest;
   readonly correlationId: string;
   /** Fields added to the request's summary log line. */
   readonly note: (fields: LogFields) => void;
@@ -25,8 +37,6 @@ export interface Answered {
   /** What the route noted for its log line. */
   readonly noted: LogFields;
 }
-
-const CONTEXT_LEVEL: Record<LogLevel, 'info' | 'warn' | 'error'> = { info: 'info', warn: 'warn', error: 'error' };
 
 /**
  * A route that answers 200 with the JSON of its typed answer (`contract/answers.ts`). The answer is
@@ -50,9 +60,12 @@ export function handleJson<Answer>(
 }
 
 /**
- * The shell around every route: invocation and correlation ids, one summary log line per request,
- * errors mapped to problem+json. The work itself returns the whole answer; `observe` is told how
- * it went (it must not throw: a failure there is swallowed, never the caller's problem).
+ * The shell around every route: invocation and correlation ids, errors mapped to problem+json, and
+ * a log line for each request an operator may act on: a failure (5xx as an error, 4xx other than a
+ * missing token as a warning), with what the route noted. A success is counted by the metrics, not
+ * logged: in Azure every line is an Application Insights trace someone pays for. The work itself
+ * returns the whole answer; `observe` is told how it went (it must not throw: a failure there is
+ * swallowed, never the caller's problem).
  */
 export function handle(
   route: string,
@@ -65,24 +78,21 @@ export function handle(
     const correlationId = correlationIdFrom(request.headers.get('x-correlation-id'), invocationId);
     // The caller chooses its correlation id, so it cannot be what identifies a request in the log:
     // every line also carries the invocation id, which only the host gives.
-    const logger = new Logger((level, line) => context[CONTEXT_LEVEL[level]](line), {
-      invocationId,
-      correlationId,
-      route,
-    });
+    const log = (level: LogLevel, event: string, fields: LogFields) =>
+      new Logger((at, line) => context[at](line), { invocationId, correlationId, route })[level](event, fields);
     const noted: Record<string, LogFields[string]> = {};
     const note = (fields: LogFields) => Object.assign(noted, fields);
     const correlation = { invocationId, correlationId, traceParent: context.traceContext?.traceParent ?? undefined };
     let response: HttpResponseInit;
     let code: ErrorCode | undefined;
     try {
-      response = await work({ request, logger, correlationId, note, correlation });
+      response = await work({ request, correlationId, note, correlation });
     } catch (thrown) {
       const error = ensureVendingError(thrown);
       code = error.code;
       response = problemResponse(error, correlationId);
       note({ code: error.code, upstreamCode: error.upstreamCode, diagnosis: error.diagnosis, fix: error.fix });
-      if (error.code === 'internal_error') logger.error('unhandled_error', { error: describeError(thrown) });
+      if (error.code === 'internal_error') log('error', 'unhandled_error', { error: describeError(thrown) });
     }
     const status = response.status ?? 200;
     try {
@@ -90,10 +100,10 @@ export function handle(
     } catch {
       // Counting an answer must never change it.
     }
-    const fields = { method: request.method, status, durationMs: Math.round(performance.now() - started), ...noted };
-    if (status >= 500) logger.error('request', fields);
-    else if (status >= 400 && !(noted.code === 'missing_token')) logger.warn('request', fields);
-    else logger.info('request', fields);
+    if (status >= 400 && code !== 'missing_token') {
+      const fields = { method: request.method, status, durationMs: Math.round(performance.now() - started), ...noted };
+      log(status >= 500 ? 'error' : 'warn', 'request', fields);
+    }
     return response;
   };
 }

@@ -702,8 +702,8 @@ describe('GET /api/resources and /api/health', () => {
 
   it("every log line carries the host's invocation id beside the caller's correlation id", async () => {
     const token = await h.callerToken();
-    await get('/api/token/speech', token, { 'x-correlation-id': 'someone-elses-id' });
-    await get('/api/token/speech', token, { 'x-correlation-id': 'someone-elses-id' });
+    await get('/api/token/vision', token, { 'x-correlation-id': 'someone-elses-id' });
+    await get('/api/token/nothing', token, { 'x-correlation-id': 'someone-elses-id' });
     await get('/api/token/vision', token);
     const lines = h.logs.map((line) => JSON.parse(line.text) as Record<string, unknown>);
     expect(lines).toHaveLength(3);
@@ -714,6 +714,16 @@ describe('GET /api/resources and /api/health', () => {
       'someone-elses-id',
       lines[2]?.invocationId, // none sent: ours
     ]);
+  });
+
+  it('writes no log line for a request that succeeds: the metrics count those', async () => {
+    const token = await h.callerToken();
+    await get('/api/token/speech', token);
+    h.logs.length = 0;
+    for (let i = 0; i < 3; i++) expect((await get('/api/token/speech', token)).status).toBe(200);
+    expect((await get('/api/resources', token)).status).toBe(200);
+    expect((await get('/api/health')).status).toBe(200);
+    expect(h.logs).toEqual([]);
   });
 
   it('echoes a sane caller correlation id and makes one otherwise', async () => {
