@@ -7,16 +7,16 @@
  * (`--ignore-certificate-errors-spki-list`), so nothing is installed in a trust store and no other
  * certificate error is ignored; docs/realtime.md says why this and not the alternatives.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { ManagedIdentityCredential } from '@azure/identity';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAzureOpenAI, type FakeAzureOpenAI } from '../../devstack/fakes/azureOpenAI.js';
 import { closeServer, listenOnLoopback } from '../../devstack/fakes/server.js';
+import { launchChromium } from '../support/chromium.js';
 import { useFileManagedIdentity } from '../support/managedIdentity.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CLIENT_ID = '1e3a5c7e-9b2d-4f6a-8c0e-2b4d6f8a0c2e';
 const SESSION = {
   type: 'realtime',
@@ -35,8 +35,6 @@ let browser: Browser;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install -y chromium)`);
   openai = await startFakeAzureOpenAI({
     accounts: [{ name: 'contoso-aoai', deployments: { 'gpt-realtime': 'gpt-realtime' } }],
     acceptToken: (token, audience) => identity().tokensFor(audience).includes(token),
@@ -50,23 +48,14 @@ beforeAll(async () => {
     res.end(html);
   });
   pageUrl = `http://127.0.0.1:${await listenOnLoopback(pageServer)}/`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      // A microphone that plays a tone, granted without asking.
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      // Host candidates as IP addresses, not mDNS names werift cannot resolve.
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      `--ignore-certificate-errors-spki-list=${openai.spkiPin}`,
-    ],
-  });
+  browser = await launchChromium([
+    // A microphone that plays a tone, granted without asking.
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    // Host candidates as IP addresses, not mDNS names werift cannot resolve.
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+    `--ignore-certificate-errors-spki-list=${openai.spkiPin}`,
+  ]);
 });
 afterAll(async () => {
   await browser.close();
