@@ -2,7 +2,7 @@ targetScope = 'subscription'
 
 metadata description = 'AI token vending: a Flex Consumption function that exchanges Key Vault-held Azure AI keys for short-lived tokens.'
 
-import { aiResource, checkedAiResource, isResourceName, normalizeRegion, realtimeRegions, realtimeSession } from 'modules/types.bicep'
+import { aiResource, checkedAiResource, isResourceName, normalizeRegion, realtimeSession } from 'modules/types.bicep'
 
 @minLength(1)
 @maxLength(64)
@@ -237,16 +237,18 @@ var rotatorScopes = union(
   map(filter(range(0, length(resources)), i => rotated[i]), i => '/subscriptions/${accounts[i].subscriptionId}')
 )
 
-// The realtime resource, checked before anything is created. Only the public cloud's two documented
-// regions host GPT Realtime; the code would accept a .us or .cn endpoint, but no region there has it.
+// The realtime resource, checked before anything is created. GPT Realtime (GA) runs in global
+// deployments in these regions of the public cloud only ("Use the GPT Realtime API via WebRTC");
+// the code would accept a .us or .cn endpoint, but no region there has the model.
+var realtimeRegions = ['eastus2', 'swedencentral']
 var realtimeRoles = filter(map(split(realtimeAllowedRoles, ','), role => trim(role)), role => !empty(role))
 var realtimeScopes = filter(map(split(realtimeAllowedScopes, ','), scope => trim(scope)), scope => !empty(scope))
 var realtimeRegion = !realtimeEnabled
   ? ''
   : cloud != 'AzureCloud'
-      ? fail('realtimeEnabled: GPT Realtime runs in ${join(realtimeRegions(), ' and ')} of the public cloud only, not in ${cloud}; turn realtimeEnabled off here.')
-      : !contains(realtimeRegions(), normalizeRegion(realtimeLocation))
-          ? fail('realtimeLocation "${realtimeLocation}": GPT Realtime (GA) runs in global deployments in ${join(realtimeRegions(), ' and ')} only; choose one of them (the rest of the deployment may stay in ${location}).')
+      ? fail('realtimeEnabled: GPT Realtime runs in ${join(realtimeRegions, ' and ')} of the public cloud only, not in ${cloud}; turn realtimeEnabled off here.')
+      : !contains(realtimeRegions, normalizeRegion(realtimeLocation))
+          ? fail('realtimeLocation "${realtimeLocation}": GPT Realtime (GA) runs in global deployments in ${join(realtimeRegions, ' and ')} only; choose one of them (the rest of the deployment may stay in ${location}).')
           : !isResourceName(realtimeName)
               ? fail('realtimeName "${realtimeName}": the name may hold letters, digits and "-" only, not at either end (it becomes part of the account name and of the URL).')
               : contains(resourceNames, toLower(realtimeName))

@@ -84,10 +84,6 @@ type realtimeTokenResource = {
 }
 
 @export()
-@description('Regions where GPT Realtime (GA) runs, in global deployments ("Use the GPT Realtime API via WebRTC").')
-func realtimeRegions() string[] => ['eastus2', 'swedencentral']
-
-@export()
 @description('Region names as ARM writes them: lower case, no spaces.')
 func normalizeRegion(region string) string => toLower(replace(region, ' ', ''))
 

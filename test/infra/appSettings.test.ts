@@ -254,6 +254,14 @@ const ROTATION_REFUSALS = {
   },
 } as const;
 const refusals = new Map<string, Snapshot>();
+/** The parameters of a cloud's sample deployment. */
+const sampleParameters = (cloud: CloudName) => ({
+  ...baseParameters,
+  aiResources: SAMPLES[cloud],
+  aiKeyName: KEY_NAME[cloud],
+  keyRotationDays: ROTATION_DAYS[cloud],
+  ...GATEWAY_PARAMETERS,
+});
 let realtimeSample: Snapshot | undefined;
 
 beforeAll(async () => {
@@ -263,10 +271,8 @@ beforeAll(async () => {
   const [built, refused, realtimeOn, ...rest] = await Promise.all([
     run(compiler, ['build', join(infra, 'main.bicep'), '--stdout'], { maxBuffer: 64 << 20 }),
     snapshot('grants-nobody', { ...baseParameters, aiResources: [{ name: 'open', kind: 'speech', region: 'westeurope', allowedRoles: [], allowedScopes: [] }] }),
-    snapshot('realtime', { ...baseParameters, aiResources: SAMPLES.AzureCloud, ...REALTIME_PARAMETERS }),
-    ...CLOUD_NAMES.map((cloud) =>
-      snapshot(cloud, { ...baseParameters, aiResources: SAMPLES[cloud], aiKeyName: KEY_NAME[cloud], keyRotationDays: ROTATION_DAYS[cloud], ...GATEWAY_PARAMETERS }),
-    ),
+    snapshot('realtime', { ...sampleParameters('AzureCloud'), ...REALTIME_PARAMETERS }),
+    ...CLOUD_NAMES.map((cloud) => snapshot(cloud, sampleParameters(cloud))),
     ...refusalNames.map((name, i) => snapshot(`refused-${i}`, { ...baseParameters, aiResources: SAMPLES.AzureCloud, ...ROTATION_REFUSALS[name] })),
   ]);
   template = JSON.parse(built.stdout) as Record<string, unknown>;
@@ -274,7 +280,8 @@ beforeAll(async () => {
   realtimeSample = realtimeOn;
   CLOUD_NAMES.forEach((cloud, i) => samples.set(cloud, rest[i]!));
   refusalNames.forEach((name, i) => refusals.set(name, rest[CLOUD_NAMES.length + i]!));
-}, 120_000);
+  // Ten compiler runs side by side: on a shared 2-core machine under load they took up to 2.5 minutes.
+}, 300_000);
 
 afterAll(() => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -402,18 +409,25 @@ describe.skipIf(compiler === undefined)('as deployed: the code accepts what the 
   });
 });
 
-/** A variable of main.bicep evaluated for these parameters, in this cloud. */
-function mainVariable(name: string, parameters: Record<string, Value>, cloud = 'AzureCloud'): Value {
-  const reads: AzureReads = { ...azureReads('AzureCloud', []), environment: { name: cloud } };
+/**
+ * main.bicep's expressions for these parameters (over the defaults and the base ones), in this cloud:
+ * what a snapshot leaves unevaluated because it reads environment() or another deployment.
+ */
+function mainEvaluator(parameters: Record<string, Value>, cloud = 'AzureCloud'): ArmEvaluator {
+  const reads: AzureReads = { ...azureReads('AzureCloud', SAMPLES.AzureCloud), environment: { name: cloud } };
   const defaults = Object.fromEntries(
     Object.entries(template.parameters as Record<string, { defaultValue?: Value }>).map(([k, p]) => [k, p.defaultValue ?? null]),
   );
-  const evaluator = new ArmEvaluator(reads, {
+  return new ArmEvaluator(reads, {
     functions: templateFunctions(template),
     variables: template.variables as Record<string, unknown>,
     parameters: { ...defaults, ...baseParameters, ...parameters },
   });
-  return evaluator.expression(`variables('${name}')`);
+}
+
+/** A variable of main.bicep evaluated for these parameters, in this cloud. */
+function mainVariable(name: string, parameters: Record<string, Value>, cloud = 'AzureCloud'): Value {
+  return mainEvaluator(parameters, cloud).expression(`variables('${name}')`);
 }
 
 describe.skipIf(compiler === undefined)('refused at deployment, as the code would refuse it at start-up', () => {
@@ -610,10 +624,10 @@ describe.skipIf(compiler === undefined)('GPT Realtime (realtimeEnabled)', () => 
     if (!realtimeSample.ok) throw new Error(`bicep snapshot failed for the realtime sample:\n${realtimeSample.message}`);
     return realtimeSample.resources;
   };
-  const realtimeSettings = () =>
-    new ArmEvaluator(azureReads('AzureCloud', SAMPLES.AzureCloud), { functions: templateFunctions(template) }).value(
-      appSettingsOf(realtimeResources()),
-    ) as Record<string, string>;
+  /** A resource or setting of the realtime sample, evaluated as the deployment would. */
+  const evaluated = (value: unknown) =>
+    mainEvaluator({ ...sampleParameters('AzureCloud'), ...REALTIME_PARAMETERS } as unknown as Record<string, Value>).value(value);
+  const realtimeSettings = () => evaluated(appSettingsOf(realtimeResources())) as Record<string, string>;
   const openAIAccounts = (resources: readonly PredictedResource[]) =>
     resources.filter((r) => r.type === 'Microsoft.CognitiveServices/accounts' && (r as { kind?: string }).kind === 'OpenAI');
 
@@ -626,13 +640,27 @@ describe.skipIf(compiler === undefined)('GPT Realtime (realtimeEnabled)', () => 
     expect(kinds).not.toContain('openai-realtime');
   });
 
+  it('adds its account, deployment and role assignment to the same deployment, and changes nothing else but TOKEN_RESOURCES', () => {
+    const key = (r: PredictedResource) => `${r.type} ${JSON.stringify(r.name)}`;
+    const without = (resources: readonly PredictedResource[]) => resources.filter((r) => !r.name.endsWith('/appsettings'));
+    const before = new Map(without(deployed('AzureCloud')).map((r) => [key(r), r]));
+    const added = without(realtimeResources()).filter((r) => !before.has(key(r)));
+    expect(added.map((r) => r.type).sort()).toEqual([
+      'Microsoft.Authorization/roleAssignments',
+      'Microsoft.CognitiveServices/accounts',
+      'Microsoft.CognitiveServices/accounts/deployments',
+    ]);
+    for (const r of without(realtimeResources()).filter((r) => before.has(key(r)))) expect(r).toEqual(before.get(key(r)));
+    expect(without(realtimeResources())).toHaveLength(before.size + 3);
+  });
+
   it('creates a keyless OpenAI account with its custom subdomain, in the region asked for', () => {
-    const [account, ...others] = openAIAccounts(realtimeResources());
-    expect(others).toEqual([]);
-    const name = new ArmEvaluator(azureReads('AzureCloud', []), { functions: templateFunctions(template) }).value(account!.name) as string;
-    expect(name).toMatch(/^cog-assistant-[a-z0-9]{13}$/);
+    const accounts = openAIAccounts(realtimeResources());
+    expect(accounts).toHaveLength(1);
+    const account = evaluated(accounts[0]) as { name: string; location: string; sku: unknown; properties: unknown };
+    expect(account.name).toMatch(/^cog-assistant-[a-z0-9]{13}$/);
     expect(account).toMatchObject({ location: 'swedencentral', sku: { name: 'S0' } });
-    expect(account!.properties).toMatchObject({ customSubDomainName: name, disableLocalAuth: true, publicNetworkAccess: 'Enabled' });
+    expect(account.properties).toEqual({ customSubDomainName: account.name, disableLocalAuth: true, publicNetworkAccess: 'Enabled' });
   });
 
   it('deploys the model as GlobalStandard with the capacity and version asked for', () => {
@@ -652,7 +680,7 @@ describe.skipIf(compiler === undefined)('GPT Realtime (realtimeEnabled)', () => 
     expect(onAccount).toHaveLength(1);
     const scope = /^\[extensionResourceId\('([^']+)'/.exec((onAccount[0] as { id?: string }).id ?? '')?.[1];
     expect(scope).toMatch(/\/resourceGroups\/rg-drift\/providers\/Microsoft\.CognitiveServices\/accounts\/cog-assistant-[a-z0-9]{13}$/);
-    expect(onAccount[0]!.properties).toMatchObject({ principalId: IDENTITY_PRINCIPAL_ID, principalType: 'ServicePrincipal' });
+    expect(evaluated(onAccount[0]!.properties)).toMatchObject({ principalId: IDENTITY_PRINCIPAL_ID, principalType: 'ServicePrincipal' });
   });
 
   it("writes the realtime item into TOKEN_RESOURCES in design.md's shape, after the STS items, which stay as they were", () => {
