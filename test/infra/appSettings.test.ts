@@ -421,6 +421,7 @@ function mainEvaluator(parameters: Record<string, Value>, cloud = 'AzureCloud'):
   return new ArmEvaluator(reads, {
     functions: templateFunctions(template),
     variables: template.variables as Record<string, unknown>,
+    resources: template.resources as Record<string, unknown>,
     parameters: { ...defaults, ...baseParameters, ...parameters },
   });
 }
@@ -716,10 +717,20 @@ describe.skipIf(compiler === undefined)('GPT Realtime (realtimeEnabled)', () => 
   });
 
   it('leaves callerLimitPerMinute out at 0 (RATE_LIMIT_PER_MINUTE alone), and the instructions out when empty', () => {
-    expect(mainVariable('realtimeSessionValue', {})).toEqual({ audio: { output: { voice: 'marin' } } });
-    expect(mainVariable('realtimeRoles', { realtimeAllowedRoles: ' A, ,B ' })).toEqual(['A', 'B']);
-    const source = readFileSync(join(infra, 'main.bicep'), 'utf8');
-    expect(source).toContain('realtimeCallerLimitPerMinute > 0 ? { callerLimitPerMinute: realtimeCallerLimitPerMinute } : {}');
+    // The api module's parameter as main.bicep computes it: `{ value: [the realtime item] }`, empty when off.
+    const api = (template.resources as Record<string, { properties: { parameters: Record<string, unknown> } }>).api!;
+    const realtimeItems = (parameters: Record<string, Value>) =>
+      (
+        mainEvaluator({ aiResources: SAMPLES.AzureCloud as unknown as Value, realtimeEnabled: true, ...parameters }).value(
+          api.properties.parameters.realtimeTokenResources,
+        ) as { value: Record<string, unknown>[] }
+      ).value;
+    const [item] = realtimeItems({ realtimeCallerLimitPerMinute: 0 });
+    expect(item).not.toHaveProperty('callerLimitPerMinute');
+    expect(item?.session).toEqual({ audio: { output: { voice: 'marin' } } });
+    expect(realtimeItems({ realtimeCallerLimitPerMinute: 3 })[0]?.callerLimitPerMinute).toBe(3);
+    expect(realtimeItems({ realtimeAllowedRoles: ' A, ,B ' })[0]?.allowedRoles).toEqual(['A', 'B']);
+    expect(realtimeItems({ realtimeEnabled: false })).toEqual([]);
   });
 
   it('refuses a region without GPT Realtime, another cloud, a bad or taken name, and a resource that grants nobody', () => {
