@@ -235,15 +235,12 @@ export async function startFakeAzureOpenAI(options: FakeAzureOpenAIOptions): Pro
       identityHasRole: given.identityHasRole ?? true,
     });
   }
-  const loopback = [...accounts.values()].find(
-    (a) => a.name === (options.loopbackAccount ?? options.accounts[0]?.name),
-  );
-  if (loopback === undefined) throw new Error('the Azure OpenAI fake needs an account to answer at its loopback URL');
   const accountNamed = (name: string): Account => {
     const found = [...accounts.values()].find((a) => a.name === name);
     if (found === undefined) throw new Error(`the Azure OpenAI fake has no account ${name}`);
     return found;
   };
+  const loopback = accountNamed(options.loopbackAccount ?? options.accounts[0]?.name ?? '(none given)');
 
   const ephemeralKeys = new Map<string, EphemeralKey>();
   const mints: FakeMint[] = [];
@@ -432,6 +429,10 @@ export async function startFakeAzureOpenAI(options: FakeAzureOpenAIOptions): Pro
     const value = `ek_${randomBytes(16).toString('hex')}`;
     const expiresAt = Math.floor(now() / 1000) + lifetimeSeconds;
     const effective = effectiveSession(session as Record<string, unknown>, model);
+    if (ephemeralKeys.size > 10_000) {
+      // A long sandbox session mints for ever; expired keys are only ever refused.
+      for (const [old, granted] of ephemeralKeys) if (granted.expiresAt <= now()) ephemeralKeys.delete(old);
+    }
     ephemeralKeys.set(value, { account: account.name, session: effective, expiresAt: expiresAt * 1000, used: false });
     send(res, 200, { value, expires_at: expiresAt, session: effective });
     record(200, value);
