@@ -51,6 +51,8 @@ export interface LocalStack extends Omit<DevFakes, 'close'> {
   /** `http://127.0.0.1:PORT/api`. */
   readonly apiUrl: string;
   readonly hostOutput: string[];
+  /** The host process's id (the benchmark reads its CPU time). */
+  readonly hostPid: number | undefined;
   /** Stops the host, then the fakes. */
   stop(): Promise<void>;
 }
@@ -274,6 +276,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...fakes,
     apiUrl,
     hostOutput,
+    hostPid: host.pid,
     async stop() {
       await stopProcess(host);
       await stopFakes();

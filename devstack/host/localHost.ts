@@ -68,6 +68,21 @@ export function createLocalHost(options: LocalHostOptions): Server {
   if (cors.has('*') && options.corsCredentials) throw new Error(WILDCARD_WITH_CREDENTIALS);
   const logger = new Logger(options.sink);
   const contextLog = contextLogHandler(options.sink);
+  // What a handler's context writes to: the same three functions for every request.
+  const contextLevels = {
+    info: (...args: unknown[]) => contextLog('information', ...args),
+    warn: (...args: unknown[]) => contextLog('warning', ...args),
+    error: (...args: unknown[]) => contextLog('error', ...args),
+  };
+  // Paths repeat (a few routes, a few resources): each is matched once, bounded like a cache.
+  const matches = new Map<string, { route: Route; params: Record<string, string> } | undefined>();
+  const match = (path: string) => {
+    if (matches.has(path)) return matches.get(path);
+    if (matches.size >= 1024) matches.clear();
+    const found = matchRoute(compiled, path);
+    matches.set(path, found);
+    return found;
+  };
 
   return createServer((incoming, outgoing) => {
     // A fresh id per request, as the Functions host gives each invocation one.
@@ -80,8 +95,8 @@ export function createLocalHost(options: LocalHostOptions): Server {
   });
 
   async function serve(incoming: IncomingMessage, outgoing: ServerResponse, invocationId: string): Promise<void> {
-    const url = requestUrl(incoming);
-    if (url === undefined) {
+    const path = requestPath(incoming);
+    if (path === undefined) {
       write(outgoing, problemResponse(badRequest(), invocationId), {});
       return;
     }
@@ -96,7 +111,7 @@ export function createLocalHost(options: LocalHostOptions): Server {
           Vary: 'Origin',
         }
       : {};
-    const match = matchRoute(compiled, url.pathname);
+    const matched = match(path);
 
     if (incoming.method === 'OPTIONS' && incoming.headers['access-control-request-method'] !== undefined) {
       const requested = incoming.headers['access-control-request-headers'];
@@ -106,7 +121,7 @@ export function createLocalHost(options: LocalHostOptions): Server {
         corsAllowed
           ? {
               ...corsHeaders,
-              'Access-Control-Allow-Methods': match ? match.route.methods.join(', ') : 'GET',
+              'Access-Control-Allow-Methods': matched ? matched.route.methods.join(', ') : 'GET',
               ...(allowHeaders ? { 'Access-Control-Allow-Headers': allowHeaders } : {}),
               'Access-Control-Max-Age': '600',
             }
@@ -116,7 +131,7 @@ export function createLocalHost(options: LocalHostOptions): Server {
       return;
     }
 
-    if (match === undefined || !acceptedMethods(match.route).includes((incoming.method ?? 'GET') as HttpMethod)) {
+    if (matched === undefined || !acceptedMethods(matched.route).includes((incoming.method ?? 'GET') as HttpMethod)) {
       write(outgoing, problemResponse(routeNotFound(options.routes), invocationId), corsHeaders);
       return;
     }
@@ -135,37 +150,37 @@ export function createLocalHost(options: LocalHostOptions): Server {
           return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
         },
       },
-      params: match.params,
+      params: matched.params,
     };
-    const context: RouteContext = {
-      invocationId,
-      info: (...args: unknown[]) => contextLog('information', ...args),
-      warn: (...args: unknown[]) => contextLog('warning', ...args),
-      error: (...args: unknown[]) => contextLog('error', ...args),
-    };
-    write(outgoing, await match.route.handler(request, context), corsHeaders);
+    const context: RouteContext = { invocationId, ...contextLevels };
+    write(outgoing, await matched.route.handler(request, context), corsHeaders);
   }
 }
 
+/** A target of letters, digits, `-`, `_` and single slashes, with an optional query: already normal. */
+const PLAIN_TARGET = /^((?:\/[\w-]+)+\/?)(?:\?.*)?$/;
+
 /**
- * The request's URL, or `undefined` when the platform would refuse it with 400: a `Host` that is
+ * The request's path, or `undefined` when the platform would refuse it with 400: a `Host` that is
  * not a host name or address with an optional port, or a target other than a path (`*`, an
- * absolute URL).
+ * absolute URL). A plain path is taken as it is; any other goes through URL's normalisation
+ * (dot segments, percent-encoding), as it would in Azure.
  */
-function requestUrl(incoming: IncomingMessage): URL | undefined {
+function requestPath(incoming: IncomingMessage): string | undefined {
   const host = incoming.headers.host ?? '';
   const target = incoming.url ?? '';
-  if (!HOST.test(host) || !target.startsWith('/')) return undefined;
+  if (!HOST.test(host) || !target.startsWith('/') || Number(/:(\d+)$/.exec(host)?.[1] ?? 0) > 65_535) return undefined;
+  const plain = PLAIN_TARGET.exec(target)?.[1];
+  if (plain !== undefined) return plain;
   try {
-    return new URL(`http://${host}${target}`);
+    return new URL(`http://${host}${target}`).pathname;
   } catch {
     return undefined;
   }
 }
 
 function write(outgoing: ServerResponse, response: HttpResponseInit, extraHeaders: Record<string, string>): void {
-  const headers: Record<string, string> = { ...extraHeaders };
-  for (const [name, value] of Object.entries((response.headers ?? {}) as Record<string, string>)) headers[name] = value;
+  const headers: Record<string, string> = { ...extraHeaders, ...(response.headers as Record<string, string>) };
   const body = typeof response.body === 'string' ? response.body : '';
   headers['Content-Length'] = String(Buffer.byteLength(body));
   outgoing.writeHead(response.status ?? 200, headers);

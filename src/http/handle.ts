@@ -41,20 +41,26 @@ export interface Answered {
 /**
  * A route that answers 200 with the JSON of its typed answer (`contract/answers.ts`). The answer is
  * not re-checked per request: its type is the schema's, and the tests check every answer they get
- * against the OpenAPI document built from the same schemas.
+ * against the OpenAPI document built from the same schemas. An answer object the work returns
+ * again (a shared token within the same second) is serialized once: answers are never mutated.
  */
-export function handleJson<Answer>(
+export function handleJson<Answer extends object>(
   route: string,
   work: (scope: RequestScope) => Promise<Answer>,
   observe?: (answered: Answered) => void,
 ): RouteHandler {
+  const serialized = new WeakMap<Answer, string>();
   return handle(
     route,
-    async (scope) => ({
-      status: 200,
-      headers: jsonHeaders(scope.correlationId),
-      body: JSON.stringify(await work(scope)),
-    }),
+    async (scope) => {
+      const answer = await work(scope);
+      let body = serialized.get(answer);
+      if (body === undefined) {
+        body = JSON.stringify(answer);
+        serialized.set(answer, body);
+      }
+      return { status: 200, headers: jsonHeaders(scope.correlationId), body };
+    },
     observe,
   );
 }

@@ -30,12 +30,24 @@ export interface TokenService {
 export function createTokenService(parts: Parts): TokenService {
   const { authenticator, limiter, config, cache, kinds, now, telemetry } = parts;
 
-  const summarize = (resource: TokenResource): ResourceSummary => ({
-    name: resource.name,
-    kind: resource.kind,
-    cloud: resource.cloud,
-    ...kinds.of(resource).clientView(resource),
-  });
+  // What callers are told about a resource depends on its configuration alone: made once.
+  const summaries = new Map<TokenResource, ResourceSummary>();
+  const summarize = (resource: TokenResource): ResourceSummary => {
+    let summary = summaries.get(resource);
+    if (summary === undefined) {
+      summary = {
+        name: resource.name,
+        kind: resource.kind,
+        cloud: resource.cloud,
+        ...kinds.of(resource).clientView(resource),
+      };
+      summaries.set(resource, summary);
+    }
+    return summary;
+  };
+
+  // The last answer made with each credential (a credential belongs to one resource).
+  const answers = new WeakMap<MintedCredential, VendedToken>();
 
   const credentialFor = (resource: TokenResource, correlation: RequestCorrelation): Promise<MintedCredential> =>
     kinds.of(resource).sharedBetweenCallers
@@ -49,10 +61,14 @@ export function createTokenService(parts: Parts): TokenService {
       limiter.take(caller.id);
       const resource = authorize(caller, config.resources, resourceName);
       const credential = await credentialFor(resource, correlation);
-      const { name, ...summary } = summarize(resource);
       const expiresInSeconds = Math.max(0, Math.floor((credential.expiresAt - now()) / 1000));
       telemetry.lowest('token_remaining_lifetime_seconds', expiresInSeconds, { resource: resource.name });
-      return {
+      // Every caller of a shared credential gets the same answer within a second: made (and so
+      // serialized, see handleJson) once.
+      const previous = answers.get(credential);
+      if (previous?.expiresInSeconds === expiresInSeconds) return previous;
+      const { name, ...summary } = summarize(resource);
+      const answer: VendedToken = {
         accessToken: credential.token,
         tokenType: 'Bearer',
         expiresOn: new Date(credential.expiresAt).toISOString(),
@@ -61,6 +77,8 @@ export function createTokenService(parts: Parts): TokenService {
         ...summary,
         ...credential.answer,
       };
+      answers.set(credential, answer);
+      return answer;
     },
     resources: (caller) => visibleResources(caller, config.resources).map(summarize),
     countRequest(requested, outcome) {
