@@ -198,7 +198,9 @@ describe('single flight', () => {
     const { api, tokens } = setup();
     const release = api.held('a');
     const seen: string[] = [];
-    tokens.subscribe((token) => seen.push(token.accessToken));
+    tokens.subscribe((event) => {
+      if (event.type === 'token') seen.push(event.token.accessToken);
+    });
     const callers = Array.from({ length: 20 }, (_, i) => tokens.getToken(i % 2 === 0 ? { forceRefresh: true } : {}));
     await flush();
     expect(api.requests).toHaveLength(1);
@@ -212,7 +214,9 @@ describe('single flight', () => {
     const { api, tokens } = setup();
     api.token('a').token('b').token('c');
     const seen: string[] = [];
-    const unsubscribe = tokens.subscribe((token) => seen.push(token.accessToken));
+    const unsubscribe = tokens.subscribe((event) => {
+      if (event.type === 'token') seen.push(event.token.accessToken);
+    });
     await tokens.getToken();
     await tokens.getToken();
     await tokens.getToken({ forceRefresh: true });

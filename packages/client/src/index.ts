@@ -8,6 +8,15 @@
  * @packageDocumentation
  */
 export { TokenVendingError, type ClientErrorCode, type TokenVendingErrorDetails } from './errors.js';
+export type {
+  TokenErrorEvent,
+  TokenExpiredEvent,
+  RetryingEvent,
+  ThrottledEvent,
+  TokenProviderEvent,
+  TokenProviderListener,
+  TokenReceivedEvent,
+} from './events.js';
 export { parseVendedToken, requestHeaders, type VendedToken } from './vendedToken.js';
 export {
   createTokenProvider,
