@@ -62,7 +62,8 @@ export interface TokenExpiredEvent {
 }
 
 /** What {@link TokenProvider.subscribe} listeners hear; branch on `type`. */
-export type TokenProviderEvent = TokenReceivedEvent | RetryingEvent | ThrottledEvent | TokenErrorEvent | TokenExpiredEvent;
+export type TokenProviderEvent =
+  TokenReceivedEvent | RetryingEvent | ThrottledEvent | TokenErrorEvent | TokenExpiredEvent;
 
 /** A {@link TokenProvider.subscribe} listener. */
 export type TokenProviderListener = (event: TokenProviderEvent) => void;
