@@ -155,10 +155,11 @@ public sealed class TokenVendingClient
             {
                 lock (_gate)
                 {
+                    // Never hand out a token after a failed refresh: it was close to expiry, or refused.
                     if (slot.Generation == generation)
                     {
                         slot.Token = null;
-                        if (slot.Flight?.Cancellation == cancellation) slot.Flight = null;
+                        slot.Flight = null;
                     }
                 }
                 throw;
