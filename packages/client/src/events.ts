@@ -10,7 +10,7 @@ export interface TokenReceivedEvent {
 }
 
 /** An attempt failed in a way worth retrying; the provider waits, then tries again. */
-export interface RetryingEvent {
+export interface TokenRetryingEvent {
   /** Always `retrying`. */
   readonly type: 'retrying';
   /** The attempt that failed, counting from 1. */
@@ -28,7 +28,7 @@ export interface RetryingEvent {
  * `*_throttled` code (an upstream is throttling). A `retrying` event follows when it is retried;
  * otherwise an `error` event.
  */
-export interface ThrottledEvent {
+export interface TokenThrottledEvent {
   /** Always `throttled`. */
   readonly type: 'throttled';
   /** Seconds the API asked to wait, from `Retry-After` or the problem body; `undefined` when it gave none. */
@@ -63,7 +63,7 @@ export interface TokenExpiredEvent {
 
 /** What {@link TokenProvider.subscribe} listeners hear; branch on `type`. */
 export type TokenProviderEvent =
-  TokenReceivedEvent | RetryingEvent | ThrottledEvent | TokenErrorEvent | TokenExpiredEvent;
+  TokenReceivedEvent | TokenRetryingEvent | TokenThrottledEvent | TokenErrorEvent | TokenExpiredEvent;
 
 /** A {@link TokenProvider.subscribe} listener. */
 export type TokenProviderListener = (event: TokenProviderEvent) => void;

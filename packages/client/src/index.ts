@@ -13,8 +13,8 @@ export { TokenVendingError, type ClientErrorCode, type TokenVendingErrorDetails 
 export type {
   TokenErrorEvent,
   TokenExpiredEvent,
-  RetryingEvent,
-  ThrottledEvent,
+  TokenRetryingEvent,
+  TokenThrottledEvent,
   TokenProviderEvent,
   TokenProviderListener,
   TokenReceivedEvent,

@@ -241,15 +241,13 @@ public sealed class TokenVendingClient
         // from the send errs on the early side. A monotonic timestamp: the device clock may jump.
         var sentAt = time.GetTimestamp();
         var sentAtLocal = time.GetUtcNow();
-        HttpResponseMessage response;
-        string body;
         try
         {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, linked.Token).ConfigureAwait(false);
-            using (response)
-            {
-                body = await response.Content.ReadAsStringAsync(linked.Token).ConfigureAwait(false);
-            }
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, linked.Token).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStringAsync(linked.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode) throw ApiAnswer.Problem(response, body, time.GetUtcNow());
+            var received = ApiAnswer.ParseToken(body, sentAtLocal);
+            return new CachedToken(received.Token, sentAt, received.Lifetime);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -270,9 +268,6 @@ public sealed class TokenVendingClient
                 $"Could not reach the token service at {url} ({error.Message}). Check the network and apiBaseUrl.",
                 innerException: error);
         }
-        if (!response.IsSuccessStatusCode) throw ApiAnswer.Problem(response, body, time.GetUtcNow());
-        var received = ApiAnswer.ParseToken(body, sentAtLocal);
-        return new CachedToken(received.Token, sentAt, received.Lifetime);
     }
 
     private sealed class Slot
