@@ -587,6 +587,8 @@ describe('upstream failures', () => {
   });
 
   it('STS that never answers: 504 sts_timeout', async () => {
+    await h.close();
+    h = await startHarness({ dependencies: { stsAttemptTimeoutMs: 300 } });
     h.cognitive.script('*', { hang: true });
     await expectProblem('speech', 504, 'sts_timeout');
   });

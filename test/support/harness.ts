@@ -184,7 +184,9 @@ export async function startHarness(
       clock.now += ms;
     },
     random: () => 0.5,
-    stsAttemptTimeoutMs: 300,
+    // Long enough that an exchange on a busy machine is never cut short and retried (tests count
+    // STS calls); a test of the timeout itself sets a short one.
+    stsAttemptTimeoutMs: 3000,
     logger: new Logger((level, text) => logs.push({ level, text })),
     ...options.dependencies,
   };
