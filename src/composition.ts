@@ -10,6 +10,7 @@ import { ensureVendingError } from './errors.js';
 import { consoleSink, Logger } from './log/logger.js';
 import type { Config, TokenResource } from './model.js';
 import type { Rotation } from './rotation/keyRotation.js';
+import type { LeaseClientOptions } from './rotation/rotationLease.js';
 import type { SecretSource } from './secrets/keyVaultSecretSource.js';
 import { createServiceCredential } from './serviceCredential.js';
 import { createKeyExchange, type ExchangedToken } from './sts/keyExchange.js';
@@ -36,6 +37,8 @@ export interface Dependencies {
   readonly keyVaultClientOptions?: SecretClientOptions;
   /** Passed to the ARM client's HTTP pipeline, e.g. `tlsOptions.ca` for a loopback ARM, `retryOptions`. */
   readonly armClientOptions?: PipelineOptions;
+  /** Passed to the rotation lease's Blob Storage pipeline, e.g. `tlsOptions.ca` for a loopback fake, `retryOptions`. */
+  readonly blobClientOptions?: LeaseClientOptions;
   /** Replaces Key Vault entirely (the secret source is one step of the flow, swappable). */
   readonly secrets?: SecretSource;
   /** One STS attempt's limit, in ms. Default 5000. */
@@ -146,11 +149,16 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
     },
   });
   const rotation = loadRotationOnFirstUse(async () => {
-    const [{ KeyRotation }, { AccountKeysClient }, { RotationSecretStore }] = await Promise.all([
-      import('./rotation/keyRotation.js'),
-      import('./rotation/accountKeys.js'),
-      import('./rotation/rotationSecret.js'),
-    ]);
+    const [{ KeyRotation }, { AccountKeysClient }, { RotationSecretStore }, lease, { stsKeyCheck }] = await Promise.all(
+      [
+        import('./rotation/keyRotation.js'),
+        import('./rotation/accountKeys.js'),
+        import('./rotation/rotationSecret.js'),
+        import('./rotation/rotationLease.js'),
+        import('./rotation/keyCheck.js'),
+      ],
+    );
+    const blobServiceUrl = config.rotation.leaseBlobServiceUrl;
     return new KeyRotation({
       config,
       now,
@@ -168,6 +176,18 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
           ? {}
           : { clientOptions: dependencies.keyVaultClientOptions }),
       }),
+      leases:
+        blobServiceUrl === null
+          ? lease.NO_LEASE_STORAGE
+          : new lease.BlobRotationLeases({
+              blobServiceUrl,
+              credential,
+              now,
+              ...(dependencies.blobClientOptions === undefined
+                ? {}
+                : { clientOptions: dependencies.blobClientOptions }),
+            }),
+      checkKey: stsKeyCheck(sts),
     });
   });
   return {

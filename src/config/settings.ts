@@ -15,6 +15,7 @@ import {
   type ResourceKind,
   type TokenResource,
 } from '../model.js';
+import { parseLeaseStorage } from './leaseStorage.js';
 import { knownSchedule, parseSchedule, type Schedule } from './schedule.js';
 import { readTelemetrySettings } from './telemetrySettings.js';
 import { isLoopbackHost, parseOrigin } from './urls.js';
@@ -41,6 +42,8 @@ export const PLATFORM_SETTING_NAMES = [
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
   'OTEL_METRIC_EXPORT_INTERVAL',
+  'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__accountName',
 ] as const;
 export type AppSettingName = (typeof APP_SETTING_NAMES)[number] | (typeof PLATFORM_SETTING_NAMES)[number];
 
@@ -200,6 +203,9 @@ export function loadConfig(env: Environment): Config {
     }
   }
 
+  // The rotation lease's storage: the host's own, in the cloud the app signs callers in.
+  const leaseBlobServiceUrl = parseLeaseStorage(setting, problem, authCloud);
+
   const clientId = setting('AZURE_CLIENT_ID');
   if (clientId !== undefined && !GUID.test(clientId)) {
     problem('AZURE_CLIENT_ID', "must be the client ID (a GUID) of the function app's user-assigned managed identity");
@@ -213,7 +219,7 @@ export function loadConfig(env: Environment): Config {
     resources,
     rateLimitPerMinute,
     secretMaxAgeMs: secretMaxAgeMinutes * 60_000,
-    rotation,
+    rotation: { ...rotation, leaseBlobServiceUrl },
     operations,
     telemetry: readTelemetrySettings(
       setting('APPLICATIONINSIGHTS_CONNECTION_STRING'),
@@ -295,7 +301,7 @@ function parseRotation(
   problem: Report,
   resources: readonly TokenResource[],
   secretMaxAgeMinutes: number,
-): RotationConfig {
+): Omit<RotationConfig, 'leaseBlobServiceUrl'> {
   let periodDays = 0;
   const days = setting('KEY_ROTATION_DAYS');
   if (days !== undefined) {

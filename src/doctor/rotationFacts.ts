@@ -1,7 +1,8 @@
 import type { Parts } from '../composition.js';
 import type { KeyName, TokenResource } from '../model.js';
-import type { RotationError } from '../rotation/rotationError.js';
-import { nextRotationAt, rotationStateOf } from '../rotation/rotationState.js';
+import { EVENTS } from '../telemetry/names.js';
+import { leakPending, leaseNotConfigured, type RotationError } from '../rotation/rotationError.js';
+import { nextRotationAt, PENDING_GRACE_MS, rotationStateOf } from '../rotation/rotationState.js';
 import type { SecretValue } from '../secrets/keyVaultSecretSource.js';
 
 /** What the doctor says about a rotated resource's key. Never the key. */
@@ -24,7 +25,9 @@ export type RotationCheck =
  * The rotation facts of a resource that has a `resourceId`, from the secret version the doctor
  * read; while scheduled rotation is on, also whether the identity may do every step of it (the
  * account's effective permissions, an unchanged write of the version's tags), so a missing role
- * shows here before a scheduled rotation fails.
+ * shows here before a scheduled rotation fails. A version still marked `regeneratePending` longer
+ * than PENDING_GRACE_MS after its `--leaked` rotation stored it is `rotation_leak_pending`, logged
+ * as `key_rotation_incomplete` (alerted on): the suspected leaked key still works.
  */
 export async function checkRotation(
   resource: TokenResource,
@@ -40,12 +43,30 @@ export async function checkRotation(
     ageDays: state.since === null ? null : Math.floor((parts.now() - state.since) / 86_400_000),
     nextRotationAt: next === null ? null : new Date(next).toISOString(),
   };
+  const key = facts.keyName ?? 'the key in use (untagged)';
+  if (state.pending !== null && parts.now() - (state.since ?? 0) >= PENDING_GRACE_MS) {
+    const failure = leakPending(
+      `secret "${resource.secretName}" in ${parts.config.keyVaultUri}`,
+      key,
+      state.pending,
+      facts.since ?? 'an unknown time',
+      resource.name,
+    );
+    parts.logger.error(EVENTS.keyRotationIncomplete, {
+      resource: resource.name,
+      code: failure.code,
+      diagnosis: failure.diagnosis,
+      fix: failure.fix,
+    });
+    return { ok: false, failure };
+  }
   if (periodDays > 0) {
+    if (parts.config.rotation.leaseBlobServiceUrl === null) return { ok: false, failure: leaseNotConfigured() };
     const missing = await parts.rotation.checkPermissions(resource, secret);
     if (missing !== undefined) return { ok: false, failure: missing };
   }
-  const key = facts.keyName ?? 'the key in use (untagged)';
   const age = facts.ageDays === null ? '' : `, ${facts.ageDays} days old`;
   const due = facts.nextRotationAt === null ? 'scheduled rotation off' : `next rotation ${facts.nextRotationAt}`;
-  return { ok: true, facts, summary: `${key}${age}; ${due}` };
+  const leak = state.pending === null ? '' : `; a --leaked rotation is regenerating ${state.pending}`;
+  return { ok: true, facts, summary: `${key}${age}; ${due}${leak}` };
 }

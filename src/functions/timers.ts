@@ -47,10 +47,12 @@ function selfCheckTimer(parts: Parts): TimerFunction {
 
 /**
  * `key-rotation`, while KEY_ROTATION_DAYS is set: every KEY_ROTATION_SCHEDULE it rotates the keys
- * that are due. In Azure only one instance runs a timer at a time (the host's blob lease), and a
- * run that finds nothing due costs one Key Vault read per resource. Outcomes go to the log
- * (`key_rotated`, `key_rotation_failed`), which the rotation writes itself, and to the
- * `key_rotations` metric.
+ * that are due, repairs a secret that holds a key its account no longer has, and finishes a
+ * `--leaked` rotation that was interrupted. Each resource's work holds the account's rotation
+ * lease, shared with `npm run rotate` and every instance; one held elsewhere is skipped until the
+ * next tick. A run that finds nothing to do costs one Key Vault read and one token exchange per
+ * resource. Outcomes go to the log (`key_rotated`, `key_rotation_failed`, `key_rotation_incomplete`),
+ * which the rotation writes itself, and to the `key_rotations` metric.
  */
 function keyRotationTimer(parts: Parts): TimerFunction[] {
   if (parts.config.rotation.periodDays === 0) return [];
@@ -60,7 +62,11 @@ function keyRotationTimer(parts: Parts): TimerFunction[] {
       schedule: parts.config.rotation.schedule,
       run: async (context) => {
         try {
-          const outcomes = await parts.rotation.run({ mode: 'due', logFields: { invocationId: context.invocationId } });
+          const outcomes = await parts.rotation.run({
+            mode: 'due',
+            logFields: { invocationId: context.invocationId },
+            holder: `key-rotation timer on instance ${parts.instance.id} (invocation ${context.invocationId})`,
+          });
           reportRotation(parts.telemetry, outcomes);
         } catch (error) {
           parts.logger.error(EVENTS.keyRotationFailed, {
