@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startFakeArm, type FakeArm } from './fakes/arm.js';
 import { startFakeAppInsights, type FakeAppInsights } from './fakes/appInsights.js';
+import { startFakeBlobStorage, type FakeBlobStorage } from './fakes/blobStorage.js';
 import { startFakeCognitive, type FakeCognitive } from './fakes/cognitive.js';
 import { startFakeEntra, type FakeEntra } from './fakes/entra.js';
 import { startFakeKeyVault, type FakeKeyVault } from './fakes/keyVault.js';
@@ -56,6 +57,8 @@ export interface DevFakes {
   readonly identity: FakeManagedIdentity;
   /** Azure Resource Manager for the resources' accounts (key rotation), tied to the STS fake. */
   readonly arm: FakeArm;
+  /** The app's storage account (AzureWebJobsStorage__blobServiceUri), where the rotation leases live. */
+  readonly blob: FakeBlobStorage;
   /** Application Insights ingestion, when the stack was asked to export telemetry. */
   readonly appInsights: FakeAppInsights | undefined;
   /** A local.settings.json pointing at the fakes. */
@@ -91,9 +94,10 @@ export interface DevFakesOptions {
 const MONITOR = 'https://monitor.azure.com';
 
 /**
- * Fake Entra, Key Vault, STS, ARM and managed identity in this process, and settings pointing at
- * them. Key rotation is on (every 30 days): both resources have an account at the ARM fake, whose
- * first key is the one in their secret, tagged as key1 from now. With `telemetry`, a fake
+ * Fake Entra, Key Vault, STS, ARM, Blob Storage and managed identity in this process, and settings
+ * pointing at them. Key rotation is on (every 30 days): both resources have an account at the ARM
+ * fake, whose first key is the one in their secret, tagged as key1 from now; the rotation lease
+ * lives in the Blob Storage fake, as in the app's own storage account in Azure. With `telemetry`, a fake
  * Application Insights ingestion too.
  */
 export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevFakes> {
@@ -112,6 +116,10 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
   const arm = await startFakeArm({
     cognitive,
     acceptToken: (token) => identity.tokensFor('https://management.azure.com').includes(token),
+    latencyMs,
+  });
+  const blob = await startFakeBlobStorage({
+    acceptToken: (token) => identity.tokensFor('https://storage.azure.com').includes(token),
     latencyMs,
   });
   const loopback = { cloud: 'AzureCloud', subdomain: 'loopback' } as const;
@@ -151,6 +159,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
           RATE_LIMIT_PER_MINUTE: String(options.rateLimitPerMinute ?? 0),
           KEY_ROTATION_DAYS: '30',
           ARM_ENDPOINT: arm.url,
+          AzureWebJobsStorage__blobServiceUri: blob.url,
           ...telemetrySettings,
           TOKEN_RESOURCES: JSON.stringify([
             {
@@ -187,6 +196,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
     cognitive,
     identity,
     arm,
+    blob,
     appInsights,
     settingsPath,
     certificatePath,
@@ -207,6 +217,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
         cognitive.close(),
         identity.close(),
         arm.close(),
+        blob.close(),
         appInsights?.close(),
       ]);
       rmSync(directory, { recursive: true, force: true });
