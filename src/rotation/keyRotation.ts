@@ -100,6 +100,15 @@ export interface KeyRotationOptions {
   readonly logger: Logger;
 }
 
+/** ARM answers that mean the regeneration was refused, so nothing changed. */
+const REFUSALS: ReadonlySet<RotationCode> = new Set([
+  'rotation_permission_missing',
+  'rotation_credential_unavailable',
+  'rotation_account_not_found',
+  'rotation_arm_refused',
+  'rotation_resource_id_missing',
+]);
+
 /** One resource's run under its lease: what it changed so far, for a report of what really happened. */
 interface Run {
   readonly resource: TokenResource;
@@ -372,8 +381,16 @@ export class KeyRotation implements Rotation {
     await run.lease.keep();
     await this.#repair.unchanged(resource, expected, `before ${doing}`);
     // Noted before the call: a regeneration can take effect even when its answer is lost.
-    run.changes.push(`regenerated ${keyName}`);
-    const after = await this.#options.accounts.regenerateKey(resource, keyName);
+    const note = run.changes.push(`asked for ${keyName} to be regenerated, and no answer said whether it was`) - 1;
+    let after: AccountKeys;
+    try {
+      after = await this.#options.accounts.regenerateKey(resource, keyName);
+    } catch (error) {
+      const failure = ensureRotationError(error);
+      if (REFUSALS.has(failure.code)) run.changes.splice(note, 1);
+      throw failure;
+    }
+    run.changes[note] = `regenerated ${keyName}`;
     const other = otherKey(keyName);
     const account = resource.resourceId ?? '';
     if (after[keyName] === expected.keys[keyName])
