@@ -390,13 +390,19 @@ export class KeyRotation implements Rotation {
       if (REFUSALS.has(failure.code)) run.changes.splice(note, 1);
       throw failure;
     }
-    run.changes[note] = `regenerated ${keyName}`;
     const other = otherKey(keyName);
     const account = resource.resourceId ?? '';
-    if (after[keyName] === expected.keys[keyName])
-      throw newKeyInvalid(account, keyName, `the answer's ${keyName} is the key it had before`);
-    if (after[keyName] === expected.keys[other] || after[keyName] === after[other])
-      throw newKeyInvalid(account, keyName, `the answer's ${keyName} is ${other}, the account's other key`);
+    const stale =
+      after[keyName] === expected.keys[keyName]
+        ? 'the key it had before'
+        : after[keyName] === expected.keys[other] || after[keyName] === after[other]
+          ? `${other}, the account's other key`
+          : undefined;
+    if (stale !== undefined) {
+      run.changes[note] = `asked for ${keyName} to be regenerated, and the answer was not a new key`;
+      throw newKeyInvalid(account, keyName, `the answer's ${keyName} is ${stale}`);
+    }
+    run.changes[note] = `regenerated ${keyName}`;
     if (after[other] !== expected.keys[other])
       throw conflict(
         `regenerating ${keyName} on ${account}: the answer's ${other} changed too, so another rotator regenerated it`,
