@@ -68,6 +68,11 @@ export interface FakeBlobStorage {
   down: boolean;
   /** The next `count` calls (of `operation`, or any) answer `status` with the service's error body. */
   failNext(count: number, status: 500 | 503, operation?: BlobOperation): void;
+  /**
+   * Ends the blob's lease now, as time would once its holder stopped renewing it (a stalled or
+   * killed rotator): its state becomes `expired` and anyone may acquire it.
+   */
+  expireLease(container: string, blob: string): void;
   /** Parks the next Lease Blob call with this action until `release()`. */
   holdNextLease(action: 'acquire' | 'renew' | 'release' | 'break'): HeldRequest;
   resetCalls(): void;
@@ -557,6 +562,10 @@ export async function startFakeBlobStorage(options: FakeBlobStorageOptions = {})
       return blob === undefined ? undefined : { ...blob.metadata };
     },
     blobs: (container) => [...(containers.get(container)?.keys() ?? [])],
+    expireLease(container, blobName) {
+      const blob = containers.get(container)?.get(blobName);
+      if (blob?.lease.state === 'leased') blob.lease = { ...blob.lease, duration: 60, endsAt: now() };
+    },
     failNext(count, status, operation) {
       failures = { count, status, operation };
     },
