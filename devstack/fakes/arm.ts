@@ -129,9 +129,7 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
     operation: undefined,
   };
   const held: { operation: ArmOperation; afterEffect: boolean; gate: Gate }[] = [];
-  let tamper:
-    | { answer: (before: AccountKeys, after: AccountKeys) => AccountKeys; regenerate: boolean }
-    | undefined;
+  let tamper: { answer: (before: AccountKeys, after: AccountKeys) => AccountKeys; regenerate: boolean } | undefined;
   const park = async (operation: ArmOperation, afterEffect: boolean) => {
     const index = held.findIndex((h) => h.operation === operation && h.afterEffect === afterEffect);
     const [parked] = index === -1 ? [] : held.splice(index, 1);

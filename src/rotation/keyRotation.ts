@@ -16,6 +16,7 @@ import {
   resourceIdMissing,
   RotationError,
   secretDead,
+  unconfirmed,
   type RotationCode,
 } from './rotationError.js';
 import type { HeldLease, RotationLeases } from './rotationLease.js';
@@ -473,10 +474,10 @@ export class KeyRotation implements Rotation {
       snapshot = await this.#repair.snapshot(resource);
     } catch (error) {
       const unread = ensureRotationError(error);
-      return new RotationError('rotation_unconfirmed', 'What the secret holds after the failure is unknown.', {
-        diagnosis: `${did}; reading the secret and the account's keys afterwards failed too (${unread.diagnosis}), so whether the secret still holds a key the account has is unknown`,
-        fix: `Run \`npm run doctor\` to see whether the key in the secret works, then \`npm run rotate -- --resource ${resource.name} --repair\`, which stores the account's working key if it does not.`,
-      });
+      return unconfirmed(
+        resource.name,
+        `${did}; reading the secret and the account's keys afterwards failed too (${unread.diagnosis}), so whether the secret still holds a key the account has is unknown`,
+      );
     }
     const held = slotOf(snapshot.keys, snapshot.secret.value);
     if (held !== undefined) {

@@ -28,6 +28,9 @@ export const ROTATION_CODES = [
 ] as const;
 export type RotationCode = (typeof ROTATION_CODES)[number];
 
+/** Where to read about the lease, the pending step and what to do: docs/key-rotation-safety.md. */
+const SAFETY_DOC = 'docs/key-rotation-safety.md';
+
 export interface RotationErrorDetails {
   /** What happened, for the operator: may name the account, vault and secret, never a key. */
   readonly diagnosis: string;
@@ -173,16 +176,13 @@ export function secretWriteFailed(where: string, what: string, cause?: unknown):
   });
 }
 
-/** The secret kept changing while a write was checked: another rotator at work. */
-export function unconfirmed(where: string, what: string): RotationError {
-  return new RotationError('rotation_unconfirmed', 'The secret kept changing during the rotation.', {
-    diagnosis: `${where}: ${what}`,
-    fix: 'Another rotator (the timer on an instance, or `npm run rotate` elsewhere) changed the secret at the same time. Run `npm run doctor` to see that the key in use works, then `npm run rotate` again.',
+/** After a failure that followed a change, the secret could not be read: what it holds is unknown. */
+export function unconfirmed(resource: string, diagnosis: string): RotationError {
+  return new RotationError('rotation_unconfirmed', 'What the secret holds after the failure is unknown.', {
+    diagnosis,
+    fix: `Run \`npm run doctor\` to see whether the key in the secret works, then \`npm run rotate -- --resource ${resource} --repair\`, which stores the account's working key if it does not (see ${SAFETY_DOC}).`,
   });
 }
-
-/** Where to read about the lease, the pending step and what to do: docs/key-rotation-safety.md. */
-const SAFETY_DOC = 'docs/key-rotation-safety.md';
 
 /** Who holds a rotation lease, from the lease blob's metadata. */
 export interface LeaseHolderInfo {
