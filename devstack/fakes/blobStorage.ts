@@ -372,6 +372,13 @@ export async function startFakeBlobStorage(options: FakeBlobStorageOptions = {})
     const mismatch = () =>
       fail(409, 'LeaseIdMismatchWithLeaseOperation', 'The lease ID specified did not match the lease ID for the blob.');
     const notPresent = () => fail(409, 'LeaseNotPresentWithLeaseOperation', 'There is currently no lease on the blob.');
+    /** Renew and release need a lease, and its id. */
+    const refusedForLeaseId = (): boolean => {
+      if (lease.state === 'available') notPresent();
+      else if (!matches) mismatch();
+      else return false;
+      return true;
+    };
     const leased = (status: number, extra: Record<string, string> = {}) =>
       answer(status, {
         ...stamp(blob),
@@ -420,14 +427,7 @@ export async function startFakeBlobStorage(options: FakeBlobStorageOptions = {})
       return;
     }
     if (action === 'renew') {
-      if (lease.state === 'available') {
-        notPresent();
-        return;
-      }
-      if (!matches) {
-        mismatch();
-        return;
-      }
+      if (refusedForLeaseId()) return;
       if (lease.state === 'breaking') {
         fail(
           409,
@@ -483,14 +483,7 @@ export async function startFakeBlobStorage(options: FakeBlobStorageOptions = {})
       return;
     }
     if (action === 'release') {
-      if (lease.state === 'available') {
-        notPresent();
-        return;
-      }
-      if (!matches) {
-        mismatch();
-        return;
-      }
+      if (refusedForLeaseId()) return;
       blob.lease = { id: undefined, duration: -1, state: 'available', endsAt: undefined };
       answer(200, stamp(blob));
       return;

@@ -226,14 +226,9 @@ export class KeyRotation implements Rotation {
     } catch (error) {
       const failure = ensureRotationError(error);
       if (failure.code !== 'rotation_lease_held') return this.#failed(resource, failure, logger);
-      logger.info('key_rotation_skipped', { resource: resource.name, code: failure.code, reason: failure.diagnosis });
-      return {
-        resource: resource.name,
-        action: 'skipped',
-        code: failure.code,
-        reason: failure.diagnosis,
-        fix: failure.fix,
-      };
+      const reason = `${failure.diagnosis}; this run changed nothing`;
+      logger.info('key_rotation_skipped', { resource: resource.name, code: failure.code, reason });
+      return { resource: resource.name, action: 'skipped', code: failure.code, reason, fix: failure.fix };
     }
     const run: Run = { resource, mode: options.mode, holder, logger, lease, changes: [] };
     try {
@@ -270,7 +265,8 @@ export class KeyRotation implements Rotation {
     const state = rotationStateOf(secret);
     const skip = state.pending === null ? this.#skipReason('due', state) : undefined;
     if (skip === undefined) return undefined;
-    // A key the token service refuses may be one the account no longer has: a repair's case.
+    // A key the token service refuses may be one the account no longer has: a repair's case. One
+    // it cannot be asked about shows nothing wrong; the next tick asks again.
     const works = await this.#options.checkKey(resource, secret.value).catch(() => true);
     return works ? this.#skipped(resource, state.keyName ?? undefined, skip) : undefined;
   }
@@ -487,7 +483,7 @@ export class KeyRotation implements Rotation {
         `${did}; afterwards the secret holds ${held} (version ${snapshot.secret.version}), which the account has, so callers are unaffected${
           pending === null
             ? ''
-            : `, but ${pending}, the suspected leaked key, still works until it is regenerated: the key-rotation timer does that on its next run, or run \`npm run rotate -- --resource ${resource.name} --repair\``
+            : `, but ${pending}, the suspected leaked key, may still work until it is regenerated: the key-rotation timer does that on its next run, or run \`npm run rotate -- --resource ${resource.name} --repair\``
         }`,
       );
     }

@@ -194,14 +194,14 @@ export interface LeaseHolderInfo {
   readonly mode: string;
 }
 
-/** Another rotator holds the account's lease: this run changed nothing. */
+/** Another rotator holds the account's lease. */
 export function leaseHeld(account: string, holder: LeaseHolderInfo | undefined, lease: string): RotationError {
   const who =
     holder === undefined
       ? 'a holder that has not said who it is yet'
       : `${holder.holder}, since ${holder.since}, mode ${holder.mode}`;
   return new RotationError('rotation_lease_held', 'Another rotator is at work on this account.', {
-    diagnosis: `the rotation lease of ${account} is held by ${who}; this run changed nothing`,
+    diagnosis: `the rotation lease of ${account} is held by ${who}`,
     fix: `Run again once it has finished: a rotator renews the lease while it works and releases it at the end, and one that was killed loses it within 60 seconds. The holder is in the metadata of the lease blob ${lease} (see ${SAFETY_DOC}).`,
   });
 }

@@ -79,6 +79,24 @@ function loggedEvents(): string[] {
   });
 }
 
+/**
+ * The issue's interleaving: A (in `mode`) is held at its regenerateKey and stalls past its lease
+ * while B runs --leaked from start to end; then `meanwhile()`, then A's request goes on.
+ */
+async function stalledA(
+  mode: RotationMode,
+  meanwhile: () => void = () => undefined,
+): Promise<{ a: RotationOutcome; b: RotationOutcome }> {
+  const held = h.arm.holdNext('regenerateKey');
+  const a = run('A', { mode });
+  await held.arrived;
+  h.clock.now += 61_000;
+  const b = await run('B', { mode: 'leaked' });
+  meanwhile();
+  held.release();
+  return { a: await a, b };
+}
+
 describe("the issue's reproduction: A is held at its regenerateKey while B runs --leaked", () => {
   it('A holds the lease: B is refused, saying A holds it, and changes nothing; A completes', async () => {
     const original = h.arm.keys(ACCOUNT_IDS.speech);
@@ -102,16 +120,10 @@ describe("the issue's reproduction: A is held at its regenerateKey while B runs 
   it("A stalls past its lease: B's --leaked completes, A's regeneration kills B's key, and A puts the account's working key back", async () => {
     const original = h.arm.keys(ACCOUNT_IDS.speech);
     h.clock.now = T0 + 31 * DAY;
-    const held = h.arm.holdNext('regenerateKey');
-    const a = run('A', { mode: 'due' });
-    await held.arrived;
+    let stored = latestVersion(h);
     // A's request is on its way to ARM; A's lease runs out before it is answered.
-    h.clock.now += 61_000;
-    const b = await run('B', { mode: 'leaked' });
+    const { a: outcome, b } = await stalledA('due', () => (stored = latestVersion(h)));
     expect(b).toMatchObject({ action: 'rotated', keyName: 'key2' });
-    const stored = latestVersion(h);
-    held.release();
-    const outcome = await a;
     // A's regeneration took B's stored key2 away; A saw key1 changed under it, and repaired.
     expect(outcome).toEqual({
       resource: 'speech',
@@ -133,14 +145,7 @@ describe("the issue's reproduction: A is held at its regenerateKey while B runs 
 
   it("...and A's Key Vault writes fail (503): A reports the dead key as it is, and the timer's next tick repairs it", async () => {
     h.clock.now = T0 + 31 * DAY;
-    const held = h.arm.holdNext('regenerateKey');
-    const a = run('A', { mode: 'due' });
-    await held.arrived;
-    h.clock.now += 61_000;
-    await run('B', { mode: 'leaked' });
-    h.vault.failNextWrites(3, 503);
-    held.release();
-    const outcome = await a;
+    const { a: outcome } = await stalledA('due', () => h.vault.failNextWrites(3, 503));
     expect(outcome).toEqual({
       resource: 'speech',
       action: 'failed',
@@ -167,14 +172,7 @@ describe("the issue's reproduction: A is held at its regenerateKey while B runs 
 
   it('...or `npm run rotate -- --repair` does it at once; with nothing to repair it says so', async () => {
     h.clock.now = T0 + 31 * DAY;
-    const held = h.arm.holdNext('regenerateKey');
-    const a = run('A', { mode: 'due' });
-    await held.arrived;
-    h.clock.now += 61_000;
-    await run('B', { mode: 'leaked' });
-    h.vault.failNextWrites(3, 503);
-    held.release();
-    await a;
+    await stalledA('due', () => h.vault.failNextWrites(3, 503));
     expect(holdsLiveKey(h)).toBe(false);
     expect(await run('A', { mode: 'repair' })).toEqual({
       resource: 'speech',
@@ -294,7 +292,7 @@ describe('an interrupted --leaked leaves a mark: the doctor reports it, the time
       action: 'failed',
       code: 'rotation_permission_missing',
       detail: expect.stringMatching(
-        /; before that this run regenerated key2, then stored key2 \(version [0-9a-f]{32}\); afterwards the secret holds key2 \(version [0-9a-f]{32}\), which the account has, so callers are unaffected, but key1, the suspected leaked key, still works until it is regenerated: the key-rotation timer does that on its next run, or run `npm run rotate -- --resource speech --repair`$/,
+        /; before that this run regenerated key2, then stored key2 \(version [0-9a-f]{32}\); afterwards the secret holds key2 \(version [0-9a-f]{32}\), which the account has, so callers are unaffected, but key1, the suspected leaked key, may still work until it is regenerated: the key-rotation timer does that on its next run, or run `npm run rotate -- --resource speech --repair`$/,
       ),
       fix: expect.any(String),
     });
@@ -459,16 +457,10 @@ describe('two rotators against each other under failure', () => {
       const [modeA, modeB] = [pick(modes), pick(modes)];
       let outcomes: RotationOutcome[];
       if (fault.startsWith('stall')) {
-        // The issue's interleaving: A's regeneration is on its way while its lease runs out and
-        // B runs --leaked from start to end.
-        const held = h.arm.holdNext('regenerateKey');
-        const a = run('A', { mode: 'leaked' });
-        await held.arrived;
-        h.clock.now += 61_000;
-        const b = await run('B', { mode: 'leaked' });
-        if (fault.endsWith('vault-writes')) h.vault.failNextWrites(2, 503);
-        held.release();
-        outcomes = [await a, b];
+        const { a, b } = await stalledA('leaked', () => {
+          if (fault.endsWith('vault-writes')) h.vault.failNextWrites(2, 503);
+        });
+        outcomes = [a, b];
       } else {
         if (fault === 'vault-writes') h.vault.failNextWrites(1 + Math.floor(random() * 2), 503);
         if (fault === 'arm-after-effect') h.arm.failNext(1, { status: 503, afterRegenerate: true }, 'regenerateKey');
