@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { startFakeArm, type FakeArm } from './fakes/arm.js';
 import { startFakeAppInsights, type FakeAppInsights } from './fakes/appInsights.js';
 import { startFakeAzureOpenAI, type FakeAzureOpenAI } from './fakes/azureOpenAI.js';
+import { startFakeBlobStorage, type FakeBlobStorage } from './fakes/blobStorage.js';
 import { startFakeCognitive, type FakeCognitive } from './fakes/cognitive.js';
 import { startFakeEntra, type FakeEntra } from './fakes/entra.js';
 import { startFakeKeyVault, type FakeKeyVault } from './fakes/keyVault.js';
@@ -70,6 +71,8 @@ export interface DevFakes {
    * resource in TOKEN_RESOURCES uses it yet: the openai-realtime kind comes with issue 19.
    */
   readonly openai: FakeAzureOpenAI;
+  /** The app's storage account (AzureWebJobsStorage__blobServiceUri), where the rotation leases live. */
+  readonly blob: FakeBlobStorage;
   /** Application Insights ingestion, when the stack was asked to export telemetry. */
   readonly appInsights: FakeAppInsights | undefined;
   /** A local.settings.json pointing at the fakes. */
@@ -105,10 +108,11 @@ export interface DevFakesOptions {
 const MONITOR = 'https://monitor.azure.com';
 
 /**
- * Fake Entra, Key Vault, STS, ARM, Azure OpenAI and managed identity in this process, and settings
- * pointing at them. Key rotation is on (every 30 days): both resources have an account at the ARM
- * fake, whose first key is the one in their secret, tagged as key1 from now. With `telemetry`, a
- * fake Application Insights ingestion too.
+ * Fake Entra, Key Vault, STS, ARM, Azure OpenAI, Blob Storage and managed identity in this process,
+ * and settings pointing at them. Key rotation is on (every 30 days): both resources have an account
+ * at the ARM fake, whose first key is the one in their secret, tagged as key1 from now; the rotation
+ * lease lives in the Blob Storage fake, as in the app's own storage account in Azure. With
+ * `telemetry`, a fake Application Insights ingestion too.
  */
 export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevFakes> {
   const latencyMs = options.upstreamLatencyMs ?? 0;
@@ -137,6 +141,10 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
       },
     ],
     acceptToken: (token, audience) => identity.tokensFor(audience).includes(token),
+    latencyMs,
+  });
+  const blob = await startFakeBlobStorage({
+    acceptToken: (token) => identity.tokensFor('https://storage.azure.com').includes(token),
     latencyMs,
   });
   const loopback = { cloud: 'AzureCloud', subdomain: 'loopback' } as const;
@@ -176,6 +184,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
           RATE_LIMIT_PER_MINUTE: String(options.rateLimitPerMinute ?? 0),
           KEY_ROTATION_DAYS: '30',
           ARM_ENDPOINT: arm.url,
+          AzureWebJobsStorage__blobServiceUri: blob.url,
           ...telemetrySettings,
           TOKEN_RESOURCES: JSON.stringify([
             {
@@ -213,6 +222,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
     identity,
     arm,
     openai,
+    blob,
     appInsights,
     settingsPath,
     certificatePath,
@@ -234,6 +244,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
         identity.close(),
         arm.close(),
         openai.close(),
+        blob.close(),
         appInsights?.close(),
       ]);
       rmSync(directory, { recursive: true, force: true });

@@ -16,6 +16,7 @@ AI token vending sandbox: no Azure account needed, every upstream is a local fak
   fake Key Vault             ${sandbox.stack.vault.vaultUrl}
   fake Azure AI STS          ${sandbox.stack.cognitive.url}
   fake Resource Manager      ${sandbox.stack.arm.url}  (key rotation)
+  fake Blob Storage          ${sandbox.stack.blob.url}  (the rotation lease)
   resources                  speech (role Speech.Token), translator (scope Translator.Use)
 
 Open the demo page, or try it with curl (this caller token is valid for an hour):

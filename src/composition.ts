@@ -13,6 +13,7 @@ import { KindRegistry } from './kinds/registry.js';
 import { consoleSink, Logger, type LogSink } from './log/logger.js';
 import type { Config, TokenResource } from './model.js';
 import type { Rotation } from './rotation/keyRotation.js';
+import type { LeaseClientOptions } from './rotation/rotationLease.js';
 import type { SecretSource } from './secrets/keyVaultSecretSource.js';
 import { createServiceCredential } from './serviceCredential.js';
 import { createJobs, type ScheduledJob } from './services/jobs.js';
@@ -41,6 +42,8 @@ export interface Dependencies {
   readonly keyVaultClientOptions?: SecretClientOptions;
   /** Passed to the ARM client's HTTP pipeline, e.g. `tlsOptions.ca` for a loopback ARM, `retryOptions`. */
   readonly armClientOptions?: PipelineOptions;
+  /** Passed to the rotation lease's Blob Storage pipeline, e.g. `tlsOptions.ca` for a loopback fake, `retryOptions`. */
+  readonly blobClientOptions?: LeaseClientOptions;
   /** Replaces Key Vault entirely (the secret source is one step of the flow, swappable). */
   readonly secrets?: SecretSource;
   /** One STS attempt's limit, in ms. Default 5000. */
@@ -132,11 +135,13 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
       });
     });
   const rotation = loadRotationOnFirstUse(async () => {
-    const [{ KeyRotation }, { AccountKeysClient }, { RotationSecretStore }] = await Promise.all([
+    const [{ KeyRotation }, { AccountKeysClient }, { RotationSecretStore }, lease] = await Promise.all([
       import('./rotation/keyRotation.js'),
       import('./rotation/accountKeys.js'),
       import('./rotation/rotationSecret.js'),
+      import('./rotation/rotationLease.js'),
     ]);
+    const blobServiceUrl = config.rotation.leaseBlobServiceUrl;
     return new KeyRotation({
       config,
       now,
@@ -154,6 +159,22 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
           ? {}
           : { clientOptions: dependencies.keyVaultClientOptions }),
       }),
+      leases:
+        blobServiceUrl === null
+          ? lease.NO_LEASE_STORAGE
+          : new lease.BlobRotationLeases({
+              blobServiceUrl,
+              credential,
+              now,
+              ...(dependencies.blobClientOptions === undefined
+                ? {}
+                : { clientOptions: dependencies.blobClientOptions }),
+            }),
+      checkKey: (resource, key) => {
+        const kind = bound(resource);
+        if (kind.checkKey === undefined) throw new Error(`credential kind "${resource.kind}" holds no key to check`);
+        return kind.checkKey(resource, key);
+      },
     });
   });
   const kinds = new KindRegistry(dependencies.kinds);
@@ -164,8 +185,14 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
     secrets,
     telemetry,
     logger,
-    rotation,
-    rotationPeriodDays: config.rotation.periodDays,
+    rotationFacts: {
+      now,
+      logger,
+      rotation,
+      periodDays: config.rotation.periodDays,
+      keyVaultUri: config.keyVaultUri,
+      leaseConfigured: config.rotation.leaseBlobServiceUrl !== null,
+    },
     random: dependencies.random,
     sleep: dependencies.sleep,
     attemptTimeoutMs: dependencies.stsAttemptTimeoutMs,

@@ -151,6 +151,12 @@ export interface RotationConfig {
    * each resource's own cloud (`clouds/clouds.ts`). The token audience always follows the cloud.
    */
   readonly armEndpoint: string | null;
+  /**
+   * The blob service of the app's storage account, where the rotation lease lives
+   * (`AzureWebJobsStorage__blobServiceUri`, else `__accountName` in the app's cloud); `null`: none
+   * configured, and no rotation can take its lease (`config/leaseStorage.ts`).
+   */
+  readonly leaseBlobServiceUrl: string | null;
 }
 
 /** What operators get: the status view's access and the self-check's schedule. */

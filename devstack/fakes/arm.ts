@@ -78,6 +78,14 @@ export interface FakeArm {
    * `afterEffect` once it has (a regenerated key is then in force, the caller not yet told).
    */
   holdNext(operation: ArmOperation, options?: { afterEffect?: boolean }): HeldRequest;
+  /**
+   * The next regenerateKey answers `answer(before, after)` instead of the account's keys, as a
+   * crafted or replayed answer would; with `regenerate: false` nothing is regenerated either.
+   */
+  tamperNextRegenerate(
+    answer: (before: AccountKeys, after: AccountKeys) => AccountKeys,
+    options?: { regenerate?: boolean },
+  ): void;
   resetCalls(): void;
   connections(): number;
   close(): Promise<void>;
@@ -121,6 +129,7 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
     operation: undefined,
   };
   const held: { operation: ArmOperation; afterEffect: boolean; gate: Gate }[] = [];
+  let tamper: { answer: (before: AccountKeys, after: AccountKeys) => AccountKeys; regenerate: boolean } | undefined;
   const park = async (operation: ArmOperation, afterEffect: boolean) => {
     const index = held.findIndex((h) => h.operation === operation && h.afterEffect === afterEffect);
     const [parked] = index === -1 ? [] : held.splice(index, 1);
@@ -260,7 +269,16 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
         );
         return;
       }
-      regenerate(account, keyName === 'Key1' ? 'key1' : 'key2');
+      const before = { ...account.keys };
+      const tampered = tamper;
+      tamper = undefined;
+      if (tampered?.regenerate !== false) regenerate(account, keyName === 'Key1' ? 'key1' : 'key2');
+      if (tampered !== undefined) {
+        const crafted = tampered.answer(before, { ...account.keys });
+        await park(operation, true);
+        answer(200, crafted);
+        return;
+      }
     }
     const answerKeys = { ...account.keys };
     await park(operation, true);
@@ -315,6 +333,9 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
       const gate = createGate();
       held.push({ operation, afterEffect: holdOptions.afterEffect ?? false, gate });
       return { arrived: gate.arrived, release: gate.release };
+    },
+    tamperNextRegenerate(answer, tamperOptions = {}) {
+      tamper = { answer, regenerate: tamperOptions.regenerate ?? true };
     },
     resetCalls() {
       calls.length = 0;

@@ -50,7 +50,7 @@ var rules = [
   {
     name: 'rotation-failed'
     displayName: 'Token vending: a key rotation failed'
-    description: 'A key rotation failed; the key in use still works until it is regenerated. The key_rotation_failed log line has the fix.'
+    description: 'A key rotation failed, or a --leaked rotation was left unfinished (the suspected leaked key still works). The key_rotation_failed or key_rotation_incomplete log line says what the secret holds now, and the fix.'
     severity: 2
     frequency: 'PT5M'
     window: 'PT15M'

@@ -106,7 +106,8 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     SECRET_MAX_AGE_MINUTES: string(secretMaxAgeMinutes)
     OPERATOR_ROLES: operatorRoles
     SELF_CHECK_SCHEDULE: selfCheckSchedule
-    // Read by the platform. Host storage through the identity: the account takes no shared keys.
+    // Read by the platform, and by the key rotation for its lease (the same account, the same
+    // identity). Host storage through the identity: the account takes no shared keys.
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId

@@ -11,8 +11,11 @@ param tags resourceTags
 @description('The function\'s identity: Storage Blob Data Owner on this account only.')
 param blobDataOwnerPrincipalId string
 
-// HTTP triggers need blobs only (host locks and keys, the deployment package). Queues are for blob
-// triggers and Durable Functions, tables for Durable Functions: none here, so no queue/table roles.
+// HTTP triggers need blobs only (host locks and keys, the deployment package), and so does the key
+// rotation: its lease is a blob lease in container key-rotation-leases, which the app creates on first
+// use (Storage Blob Data Owner covers creating the container, the blob, leasing it and its metadata).
+// Queues are for blob triggers and Durable Functions, tables for Durable Functions: none here, so no
+// queue/table roles.
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var deploymentContainerName = 'app-package'
 

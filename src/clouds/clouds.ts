@@ -17,6 +17,8 @@ export interface Cloud {
   readonly v1IssuerHosts: readonly string[];
   /** Azure Resource Manager (key listing and regeneration); its token audience is the same origin. */
   readonly resourceManager: string;
+  /** Storage accounts' blob service is `https://{account}.blob.{storageSuffix}` (the rotation lease). */
+  readonly storageSuffix: string;
 }
 
 export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
@@ -30,6 +32,7 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
     keyVaultSuffix: 'vault.azure.net',
     v1IssuerHosts: ['sts.windows.net'],
     resourceManager: 'https://management.azure.com',
+    storageSuffix: 'core.windows.net',
   },
   AzureChinaCloud: {
     name: 'AzureChinaCloud',
@@ -41,6 +44,7 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
     keyVaultSuffix: 'vault.azure.cn',
     v1IssuerHosts: ['sts.chinacloudapi.cn'],
     resourceManager: 'https://management.chinacloudapi.cn',
+    storageSuffix: 'core.chinacloudapi.cn',
   },
   AzureUSGovernment: {
     name: 'AzureUSGovernment',
@@ -52,6 +56,7 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
     keyVaultSuffix: 'vault.usgovcloudapi.net',
     v1IssuerHosts: ['sts.windows.net', 'login.microsoftonline.us'],
     resourceManager: 'https://management.usgovcloudapi.net',
+    storageSuffix: 'core.usgovcloudapi.net',
   },
 };
 

@@ -21,6 +21,8 @@ export const PLATFORM_SETTING_NAMES = [
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
   'OTEL_METRIC_EXPORT_INTERVAL',
+  'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__accountName',
 ] as const;
 
 export type AppSettingName = (typeof APP_SETTING_NAMES)[number] | (typeof PLATFORM_SETTING_NAMES)[number];

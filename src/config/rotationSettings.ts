@@ -1,5 +1,6 @@
 import { parseOrigin } from '../http/urls.js';
-import { ROTATION_MARGIN_MS, type RotationConfig, type TokenResource } from '../model.js';
+import { ROTATION_MARGIN_MS, type CloudName, type RotationConfig, type TokenResource } from '../model.js';
+import { parseLeaseStorage } from './leaseStorage.js';
 import type { ReadSetting } from './appSettings.js';
 import type { SettingsReport } from './problems.js';
 import { knownSchedule, parseSchedule } from './schedule.js';
@@ -33,6 +34,7 @@ export function readRotation(
   report: SettingsReport,
   resources: readonly TokenResource[],
   secretMaxAgeMinutes: number,
+  cloud: CloudName,
 ): RotationConfig {
   let periodDays = 0;
   const days = setting('KEY_ROTATION_DAYS');
@@ -82,5 +84,7 @@ export function readRotation(
       );
     }
   }
-  return { periodDays, schedule, armEndpoint };
+  // The rotation lease's storage: the host's own, in the cloud the app signs callers in.
+  const leaseBlobServiceUrl = parseLeaseStorage(setting, (name, message) => report.problem(name, message), cloud);
+  return { periodDays, schedule, armEndpoint, leaseBlobServiceUrl };
 }

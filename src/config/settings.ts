@@ -48,7 +48,7 @@ export function loadConfig(env: Environment, kinds: KindRegistry = new KindRegis
 
   const rateLimitPerMinute = readRateLimit(setting, report);
   const secretMaxAgeMinutes = readSecretMaxAgeMinutes(setting, report);
-  const rotation = readRotation(setting, report, resources, secretMaxAgeMinutes);
+  const rotation = readRotation(setting, report, resources, secretMaxAgeMinutes, auth?.cloud ?? 'AzureCloud');
   const operations = readOperations(setting, report);
   const identity = readIdentity(setting, report);
 

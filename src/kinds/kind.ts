@@ -9,7 +9,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { Logger } from '../log/logger.js';
 import type { UpstreamAnswer, UpstreamAttempt, UpstreamOutcome } from '../http/upstream.js';
 import type { ClientEndpoints, CloudName, EndpointHeaders, MintedCredential, TokenResource } from '../model.js';
-import type { Rotation } from '../rotation/keyRotation.js';
+import type { RotationFactsContext } from '../rotation/rotationFacts.js';
 import type { SecretSource } from '../secrets/keyVaultSecretSource.js';
 import type { RequestCorrelation, Telemetry } from '../telemetry/telemetry.js';
 import type { Finding, ProbeOptions } from './finding.js';
@@ -26,10 +26,8 @@ export interface KindSteps {
   readonly secrets: SecretSource;
   readonly telemetry: Telemetry;
   readonly logger: Logger;
-  /** Key rotation, for the doctor's rotation facts. */
-  readonly rotation: Rotation;
-  /** `KEY_ROTATION_DAYS`; 0 = scheduled rotation off. */
-  readonly rotationPeriodDays: number;
+  /** Key rotation and its settings, for the doctor's rotation facts. */
+  readonly rotationFacts: RotationFactsContext;
   /** [0, 1) source for backoff jitter. */
   readonly random?: (() => number) | undefined;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
@@ -105,4 +103,10 @@ export interface BoundKind<R extends TokenResource = TokenResource> {
   mint(resource: R, correlation?: RequestCorrelation): Promise<MintedCredential>;
   /** The doctor's check of one resource, stopping at the first failure; never throws for a finding. */
   probe(resource: R, options?: ProbeOptions): Promise<Finding>;
+  /**
+   * For kinds minting with a resource key: whether the upstream accepts `key` (`false` for a
+   * rejection; throws `rotation_repair_unverified` when it cannot say). Key rotation uses it to
+   * repair a secret. Absent for kinds that hold no key.
+   */
+  checkKey?(resource: R, key: string): Promise<boolean>;
 }

@@ -10,17 +10,13 @@ import {
   type PipelineOptions,
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
-import {
-  AggregateAuthenticationErrorName,
-  AuthenticationErrorName,
-  CredentialUnavailableErrorName,
-} from '@azure/identity';
 import { z } from 'zod';
 import { describeError } from '../errors/serviceError.js';
 import { CLOUDS, resourceManagerScope } from '../clouds/clouds.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import type { CloudName, KeyName, TokenResource } from '../model.js';
+import { isCredentialError } from './credentialError.js';
 import {
   ACCOUNT_ROLE_FIX,
   accountNotFound,
@@ -57,12 +53,6 @@ const armErrorSchema = z.object({ error: z.object({ code: z.string(), message: z
 const permissionsSchema = z.object({
   value: z.array(z.object({ actions: z.array(z.string()).default([]), notActions: z.array(z.string()).default([]) })),
 });
-
-const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
-  CredentialUnavailableErrorName,
-  AuthenticationErrorName,
-  AggregateAuthenticationErrorName,
-]);
 
 const ACTIONS = {
   listKeys: 'Microsoft.CognitiveServices/accounts/listKeys/action',
@@ -175,7 +165,7 @@ export class AccountKeysClient {
         ),
       );
     } catch (error) {
-      if (error instanceof Error && CREDENTIAL_ERRORS.has(error.name)) {
+      if (isCredentialError(error)) {
         const failure = credentialUnavailable(
           `Azure Resource Manager (${resourceManagerScope(resource.cloud)})`,
           error,

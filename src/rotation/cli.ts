@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { composeParts } from '../composition.js';
 import { readLocalSettings } from '../config/localSettings.js';
@@ -8,9 +9,11 @@ import { logValue } from '../log/logValue.js';
 import { canonicalResourceName, type Config } from '../model.js';
 import type { RotationMode, RotationOutcome } from './keyRotation.js';
 
-// `npm run rotate -- [--resource NAME] [--now | --leaked] [--dry-run] [--json]`: rotate the keys
-// that are due (or at once), with the settings the service reads. Exit 0 when nothing failed,
-// 1 when a rotation failed, 2 when it could not start (arguments, settings).
+// `npm run rotate -- [--resource NAME] [--now | --leaked | --repair] [--dry-run] [--json]`: rotate
+// the keys that are due (or at once), or put a secret right, with the settings the service reads.
+// Exit 0 when nothing failed, 1 when a rotation failed, 2 when it could not start (arguments,
+// settings), 3 when another rotator held the lease of a resource (nothing changed there).
+const USAGE = 'Usage: npm run rotate -- [--resource NAME] [--now | --leaked | --repair] [--dry-run] [--json]';
 let args;
 try {
   args = parseArgs({
@@ -18,15 +21,20 @@ try {
       resource: { type: 'string' },
       now: { type: 'boolean', default: false },
       leaked: { type: 'boolean', default: false },
+      repair: { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       settings: { type: 'string', default: 'local.settings.json' },
     },
   }).values;
 } catch (error) {
-  stop(`${describeError(error)}\nUsage: npm run rotate -- [--resource NAME] [--now | --leaked] [--dry-run] [--json]`);
+  stop(`${describeError(error)}\n${USAGE}`);
 }
 if (args.now && args.leaked) stop('--now and --leaked exclude each other: --leaked rotates at once, and more.');
+if (args.repair && (args.now || args.leaked))
+  stop(
+    '--repair rotates nothing: it puts the secret right (a dead key, an unfinished --leaked). Run it alone, then --now or --leaked.',
+  );
 
 let values: Readonly<Record<string, string>> = {};
 try {
@@ -54,16 +62,20 @@ if (
 const parts = composeParts(config, {
   logger: new Logger((_level, line) => process.stderr.write(`${line}\n`)),
 });
-const mode: RotationMode = args.leaked ? 'leaked' : args.now ? 'now' : 'due';
+const mode: RotationMode = args.repair ? 'repair' : args.leaked ? 'leaked' : args.now ? 'now' : 'due';
 const outcomes = await parts.rotation.run({
   mode,
   dryRun: args['dry-run'],
+  // What another rotator is told while this one holds the lease.
+  holder: `npm run rotate on host ${hostname()} pid ${process.pid}`,
   ...(named === undefined ? {} : { resource: named }),
 });
 
 if (args.json) process.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
 else process.stdout.write(formatTable(outcomes));
-process.exit(outcomes.some((o) => o.action === 'failed') ? 1 : 0);
+process.exit(
+  outcomes.some((o) => o.action === 'failed') ? 1 : outcomes.some((o) => o.code === 'rotation_lease_held') ? 3 : 0,
+);
 
 function stop(message: string): never {
   console.error(message);
@@ -82,16 +94,20 @@ function formatTable(outcomes: readonly RotationOutcome[]): string {
     const result =
       outcome.action === 'failed'
         ? `FAILED ${outcome.code ?? ''}`
-        : `${outcome.action}${outcome.keyName === undefined ? '' : ` (${outcome.keyName})`}`;
+        : outcome.code === 'rotation_lease_held'
+          ? `BUSY ${outcome.code}`
+          : `${outcome.action}${outcome.keyName === undefined ? '' : ` (${outcome.keyName})`}`;
     lines.push(
       `${outcome.resource.padEnd(width)}  ${result.padEnd(40)}  ${logValue(outcome.reason ?? outcome.detail ?? '')}`,
     );
     if (outcome.fix !== undefined) lines.push(`${''.padEnd(width)}  ${''.padEnd(40)}  fix: ${logValue(outcome.fix)}`);
   }
   const failed = outcomes.filter((o) => o.action === 'failed').length;
+  const busy = outcomes.filter((o) => o.code === 'rotation_lease_held').length;
   lines.push(
     '',
     failed === 0 ? `Nothing failed (${outcomes.length} resources).` : `${failed} of ${outcomes.length} failed.`,
+    ...(busy === 0 ? [] : [`${busy} left alone: another rotator holds the lease (exit code 3).`]),
   );
   return `${lines.join('\n')}\n`;
 }

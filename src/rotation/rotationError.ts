@@ -18,9 +18,20 @@ export const ROTATION_CODES = [
   'rotation_secret_unrecognized',
   'rotation_secret_write_failed',
   'rotation_unconfirmed',
+  'rotation_lease_held',
+  'rotation_lease_lost',
+  'rotation_lease_unavailable',
+  'rotation_conflict',
+  'rotation_new_key_invalid',
+  'rotation_secret_dead',
+  'rotation_repair_unverified',
+  'rotation_leak_pending',
   'rotation_failed',
 ] as const;
 export type RotationCode = (typeof ROTATION_CODES)[number];
+
+/** Where to read about the lease, the pending step and what to do: docs/key-rotation-safety.md. */
+const SAFETY_DOC = 'docs/key-rotation-safety.md';
 
 export interface RotationErrorDetails {
   /** What happened, for the operator: may name the account, vault and secret, never a key. */
@@ -139,27 +150,143 @@ export function secretNotFound(where: string, what: string, cause?: unknown): Ro
   });
 }
 
-/** The secret holds neither of the account's keys, so which one is in use is unknown. */
+/**
+ * The secret holds neither of the account's keys, yet the token service accepts it: a key of
+ * another account, so `resourceId` is probably wrong. Nothing is regenerated or stored.
+ */
 export function secretUnrecognized(where: string, resourceId: string, tagged: string | null): RotationError {
   return new RotationError('rotation_secret_unrecognized', "The secret holds neither of the account's keys.", {
-    diagnosis: `${where} holds a key that is neither key1 nor key2 of ${resourceId}${tagged === null ? '' : ` (its keyName tag says ${tagged})`}; nothing was regenerated, since the service cannot tell which key is in use`,
-    fix: 'Run `npm run doctor`: the key in the secret is probably rejected already. Store one of the account\'s current keys in the secret (or redeploy), or correct "resourceId".',
+    diagnosis: `${where} holds a key that is neither key1 nor key2 of ${resourceId}${tagged === null ? '' : ` (its keyName tag says ${tagged})`}, and the token service accepts it, so it is another account's key; nothing was regenerated or stored`,
+    fix: 'Correct "resourceId" in TOKEN_RESOURCES: it must name the account whose key the secret holds (`az cognitiveservices account show --query id`). Rotating or repairing with the wrong account would replace a working key.',
   });
 }
 
-/** A regenerated key could not be stored; the secret still holds the key in use. */
-export function secretWriteFailed(where: string, keyName: string, what: string, cause?: unknown): RotationError {
+/**
+ * A new version could not be written. What that left behind is not said here: the rotation reads
+ * the secret and the account's keys again and adds what it found (`keyRotation.ts`).
+ */
+export function secretWriteFailed(where: string, what: string, cause?: unknown): RotationError {
   return new RotationError('rotation_secret_write_failed', 'The new key could not be stored.', {
-    diagnosis: `writing ${where}: ${what}; ${keyName} was regenerated but not stored, so nobody uses it, and the secret still holds the key in use, which works`,
-    fix: "Usually passing: the next scheduled run regenerates that key again and stores it. If it persists, check the vault (network rules, status) and the identity's role on the secret.",
+    diagnosis: `writing ${where}: ${what}`,
+    fix: "Usually passing: the next scheduled run tries again. If it persists, check the vault (network rules, status) and the identity's role on the secret.",
     cause,
   });
 }
 
-/** The secret kept changing while a write was checked: another rotator at work. */
-export function unconfirmed(where: string, what: string): RotationError {
-  return new RotationError('rotation_unconfirmed', 'The secret kept changing during the rotation.', {
-    diagnosis: `${where}: ${what}`,
-    fix: 'Another rotator (the timer on an instance, or `npm run rotate` elsewhere) changed the secret at the same time. Run `npm run doctor` to see that the key in use works, then `npm run rotate` again.',
+/** After a failure that followed a change, the secret could not be read: what it holds is unknown. */
+export function unconfirmed(resource: string, diagnosis: string): RotationError {
+  return new RotationError('rotation_unconfirmed', 'What the secret holds after the failure is unknown.', {
+    diagnosis,
+    fix: `Run \`npm run doctor\` to see whether the key in the secret works, then \`npm run rotate -- --resource ${resource} --repair\`, which stores the account's working key if it does not (see ${SAFETY_DOC}).`,
+  });
+}
+
+/** Who holds a rotation lease, from the lease blob's metadata. */
+export interface LeaseHolderInfo {
+  /** E.g. `npm run rotate on host build-7 pid 4242`, `key-rotation timer on instance 3f1c…`. */
+  readonly holder: string;
+  /** When it took the lease, ISO 8601. */
+  readonly since: string;
+  /** The mode it runs in: due, now, leaked, repair. */
+  readonly mode: string;
+}
+
+/** Another rotator holds the account's lease. */
+export function leaseHeld(account: string, holder: LeaseHolderInfo | undefined, lease: string): RotationError {
+  const who =
+    holder === undefined
+      ? 'a holder that has not said who it is yet'
+      : `${holder.holder}, since ${holder.since}, mode ${holder.mode}`;
+  return new RotationError('rotation_lease_held', 'Another rotator is at work on this account.', {
+    diagnosis: `the rotation lease of ${account} is held by ${who}`,
+    fix: `Run again once it has finished: a rotator renews the lease while it works and releases it at the end, and one that was killed loses it within 60 seconds. The holder is in the metadata of the lease blob ${lease} (see ${SAFETY_DOC}).`,
+  });
+}
+
+/** The lease could not be renewed before a change: another rotator may have it now. */
+export function leaseLost(account: string, what: string, cause?: unknown): RotationError {
+  return new RotationError('rotation_lease_lost', 'The rotation lease was lost during the run.', {
+    diagnosis: `the rotation lease of ${account} could not be renewed (${what}); the run stopped before its next change`,
+    fix: 'This run stalled for more than the lease (60 seconds), or the storage account could not be reached; another rotator may have taken over. Run `npm run doctor` to see that the key in use works, then `npm run rotate` again.',
+    cause,
+  });
+}
+
+/** The lease's storage is not configured, not reachable, or refuses the identity: nothing was changed. */
+export function leaseUnavailable(what: string, fix?: string, cause?: unknown): RotationError {
+  return new RotationError('rotation_lease_unavailable', 'The rotation lease could not be taken.', {
+    diagnosis: `${what}; nothing was changed`,
+    fix:
+      fix ??
+      "Usually passing: the next scheduled run tries again. If it persists, check the storage account's status and network rules (AzureWebJobsStorage__accountName or __blobServiceUri).",
+    cause,
+  });
+}
+
+/** Neither `AzureWebJobsStorage__blobServiceUri` nor `__accountName`: no lease, so no rotation. */
+export function leaseNotConfigured(): RotationError {
+  return leaseUnavailable(
+    'no storage account for the rotation lease: neither AzureWebJobsStorage__blobServiceUri nor AzureWebJobsStorage__accountName is set, and rotators are kept one at a time by a blob lease',
+    "In Azure the function app has AzureWebJobsStorage__accountName (the Bicep in infra/ sets it). To rotate from elsewhere, set AzureWebJobsStorage__accountName (or __blobServiceUri) in local.settings.json to the app's storage account, and give your identity Storage Blob Data Contributor on it.",
+  );
+}
+
+/** The secret or the account's keys moved between this run's decision and its change. */
+export function conflict(diagnosis: string): RotationError {
+  return new RotationError('rotation_conflict', "The secret or the account's keys changed during the run.", {
+    diagnosis,
+    fix: `Another rotator changed them: one working without the lease, or one that took over after this run stalled past it. Run \`npm run doctor\` to see that the key in use works, then \`npm run rotate\` again (see ${SAFETY_DOC}).`,
+  });
+}
+
+/** regenerateKey answered a "new" key that is the old one, or the other key: it is never stored. */
+export function newKeyInvalid(resourceId: string, keyName: string, what: string): RotationError {
+  return new RotationError('rotation_new_key_invalid', 'regenerateKey answered a key that is not new.', {
+    diagnosis: `regenerateKey ${keyName} on ${resourceId}: ${what}; it was not stored`,
+    fix: 'Check what answers for Azure Resource Manager (ARM_ENDPOINT, a proxy on the way): a real regeneration always answers a fresh key. Then run `npm run rotate` again.',
+  });
+}
+
+/**
+ * The secret holds a key the account no longer has, and storing a working one failed. `cause`: the
+ * failure that kept it so; its fix comes first when it is a missing role or credential.
+ */
+export function secretDead(resource: string, diagnosis: string, cause?: RotationError): RotationError {
+  const fix = `Callers get 502 key_rejected once their cached token runs out. As soon as Key Vault takes writes again run \`npm run rotate -- --resource ${resource} --repair\`; the key-rotation timer also repairs it on its next run (see ${SAFETY_DOC}).`;
+  const first =
+    cause?.code === 'rotation_permission_missing' || cause?.code === 'rotation_credential_unavailable'
+      ? `${cause.fix} Then: `
+      : '';
+  return new RotationError('rotation_secret_dead', 'The secret holds a key the account no longer has.', {
+    diagnosis,
+    fix: `${first}${fix}`,
+    cause,
+  });
+}
+
+/** The secret holds a dead key, and no key of the account could be confirmed at the token service. */
+export function repairUnverified(diagnosis: string, cause?: unknown): RotationError {
+  return new RotationError(
+    'rotation_repair_unverified',
+    'No key of the account could be confirmed at the token service.',
+    {
+      diagnosis: `${diagnosis}; nothing was stored`,
+      fix: 'If the token service could not be reached, run `npm run rotate -- --repair` again later. If it rejects the account\'s keys, "resourceId" names another account than the resource\'s endpoint and region: correct one or the other.',
+      cause,
+    },
+  );
+}
+
+/** A --leaked rotation stored the new key but never regenerated the suspected leaked one. */
+export function leakPending(
+  where: string,
+  held: string,
+  pending: string,
+  since: string,
+  resource: string,
+): RotationError {
+  return new RotationError('rotation_leak_pending', 'A --leaked rotation did not finish: the leaked key still works.', {
+    diagnosis: `${where} holds ${held}, stored by a --leaked rotation at ${since}, but ${pending}, the suspected leaked key, was never regenerated and still works`,
+    fix: `The key-rotation timer finishes it on its next run; to finish it now run \`npm run rotate -- --resource ${resource} --repair\` (see ${SAFETY_DOC}).`,
   });
 }

@@ -1,7 +1,9 @@
 import type { KeyName, TokenResource } from '../model.js';
+import type { Logger } from '../log/logger.js';
+import { EVENTS } from '../telemetry/names.js';
 import type { Rotation } from './keyRotation.js';
-import type { RotationError } from './rotationError.js';
-import { nextRotationAt, rotationStateOf } from './rotationState.js';
+import { leakPending, leaseNotConfigured, type RotationError } from './rotationError.js';
+import { nextRotationAt, PENDING_GRACE_MS, rotationStateOf } from './rotationState.js';
 import type { SecretValue } from '../secrets/keyVaultSecretSource.js';
 
 /** What the doctor says about a rotated resource's key. Never the key. */
@@ -16,6 +18,19 @@ export interface RotationFacts {
   readonly nextRotationAt: string | null;
 }
 
+/** What the rotation facts are read with: the instance's clock, rotation and settings. */
+export interface RotationFactsContext {
+  readonly now: () => number;
+  readonly logger: Logger;
+  readonly rotation: Rotation;
+  /** `KEY_ROTATION_DAYS`; 0 = scheduled rotation off. */
+  readonly periodDays: number;
+  /** The vault the secrets are in, for diagnoses. */
+  readonly keyVaultUri: string;
+  /** Whether the rotation lease's storage is configured (`AzureWebJobsStorage__blobServiceUri` or `__accountName`). */
+  readonly leaseConfigured: boolean;
+}
+
 export type RotationCheck =
   | { readonly ok: true; readonly facts: RotationFacts; readonly summary: string }
   | { readonly ok: false; readonly failure: RotationError };
@@ -24,11 +39,13 @@ export type RotationCheck =
  * The rotation facts of a resource that has a `resourceId`, from the secret version the doctor
  * read; while scheduled rotation is on, also whether the identity may do every step of it (the
  * account's effective permissions, an unchanged write of the version's tags), so a missing role
- * shows here before a scheduled rotation fails.
+ * shows here before a scheduled rotation fails. A version still marked `regeneratePending` longer
+ * than PENDING_GRACE_MS after its `--leaked` rotation stored it is `rotation_leak_pending`, logged
+ * as `key_rotation_incomplete` (alerted on): the suspected leaked key still works.
  */
 export async function checkRotation(
   resource: TokenResource,
-  context: { readonly now: () => number; readonly rotation: Rotation; readonly periodDays: number },
+  context: RotationFactsContext,
   secret: SecretValue,
 ): Promise<RotationCheck> {
   const { periodDays } = context;
@@ -40,12 +57,30 @@ export async function checkRotation(
     ageDays: state.since === null ? null : Math.floor((context.now() - state.since) / 86_400_000),
     nextRotationAt: next === null ? null : new Date(next).toISOString(),
   };
+  const key = facts.keyName ?? 'the key in use (untagged)';
+  if (state.pending !== null && context.now() - (state.since ?? 0) >= PENDING_GRACE_MS) {
+    const failure = leakPending(
+      `secret "${resource.secretName}" in ${context.keyVaultUri}`,
+      key,
+      state.pending,
+      facts.since ?? 'an unknown time',
+      resource.name,
+    );
+    context.logger.error(EVENTS.keyRotationIncomplete, {
+      resource: resource.name,
+      code: failure.code,
+      diagnosis: failure.diagnosis,
+      fix: failure.fix,
+    });
+    return { ok: false, failure };
+  }
   if (periodDays > 0) {
+    if (!context.leaseConfigured) return { ok: false, failure: leaseNotConfigured() };
     const missing = await context.rotation.checkPermissions(resource, secret);
     if (missing !== undefined) return { ok: false, failure: missing };
   }
-  const key = facts.keyName ?? 'the key in use (untagged)';
   const age = facts.ageDays === null ? '' : `, ${facts.ageDays} days old`;
   const due = facts.nextRotationAt === null ? 'scheduled rotation off' : `next rotation ${facts.nextRotationAt}`;
-  return { ok: true, facts, summary: `${key}${age}; ${due}` };
+  const leak = state.pending === null ? '' : `; a --leaked rotation is regenerating ${state.pending}`;
+  return { ok: true, facts, summary: `${key}${age}; ${due}${leak}` };
 }

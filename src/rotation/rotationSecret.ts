@@ -1,15 +1,11 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { KeyVaultSecret, SecretClient, SecretClientOptions } from '@azure/keyvault-secrets';
-import {
-  AggregateAuthenticationErrorName,
-  AuthenticationErrorName,
-  CredentialUnavailableErrorName,
-} from '@azure/identity';
 import { describeError } from '../errors/serviceError.js';
 import { readKey } from '../secrets/keyShape.js';
 import { createSecretClient } from '../secrets/keyVaultSecretSource.js';
 import { withTimeout } from '../timeout.js';
+import { isCredentialError } from './credentialError.js';
 import {
   credentialUnavailable,
   keyVaultUnavailable,
@@ -36,12 +32,6 @@ export interface NewVersion {
   /** Epoch ms; none when undefined. */
   readonly expiresOn: number | undefined;
 }
-
-const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
-  CredentialUnavailableErrorName,
-  AuthenticationErrorName,
-  AggregateAuthenticationErrorName,
-]);
 
 export interface RotationSecretStoreOptions {
   readonly vaultUrl: string;
@@ -88,7 +78,7 @@ export class RotationSecretStore {
   }
 
   /** Adds a version holding `value`, which becomes the latest; resolves to its version id. */
-  async write(name: string, value: string, keyName: string, version: NewVersion): Promise<string> {
+  async write(name: string, value: string, version: NewVersion): Promise<string> {
     const where = this.#where(name);
     let stored: KeyVaultSecret;
     try {
@@ -101,23 +91,24 @@ export class RotationSecretStore {
         }),
       );
     } catch (error) {
-      throw this.#writeFailure(where, keyName, 'write a new version of the secret', error);
+      throw this.#writeFailure(where, 'write a new version of the secret', error);
     }
     return stored.properties.version ?? '';
   }
 
   /**
-   * Proves the identity may change the secret without changing it: the given version's tags are
-   * written back as they are (Key Vault has no dry run; no new version, no key sent).
+   * Replaces the tags of one version, without a new version or the key being sent. The doctor writes
+   * a version's tags back unchanged to prove the identity may change the secret (Key Vault has no
+   * dry run); a `--leaked` rotation removes its `regeneratePending` tag this way.
    */
-  async touch(name: string, version: string, tags: Readonly<Record<string, string>>): Promise<void> {
+  async updateTags(name: string, version: string, tags: Readonly<Record<string, string>>): Promise<void> {
     const where = this.#where(name);
     try {
       await withTimeout(this.#timeoutMs, (abortSignal) =>
         this.#client.updateSecretProperties(name, version, { abortSignal, tags: { ...tags } }),
       );
     } catch (error) {
-      throw this.#writeFailure(where, 'no key', 'update the secret', error);
+      throw this.#writeFailure(where, 'update the secret', error);
     }
   }
 
@@ -126,7 +117,7 @@ export class RotationSecretStore {
   }
 
   #readFailure(where: string, error: unknown): RotationError {
-    if (error instanceof Error && CREDENTIAL_ERRORS.has(error.name)) return credentialUnavailable('Key Vault', error);
+    if (isCredentialError(error)) return credentialUnavailable('Key Vault', error);
     if (!isRestError(error) || error.statusCode === undefined)
       return keyVaultUnavailable(where, `no answer (${describeError(error)})`, error);
     const { statusCode, code } = error;
@@ -147,13 +138,12 @@ export class RotationSecretStore {
    * The SDK's error keeps the request, and a write's request body holds the key: it is described
    * here and never kept as a cause, so no later serialisation of the error can carry the key.
    */
-  #writeFailure(where: string, keyName: string, what: string, error: unknown): RotationError {
-    if (error instanceof Error && CREDENTIAL_ERRORS.has(error.name))
-      return credentialUnavailable('Key Vault', new Error(error.message));
+  #writeFailure(where: string, what: string, error: unknown): RotationError {
+    if (isCredentialError(error)) return credentialUnavailable('Key Vault', new Error(error.message));
     if (isRestError(error) && (error.statusCode === 401 || error.statusCode === 403)) {
       return permissionMissing(
         what,
-        `Key Vault answered ${error.statusCode} (${error.code ?? 'Forbidden'}) writing ${where}${keyName === 'no key' ? '' : `; ${keyName} was regenerated but not stored, and the secret still holds the key in use, which works`}`,
+        `Key Vault answered ${error.statusCode} (${error.code ?? 'Forbidden'}) writing ${where}`,
         SECRET_ROLE_FIX,
       );
     }
@@ -161,6 +151,6 @@ export class RotationSecretStore {
       isRestError(error) && error.statusCode !== undefined
         ? `Key Vault answered ${error.statusCode} (${error.code ?? 'error'})`
         : `no answer (${describeError(error)})`;
-    return secretWriteFailed(where, keyName, answer);
+    return secretWriteFailed(where, answer);
   }
 }

@@ -5,11 +5,27 @@ import { KEY_NAMES, ROTATION_MARGIN_MS, type KeyName } from '../model.js';
  * Where a rotation keeps its state: on the secret's latest version, as tags. `keyName` is the
  * account key the version holds (`key1` | `key2`), `rotatedAt` when it became the key in use (ISO
  * 8601), which is also when the other key stopped being used. The deployment writes the first
- * version with the same tags.
+ * version with the same tags. `regeneratePending` names a key that must still be regenerated: a
+ * `--leaked` rotation writes it with the new key and removes it once the suspected leaked key is
+ * regenerated, so a run killed in between leaves a mark the timer finishes and the doctor reports.
  */
-export const ROTATION_TAGS = { keyName: 'keyName', rotatedAt: 'rotatedAt' } as const;
+export const ROTATION_TAGS = {
+  keyName: 'keyName',
+  rotatedAt: 'rotatedAt',
+  regeneratePending: 'regeneratePending',
+} as const;
 
-const tagsSchema = z.object({ keyName: z.enum(KEY_NAMES).optional(), rotatedAt: z.iso.datetime().optional() });
+const tagsSchema = z.object({
+  keyName: z.enum(KEY_NAMES).optional(),
+  rotatedAt: z.iso.datetime().optional(),
+  regeneratePending: z.enum(KEY_NAMES).optional(),
+});
+
+/**
+ * How long a `regeneratePending` tag may stand before the doctor calls the `--leaked` run that wrote
+ * it interrupted (ms): a run regenerates the key within seconds of writing the tag.
+ */
+export const PENDING_GRACE_MS = 10 * 60_000;
 
 /** What a secret version says about the rotation. */
 export interface RotationState {
@@ -20,6 +36,8 @@ export interface RotationState {
    * written by hand, or before rotation was on) its creation time, which is never earlier.
    */
   readonly since: number | null;
+  /** The key a `--leaked` rotation still has to regenerate (`regeneratePending`), or `null`. */
+  readonly pending: KeyName | null;
 }
 
 /** The rotation state of a version, from its tags and creation time (epoch ms). */
@@ -30,12 +48,25 @@ export function rotationStateOf(version: {
   const parsed = tagsSchema.safeParse(version.tags);
   const tags = parsed.success ? parsed.data : {};
   const rotatedAt = tags.rotatedAt === undefined ? undefined : Date.parse(tags.rotatedAt);
-  return { keyName: tags.keyName ?? null, since: rotatedAt ?? version.createdOn ?? null };
+  return {
+    keyName: tags.keyName ?? null,
+    since: rotatedAt ?? version.createdOn ?? null,
+    pending: tags.regeneratePending ?? null,
+  };
 }
 
-/** The tags of a version that holds `keyName` from `at` (epoch ms). */
-export function rotationTags(keyName: KeyName, at: number): Record<string, string> {
-  return { [ROTATION_TAGS.keyName]: keyName, [ROTATION_TAGS.rotatedAt]: new Date(at).toISOString() };
+/** The tags of a version that holds `keyName` from `at` (epoch ms), with `pending` still to regenerate. */
+export function rotationTags(keyName: KeyName, at: number, pending?: KeyName): Record<string, string> {
+  return {
+    [ROTATION_TAGS.keyName]: keyName,
+    [ROTATION_TAGS.rotatedAt]: new Date(at).toISOString(),
+    ...(pending === undefined ? {} : { [ROTATION_TAGS.regeneratePending]: pending }),
+  };
+}
+
+/** The tags without the `regeneratePending` mark. */
+export function withoutPending(tags: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags).filter(([name]) => name !== ROTATION_TAGS.regeneratePending));
 }
 
 /** The account's other key. */
@@ -44,7 +75,7 @@ export function otherKey(keyName: KeyName): KeyName {
 }
 
 /** When the next scheduled rotation is due (epoch ms), or `null` when rotation is off or the age is unknown. */
-export function nextRotationAt(state: RotationState, periodDays: number): number | null {
+export function nextRotationAt(state: Pick<RotationState, 'keyName' | 'since'>, periodDays: number): number | null {
   if (periodDays <= 0 || state.since === null) return null;
   return state.since + periodDays * 86_400_000;
 }
@@ -53,6 +84,6 @@ export function nextRotationAt(state: RotationState, periodDays: number): number
  * From when the key that is not in use may be regenerated without an instance still holding it
  * (epoch ms): instances read the secret again at least every `secretMaxAgeMs`, plus a margin.
  */
-export function otherKeyFreeAt(state: RotationState, secretMaxAgeMs: number): number {
+export function otherKeyFreeAt(state: Pick<RotationState, 'keyName' | 'since'>, secretMaxAgeMs: number): number {
   return (state.since ?? 0) + secretMaxAgeMs + ROTATION_MARGIN_MS;
 }

@@ -43,10 +43,13 @@ function selfCheckJob(parts: Parts): ScheduledJob {
 
 /**
  * `key-rotation`, while KEY_ROTATION_DAYS is set: every KEY_ROTATION_SCHEDULE it rotates the keys
- * that are due. In Azure only one instance runs a timer at a time (the host's blob lease), and a
- * run that finds nothing due costs one Key Vault read per resource. Outcomes go to the log
- * (`key_rotated`, `key_rotation_failed`), which the rotation writes itself, and to the
- * `key_rotations` metric.
+ * that are due, repairs a secret that holds a key its account no longer has, and finishes a
+ * `--leaked` rotation that was interrupted. In Azure only one instance runs a timer at a time (the
+ * host's own blob lease); beyond that, each resource's work holds the account's rotation lease,
+ * shared with `npm run rotate` anywhere, and one held elsewhere is skipped until the next tick. A
+ * run that finds nothing to do costs one Key Vault read and one token exchange per resource.
+ * Outcomes go to the log (`key_rotated`, `key_rotation_failed`, `key_rotation_incomplete`), which
+ * the rotation writes itself, and to the `key_rotations` metric.
  */
 function keyRotationJob(parts: Parts): ScheduledJob[] {
   if (parts.config.rotation.periodDays === 0) return [];
@@ -59,6 +62,7 @@ function keyRotationJob(parts: Parts): ScheduledJob[] {
           const outcomes = await parts.rotation.run({
             mode: 'due',
             logFields: { invocationId: correlation.invocationId },
+            holder: `key-rotation timer on instance ${parts.instance.id} (invocation ${correlation.invocationId})`,
           });
           reportRotation(parts.telemetry, outcomes);
         } catch (error) {

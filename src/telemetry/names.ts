@@ -89,7 +89,7 @@ export const DIMENSION_VALUES = {
   result: ['hit', 'miss'],
   mode: ['foreground', 'background'],
   healthy: ['true', 'false'],
-  rotation: ['rotated', 'failed'],
+  rotation: ['rotated', 'repaired', 'failed'],
 } as const;
 
 /** Attributes of an upstream span (`dependencies.customDimensions`), beside the HTTP ones Application Insights maps itself. */
@@ -113,6 +113,12 @@ export const EVENTS = {
   keyRotationFailed: 'key_rotation_failed',
   /** A key was rotated: resource, keyName. */
   keyRotated: 'key_rotated',
+  /**
+   * A `--leaked` rotation stopped between storing the new key and regenerating the suspected leaked
+   * one, which still works: resource, code (`rotation_leak_pending`), diagnosis, fix. Logged by the
+   * doctor (and so the self-check) and by the rotation that finishes it (rotation/keyRotation.ts).
+   */
+  keyRotationIncomplete: 'key_rotation_incomplete',
   /** Telemetry is not exported, and why (an unusable connection string, the exporter failing to load). Once. */
   telemetryDisabled: 'telemetry_disabled',
   /** Exporting to Application Insights failed, with the fix. Once per process. */

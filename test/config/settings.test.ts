@@ -62,6 +62,7 @@ describe('loadConfig', () => {
         periodDays: 0,
         schedule: expect.objectContaining({ expression: '0 0 */6 * * *' }),
         armEndpoint: null,
+        leaseBlobServiceUrl: null,
       },
       resources: [
         {
@@ -442,6 +443,7 @@ describe('loadConfig: key rotation', () => {
       periodDays: 30,
       schedule: expect.objectContaining({ expression: '0 30 2 * * *' }),
       armEndpoint: 'https://127.0.0.1:8443',
+      leaseBlobServiceUrl: null,
     });
     expect(config.secretMaxAgeMs).toBe(15 * 60_000);
     expect(config.resources.map((r) => r.resourceId)).toEqual([accountId, null]);

@@ -110,10 +110,10 @@ const KEY_VAULT_SECRETS_OFFICER = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7';
 const KEY_VAULT_SECRETS_USER = '4633458b-17de-408a-b874-0445c86b69e6';
 
 /** What Azure itself answers in each cloud (the design's "upstream facts"), not the code's tables. */
-const CLOUD_FACTS: Record<CloudName, { customSubdomainSuffix: string; vaultSuffix: string; loginEndpoint: string }> = {
-  AzureCloud: { customSubdomainSuffix: 'cognitiveservices.azure.com', vaultSuffix: 'vault.azure.net', loginEndpoint: 'https://login.microsoftonline.com/' },
-  AzureChinaCloud: { customSubdomainSuffix: 'cognitiveservices.azure.cn', vaultSuffix: 'vault.azure.cn', loginEndpoint: 'https://login.chinacloudapi.cn/' },
-  AzureUSGovernment: { customSubdomainSuffix: 'cognitiveservices.azure.us', vaultSuffix: 'vault.usgovcloudapi.net', loginEndpoint: 'https://login.microsoftonline.us/' },
+const CLOUD_FACTS: Record<CloudName, { customSubdomainSuffix: string; vaultSuffix: string; loginEndpoint: string; storageSuffix: string }> = {
+  AzureCloud: { customSubdomainSuffix: 'cognitiveservices.azure.com', vaultSuffix: 'vault.azure.net', loginEndpoint: 'https://login.microsoftonline.com/', storageSuffix: 'core.windows.net' },
+  AzureChinaCloud: { customSubdomainSuffix: 'cognitiveservices.azure.cn', vaultSuffix: 'vault.azure.cn', loginEndpoint: 'https://login.chinacloudapi.cn/', storageSuffix: 'core.chinacloudapi.cn' },
+  AzureUSGovernment: { customSubdomainSuffix: 'cognitiveservices.azure.us', vaultSuffix: 'vault.usgovcloudapi.net', loginEndpoint: 'https://login.microsoftonline.us/', storageSuffix: 'core.usgovcloudapi.net' },
 };
 
 /** The realtime sample (realtimeEnabled): public cloud, beside the AzureCloud STS samples. */
@@ -355,7 +355,13 @@ describe.skipIf(compiler === undefined)('as deployed: the code accepts what the 
     expect(config.auth.cloud).toBe(cloud);
     expect(config.keyVaultUri).toBe(`https://kv-drift.${CLOUD_FACTS[cloud].vaultSuffix}`);
     expect(config.rateLimitPerMinute).toBe(60);
-    expect(config.rotation).toEqual({ periodDays: ROTATION_DAYS[cloud], schedule: expect.objectContaining({ expression: '0 0 */6 * * *' }), armEndpoint: null });
+    expect(config.rotation).toEqual({
+      periodDays: ROTATION_DAYS[cloud],
+      schedule: expect.objectContaining({ expression: '0 0 */6 * * *' }),
+      armEndpoint: null,
+      // The rotation lease lives in the host's own storage account, named by AzureWebJobsStorage__accountName.
+      leaseBlobServiceUrl: `https://stdrift.blob.${CLOUD_FACTS[cloud].storageSuffix}`,
+    });
     expect(config.secretMaxAgeMs).toBe(60 * 60_000);
     expect(config.resources.map((r) => ({ ...r }))).toEqual(
       SAMPLES[cloud].map((sample) => ({

@@ -107,6 +107,12 @@ describe('monitoring queries (infra/monitoring) and the names the code emits', (
     for (const event of events) expect(EVENT_NAMES, query.where).toContain(event);
   });
 
+  it('the rotation-failed alert reads every rotation event that needs a person: failures and an unfinished --leaked', () => {
+    const query = alertQueries().find((q) => q.where === 'alerts/rotation-failed.kql');
+    const events = listAfter(query?.text ?? '', /\['event'\]\)\s*==\s*('[^']*')/g);
+    expect(events.sort()).toEqual([EVENTS.keyRotationFailed, EVENTS.keyRotationIncomplete].sort());
+  });
+
   it('every event a query reads is logged by the code (through EVENTS)', () => {
     const read = new Set(queries.flatMap((q) => listAfter(q.text, /\['event'\]\)\s*==\s*('[^']*')/g)));
     expect(read.size).toBeGreaterThanOrEqual(2);

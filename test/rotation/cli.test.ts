@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,7 @@ import {
   startLocalStack,
   type LocalStack,
 } from '../../devstack/localStack.js';
+import { LEASE_CONTAINER } from '../../src/rotation/rotationLease.js';
 import { fetchConforming } from '../support/contract.js';
 
 interface Run {
@@ -17,19 +19,24 @@ interface Run {
 }
 
 /** `npm run rotate` as a process of its own, against the stack's settings, identity and CA. */
-function rotate(stack: LocalStack, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [join(repositoryRoot(), 'dist', 'src', 'rotation', 'cli.js'), '--settings', stack.settingsPath, ...args],
-      { env: { PATH: process.env.PATH, ...stack.processEnv } },
-    );
+function start(stack: LocalStack, ...args: string[]): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(
+    process.execPath,
+    [join(repositoryRoot(), 'dist', 'src', 'rotation', 'cli.js'), '--settings', stack.settingsPath, ...args],
+    { env: { PATH: process.env.PATH, ...stack.processEnv } },
+  );
+  const done = new Promise<Run>((resolve) => {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('exit', (status) => resolve({ status, stdout, stderr }));
   });
+  return { child, done };
+}
+
+function rotate(stack: LocalStack, ...args: string[]): Promise<Run> {
+  return start(stack, ...args).done;
 }
 
 function expectNoStackKeys(stack: LocalStack, text: string): void {
@@ -155,6 +162,71 @@ describe('npm run rotate', () => {
     const typo = await run('--leakd');
     expect(typo.status).toBe(2);
     expect(typo.stderr).toContain('Usage: npm run rotate');
+    const repairing = await run('--repair', '--leaked');
+    expect(repairing.status).toBe(2);
+    expect(repairing.stderr).toContain('--repair rotates nothing');
+  });
+
+  it('while another rotator holds the lease: exit 3, nothing changed, and the table says who holds it', async () => {
+    const held = stack.arm.holdNext('regenerateKey');
+    const first = start(stack, '--resource', 'speech', '--leaked', '--json');
+    await held.arrived;
+    const versions = stack.vault.versions('speech-key').length;
+    const busy = await run('--resource', 'speech', '--now');
+    expect(busy.status).toBe(3);
+    expect(busy.stdout).toMatch(
+      new RegExp(
+        `speech\\s+BUSY rotation_lease_held\\s+the rotation lease of .*speech-sandbox is held by npm run rotate on host ${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} pid ${first.child.pid ?? 0}, since [0-9T:.-]+Z, mode leaked; this run changed nothing`,
+      ),
+    );
+    expect(busy.stdout).toContain('1 left alone: another rotator holds the lease (exit code 3).');
+    expect(stack.vault.versions('speech-key')).toHaveLength(versions);
+    held.release();
+    expect((await first.done).status).toBe(0);
+  });
+
+  it("the issue's reproduction, with A killed after its regenerateKey took effect: --repair puts the account's working key back", async () => {
+    // The secret is due (31 days old); A, a scheduled run, lists the keys and is held at its regenerateKey.
+    const keys = stack.arm.keys(STACK_ACCOUNT_IDS.speech);
+    stack.vault.setSecret('speech-key', keys.key2, {
+      tags: { keyName: 'key2', rotatedAt: new Date(Date.now() - 31 * 86_400_000).toISOString() },
+    });
+    const beforeEffect = stack.arm.holdNext('regenerateKey');
+    const a = start(stack, '--resource', 'speech');
+    await beforeEffect.arrived;
+    // A stalls past its lease; B runs --leaked from start to end.
+    stack.blob.expireLease(LEASE_CONTAINER, STACK_ACCOUNT_IDS.speech.toLowerCase().slice(1));
+    const b = await run('--resource', 'speech', '--leaked', '--json');
+    expect(b.status).toBe(0);
+    const stored = stack.vault.versions('speech-key').at(-1);
+    // A's regeneration takes effect (the key B stored dies), and A is killed before it hears back.
+    const afterEffect = stack.arm.holdNext('regenerateKey', { afterEffect: true });
+    beforeEffect.release();
+    await afterEffect.arrived;
+    a.child.kill('SIGKILL');
+    expect((await a.done).status).toBe(null);
+    afterEffect.release();
+    expect(await stsAccepts(stack, stored?.value ?? '')).toBe(false);
+
+    const repaired = await run('--resource', 'speech', '--repair', '--json');
+    expect(repaired.status).toBe(0);
+    expect(JSON.parse(repaired.stdout)).toEqual([
+      {
+        resource: 'speech',
+        action: 'repaired',
+        keyName: 'key1',
+        reason: expect.stringMatching(
+          /^the secret held a key the account no longer has: stored key1 \(version [0-9a-f]{32}\)/,
+        ),
+      },
+    ]);
+    const latest = stack.vault.versions('speech-key').at(-1);
+    expect(latest?.value).toBe(stack.arm.keys(STACK_ACCOUNT_IDS.speech).key1);
+    expect(await stsAccepts(stack, latest?.value ?? '')).toBe(true);
+    expect(await tokenStatus(stack)).toBe(200);
+    const again = await run('--resource', 'speech', '--repair');
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/speech\s+skipped \(key1\)\s+nothing to repair/);
   });
 });
 

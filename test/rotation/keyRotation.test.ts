@@ -1,8 +1,7 @@
 import { InvocationContext } from '@azure/functions';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTimers } from '../../src/functions/timers.js';
-import type { Rotation, RotationOutcome, RotationRunOptions } from '../../src/rotation/keyRotation.js';
-import { buildInstance } from '../support/harness.js';
+import type { RotationOutcome, RotationRunOptions } from '../../src/rotation/keyRotation.js';
 import {
   ACCOUNT_IDS,
   expectNoKeys,
@@ -12,10 +11,16 @@ import {
   type RotationHarness,
 } from '../support/harness.js';
 import { useFileManagedIdentity } from '../support/managedIdentity.js';
+import {
+  anotherInstance,
+  expectLive,
+  latestVersion,
+  rotationOf,
+  stsAccepts as accepts,
+} from '../support/rotationChecks.js';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const DAY = 86_400_000;
-const JAPANWEST_STS = 'https://japanwest.api.cognitive.microsoft.com/sts/v1.0/issueToken';
 
 let h: RotationHarness;
 let caller: string;
@@ -31,12 +36,8 @@ afterEach(async () => {
   await h.close();
 });
 
-function rotation(): Rotation {
-  return h.parts.rotation;
-}
-
 async function rotate(options: RotationRunOptions): Promise<RotationOutcome[]> {
-  const outcomes = await rotation().run(options);
+  const outcomes = await rotationOf(h).run(options);
   expectNoKeys(JSON.stringify(outcomes), h.arm.everyKey());
   return outcomes;
 }
@@ -44,21 +45,8 @@ async function rotate(options: RotationRunOptions): Promise<RotationOutcome[]> {
 const speechOnly = (mode: RotationRunOptions['mode'], extra: Partial<RotationRunOptions> = {}) =>
   rotate({ mode, resource: 'speech', ...extra });
 
-/** Whether the STS accepts a key at the speech resource's regional host. */
-async function stsAccepts(key: string): Promise<boolean> {
-  const answer = await h.cognitive.fetch(JAPANWEST_STS, {
-    method: 'POST',
-    headers: { 'Ocp-Apim-Subscription-Key': key },
-  });
-  await answer.body?.cancel();
-  return answer.status === 200;
-}
-
-function latest(name = 'speech-key') {
-  const version = h.vault.versions(name).at(-1);
-  if (version === undefined) throw new Error(`no secret ${name}`);
-  return version;
-}
+const stsAccepts = (key: string) => accepts(h, key);
+const latest = (name = 'speech-key') => latestVersion(h, name);
 
 async function tokenStatus(): Promise<number> {
   return (await h.call('GET', '/api/token/speech', { authorization: `Bearer ${caller}` })).status;
@@ -94,18 +82,28 @@ describe('a scheduled rotation', () => {
     expect(await stsAccepts(before.key2)).toBe(false);
     expect(await stsAccepts(after.key2)).toBe(true);
 
-    // Upstream calls of one rotation: ARM listKeys (which key the secret holds), regenerateKey,
-    // listKeys (the stored key checked against the account); Key Vault: read, read just before the
-    // write, the write, read back.
+    // Upstream calls of one rotation: Key Vault read (due?); under the lease, read and ARM listKeys
+    // (which key the secret holds), both again just before regenerateKey, the write, and both read
+    // back (the stored key checked against the account).
     expect({ listKeys: armCalls('listKeys'), regenerateKey: armCalls('regenerateKey') }).toEqual({
-      listKeys: 2,
+      listKeys: 3,
       regenerateKey: 1,
     });
     expect(h.arm.calls.find((c) => c.operation === 'regenerateKey')).toMatchObject({
       keyName: 'Key2',
       apiVersion: '2024-10-01',
     });
-    expect({ reads: h.vault.requests.get, writes: h.vault.writes }).toEqual({ reads: 3, writes: { put: 1, patch: 0 } });
+    expect({ reads: h.vault.requests.get, writes: h.vault.writes }).toEqual({ reads: 4, writes: { put: 1, patch: 0 } });
+    // The lease: taken with its holder, renewed never (the fake clock did not move), cleared and released.
+    expect(h.blob.calls.map((c) => c.leaseAction ?? c.operation)).toEqual([
+      'acquire',
+      'createContainer',
+      'putBlob',
+      'acquire',
+      'setBlobMetadata',
+      'setBlobMetadata',
+      'release',
+    ]);
     // The app's own identity asked for an ARM token for the resource's cloud.
     expect(identity().requests).toContainEqual({
       resource: 'https://management.azure.com',
@@ -160,17 +158,45 @@ describe('a scheduled rotation', () => {
     expect((await speechOnly('due'))[0]).toMatchObject({ action: 'rotated', keyName: 'key2' });
   });
 
-  it("refuses to guess when the secret holds neither of the account's keys: nothing is regenerated", async () => {
+  it("a secret holding a key the account no longer has (the STS refuses it) is repaired with the account's working key", async () => {
     h.vault.setSecret('speech-key', KEYS.speechRotated, {
       tags: { keyName: 'key1', rotatedAt: new Date(T0).toISOString() },
     });
-    h.clock.now = T0 + 30 * DAY;
-    expect((await speechOnly('due'))[0]).toMatchObject({
-      action: 'failed',
-      code: 'rotation_secret_unrecognized',
-      detail: expect.stringContaining('holds a key that is neither key1 nor key2'),
+    h.clock.now = T0 + 3 * DAY;
+    const [outcome] = await speechOnly('due');
+    expect(outcome).toEqual({
+      resource: 'speech',
+      action: 'repaired',
+      keyName: 'key1',
+      reason: expect.stringMatching(
+        /^the secret held a key the account no longer has: stored key1 \(version [0-9a-f]{32}\), which the account has and the token service accepts$/,
+      ),
     });
     expect(armCalls('regenerateKey')).toBe(0);
+    expect(latest()).toMatchObject({
+      value: KEYS.speech,
+      tags: { keyName: 'key1', rotatedAt: new Date(T0 + 3 * DAY).toISOString() },
+    });
+    await expectLive(h);
+    expect(h.logText()).toMatch(/key_secret_repaired speech key1 speech-key/);
+  });
+
+  it("refuses to touch a secret whose key is not the account's but works (resourceId names another account)", async () => {
+    const other = 'b1c2d3e4f5061728394a5b6c7d8e9f0a';
+    h.cognitive.setKeys([...h.cognitive.keys(), { key: other, cloud: 'AzureCloud', region: 'japanwest' }]);
+    h.vault.setSecret('speech-key', other, { tags: { keyName: 'key1', rotatedAt: new Date(T0).toISOString() } });
+    h.clock.now = T0 + 30 * DAY;
+    const versions = h.vault.versions('speech-key').length;
+    expect((await rotate({ mode: 'repair', resource: 'speech' }))[0]).toMatchObject({
+      action: 'failed',
+      code: 'rotation_secret_unrecognized',
+      detail: expect.stringContaining(
+        "and the token service accepts it, so it is another account's key; nothing was regenerated or stored",
+      ),
+    });
+    expect((await speechOnly('due'))[0]).toMatchObject({ action: 'failed', code: 'rotation_secret_unrecognized' });
+    expect(armCalls('regenerateKey')).toBe(0);
+    expect(h.vault.versions('speech-key')).toHaveLength(versions);
   });
 });
 
@@ -278,23 +304,23 @@ describe('interrupted rotations: a clear code, nothing for callers, and the next
     await interrupted(
       () => h.arm.failNext(2, { status: 503, afterRegenerate: true }, 'regenerateKey'),
       'rotation_arm_unavailable',
-      /regenerateKey on .*speech-jpw: Azure Resource Manager answered 503/,
+      /^regenerateKey on .*speech-jpw: Azure Resource Manager answered 503 .*; before that this run asked for key2 to be regenerated, and no answer said whether it was; afterwards the secret holds key1 .*, which the account has, so callers are unaffected$/,
     );
   });
 
-  it('the secret write fails', async () => {
+  it('the secret write fails: the report says what was changed and what the secret holds afterwards', async () => {
     await interrupted(
       () => h.vault.failNextWrites(3, 500),
       'rotation_secret_write_failed',
-      /writing secret "speech-key" .*Key Vault answered 500.*key2 was regenerated but not stored/,
+      /^writing secret "speech-key" .*Key Vault answered 500 \(InternalServerError\); before that this run regenerated key2; afterwards the secret holds key1 \(version [0-9a-f]{32}\), which the account has, so callers are unaffected$/,
     );
   });
 
-  it('ARM answers 403: the identity may not regenerate keys', async () => {
+  it('ARM answers 403: the identity may not regenerate keys (nothing changed, so nothing else to say)', async () => {
     await interrupted(
       () => h.arm.deny(ACCOUNT_IDS.speech, 'regenerateKey'),
       'rotation_permission_missing',
-      /regenerateKey on .*speech-jpw: Azure Resource Manager answered 403 \(AuthorizationFailed\)/,
+      /^regenerateKey on .*speech-jpw: Azure Resource Manager answered 403 \(AuthorizationFailed\): [^;]*$/,
     );
   });
 
@@ -316,22 +342,7 @@ describe('interrupted rotations: a clear code, nothing for callers, and the next
   });
 });
 
-describe('two rotators at once end consistent', () => {
-  /** A second instance of the service against the same fakes, with its own rotation. */
-  function secondRotation(): Rotation {
-    const { parts } = buildInstance(h.env, h.dependencies);
-    if (parts instanceof Error) throw parts;
-    return parts.rotation;
-  }
-
-  async function expectConsistent(): Promise<void> {
-    const keys = h.arm.keys(ACCOUNT_IDS.speech);
-    const stored = latest();
-    expect([keys.key1, keys.key2]).toContain(stored.value);
-    expect(stored.value).toBe(keys[stored.tags.keyName as 'key1' | 'key2']);
-    expect(await stsAccepts(stored.value)).toBe(true);
-  }
-
+describe('two rotators at once: one lease per account', () => {
   it('in one process, a second run for the same resource joins the one in flight: one regeneration', async () => {
     h.clock.now = T0 + 30 * DAY;
     const [a, b] = await Promise.all([speechOnly('due'), speechOnly('due')]);
@@ -341,64 +352,37 @@ describe('two rotators at once end consistent', () => {
     expect(h.vault.writes.put).toBe(1);
   });
 
-  it('started together, neither fails and the secret holds a key the account accepts', async () => {
+  it('two instances started together: one rotates, the other changes nothing; one regeneration', async () => {
     h.clock.now = T0 + 30 * DAY;
     const outcomes = (
-      await Promise.all([speechOnly('due'), secondRotation().run({ mode: 'due', resource: 'speech' })])
+      await Promise.all([speechOnly('due'), anotherInstance(h).run({ mode: 'due', resource: 'speech' })])
     ).flat();
-    expect(outcomes.map((o) => o.action).sort()).toEqual(expect.arrayContaining(['rotated']));
-    expect(outcomes.every((o) => o.action !== 'failed')).toBe(true);
-    await expectConsistent();
+    expect(outcomes.map((o) => o.action).sort()).toEqual(['rotated', 'skipped']);
+    expect(armCalls('regenerateKey')).toBe(1);
+    await expectLive(h);
   });
 
-  it("the second to regenerate wins: the first finds the stored key dead and stores the account's current one", async () => {
+  it('while one holds the lease, another (any mode) is refused, says who holds it, and changes nothing', async () => {
     h.clock.now = T0 + 30 * DAY;
     const held = h.arm.holdNext('regenerateKey');
-    const first = speechOnly('due');
+    const first = rotate({ mode: 'due', resource: 'speech', holder: 'key-rotation timer on instance A' });
     await held.arrived;
-    // While the first rotator's regeneration is parked, a second one runs from start to end.
-    expect((await secondRotation().run({ mode: 'due', resource: 'speech' }))[0]).toMatchObject({
-      action: 'rotated',
-      keyName: 'key2',
-    });
+    for (const mode of ['leaked', 'now', 'repair', 'due'] as const) {
+      expect(await anotherInstance(h).run({ mode, resource: 'speech', holder: 'instance B' })).toEqual([
+        {
+          resource: 'speech',
+          action: 'skipped',
+          code: 'rotation_lease_held',
+          reason: `the rotation lease of ${ACCOUNT_IDS.speech} is held by key-rotation timer on instance A, since ${new Date(T0 + 30 * DAY).toISOString()}, mode due; this run changed nothing`,
+          fix: expect.stringContaining('a rotator renews the lease while it works and releases it at the end'),
+        },
+      ]);
+    }
     held.release();
-    // The first now regenerates key2 again (the second's stored key dies), finds a newer version
-    // holding a key the account no longer has, and stores the account's current one.
     expect((await first)[0]).toMatchObject({ action: 'rotated', keyName: 'key2' });
-    await expectConsistent();
-    expect(h.vault.writes.put).toBe(2);
-  });
-
-  it('the first to regenerate finds a newer version holding a working key, and does not write', async () => {
-    h.clock.now = T0 + 30 * DAY;
-    const held = h.arm.holdNext('regenerateKey', { afterEffect: true });
-    const first = speechOnly('due');
-    await held.arrived;
-    // The first has regenerated key2 but not heard back; a second rotator regenerates it again and stores it.
-    expect((await secondRotation().run({ mode: 'due', resource: 'speech' }))[0]).toMatchObject({ action: 'rotated' });
-    held.release();
-    expect((await first)[0]).toEqual({
-      resource: 'speech',
-      action: 'skipped',
-      keyName: 'key2',
-      reason: expect.stringMatching(/^another rotator stored key2 \(version [0-9a-f]{32}\) at the same time/),
-    });
-    await expectConsistent();
+    expect(armCalls('regenerateKey')).toBe(1);
     expect(h.vault.writes.put).toBe(1);
-  });
-
-  it("a write that lands after another rotator's is repaired by its own read-back", async () => {
-    h.clock.now = T0 + 30 * DAY;
-    const held = h.vault.holdNextWrite();
-    const first = speechOnly('due');
-    await held.arrived;
-    // The first has regenerated key2 and is storing it; a second rotator regenerates key2 again
-    // and stores it. Then the first's write lands: the latest version holds a dead key, for a moment.
-    await secondRotation().run({ mode: 'due', resource: 'speech' });
-    held.release();
-    expect((await first)[0]).toMatchObject({ action: 'rotated', keyName: 'key2' });
-    await expectConsistent();
-    expect(h.vault.writes.put).toBe(3);
+    await expectLive(h);
   });
 });
 

@@ -111,11 +111,13 @@ describe('continuous token traffic across rotations', () => {
     // Each instance met the leaked key once: an STS 401, a fresh read of the secret, a new token.
     const sts = h.cognitive.calls.filter((c) => c.path.endsWith('/issueToken'));
     expect(sts.filter((c) => c.status === 401)).toHaveLength(2);
-    // Upstream cost of the three rotations: three new secret versions, and per rotation two
-    // listKeys and one regenerateKey (the leaked one regenerates twice).
-    expect(h.vault.writes).toEqual({ put: 3, patch: 0 });
+    // Upstream cost of the three rotations: three new secret versions (the leaked one then drops
+    // its regeneratePending tag), and per rotation three listKeys (to decide, again just before
+    // each regeneration, and to check a scheduled rotation's write) and one regenerateKey (the
+    // leaked one regenerates twice). The ticks with nothing due call no ARM.
+    expect(h.vault.writes).toEqual({ put: 3, patch: 1 });
     expect(h.arm.calls.map((c) => c.operation).sort()).toEqual([
-      ...Array<string>(6).fill('listKeys'),
+      ...Array<string>(9).fill('listKeys'),
       ...Array<string>(4).fill('regenerateKey'),
     ]);
     for (const key of beforeLeak) expect(await stsAccepts(key)).toBe(false);

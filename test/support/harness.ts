@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { startFakeArm, type FakeArm } from '../../devstack/fakes/arm.js';
+import { startFakeBlobStorage, type FakeBlobStorage } from '../../devstack/fakes/blobStorage.js';
 import { startFakeCognitive, type FakeCognitive, type FakeKey } from '../../devstack/fakes/cognitive.js';
 import { startFakeEntra, type FakeEntra } from '../../devstack/fakes/entra.js';
 import { fakeKeyVaultCredential, startFakeKeyVault, type FakeKeyVault } from '../../devstack/fakes/keyVault.js';
@@ -306,12 +307,15 @@ const MANAGEMENT_AUDIENCES = [
 
 export interface RotationHarness extends Harness {
   readonly arm: FakeArm;
+  /** The app's storage account, where the rotation leases live; on the harness clock. */
+  readonly blob: FakeBlobStorage;
   readonly identity: FakeManagedIdentity;
 }
 
 /**
- * The harness with key rotation on (KEY_ROTATION_DAYS 30 unless overridden) and an ARM fake tied
- * to the STS fake, driven by the app's real credential through the managed-identity fake:
+ * The harness with key rotation on (KEY_ROTATION_DAYS 30 unless overridden), an ARM fake tied to
+ * the STS fake and a Blob Storage fake for the rotation lease (its leases expire on the harness
+ * clock), driven by the app's real credential through the managed-identity fake:
  * `process.env` must carry `identity.env` (set it once per test file; MSAL remembers the source).
  * The rotated secrets start tagged as key1 of their account, rotated at the start time.
  */
@@ -326,6 +330,10 @@ export async function startRotationHarness(
   const arm = await startFakeArm({
     cognitive: base.cognitive,
     acceptToken: (token) => MANAGEMENT_AUDIENCES.some((audience) => identity.tokensFor(audience).includes(token)),
+  });
+  const blob = await startFakeBlobStorage({
+    now: () => base.clock.now,
+    acceptToken: (token) => identity.tokensFor('https://storage.azure.com').includes(token),
   });
   arm.addAccount(ACCOUNT_IDS.speech, { cloud: 'AzureCloud', region: 'japanwest' }, { key1: KEYS.speech });
   arm.addAccount(
@@ -343,12 +351,17 @@ export async function startRotationHarness(
       tlsOptions: { ca: arm.certificatePem },
       retryOptions: { maxRetries: 1, retryDelayInMs: 10, maxRetryDelayInMs: 20 },
     },
+    blobClientOptions: {
+      tlsOptions: { ca: blob.certificatePem },
+      retryOptions: { maxTries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 20 },
+    },
     ...options.dependencies,
   });
   base.rebuild({
     TOKEN_RESOURCES: JSON.stringify(ROTATED_RESOURCES),
     KEY_ROTATION_DAYS: '30',
     ARM_ENDPOINT: arm.url,
+    AzureWebJobsStorage__blobServiceUri: blob.url,
     IDENTITY_ENDPOINT: identity.env.IDENTITY_ENDPOINT,
     AZURE_CLIENT_ID: IDENTITY_CLIENT_ID,
     ...options.settings,
@@ -356,9 +369,10 @@ export async function startRotationHarness(
   const close = base.close.bind(base);
   return Object.assign(base, {
     arm,
+    blob,
     identity,
     async close() {
-      await Promise.all([close(), arm.close()]);
+      await Promise.all([close(), arm.close(), blob.close()]);
     },
   });
 }

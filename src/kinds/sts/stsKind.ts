@@ -3,6 +3,7 @@ import { StsClient } from '../../sts/stsClient.js';
 import type { CredentialKind } from '../kind.js';
 import { createKeyExchange } from './keyExchange.js';
 import { stsClientView } from './stsEndpoints.js';
+import { stsAcceptsKey } from './stsKeyCheck.js';
 import { probeStsResource } from './stsProbe.js';
 import { parseStsResource, STS_KIND_NAMES, stsFieldsSchema, type StsResource } from './stsResource.js';
 
@@ -37,6 +38,7 @@ export const stsKind: CredentialKind<StsResource> = {
     return {
       mint: exchange,
       probe: (resource, options) => probeStsResource(resource, { steps, sts }, options),
+      checkKey: (resource, key) => stsAcceptsKey(sts, resource, key),
     };
   },
 };

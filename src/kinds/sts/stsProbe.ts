@@ -97,13 +97,7 @@ export async function probeStsResource(
     if (refused !== undefined) return failed(refused.cause, refused.detail, refused.fix);
   }
   const rotation =
-    resource.resourceId === null
-      ? undefined
-      : await checkRotation(
-          resource,
-          { now: steps.now, rotation: steps.rotation, periodDays: steps.rotationPeriodDays },
-          secret,
-        );
+    resource.resourceId === null ? undefined : await checkRotation(resource, steps.rotationFacts, secret);
   if (rotation?.ok === false) return failed(rotation.failure.code, rotation.failure.diagnosis, rotation.failure.fix);
   return {
     resource: resource.name,
