@@ -51,13 +51,18 @@ const log = (line) => console.log(`preprovision: ${line}`);
 const windows = process.platform === 'win32';
 const work = mkdtempSync(join(tmpdir(), 'preprovision-'));
 
-/** Quotes an argument for cmd.exe, which runs `az.cmd` on Windows; bodies go in files, never here. */
-const quote = (arg) => (windows && /[^\w./:=@-]/.test(arg) ? `"${arg}"` : arg);
+/**
+ * On Windows `az` is `az.cmd`, which only cmd.exe runs: its arguments are quoted for cmd (bodies go
+ * in files, never on a command line). `azd` is an .exe, started directly with Node's own quoting.
+ */
+const quote = (arg) => (/[^\w./:=@-]/.test(arg) ? `"${arg}"` : arg);
 
 /** Runs a CLI; its stdout, or a HookError carrying its stderr. */
 function run(command, args) {
-  const result = spawnSync(command, args.map(quote), { encoding: 'utf8', shell: windows && command === 'az' });
-  if (result.error?.code === 'ENOENT')
+  const shell = windows && command === 'az';
+  const result = spawnSync(command, shell ? args.map(quote) : args, { encoding: 'utf8', shell });
+  // cmd.exe says a missing command in words; spawn says ENOENT.
+  if (result.error?.code === 'ENOENT' || (shell && /is not recognized as an internal or external command/.test(result.stderr)))
     throw new HookError(
       command === 'az'
         ? 'the Azure CLI (az) is not on PATH: install it (https://aka.ms/azure-cli) and run az login, or register the app yourself and set AUTH_AUDIENCES (docs/deploy.md).'

@@ -227,6 +227,10 @@ describe('preprovision hook: refusals say what to do, and change nothing', () =>
     expect(azure.writes()).toEqual([]);
   }
 
+  it('no az on PATH: where to get it, and the way around', () => {
+    refused(fake(), { PATH: '/nonexistent' }, /the Azure CLI \(az\) is not on PATH: install it.*set AUTH_AUDIENCES/);
+  });
+
   it('az not signed in: run az login (azd auth login does not sign az in)', () => {
     refused(fake({ signedIn: false }), {}, /Azure CLI is not signed in.*Run az login.*azd auth login does not sign az in/);
   });
