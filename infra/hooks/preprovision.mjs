@@ -29,6 +29,7 @@ const SCOPE = 'Tokens.Request';
 const DEFAULT_RESOURCE_ROLES = ['Speech.Token'];
 const DEFAULT_OPERATOR_ROLES = 'TokenVending.Operator';
 // Graph replicates a new object for a few seconds; a write to it right after may not find it.
+// PREPROVISION_RETRY_DELAY_MS is for tests (0).
 const REPLICATION_RETRIES = 6;
 const REPLICATION_DELAY_MS = Number(process.env.PREPROVISION_RETRY_DELAY_MS ?? 5000);
 
@@ -109,11 +110,12 @@ function request(method, path, body) {
   }
 }
 
-/** A write to an object created moments ago, retried while Graph has not replicated it yet. */
-async function replicated(write) {
+/** A write; when it names an object created in this run (`fresh`), retried while Graph has not replicated it yet. */
+async function write(fresh, call) {
+  if (!fresh) return call();
   for (let attempt = 1; ; attempt++) {
     try {
-      return write();
+      return call();
     } catch (error) {
       const code = graphCode(error);
       const notYet =
@@ -177,7 +179,7 @@ function spaRedirectUris() {
     } catch {
       throw new HookError(`SPA_REDIRECT_URIS: ${uri} is not a URL (e.g. https://app.contoso.com/ or http://localhost:5173/).`);
     }
-    if (url.protocol !== 'https:' && url.hostname !== 'localhost' && url.hostname !== '127.0.0.1')
+    if (url.protocol !== 'https:' && url.hostname !== 'localhost')
       throw new HookError(`SPA_REDIRECT_URIS: ${uri} must be https (Entra allows http for localhost only).`);
   }
   return uris;
@@ -209,7 +211,7 @@ const scope = () => ({
 });
 
 /** The app registration named by `idSetting`, else the one with `displayName`, else a new one. */
-async function findOrCreate(idSetting, displayName, creation) {
+function findOrCreate(idSetting, displayName, creation) {
   const appId = env(idSetting);
   if (appId !== undefined) {
     const app = appById(appId);
@@ -235,10 +237,10 @@ async function findOrCreate(idSetting, displayName, creation) {
   return { app, created: true };
 }
 
-/** PATCHes the properties in `changes`, if any; `fresh`: they name an object created in this run. */
+/** PATCHes the properties in `changes`, if any. */
 async function patch(app, fresh, changes) {
   if (Object.keys(changes).length === 0) return;
-  await (fresh ? replicated : (write) => write())(() => request('PATCH', `applications/${app.id}`, changes));
+  await write(fresh, () => request('PATCH', `applications/${app.id}`, changes));
   log(`updated ${app.displayName}: ${Object.keys(changes).join(', ')}`);
   Object.assign(app, changes);
 }
@@ -246,12 +248,12 @@ async function patch(app, fresh, changes) {
 async function ensureServicePrincipal(app, fresh) {
   const found = request('GET', filterPath('servicePrincipals', 'appId', app.appId)).value[0];
   if (found !== undefined) return;
-  await (fresh ? replicated : (write) => write())(() => request('POST', 'servicePrincipals', { appId: app.appId }));
+  await write(fresh, () => request('POST', 'servicePrincipals', { appId: app.appId }));
   log(`created the service principal of ${app.displayName}`);
 }
 
 async function ensureApi(roles) {
-  const { app, created } = await findOrCreate('AUTH_API_APP_ID', `ai-token-vending-${env('AZURE_ENV_NAME')}`, {
+  const { app, created } = findOrCreate('AUTH_API_APP_ID', `ai-token-vending-${env('AZURE_ENV_NAME')}`, {
     api: { requestedAccessTokenVersion: 2 },
   });
   const changes = {};
@@ -275,7 +277,7 @@ async function ensureApi(roles) {
 
 async function ensureSpa(api, redirectUris) {
   const scopeId = api.api.oauth2PermissionScopes.find((s) => s.value === SCOPE).id;
-  const { app, created } = await findOrCreate('AUTH_SPA_CLIENT_ID', `ai-token-vending-${env('AZURE_ENV_NAME')}-spa`, {});
+  const { app, created } = findOrCreate('AUTH_SPA_CLIENT_ID', `ai-token-vending-${env('AZURE_ENV_NAME')}-spa`, {});
   const changes = {};
   const spa = app.spa ?? {};
   const uris = spa.redirectUris ?? [];
