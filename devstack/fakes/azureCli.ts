@@ -3,17 +3,15 @@
  * (infra/hooks/preprovision.mjs) uses them, as executables on a PATH: `az account show`,
  * `az cloud show`, `az rest` against Microsoft Graph (applications and service principals, with
  * Graph's own rules for what a PATCH may change), and `azd env set`. The state (sign-in, cloud,
- * tenant, Graph objects, azd values) lives in a JSON file, so it outlives each process as it does
- * in Entra; every call is recorded there. `az` answers failures as az does: `ERROR: <reason>(<body>)`
- * on stderr, exit code 1.
- *
- * `createFakeAzureCli` writes the two executables; each runs `azureCliMain.js` from dist/.
+ * tenant, Graph objects, azd values) lives in the test's process, so it outlives each CLI process
+ * as it does in Entra; every call is recorded. `az` answers failures as az does:
+ * `ERROR: <reason>(<body>)` on stderr, exit code 1.
  */
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repositoryRoot } from '../repository.js';
 
 export type FakeCloud = 'AzureCloud' | 'AzureChinaCloud' | 'AzureUSGovernment';
 
@@ -279,28 +277,27 @@ function az(state: CliState, args: readonly string[], record: (rest: CliCall['re
   throw new CliFailure(`fake az: no fake for az ${args.join(' ')}`, 2);
 }
 
-/** Runs one CLI call against the state file: what the process prints and its exit code. */
-export function runFakeCli(
-  statePath: string,
+/** One CLI call against the state: what the process prints, and its exit code. */
+function answer(
+  state: CliState,
   cli: string,
   args: readonly string[],
-): { stdout: string; stderr: string; exitCode: number } {
-  const state = JSON.parse(readFileSync(statePath, 'utf8')) as CliState;
+): { stream: 'out' | 'err'; text: string; exitCode: number } {
   let rest: CliCall['rest'];
-  let result: { stdout: string; stderr: string; exitCode: number };
+  let result: { stream: 'out' | 'err'; text: string; exitCode: number };
   try {
     if (cli === 'azd') {
       if (args[0] !== 'env' || args[1] !== 'set' || args.length !== 4)
         throw new CliFailure(`fake azd: no fake for azd ${args.join(' ')}`, 2);
       state.azdEnv[args[2] ?? ''] = args[3] ?? '';
-      result = { stdout: '', stderr: '', exitCode: 0 };
+      result = { stream: 'out', text: '', exitCode: 0 };
     } else {
-      const answer = az(state, args, (r) => (rest = r));
-      result = { stdout: answer === undefined ? '' : `${JSON.stringify(answer, null, 2)}\n`, stderr: '', exitCode: 0 };
+      const output = az(state, args, (r) => (rest = r));
+      result = { stream: 'out', text: output === undefined ? '' : `${JSON.stringify(output, null, 2)}\n`, exitCode: 0 };
     }
   } catch (error) {
     if (!(error instanceof CliFailure)) throw error;
-    result = { stdout: '', stderr: `ERROR: ${error.message}\n`, exitCode: error.exitCode };
+    result = { stream: 'err', text: `ERROR: ${error.message}\n`, exitCode: error.exitCode };
   }
   state.calls.push({
     cli: cli === 'azd' ? 'azd' : 'az',
@@ -308,30 +305,61 @@ export function runFakeCli(
     ...(rest === undefined ? {} : { rest }),
     exitCode: result.exitCode,
   });
-  writeFileSync(statePath, JSON.stringify(state, null, 2));
   return result;
 }
 
+/**
+ * The executables: bash scripts that send their name and arguments (NUL-separated) to the fake's
+ * loopback port and print what it answers (`<exit code> out|err` on the first line, then the
+ * output). A call costs a bash start, not a Node start.
+ */
+function cliScript(cli: string, port: number): string {
+  return [
+    '#!/bin/bash',
+    `exec 3<>/dev/tcp/127.0.0.1/${port} || exit 3`,
+    `printf '%s\\0' ${cli} "$#" "$@" >&3`,
+    'read -r code stream <&3',
+    'if [ "$stream" = err ]; then cat <&3 >&2; else cat <&3; fi',
+    'exit "$code"',
+    '',
+  ].join('\n');
+}
+
+/** Answers each connection: `<cli>\0<count>\0<arg>\0...`. */
+function serve(state: CliState): Server {
+  return createServer((socket) => {
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      const fields = received.split('\0');
+      const [cli = '', count = ''] = fields;
+      // The fields are complete once the last one's terminator has arrived.
+      if (fields.length < 3 || fields.length - 1 < 2 + Number(count)) return;
+      const { stream, text, exitCode } = answer(state, cli, fields.slice(2, 2 + Number(count)));
+      socket.end(`${exitCode} ${stream}\n${text}`);
+    });
+    socket.on('error', () => undefined);
+  });
+}
+
 export interface FakeAzureCli {
-  /** Holds `az` and `azd`: put it first on PATH. */
-  readonly binDir: string;
-  /** PATH and the state file's location, for the process that runs the CLIs. */
+  /** PATH with `az` and `azd` first, for the process that runs them. */
   readonly env: Readonly<Record<string, string>>;
+  /** A copy of the state now. */
   state(): CliState;
   update(change: (state: CliState) => void): void;
   /** Calls that changed something: Graph writes and `azd env set` that succeeded. */
   writes(): CliCall[];
   clearCalls(): void;
-  close(): void;
+  close(): Promise<void>;
 }
 
 const TENANT = '72f988bf-0000-4000-8000-00000000abcd';
 const SUBSCRIPTION = '00000000-0000-4000-8000-0000000000aa';
 
 /** A signed-in az in the public cloud, one subscription in tenant `TENANT`, an empty directory. */
-export function createFakeAzureCli(initial: Partial<CliState> = {}): FakeAzureCli {
-  const dir = mkdtempSync(join(tmpdir(), 'fake-azure-cli-'));
-  const statePath = join(dir, 'state.json');
+export async function startFakeAzureCli(initial: Partial<CliState> = {}): Promise<FakeAzureCli> {
   const state: CliState = {
     signedIn: true,
     cloud: 'AzureCloud',
@@ -342,35 +370,38 @@ export function createFakeAzureCli(initial: Partial<CliState> = {}): FakeAzureCl
     failures: [],
     azdEnv: {},
     calls: [],
-    ...initial,
+    ...structuredClone(initial),
   };
-  writeFileSync(statePath, JSON.stringify(state, null, 2));
-  const main = join(repositoryRoot(), 'dist', 'devstack', 'fakes', 'azureCliMain.js');
+  const server = serve(state);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const binDir = mkdtempSync(join(tmpdir(), 'fake-azure-cli-'));
   for (const cli of ['az', 'azd']) {
-    const file = join(dir, cli);
-    writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${main}" ${cli} "$@"\n`);
-    chmodSync(file, 0o755);
+    writeFileSync(join(binDir, cli), cliScript(cli, port));
+    chmodSync(join(binDir, cli), 0o755);
   }
-  const read = () => JSON.parse(readFileSync(statePath, 'utf8')) as CliState;
   return {
-    binDir: dir,
-    env: { PATH: `${dir}:/usr/bin:/bin`, FAKE_AZURE_CLI_STATE: statePath },
-    state: read,
-    update(change) {
-      const current = read();
-      change(current);
-      writeFileSync(statePath, JSON.stringify(current, null, 2));
-    },
+    env: { PATH: `${binDir}:/usr/bin:/bin` },
+    state: () => structuredClone(state),
+    update: (change) => change(state),
     writes: () =>
-      read().calls.filter(
-        (c) => c.exitCode === 0 && (c.cli === 'azd' || (c.rest !== undefined && c.rest.method !== 'GET')),
+      structuredClone(
+        state.calls.filter(
+          (c) => c.exitCode === 0 && (c.cli === 'azd' || (c.rest !== undefined && c.rest.method !== 'GET')),
+        ),
       ),
-    clearCalls() {
-      this.update((s) => (s.calls = []));
+    clearCalls: () => {
+      state.calls = [];
     },
-    close: () => {
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        rmSync(binDir, { recursive: true, force: true });
+        server.close(() => resolve());
+      }),
   };
 }
 

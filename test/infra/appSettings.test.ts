@@ -226,6 +226,7 @@ const ROTATION_REFUSALS = {
 } as const;
 const refusals = new Map<string, Snapshot>();
 
+// Nine compiler processes at once: on a busy 2-core machine they take minutes, not seconds.
 beforeAll(async () => {
   if (compiler === undefined) return;
   workDir = mkdtempSync(join(tmpdir(), 'infra-drift-'));
@@ -242,7 +243,7 @@ beforeAll(async () => {
   grantsNobody = refused;
   CLOUD_NAMES.forEach((cloud, i) => samples.set(cloud, rest[i]!));
   refusalNames.forEach((name, i) => refusals.set(name, rest[CLOUD_NAMES.length + i]!));
-}, 120_000);
+}, 300_000);
 
 afterAll(() => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });

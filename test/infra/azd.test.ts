@@ -4,11 +4,12 @@
  * the azd Functions templates' names; azure.yaml runs the preprovision hook on every platform;
  * the hook's default roles are the Bicep's defaults; docs/deploy.md names every variable.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFakeAzureCli } from '../../devstack/fakes/azureCli.js';
+import { startFakeAzureCli } from '../../devstack/fakes/azureCli.js';
 import { repositoryRoot } from '../../devstack/localStack.js';
 import { findBicepCompiler } from '../support/bicep.js';
 
@@ -67,10 +68,10 @@ describe.skipIf(compiler === undefined)('main.parameters.json: an azd variable f
     expect(template.outputs).not.toHaveProperty('AZURE_FUNCTION_APP_NAME');
   });
 
-  it('the hook creates exactly the roles of the Bicep defaults (aiResources, operatorRoles) when neither is set', () => {
-    const azure = createFakeAzureCli();
+  it('the hook creates exactly the roles of the Bicep defaults (aiResources, operatorRoles) when neither is set', async () => {
+    const azure = await startFakeAzureCli();
     try {
-      const run = spawnSync(process.execPath, [join(root, 'infra', 'hooks', 'preprovision.mjs')], {
+      const run = await promisify(execFile)(process.execPath, [join(root, 'infra', 'hooks', 'preprovision.mjs')], {
         encoding: 'utf8',
         env: { ...azure.env, AZURE_ENV_NAME: 'defaults' },
       });
@@ -79,7 +80,7 @@ describe.skipIf(compiler === undefined)('main.parameters.json: an azd variable f
       const operatorRoles = String(template.parameters.operatorRoles!.defaultValue).split(',');
       expect(azure.state().applications[0]!.appRoles.map((r) => r.value)).toEqual([...resources.flatMap((r) => r.allowedRoles), ...operatorRoles]);
     } finally {
-      azure.close();
+      await azure.close();
     }
   });
 });
