@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['**/dist/', '**/node_modules/', 'tools/', 'sandbox/demo/'] },
+  { ignores: ['**/dist/', '**/node_modules/', 'tools/', 'sandbox/demo/', '**/bin/', '**/obj/'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   tseslint.configs.stylisticTypeChecked,

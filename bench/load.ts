@@ -7,6 +7,8 @@ export interface LoadResult {
   readonly requestsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** Every request's latency in ms, sorted. */
+  readonly latencies: readonly number[];
 }
 
 /** A bounded closed-loop load: `total` GETs with `concurrency` keep-alive connections, then stop. */
@@ -33,9 +35,30 @@ export async function load(
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { requests: total, failures, seconds, requestsPerSecond: total / seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
+  return summarize(latencies, failures, seconds);
+}
+
+function summarize(latencies: number[], failures: number, seconds: number): LoadResult {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return {
+    requests: sorted.length,
+    failures,
+    seconds,
+    requestsPerSecond: sorted.length / seconds,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    latencies: sorted,
+  };
+}
+
+/** Several runs as one: their requests over their summed time, percentiles over every latency. */
+export function combined(results: readonly LoadResult[]): LoadResult {
+  return summarize(
+    results.flatMap((r) => r.latencies),
+    results.reduce((n, r) => n + r.failures, 0),
+    results.reduce((n, r) => n + r.seconds, 0),
+  );
 }
 
 export function get(url: string, headers: Record<string, string>, agent?: Agent): Promise<number> {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startFakeArm, type FakeArm } from './fakes/arm.js';
 import { startFakeAppInsights, type FakeAppInsights } from './fakes/appInsights.js';
+import { startFakeAzureOpenAI, type FakeAzureOpenAI } from './fakes/azureOpenAI.js';
 import { startFakeCognitive, type FakeCognitive } from './fakes/cognitive.js';
 import { startFakeEntra, type FakeEntra } from './fakes/entra.js';
 import { startFakeKeyVault, type FakeKeyVault } from './fakes/keyVault.js';
@@ -20,6 +21,12 @@ export const STACK_KEYS = {
   speech: 'c0ffee00c0ffee00c0ffee00c0ffee00',
   translator: 'Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa9Zx8Yw7Vu6Ts5Rq4Po3Nm2Lk1Ji0HgFeDcBa1Zx2Yw3Vu4TZ',
 } as const;
+
+/**
+ * The stack's Azure OpenAI account, answering at `openai.url`: one realtime deployment, keyless
+ * (`disableLocalAuth`), the app's managed identity holding "Cognitive Services OpenAI User".
+ */
+export const STACK_REALTIME = { account: 'aoai-sandbox', deployment: 'gpt-realtime', model: 'gpt-realtime' } as const;
 
 /** The accounts behind the stack's resources, as the ARM fake knows them. */
 export const STACK_ACCOUNT_IDS = {
@@ -44,6 +51,8 @@ export interface LocalStack extends Omit<DevFakes, 'close'> {
   /** `http://127.0.0.1:PORT/api`. */
   readonly apiUrl: string;
   readonly hostOutput: string[];
+  /** The host process's id (the benchmark reads its CPU time). */
+  readonly hostPid: number | undefined;
   /** Stops the host, then the fakes. */
   stop(): Promise<void>;
 }
@@ -56,6 +65,11 @@ export interface DevFakes {
   readonly identity: FakeManagedIdentity;
   /** Azure Resource Manager for the resources' accounts (key rotation), tied to the STS fake. */
   readonly arm: FakeArm;
+  /**
+   * Azure OpenAI's realtime surface (STACK_REALTIME), taking the managed identity's tokens. No
+   * resource in TOKEN_RESOURCES uses it yet: the openai-realtime kind comes with issue 19.
+   */
+  readonly openai: FakeAzureOpenAI;
   /** Application Insights ingestion, when the stack was asked to export telemetry. */
   readonly appInsights: FakeAppInsights | undefined;
   /** A local.settings.json pointing at the fakes. */
@@ -91,10 +105,10 @@ export interface DevFakesOptions {
 const MONITOR = 'https://monitor.azure.com';
 
 /**
- * Fake Entra, Key Vault, STS, ARM and managed identity in this process, and settings pointing at
- * them. Key rotation is on (every 30 days): both resources have an account at the ARM fake, whose
- * first key is the one in their secret, tagged as key1 from now. With `telemetry`, a fake
- * Application Insights ingestion too.
+ * Fake Entra, Key Vault, STS, ARM, Azure OpenAI and managed identity in this process, and settings
+ * pointing at them. Key rotation is on (every 30 days): both resources have an account at the ARM
+ * fake, whose first key is the one in their secret, tagged as key1 from now. With `telemetry`, a
+ * fake Application Insights ingestion too.
  */
 export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevFakes> {
   const latencyMs = options.upstreamLatencyMs ?? 0;
@@ -112,6 +126,17 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
   const arm = await startFakeArm({
     cognitive,
     acceptToken: (token) => identity.tokensFor('https://management.azure.com').includes(token),
+    latencyMs,
+  });
+  const openai = await startFakeAzureOpenAI({
+    accounts: [
+      {
+        name: STACK_REALTIME.account,
+        deployments: { [STACK_REALTIME.deployment]: STACK_REALTIME.model },
+        localAuthDisabled: true,
+      },
+    ],
+    acceptToken: (token, audience) => identity.tokensFor(audience).includes(token),
     latencyMs,
   });
   const loopback = { cloud: 'AzureCloud', subdomain: 'loopback' } as const;
@@ -187,6 +212,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
     cognitive,
     identity,
     arm,
+    openai,
     appInsights,
     settingsPath,
     certificatePath,
@@ -207,6 +233,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
         cognitive.close(),
         identity.close(),
         arm.close(),
+        openai.close(),
         appInsights?.close(),
       ]);
       rmSync(directory, { recursive: true, force: true });
@@ -249,6 +276,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...fakes,
     apiUrl,
     hostOutput,
+    hostPid: host.pid,
     async stop() {
       await stopProcess(host);
       await stopFakes();

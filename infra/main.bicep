@@ -2,7 +2,7 @@ targetScope = 'subscription'
 
 metadata description = 'AI token vending: a Flex Consumption function that exchanges Key Vault-held Azure AI keys for short-lived tokens.'
 
-import { aiResource, checkedAiResource, normalizeRegion } from 'modules/types.bicep'
+import { aiResource, checkedAiResource, isResourceName, normalizeRegion, realtimeSession } from 'modules/types.bicep'
 
 @minLength(1)
 @maxLength(64)
@@ -117,6 +117,50 @@ param apiManagementResourceGroup string = ''
 @description('Token requests per caller per minute across every instance, enforced by API Management (apiManagementName).')
 param apiManagementRateLimitPerMinute int = 60
 
+@description('Deploy an Azure OpenAI account with a GPT Realtime deployment, keyless, and vend one-minute realtime keys for it (TOKEN_RESOURCES kind openai-realtime). Off: nothing realtime is deployed or configured.')
+param realtimeEnabled bool = false
+
+@minLength(1)
+@maxLength(46)
+@description('Name of the realtime resource: the URL /api/token/{name} and part of the account name. Letters, digits and "-".')
+param realtimeName string = 'assistant'
+
+@description('Region of the realtime account. GPT Realtime (GA) runs in global deployments in eastus2 and swedencentral only; any other is refused.')
+param realtimeLocation string = 'eastus2'
+
+@minLength(1)
+@description('Name of the realtime deployment (what the service sends as session.model).')
+param realtimeDeploymentName string = 'gpt-realtime'
+
+@minLength(1)
+@description('The realtime model to deploy.')
+param realtimeModelName string = 'gpt-realtime'
+
+@minLength(1)
+@description('Its version.')
+param realtimeModelVersion string = '2025-08-28'
+
+@minValue(1)
+@description('GlobalStandard capacity of the deployment, in units of 1,000 tokens per minute of the subscription\'s quota.')
+param realtimeCapacity int = 10
+
+@description('App roles (roles claim) that may request a realtime key, comma-separated.')
+param realtimeAllowedRoles string = 'Realtime.Talk'
+
+@description('Delegated scopes (scp claim) that may request a realtime key, comma-separated. With realtimeAllowedRoles empty too, the deployment is refused: nobody would be granted.')
+param realtimeAllowedScopes string = ''
+
+@minValue(0)
+@description('Realtime keys per caller per minute (callerLimitPerMinute), over RATE_LIMIT_PER_MINUTE: a realtime minute costs money. 0: RATE_LIMIT_PER_MINUTE alone.')
+param realtimeCallerLimitPerMinute int = 6
+
+@description('The system prompt of every realtime session, set by the operator and never shown to or changed by the caller. Empty: none.')
+param realtimeInstructions string = ''
+
+@minLength(1)
+@description('The voice of every realtime session.')
+param realtimeVoice string = 'marin'
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -199,6 +243,30 @@ var rotatedAccounts = !rotation
 var rotatorScopes = union(
   [subscription().id],
   map(filter(range(0, length(resources)), i => rotated[i]), i => '/subscriptions/${accounts[i].subscriptionId}')
+)
+
+// The realtime resource, checked before anything is created. GPT Realtime (GA) runs in global
+// deployments in these regions of the public cloud only ("Use the GPT Realtime API via WebRTC");
+// the code would accept a .us or .cn endpoint, but no region there has the model.
+var realtimeRegions = ['eastus2', 'swedencentral']
+var realtimeRoles = filter(map(split(realtimeAllowedRoles, ','), role => trim(role)), role => !empty(role))
+var realtimeScopes = filter(map(split(realtimeAllowedScopes, ','), scope => trim(scope)), scope => !empty(scope))
+var realtimeRegion = !realtimeEnabled
+  ? ''
+  : cloud != 'AzureCloud'
+      ? fail('realtimeEnabled: GPT Realtime runs in ${join(realtimeRegions, ' and ')} of the public cloud only, not in ${cloud}; turn realtimeEnabled off here.')
+      : !contains(realtimeRegions, normalizeRegion(realtimeLocation))
+          ? fail('realtimeLocation "${realtimeLocation}": GPT Realtime (GA) runs in global deployments in ${join(realtimeRegions, ' and ')} only; choose one of them (the rest of the deployment may stay in ${location}).')
+          : !isResourceName(realtimeName)
+              ? fail('realtimeName "${realtimeName}": the name may hold letters, digits and "-" only, not at either end (it becomes part of the account name and of the URL).')
+              : contains(resourceNames, toLower(realtimeName))
+                  ? fail('realtimeName "${realtimeName}" is also an aiResources name; names must be unique, ignoring case (they name the URL /api/token/{name}).')
+                  : empty(realtimeRoles) && empty(realtimeScopes)
+                      ? fail('realtimeAllowedRoles and realtimeAllowedScopes are both empty: the realtime resource would grant nobody; list app roles and/or delegated scopes (an empty list is refused, not opened to every caller).')
+                      : normalizeRegion(realtimeLocation)
+var realtimeSessionValue realtimeSession = union(
+  empty(realtimeInstructions) ? {} : { instructions: realtimeInstructions },
+  { audio: { output: { voice: realtimeVoice } } }
 )
 
 var readerPrincipalId = !principalCanReadSecrets
@@ -290,6 +358,20 @@ module newAccounts 'modules/aiAccount.bicep' = [
     }
   }
 ]
+
+module realtime 'modules/realtimeAccount.bicep' = if (realtimeEnabled) {
+  scope: rg
+  params: {
+    name: toLower('${abbrs.cognitiveServicesAccounts}${realtimeName}-${resourceToken}')
+    region: realtimeRegion
+    deploymentName: realtimeDeploymentName
+    modelName: realtimeModelName
+    modelVersion: realtimeModelVersion
+    capacity: realtimeCapacity
+    minterPrincipalId: identity.outputs.principalId
+    tags: tags
+  }
+}
 
 // Exactly the two actions rotation needs, not Cognitive Services Contributor (which may also change and
 // delete accounts). A role definition is a tenant-wide object: its name carries the environment and
@@ -387,6 +469,25 @@ module api 'modules/functionApp.bicep' = {
         rotated[i] ? { resourceId: keys[i].outputs.accountId } : {}
       )
     ]
+    // The realtime resource in design.md's shape, only when it is deployed.
+    realtimeTokenResources: !realtimeEnabled
+      ? []
+      : [
+          union(
+            {
+              name: realtimeName
+              kind: 'openai-realtime'
+              cloud: cloud
+              endpoint: realtime!.outputs.endpoint
+              region: realtimeRegion
+              deployment: realtime!.outputs.deploymentName
+              session: realtimeSessionValue
+              allowedRoles: realtimeRoles
+              allowedScopes: realtimeScopes
+            },
+            realtimeCallerLimitPerMinute > 0 ? { callerLimitPerMinute: realtimeCallerLimitPerMinute } : {}
+          )
+        ]
     rateLimitPerMinute: rateLimitPerMinute
     keyRotationDays: rotation ? keyRotationDays : 0
     keyRotationSchedule: trim(keyRotationSchedule)

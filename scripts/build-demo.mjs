@@ -1,8 +1,8 @@
 // npm run build:demo: the demo page built the way a frontend app uses the client. Pack
-// packages/client into a tarball, install that tarball into sandbox/demo (offline: it is the
-// demo's only dependency), and bundle the page with Vite into sandbox/demo/dist, which the
-// sandbox serves. Installing the tarball, not the workspace link, proves what `files` and
-// `exports` publish.
+// packages/client into a tarball, install that tarball and MSAL.js (@azure/msal-browser, the
+// version the root's @azure/identity already brought into npm's cache, so no download is needed)
+// into sandbox/demo, and bundle the page with Vite into sandbox/demo/dist, which the sandbox
+// serves. Installing the tarball, not the workspace link, proves what `files` and `exports` publish.
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -49,7 +49,7 @@ renameSync(join(packDir, packed.filename), tarball);
 
 // A fresh node_modules every time: npm would keep an old copy of a tarball whose version did not change.
 rmSync(join(demo, 'node_modules'), { recursive: true, force: true });
-npm(['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], demo);
+npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], demo);
 if (!existsSync(installed) || lstatSync(installed).isSymbolicLink()) {
   throw new Error(`${relative(root, installed)} is not an installed copy of the tarball`);
 }

@@ -6,17 +6,22 @@ import { RateLimiter } from './access/rateLimiter.js';
 import { CallerAuthenticator } from './auth/callerAuthentication.js';
 import { TokenCache } from './cache/tokenCache.js';
 import { API_VERSION } from './contract/openapi.js';
-import { ensureVendingError } from './errors.js';
-import { consoleSink, Logger } from './log/logger.js';
+import { ConfigurationError, formatProblem, loadConfig, type Environment } from './config/settings.js';
+import { describeError, ensureVendingError, VendingError } from './errors/serviceError.js';
+import type { BoundKind, CredentialKind, KindSteps } from './kinds/kind.js';
+import { KindRegistry } from './kinds/registry.js';
+import { consoleSink, Logger, type LogSink } from './log/logger.js';
 import type { Config, TokenResource } from './model.js';
 import type { Rotation } from './rotation/keyRotation.js';
 import type { SecretSource } from './secrets/keyVaultSecretSource.js';
 import { createServiceCredential } from './serviceCredential.js';
-import { createKeyExchange, type ExchangedToken } from './sts/keyExchange.js';
-import { StsClient } from './sts/stsClient.js';
+import { createJobs, type ScheduledJob } from './services/jobs.js';
+import { createStatusService, type StatusService } from './services/statusService.js';
+import { createTokenService, type TokenService } from './services/tokenService.js';
+import { warmUp } from './services/warmUp.js';
 import type { AzureMonitorOptions } from './telemetry/azureMonitor.js';
 import { EVENTS, METRIC_DEFINITIONS } from './telemetry/names.js';
-import { BufferedTelemetry, NO_TELEMETRY, type RequestCorrelation, type Telemetry } from './telemetry/telemetry.js';
+import { BufferedTelemetry, NO_TELEMETRY, type Telemetry } from './telemetry/telemetry.js';
 
 /**
  * What the parts need from the outside world. Every field is optional: the defaults are the real
@@ -48,6 +53,8 @@ export interface Dependencies {
   readonly instanceId?: string;
   /** Telemetry export: the metric interval, and options for the exporters' HTTP client (a loopback fake's CA). */
   readonly telemetryExport?: Pick<AzureMonitorOptions, 'exportIntervalMs' | 'clientOptions'>;
+  /** The credential kinds resources may name. Default: the built-in ones (`kinds/registry.ts`). */
+  readonly kinds?: readonly CredentialKind[];
 }
 
 /** This running copy of the app, as operators see it. */
@@ -59,21 +66,24 @@ export interface Instance {
   readonly version: string;
 }
 
-/** Every step of the flow, built once per instance from the configuration. */
+/**
+ * Every step of the flow, built once per instance from the configuration: the composition root's
+ * own, and the doctor's. Routes and timers never see it; they get the narrow services below.
+ */
 export interface Parts {
   readonly config: Config;
   readonly now: () => number;
   readonly logger: Logger;
   /** The app's own Azure identity (Key Vault, ARM). */
   readonly credential: TokenCredential;
-  /** For Entra discovery and Azure AI hosts. */
-  readonly fetch: typeof fetch;
   readonly authenticator: CallerAuthenticator;
   readonly limiter: RateLimiter;
   readonly secrets: SecretSource;
-  readonly sts: StsClient;
-  /** Secret source then STS, with the re-read on a rejected key. */
-  readonly exchange: (resource: TokenResource, correlation?: RequestCorrelation) => Promise<ExchangedToken>;
+  /** The credential kinds, by name. */
+  readonly kinds: KindRegistry;
+  /** A resource's kind, bound to this instance's steps: how it mints and probes. */
+  readonly bound: (resource: TokenResource) => BoundKind;
+  /** Credentials shared between callers, one refresh in flight per resource. */
   readonly cache: TokenCache;
   /** Key rotation (ARM and Key Vault writes), for the rotation timer, `npm run rotate` and the doctor. */
   readonly rotation: Rotation;
@@ -84,7 +94,7 @@ export interface Parts {
 
 /**
  * The composition root: the only place that decides which implementation each step gets. The
- * service, the doctor and the timers receive their parts from here; none builds its own.
+ * services, the doctor and the timers receive their parts from here; none builds its own.
  */
 export function composeParts(config: Config, dependencies: Dependencies = {}): Parts {
   const now = dependencies.now ?? Date.now;
@@ -121,30 +131,6 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
           : { clientOptions: dependencies.keyVaultClientOptions }),
       });
     });
-  const sts = new StsClient({
-    now,
-    fetch,
-    telemetry,
-    ...(dependencies.random === undefined ? {} : { random: dependencies.random }),
-    ...(dependencies.sleep === undefined ? {} : { sleep: dependencies.sleep }),
-    ...(dependencies.stsAttemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: dependencies.stsAttemptTimeoutMs }),
-  });
-  const exchange = createKeyExchange({ secrets, sts });
-  const cache = new TokenCache({
-    refresh: exchange,
-    now,
-    telemetry,
-    onBackgroundRefreshError: (resource, error) => {
-      const failure = ensureVendingError(error);
-      logger.warn(EVENTS.backgroundRefreshFailed, {
-        resource: resource.name,
-        code: failure.code,
-        upstreamCode: failure.upstreamCode,
-        diagnosis: failure.diagnosis,
-        fix: failure.fix,
-      });
-    },
-  });
   const rotation = loadRotationOnFirstUse(async () => {
     const [{ KeyRotation }, { AccountKeysClient }, { RotationSecretStore }] = await Promise.all([
       import('./rotation/keyRotation.js'),
@@ -170,22 +156,148 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
       }),
     });
   });
+  const kinds = new KindRegistry(dependencies.kinds);
+  const steps: KindSteps = {
+    now,
+    fetch,
+    credential,
+    secrets,
+    telemetry,
+    logger,
+    rotation,
+    rotationPeriodDays: config.rotation.periodDays,
+    random: dependencies.random,
+    sleep: dependencies.sleep,
+    attemptTimeoutMs: dependencies.stsAttemptTimeoutMs,
+  };
+  const boundKinds = new Map(kinds.kinds.map((kind) => [kind, kind.bind(steps)]));
+  const bound = (resource: TokenResource): BoundKind => {
+    const kind = boundKinds.get(kinds.of(resource));
+    if (kind === undefined) throw new Error(`no credential kind "${resource.kind}" is registered`);
+    return kind;
+  };
+  const cache = new TokenCache({
+    refresh: (resource, correlation) => bound(resource).mint(resource, correlation),
+    now,
+    telemetry,
+    onBackgroundRefreshError: (resource, error) => {
+      const failure = ensureVendingError(error);
+      logger.warn(EVENTS.backgroundRefreshFailed, {
+        resource: resource.name,
+        code: failure.code,
+        upstreamCode: failure.upstreamCode,
+        diagnosis: failure.diagnosis,
+        fix: failure.fix,
+      });
+    },
+  });
   return {
     config,
     now,
     logger,
     credential,
-    fetch,
     authenticator,
     limiter,
     secrets,
-    sts,
-    exchange,
+    kinds,
+    bound,
     cache,
     rotation,
     instance,
     telemetry,
   };
+}
+
+/**
+ * What the app serves, each face as narrow as its user: the routes' token and status services, the
+ * timers' jobs, the rotation for `npm run rotate`, and the app's own start-up. With an invalid
+ * configuration every service answers `configuration_invalid` and there are no jobs, so no caller
+ * of these checks whether the settings were valid.
+ */
+export interface Services {
+  readonly tokens: TokenService;
+  readonly status: StatusService;
+  readonly jobs: readonly ScheduledJob[];
+  /** Warms the caches (never rejects), then starts the telemetry export. */
+  readonly start: () => Promise<void>;
+  /** Why the settings are invalid; `undefined` when they are valid. */
+  readonly configurationError: ConfigurationError | undefined;
+}
+
+/** Validates the settings and composes the services; never throws for a configuration problem. */
+export function createServices(env: Environment, dependencies: Dependencies = {}): Services {
+  let config: Config;
+  try {
+    config = loadConfig(env, new KindRegistry(dependencies.kinds));
+  } catch (error) {
+    if (error instanceof ConfigurationError) return refusingServices(error);
+    throw error;
+  }
+  return composeServices(composeParts(config, dependencies));
+}
+
+/** The services over an instance's parts; says the configuration's warnings once. */
+export function composeServices(parts: Parts): Services {
+  for (const warning of parts.config.warnings) {
+    parts.logger.warn('configuration_warning', {
+      setting: warning.setting,
+      resource: warning.resource,
+      problem: warning.message,
+    });
+  }
+  return {
+    tokens: createTokenService(parts),
+    status: createStatusService(parts),
+    jobs: createJobs(parts),
+    start: async () => {
+      await warmUp(parts);
+      // The exporter is a large part of the bundle: parsed once the first callers' work is done.
+      parts.telemetry.start();
+    },
+    configurationError: undefined,
+  };
+}
+
+/** Every configuration problem as its own log line, so each one is searchable in the function logs. */
+export function logConfigurationError(error: ConfigurationError, sink: LogSink): void {
+  const logger = new Logger(sink);
+  for (const problem of error.problems) {
+    logger.error('configuration_invalid', {
+      setting: problem.setting,
+      resource: problem.resource,
+      problem: formatProblem(problem),
+    });
+  }
+}
+
+/** Services that answer `configuration_invalid` (503) while the settings are invalid. */
+function refusingServices(error: ConfigurationError): Services {
+  const refuse = (): never => {
+    throw notConfigured(error);
+  };
+  const refuseAsync = () => Promise.reject(notConfigured(error));
+  return {
+    tokens: {
+      resourceName: refuse,
+      authenticate: refuseAsync,
+      vend: refuseAsync,
+      resources: refuse,
+      countRequest: () => undefined,
+    },
+    status: { authenticate: refuseAsync, status: refuse },
+    jobs: [],
+    start: () => Promise.resolve(),
+    configurationError: error,
+  };
+}
+
+function notConfigured(error: ConfigurationError): VendingError {
+  return new VendingError('configuration_invalid', 'The service configuration is invalid.', {
+    detail: 'The service is not configured correctly. The operator can find the problems in the function logs.',
+    diagnosis: `invalid configuration (${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}); they were logged at start-up as configuration_invalid`,
+    fix: 'Fix the app settings listed in the configuration_invalid log lines and restart the app.',
+    retryAfterSeconds: 60,
+  });
 }
 
 /** The rotation, loaded like the secret source: its ARM and Key Vault clients stay off the app's import path. */
@@ -247,6 +359,7 @@ function composeTelemetry(
         credential: sendingCredential,
         instance,
         logger,
+        describeError,
         exportIntervalMs: settings.exportIntervalMs,
         ...dependencies.telemetryExport,
       });

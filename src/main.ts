@@ -2,4 +2,4 @@
 // before the app's code loads, so stack traces in the function logs name the TypeScript sources;
 // turned on here rather than by a worker argument, it holds wherever the bundle runs.
 process.setSourceMapsEnabled(true);
-await import('./functions/index.js');
+await import('./azureFunctions.js');

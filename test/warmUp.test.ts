@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
-import { expectNoKeys, KEYS, startHarness, type Harness } from './support/harness.js';
+import { buildInstance, expectNoKeys, KEYS, startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -15,7 +15,7 @@ afterEach(async () => {
 /** The app as an instance starts it, wired to the harness's fakes. */
 async function startInstance() {
   const app = createApp(h.env, h.dependencies);
-  h.runtime = app.runtime;
+  h.services = app.services;
   h.routes = [...app.routes];
   return app;
 }
@@ -57,10 +57,14 @@ describe('warm-up at instance start', () => {
   it('health answers while the warm-up waits on a hanging vault', async () => {
     h.vault.hang = true;
     const app = await startInstance();
+    let warmedUp = false;
+    void app.warmedUp.then(() => (warmedUp = true));
+    // The warm-up has reached the vault, which never answers.
+    await expect.poll(() => h.vault.connections(), { timeout: 10_000 }).toBeGreaterThan(0);
     const health = await h.call('GET', '/api/health');
     expect(health.status).toBe(200);
+    expect(warmedUp).toBe(false);
     h.vault.hang = false;
-    void app.warmedUp;
   });
 
   it('failures are logged with their cause code and never thrown; the lazy path reports them as before', async () => {
@@ -108,7 +112,7 @@ describe('warm-up at instance start', () => {
     h.env.TOKEN_RESOURCES = '[]';
     const app = await startInstance();
     await app.warmedUp;
-    expect(app.runtime.ok).toBe(false);
+    expect(app.services.configurationError?.code).toBe('configuration_invalid');
     expect(h.entra.requests).toEqual({ discovery: 0, jwks: 0 });
     expect(h.vault.requests.get).toBe(0);
   });
@@ -116,17 +120,19 @@ describe('warm-up at instance start', () => {
 
 describe('connections to the upstreams are kept alive', () => {
   it('repeated Key Vault reads and STS exchanges reuse their connections', async () => {
-    const app = await startInstance();
-    await app.warmedUp;
-    if (!app.runtime.ok) throw new Error('not configured');
-    const { secrets, exchange, config } = app.runtime.parts;
-    const speech = config.resources.find((r) => r.name === 'speech');
+    const { parts } = buildInstance(h.env, h.dependencies);
+    if (parts instanceof Error) throw parts;
+    const speech = parts.config.resources.find((r) => r.name === 'speech');
     if (speech === undefined) throw new Error('no speech resource');
+    const mint = () => parts.bound(speech).mint(speech);
+    // The first read and exchange open the connections the rest must reuse.
+    await parts.secrets.getSecret('speech-key', { refresh: true });
+    await mint();
     const vaultBefore = h.vault.connections();
     const stsBefore = h.cognitive.connections();
     for (let i = 0; i < 5; i++) {
-      await secrets.getSecret('speech-key', { refresh: true });
-      await exchange(speech);
+      await parts.secrets.getSecret('speech-key', { refresh: true });
+      await mint();
     }
     expect(h.vault.connections() - vaultBefore).toBe(0);
     expect(h.cognitive.connections() - stsBefore).toBe(0);

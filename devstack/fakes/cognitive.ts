@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
-import { acceptedConnections, closeServer, listenOnLoopback } from './server.js';
+import { acceptedConnections, azureHostFetch, closeServer, listenOnLoopback } from './server.js';
 
 export type FakeCloud = 'AzureCloud' | 'AzureChinaCloud' | 'AzureUSGovernment';
 
@@ -127,30 +127,6 @@ function targetOf(host: string): Target | undefined {
     if (speechRegion !== undefined) return { kind: 'speech', cloud, region: speechRegion };
   }
   return undefined;
-}
-
-function isLoopbackHostname(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
-}
-
-/** undici's shape for a failed connection: `TypeError('fetch failed')` with the system error as cause. */
-function connectionFailure(hostname: string, code: 'ENOTFOUND' | 'ECONNREFUSED', port: number): TypeError {
-  const cause =
-    code === 'ENOTFOUND'
-      ? Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
-          errno: -3008,
-          code,
-          syscall: 'getaddrinfo',
-          hostname,
-        })
-      : Object.assign(new Error(`connect ECONNREFUSED ${hostname}:${port}`), {
-          errno: -111,
-          code,
-          syscall: 'connect',
-          address: hostname,
-          port,
-        });
-  return new TypeError('fetch failed', { cause });
 }
 
 const VOICES = [
@@ -393,30 +369,13 @@ export async function startFakeCognitive(options: {
   const url = `http://127.0.0.1:${port}`;
   const calls: FakeCall[] = [];
 
-  const fakeFetch: typeof fetch = async (input, init) => {
-    const request = new Request(input, init);
-    const target = new URL(request.url);
-    if (target.origin === url || isLoopbackHostname(target.hostname)) return fetch(request);
-    const host = target.hostname;
-    const resource = targetOf(host);
-    if (resource === undefined || !resolves(resource))
-      throw connectionFailure(host, 'ENOTFOUND', Number(target.port || 443));
-    // Azure AI front doors listen on 443 only.
-    if (target.protocol !== 'https:' || (target.port !== '' && target.port !== '443')) {
-      throw connectionFailure(host, 'ECONNREFUSED', Number(target.port || (target.protocol === 'http:' ? 80 : 443)));
-    }
-    const headers = new Headers(request.headers);
-    headers.set('x-fake-original-host', host);
-    return fetch(`${url}${target.pathname}${target.search}`, {
-      method: request.method,
-      headers,
-      // The caller's own signal: undici's Request holds its follower signal weakly, so after GC an
-      // abort of the original may never reach it.
-      signal: init?.signal ?? request.signal,
-      redirect: 'manual',
-      ...(request.method === 'GET' || request.method === 'HEAD' ? {} : { body: await request.arrayBuffer() }),
-    });
-  };
+  const fakeFetch = azureHostFetch({
+    resolves: (host) => {
+      const resource = targetOf(host);
+      return resource !== undefined && resolves(resource);
+    },
+    forward: (pathAndQuery, init) => fetch(`${url}${pathAndQuery}`, init),
+  });
 
   const fake: FakeCognitive = {
     url,

@@ -97,3 +97,70 @@ export function readBody(req: IncomingMessage, maxChars: number): Promise<string
     req.on('error', reject);
   });
 }
+
+export function isLoopbackHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** undici's shape for a failed connection: `TypeError('fetch failed')` with the system error as cause. */
+export function connectionFailure(hostname: string, code: 'ENOTFOUND' | 'ECONNREFUSED', port: number): TypeError {
+  const cause =
+    code === 'ENOTFOUND'
+      ? Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+          errno: -3008,
+          code,
+          syscall: 'getaddrinfo',
+          hostname,
+        })
+      : Object.assign(new Error(`connect ECONNREFUSED ${hostname}:${port}`), {
+          errno: -111,
+          code,
+          syscall: 'connect',
+          address: hostname,
+          port,
+        });
+  return new TypeError('fetch failed', { cause });
+}
+
+/** How a fake stands in for Azure hosts: which ones it answers, and how a request reaches it. */
+export interface AzureHostRouting {
+  /** Whether Azure's DNS would resolve this (lower-case) host name to a resource the fake holds. */
+  readonly resolves: (host: string) => boolean;
+  /**
+   * Sends the request to the fake at `pathAndQuery`; `init.headers` carries the host the client
+   * addressed in `x-fake-original-host`.
+   */
+  readonly forward: (pathAndQuery: string, init: RequestInit & { signal: AbortSignal | null }) => Promise<Response>;
+  /** A loopback URL, the fake's own or another local server's. Default: the real fetch. */
+  readonly loopback?: (request: Request, signal: AbortSignal | null) => Promise<Response>;
+}
+
+/**
+ * A fetch that sends `https://<Azure host>/…` to a fake on loopback, which answers as that host
+ * would. Loopback URLs go to `routing.loopback`; a host the fake does not hold fails as DNS would
+ * (ENOTFOUND), and any port but 443 as a refused connection: Azure's front doors listen on 443 only.
+ */
+export function azureHostFetch(routing: AzureHostRouting): typeof fetch {
+  return async (input, init) => {
+    const request = new Request(input, init);
+    // The caller's own signal: undici's Request holds its follower signal weakly, so after GC an
+    // abort of the original may never reach it.
+    const signal = init?.signal ?? request.signal;
+    const target = new URL(request.url);
+    if (isLoopbackHostname(target.hostname)) return (routing.loopback ?? ((r) => fetch(r)))(request, signal);
+    const host = target.hostname;
+    if (!routing.resolves(host)) throw connectionFailure(host, 'ENOTFOUND', Number(target.port || 443));
+    if (target.protocol !== 'https:' || (target.port !== '' && target.port !== '443')) {
+      throw connectionFailure(host, 'ECONNREFUSED', Number(target.port || (target.protocol === 'http:' ? 80 : 443)));
+    }
+    const headers = new Headers(request.headers);
+    headers.set('x-fake-original-host', host);
+    return routing.forward(`${target.pathname}${target.search}`, {
+      method: request.method,
+      headers,
+      signal,
+      redirect: 'manual',
+      ...(request.method === 'GET' || request.method === 'HEAD' ? {} : { body: await request.arrayBuffer() }),
+    });
+  };
+}

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LocalSettings } from '../../src/config/localSettings.js';
-import { describeError } from '../../src/errors.js';
+import { describeError } from '../../src/errors/serviceError.js';
 import { consoleSink } from '../../src/log/logger.js';
 import { repositoryRoot } from '../repository.js';
 import { createLocalHost } from './localHost.js';
@@ -34,8 +34,8 @@ try {
 for (const [name, value] of Object.entries(local.values)) process.env[name] ??= value;
 
 const instance = bundle.createApp(process.env);
-if (!instance.runtime.ok) {
-  console.error(`Cannot start: ${instance.runtime.error.message}`);
+if (instance.services.configurationError !== undefined) {
+  console.error(`Cannot start: ${instance.services.configurationError.message}`);
   console.error(`Fix the settings in ${settingsPath} (Values) or the environment, then run again.`);
   process.exit(1);
 }

@@ -1,11 +1,11 @@
 import type { TimerFunction } from '../../src/functions/timers.js';
 import type { LogSink } from '../../src/log/logger.js';
-import { contextLogHandler, type LocalHostApp } from './localHost.js';
+import { contextLogHandler, type BundleExports } from './localHost.js';
 
 export interface SchedulerOptions {
   readonly timers: readonly TimerFunction[];
   /** What the scheduler takes from the bundle, as the local host does for requests. */
-  readonly app: Pick<LocalHostApp, 'InvocationContext' | 'Logger' | 'describeError'>;
+  readonly app: Pick<BundleExports, 'InvocationContext' | 'Logger' | 'describeError'>;
   readonly sink: LogSink;
   /** Clock in epoch ms. Default `Date.now`. */
   readonly now?: () => number;

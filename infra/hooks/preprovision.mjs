@@ -5,7 +5,8 @@
 //
 // What it ensures, through the Azure CLI (`az rest` against Microsoft Graph in az's cloud):
 // - the API app `ai-token-vending-<env>`: identifier URI api://<appId>, the delegated scope
-//   Tokens.Request, an app role for every role AI_RESOURCES lists and every OPERATOR_ROLES role,
+//   Tokens.Request, an app role for every role AI_RESOURCES lists, REALTIME_ALLOWED_ROLES (with
+//   REALTIME_ENABLED) and OPERATOR_ROLES,
 //   v2 access tokens; and its service principal (so users and apps can be assigned roles);
 // - with SPA_REDIRECT_URIS: the single-page-app client `ai-token-vending-<env>-spa` with those
 //   redirect URIs, asking for Tokens.Request, pre-authorized by the API (no consent prompt).
@@ -13,7 +14,8 @@
 // stay, and so do ones a resource no longer lists (remove those in the portal).
 //
 // azd values read: AZURE_ENV_NAME, AZURE_SUBSCRIPTION_ID, AUTH_TENANT_ID, AUTH_API_APP_ID,
-// AUTH_AUDIENCES, AUTH_SPA_CLIENT_ID, AI_RESOURCES, OPERATOR_ROLES, SPA_REDIRECT_URIS,
+// AUTH_AUDIENCES, AUTH_SPA_CLIENT_ID, AI_RESOURCES, REALTIME_ENABLED, REALTIME_ALLOWED_ROLES,
+// OPERATOR_ROLES, SPA_REDIRECT_URIS,
 // CORS_ALLOWED_ORIGINS. Written (azd env set, only when they change): AUTH_API_APP_ID,
 // AUTH_AUDIENCES, AUTH_TENANT_ID, AUTH_API_SCOPE, AUTH_SPA_CLIENT_ID, CORS_ALLOWED_ORIGINS.
 // AUTH_AUDIENCES set without AUTH_API_APP_ID means the registration is yours: Entra is left alone.
@@ -25,8 +27,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const SCOPE = 'Tokens.Request';
-// The Bicep defaults of aiResources and operatorRoles (infra/main.bicep); a test keeps them in step.
+// The Bicep defaults of aiResources, realtimeAllowedRoles and operatorRoles (infra/main.bicep); a
+// test keeps them in step.
 const DEFAULT_RESOURCE_ROLES = ['Speech.Token'];
+const DEFAULT_REALTIME_ROLES = 'Realtime.Talk';
 const DEFAULT_OPERATOR_ROLES = 'TokenVending.Operator';
 // Graph replicates a new object for a few seconds; a write to it right after may not find it.
 // PREPROVISION_RETRY_DELAY_MS is for tests (0).
@@ -138,7 +142,7 @@ const appById = (appId) => request('GET', filterPath('applications', 'appId', ap
 // ---------------------------------------------------------------------------------------------
 // What the settings ask for
 
-/** The app role values AI_RESOURCES and OPERATOR_ROLES name, in order, once each. */
+/** The app role values AI_RESOURCES, REALTIME_ALLOWED_ROLES (with REALTIME_ENABLED) and OPERATOR_ROLES name, in order, once each. */
 function wantedRoles() {
   let resourceRoles = DEFAULT_RESOURCE_ROLES;
   const resources = env('AI_RESOURCES');
@@ -155,7 +159,8 @@ function wantedRoles() {
       throw new HookError('AI_RESOURCES must be a JSON array of resources (objects), as infra/main.bicep aiResources.');
     resourceRoles = parsed.flatMap((item) => (Array.isArray(item.allowedRoles) ? item.allowedRoles : []));
   }
-  return [...new Set([...resourceRoles, ...list(env('OPERATOR_ROLES') ?? DEFAULT_OPERATOR_ROLES)])];
+  const realtimeRoles = env('REALTIME_ENABLED')?.toLowerCase() === 'true' ? list(env('REALTIME_ALLOWED_ROLES') ?? DEFAULT_REALTIME_ROLES) : [];
+  return [...new Set([...resourceRoles, ...realtimeRoles, ...list(env('OPERATOR_ROLES') ?? DEFAULT_OPERATOR_ROLES)])];
 }
 
 /** CORS_ALLOWED_ORIGINS as the JSON array azd passes to the Bicep: a comma-separated list is accepted too. */

@@ -1,6 +1,6 @@
 // Alert rules over the app's own telemetry (the metric and event names of src/telemetry/names.ts;
 // test/infra/monitoring.test.ts keeps the queries in step with the code), and an action group that
-// mails the operators when alertEmail is set. README "Operate" says what each alert means and what to do.
+// mails the operators when alertEmail is set. docs/operations.md "Alerts" says what each alert means and what to do.
 import { resourceTags } from 'types.bicep'
 
 param location string

@@ -1,5 +1,5 @@
 // The Function App on Flex Consumption, Node 22, running as the user-assigned identity.
-import { resourceTags, tokenResource } from 'types.bicep'
+import { realtimeTokenResource, resourceTags, tokenResource } from 'types.bicep'
 
 param name string
 param planName string
@@ -36,6 +36,8 @@ param authTenantId string
 param authAudiences string
 param keyVaultUri string
 param tokenResources tokenResource[]
+@description('GPT Realtime resources, after the STS ones in TOKEN_RESOURCES.')
+param realtimeTokenResources realtimeTokenResource[]
 param rateLimitPerMinute int
 param keyRotationDays int
 param keyRotationSchedule string
@@ -97,7 +99,7 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     AUTH_TENANT_ID: authTenantId
     AUTH_AUDIENCES: authAudiences
     KEY_VAULT_URI: keyVaultUri
-    TOKEN_RESOURCES: string(tokenResources)
+    TOKEN_RESOURCES: string(concat(tokenResources, realtimeTokenResources))
     RATE_LIMIT_PER_MINUTE: string(rateLimitPerMinute)
     KEY_ROTATION_DAYS: string(keyRotationDays)
     KEY_ROTATION_SCHEDULE: keyRotationSchedule

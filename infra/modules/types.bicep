@@ -53,6 +53,37 @@ type tokenResource = {
 }
 
 @export()
+@description('The operator\'s part of a GPT Realtime session, sent with every mint; never the caller\'s to change.')
+type realtimeSession = {
+  @description('The system prompt. Absent: the model\'s default behaviour.')
+  instructions: string?
+
+  audio: {
+    output: {
+      @description('The voice the model speaks with (marin, cedar, alloy, …).')
+      voice: string
+    }
+  }
+}
+
+@export()
+@description('An openai-realtime item of TOKEN_RESOURCES, in the shape design.md ("Credential kinds") gives it.')
+type realtimeTokenResource = {
+  name: string
+  kind: 'openai-realtime'
+  cloud: 'AzureCloud' | 'AzureChinaCloud' | 'AzureUSGovernment'
+  @description('The account\'s custom-subdomain base URL (https://<name>.openai.azure.com), no trailing slash.')
+  endpoint: string
+  region: string
+  deployment: string
+  session: realtimeSession
+  allowedRoles: string[]
+  allowedScopes: string[]
+  @description('Mints per caller per minute for this resource, over RATE_LIMIT_PER_MINUTE. Absent: that setting alone.')
+  callerLimitPerMinute: int?
+}
+
+@export()
 @description('Region names as ARM writes them: lower case, no spaces.')
 func normalizeRegion(region string) string => toLower(replace(region, ' ', ''))
 
@@ -61,11 +92,15 @@ func invalidNameChars(name string) string[] =>
   filter(map(range(0, length(name)), i => substring(name, i, 1)), c => !contains('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-', c))
 
 @export()
+@description('Whether a resource name may become an account name, a Key Vault secret name and part of the URL: letters, digits and "-", not at either end.')
+func isResourceName(name string) bool => empty(invalidNameChars(name)) && !startsWith(name, '-') && !endsWith(name, '-')
+
+@export()
 @description('The item unchanged, or a deployment failure naming what is wrong with it. The app refuses the same items at start-up; failing here stops them before anything is created.')
 func checkedAiResource(item aiResource) aiResource =>
   empty(item.allowedRoles) && empty(item.allowedScopes)
     ? fail('aiResources "${item.name}" grants nobody: list app roles in allowedRoles and/or delegated scopes in allowedScopes (an empty list is refused, not opened to every caller).')
-    : !empty(invalidNameChars(item.name)) || startsWith(item.name, '-') || endsWith(item.name, '-')
+    : !isResourceName(item.name)
         ? fail('aiResources "${item.name}": the name may hold letters, digits and "-" only, not at either end (it becomes an account name, a Key Vault secret name and part of the URL).')
         : !empty(item.?existingResourceId ?? '') && !isAccountId(item.?existingResourceId ?? '')
             ? fail('aiResources "${item.name}": existingResourceId must be an account ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>.')

@@ -1,6 +1,6 @@
 import type { Caller } from '../auth/callerAuthentication.js';
 import { canonicalResourceName, RESOURCE_NAME, type TokenResource } from '../model.js';
-import { VendingError } from '../errors.js';
+import { VendingError } from '../errors/serviceError.js';
 
 /** App roles (application and user assignments) or delegated scopes; either grants access. */
 export function mayUse(caller: Caller, resource: TokenResource): boolean {
@@ -30,10 +30,22 @@ export function requestedResourceName(raw: string): string {
  */
 export function authorize(caller: Caller, resources: readonly TokenResource[], requested: string): TokenResource {
   const name = requestedResourceName(requested);
-  const resource = resources.find((r) => canonicalResourceName(r.name) === name);
+  const resource = byCanonicalName(resources).get(name);
   if (resource === undefined) throw resourceNotFound(name);
   if (!mayUse(caller, resource)) throw forbidden(caller, resource);
   return resource;
+}
+
+const directories = new WeakMap<readonly TokenResource[], ReadonlyMap<string, TokenResource>>();
+
+/** The configured resources by canonical name, made once per list (the configuration never changes). */
+function byCanonicalName(resources: readonly TokenResource[]): ReadonlyMap<string, TokenResource> {
+  let directory = directories.get(resources);
+  if (directory === undefined) {
+    directory = new Map(resources.map((resource) => [canonicalResourceName(resource.name), resource]));
+    directories.set(resources, directory);
+  }
+  return directory;
 }
 
 /** `name` passed the name rule, so it is safe to show. */

@@ -1,5 +1,5 @@
 import type { Caller } from '../auth/callerAuthentication.js';
-import { VendingError } from '../errors.js';
+import { VendingError } from '../errors/serviceError.js';
 
 /**
  * The status view is for operators: a caller whose `roles` claim holds one of `OPERATOR_ROLES`.

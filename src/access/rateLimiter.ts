@@ -1,4 +1,4 @@
-import { VendingError } from '../errors.js';
+import { VendingError } from '../errors/serviceError.js';
 import { retryAfterSeconds } from '../http/retryAfter.js';
 
 export interface RateLimiterOptions {

@@ -1,5 +1,5 @@
 import { errors as joseErrors } from 'jose';
-import { describeError, VendingError } from '../errors.js';
+import { describeError, VendingError } from '../errors/serviceError.js';
 
 /** No `Authorization` header at all: 401 with a bare `Bearer` challenge. */
 export function missingToken(): VendingError {

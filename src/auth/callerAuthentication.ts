@@ -1,8 +1,8 @@
 import { jwtVerify } from 'jose';
 import { z } from 'zod';
 import { CLOUDS } from '../clouds/clouds.js';
-import { isLoopbackHost } from '../config/urls.js';
-import { describeError, type VendingError } from '../errors.js';
+import { isLoopbackHost } from '../http/urls.js';
+import { describeError, type VendingError } from '../errors/serviceError.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
@@ -108,14 +108,17 @@ export class CallerAuthenticator {
    * `identity_provider_unavailable` when no token can be checked right now.
    */
   async authenticate(authorization: string | null | undefined, correlation?: RequestCorrelation): Promise<Caller> {
-    const token = bearerToken(authorization);
-    const remembered = this.#verified.get(token);
-    if (remembered !== undefined) {
+    // Looked up by the whole header before any parsing: a header byte for byte the same as one
+    // already verified holds the same token, so the warm path is one map lookup.
+    const remembered = authorization ? this.#verified.get(authorization) : undefined;
+    if (remembered !== undefined && authorization) {
       if (this.#now() < remembered.expiresAt) return remembered.caller;
-      this.#verified.delete(token);
+      this.#verified.delete(authorization);
     }
+    const token = bearerToken(authorization);
     const { caller, expiresAt } = await this.#verify(token, correlation);
-    this.#remember(token, caller, expiresAt);
+    // bearerToken accepted it, so the header is a string.
+    this.#remember(authorization ?? token, caller, expiresAt);
     return caller;
   }
 
@@ -123,14 +126,14 @@ export class CallerAuthenticator {
    * Same token, same answer: the signature and claims were checked once. Only expiry changes
    * with time, so an entry lives until the token's own `exp` (plus the tolerated skew).
    */
-  #remember(token: string, caller: Caller, expiresAt: number): void {
+  #remember(header: string, caller: Caller, expiresAt: number): void {
     const capacity = this.#options.verifiedTokenCacheSize ?? 10_000;
     if (capacity === 0) return;
     if (this.#verified.size >= capacity) {
       const oldest = this.#verified.keys().next();
       if (!oldest.done) this.#verified.delete(oldest.value);
     }
-    this.#verified.set(token, { caller, expiresAt });
+    this.#verified.set(header, { caller, expiresAt });
   }
 
   async #verify(

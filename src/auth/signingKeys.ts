@@ -7,7 +7,7 @@ import {
   type CryptoKey,
 } from 'jose';
 import { z } from 'zod';
-import { describeError, type VendingError } from '../errors.js';
+import { describeError, type VendingError } from '../errors/serviceError.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';

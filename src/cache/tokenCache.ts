@@ -1,19 +1,10 @@
-import { z } from 'zod';
-import { ensureVendingError, type ErrorCode } from '../errors.js';
-import type { TokenResource } from '../model.js';
-import type { ExchangedToken, KeyInUse } from '../sts/keyExchange.js';
-import type { IssuedToken } from '../sts/stsClient.js';
-import { VendingError } from '../errors.js';
+import { ensureVendingError, VendingError, type ErrorCode } from '../errors/serviceError.js';
+import type { KeyInUse, MintedCredential, TokenResource } from '../model.js';
 import { SingleFlight } from '../singleFlight.js';
 import type { RequestCorrelation, Telemetry } from '../telemetry/telemetry.js';
 
-export interface CachedToken {
-  readonly token: string;
-  readonly issuedAt: number;
-  readonly expiresAt: number;
-  /** The key the token was exchanged with (its name and version age; never the key). */
-  readonly key: KeyInUse | undefined;
-}
+/** A cached credential: the token, its issue and expiry (epoch ms), and the key it was minted with. */
+export type CachedToken = MintedCredential;
 
 /** What the cache knows about one resource, for operators (`GET /api/status`): no token in it. */
 export interface ResourceTokenState {
@@ -31,11 +22,8 @@ export interface ResourceTokenState {
 }
 
 export interface TokenCacheOptions {
-  /** Gets a new token for a resource: secret source, then STS. */
-  readonly refresh: (
-    resource: TokenResource,
-    correlation?: RequestCorrelation,
-  ) => Promise<IssuedToken | ExchangedToken>;
+  /** Mints a new credential for a resource (its kind: secret source, then STS). */
+  readonly refresh: (resource: TokenResource, correlation?: RequestCorrelation) => Promise<MintedCredential>;
   readonly now?: () => number;
   /**
    * From this long before expiry a request still gets the cached token but starts a background
@@ -55,12 +43,8 @@ export interface TokenCacheOptions {
   readonly telemetry?: Pick<Telemetry, 'count'>;
 }
 
-/** STS tokens live 10 minutes; used when a token carries no readable `exp`. */
-export const DEFAULT_TOKEN_LIFETIME_MS = 10 * 60_000;
 /** Tokens are never handed out this close to expiry: the client still needs time to use it. */
 const NEVER_SERVE_WITHIN_MS = 5_000;
-
-const expClaim = z.object({ exp: z.number() });
 
 /**
  * One token per resource, shared by every authorized caller, with exactly one refresh in flight
@@ -157,13 +141,7 @@ export class TokenCache {
       this.#options.telemetry?.count('token_refreshes', { resource: resource.name, mode, outcome });
     return this.#refreshes.run(resource.name, () =>
       this.#options.refresh(resource, correlation).then(
-        (issued) => {
-          const token: CachedToken = {
-            token: issued.token,
-            issuedAt: issued.issuedAt,
-            expiresAt: expiryOf(issued),
-            key: 'key' in issued ? issued.key : undefined,
-          };
+        (token) => {
           this.#tokens.set(resource.name, token);
           this.#failures.delete(resource.name);
           this.#lastRefreshAt.set(resource.name, this.#now());
@@ -180,24 +158,5 @@ export class TokenCache {
         },
       ),
     );
-  }
-}
-
-/**
- * The token's own `exp` when it is a JWT with a plausible one, else 10 minutes from issue. The
- * token is not verified: it came straight from the STS over TLS, and only its lifetime is read.
- */
-export function expiryOf({ token, issuedAt }: IssuedToken): number {
-  const fallback = issuedAt + DEFAULT_TOKEN_LIFETIME_MS;
-  const payload = token.split('.')[1];
-  if (payload === undefined) return fallback;
-  try {
-    const claims = expClaim.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
-    if (!claims.success) return fallback;
-    const expiresAt = claims.data.exp * 1000;
-    // An exp in the past or far beyond the STS's 10 minutes means clock skew or a foreign token.
-    return expiresAt > issuedAt && expiresAt <= issuedAt + 60 * 60_000 ? expiresAt : fallback;
-  } catch {
-    return fallback;
   }
 }

@@ -1,4 +1,4 @@
-import { describeError } from '../errors.js';
+import { describeError } from '../errors/serviceError.js';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 

@@ -1,11 +1,7 @@
 import { Cron } from 'croner';
+import type { Schedule } from '../model.js';
 
-/** A timer schedule as Azure Functions reads it: NCRONTAB, six fields (seconds first), in UTC. */
-export interface Schedule {
-  readonly expression: string;
-  /** The first run strictly after `ms` (epoch ms), or `undefined` when there is none. */
-  nextAfter(ms: number): number | undefined;
-}
+export type { Schedule } from '../model.js';
 
 export type ScheduleCheck = { ok: true; schedule: Schedule } | { ok: false; problem: string };
 

@@ -1,7 +1,5 @@
-import type { TelemetryConfig } from '../model.js';
-import { isLoopbackHost } from './urls.js';
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isGuid, type TelemetryConfig } from '../model.js';
+import { isLoopbackHost } from '../http/urls.js';
 
 /** How often metrics are sent: a minute, as Application Insights aggregates them. */
 const DEFAULT_EXPORT_INTERVAL_MS = 60_000;
@@ -43,7 +41,7 @@ export function readTelemetrySettings(
   const instrumentationKey = fields.get('instrumentationkey');
   // The exporter's constructor throws on a key that is not a GUID; it is not a secret, but the
   // value is not echoed: a pasted key of some other service could be.
-  if (instrumentationKey === undefined || !GUID.test(instrumentationKey))
+  if (instrumentationKey === undefined || !isGuid(instrumentationKey))
     return invalid(
       'APPLICATIONINSIGHTS_CONNECTION_STRING has no InstrumentationKey that is a GUID',
       CONNECTION_STRING_FIX,
@@ -74,7 +72,7 @@ export function readTelemetrySettings(
         AUTHENTICATION_STRING_FIX,
       );
     const clientId = auth.get('clientid') || undefined;
-    if (clientId !== undefined && !GUID.test(clientId))
+    if (clientId !== undefined && !isGuid(clientId))
       return invalid(
         'APPLICATIONINSIGHTS_AUTHENTICATION_STRING has a ClientId that is not a GUID',
         AUTHENTICATION_STRING_FIX,

@@ -1,4 +1,4 @@
-import { describeError } from '../errors.js';
+import { describeError } from '../errors/serviceError.js';
 import { parseArgs } from 'node:util';
 import { readLocalSettings } from '../config/localSettings.js';
 import { logValue } from '../log/logValue.js';

@@ -1,14 +1,12 @@
-import { handleJson, notConfigured, type RouteHandler } from '../http/handle.js';
-import { resourceListSchema } from '../model.js';
-import type { Runtime } from '../runtime.js';
+import type { ResourceList } from '../contract/answers.js';
+import { handleJson, type RouteHandler } from '../http/handle.js';
+import type { TokenService } from '../services/tokenService.js';
 
 /** `GET /api/resources`: what this caller may request; nothing secret. */
-export function resourcesHandler(runtime: () => Runtime): RouteHandler {
-  return handleJson('resources', resourceListSchema, async ({ request, note, correlation }) => {
-    const current = runtime();
-    if (!current.ok) throw notConfigured();
-    const caller = await current.service.authenticate(request.headers.get('authorization'), correlation);
+export function resourcesHandler(tokens: TokenService): RouteHandler {
+  return handleJson<ResourceList>('resources', async ({ request, note, correlation }) => {
+    const caller = await tokens.authenticate(request.headers.get('authorization'), correlation);
     note({ caller: caller.id });
-    return { resources: current.service.resources(caller) };
+    return { resources: tokens.resources(caller) };
   });
 }

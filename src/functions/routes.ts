@@ -1,7 +1,8 @@
 import type { HttpMethod } from '@azure/functions';
 import type { RouteHandler } from '../http/handle.js';
-import { VendingError } from '../errors.js';
-import type { Runtime } from '../runtime.js';
+import { VendingError } from '../errors/serviceError.js';
+import type { StatusService } from '../services/statusService.js';
+import type { TokenService } from '../services/tokenService.js';
 import { healthHandler } from './health.js';
 import { OPENAPI_METHODS, openApiHandler } from './openapi.js';
 import { resourcesHandler } from './resources.js';
@@ -33,13 +34,19 @@ export function acceptedMethods(route: Route): readonly HttpMethod[] {
   return route.answersOtherMethods ? EVERY_METHOD : route.methods;
 }
 
+/** The services the routes answer with: each handler receives only the one it needs. */
+export interface RouteServices {
+  readonly tokens: TokenService;
+  readonly status: StatusService;
+}
+
 /** The one route table: registered with app.http in Azure and served by the local host. */
-export function createRoutes(runtime: () => Runtime): Route[] {
+export function createRoutes(services: RouteServices): Route[] {
   return [
-    { name: 'token', methods: ['GET', 'POST'], route: 'token/{resource}', handler: tokenHandler(runtime) },
-    { name: 'resources', methods: ['GET'], route: 'resources', handler: resourcesHandler(runtime) },
+    { name: 'token', methods: ['GET', 'POST'], route: 'token/{resource}', handler: tokenHandler(services.tokens) },
+    { name: 'resources', methods: ['GET'], route: 'resources', handler: resourcesHandler(services.tokens) },
     { name: 'health', methods: ['GET'], route: 'health', handler: healthHandler() },
-    { name: 'status', methods: ['GET'], route: 'status', handler: statusHandler(runtime) },
+    { name: 'status', methods: ['GET'], route: 'status', handler: statusHandler(services.status) },
     {
       name: 'openapi',
       methods: OPENAPI_METHODS,

@@ -1,16 +1,27 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { z } from 'zod';
-import { describeError, ensureVendingError, VendingError, type ErrorCode } from '../errors.js';
+import { describeError, ensureVendingError, VendingError, type ErrorCode } from '../errors/serviceError.js';
 import { Logger, type LogFields, type LogLevel } from '../log/logger.js';
 import type { RequestCorrelation } from '../telemetry/telemetry.js';
 import { correlationIdFrom, jsonHeaders } from './headers.js';
 import { problemResponse } from './problem.js';
 
-export type RouteHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
+/**
+ * What a handler reads of a request. Azure's `HttpRequest` has it all; the local host passes a
+ * plain object of this shape rather than building a fetch `Request` for every request.
+ */
+export interface RouteRequest {
+  readonly method: string;
+  readonly headers: Pick<HttpRequest['headers'], 'get'>;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** What a handler needs of its invocation: Azure's `InvocationContext`, or the local host's. */
+export type RouteContext = Pick<InvocationContext, 'invocationId' | 'traceContext' | LogLevel>;
+
+export type RouteHandler = (request: RouteRequest, context: RouteContext) => Promise<HttpResponseInit>;
 
 export interface RequestScope {
-  readonly request: HttpRequest;
-  readonly logger: Logger;
+  readonly request: RouteRequest;
   readonly correlationId: string;
   /** Fields added to the request's summary log line. */
   readonly note: (fields: LogFields) => void;
@@ -27,33 +38,40 @@ export interface Answered {
   readonly noted: LogFields;
 }
 
-const CONTEXT_LEVEL: Record<LogLevel, 'info' | 'warn' | 'error'> = { info: 'info', warn: 'warn', error: 'error' };
-
 /**
- * A route that answers 200 with a JSON body encoded through `schema`: a field the schema does not
- * declare is dropped, and a value it does not allow fails the request (`internal_error`) instead of
- * reaching the caller, so the answer is always what the OpenAPI document says.
+ * A route that answers 200 with the JSON of its typed answer (`contract/answers.ts`). The answer is
+ * not re-checked per request: its type is the schema's, and the tests check every answer they get
+ * against the OpenAPI document built from the same schemas. An answer object the work returns
+ * again (a shared token within the same second) is serialized once: answers are never mutated.
  */
-export function handleJson<Schema extends z.ZodType>(
+export function handleJson<Answer extends object>(
   route: string,
-  schema: Schema,
-  work: (scope: RequestScope) => Promise<z.input<Schema>>,
+  work: (scope: RequestScope) => Promise<Answer>,
   observe?: (answered: Answered) => void,
 ): RouteHandler {
+  const serialized = new WeakMap<Answer, string>();
   return handle(
     route,
     async (scope) => {
-      const body = schema.parse(await work(scope));
-      return { status: 200, headers: jsonHeaders(scope.correlationId), body: JSON.stringify(body) };
+      const answer = await work(scope);
+      let body = serialized.get(answer);
+      if (body === undefined) {
+        body = JSON.stringify(answer);
+        serialized.set(answer, body);
+      }
+      return { status: 200, headers: jsonHeaders(scope.correlationId), body };
     },
     observe,
   );
 }
 
 /**
- * The shell around every route: invocation and correlation ids, one summary log line per request,
- * errors mapped to problem+json. The work itself returns the whole answer; `observe` is told how
- * it went (it must not throw: a failure there is swallowed, never the caller's problem).
+ * The shell around every route: invocation and correlation ids, errors mapped to problem+json, and
+ * a log line for each request an operator may act on: a failure (5xx as an error, 4xx other than a
+ * missing token as a warning), with what the route noted. A success is counted by the metrics, not
+ * logged: in Azure every line is an Application Insights trace someone pays for. The work itself
+ * returns the whole answer; `observe` is told how it went (it must not throw: a failure there is
+ * swallowed, never the caller's problem).
  */
 export function handle(
   route: string,
@@ -66,24 +84,21 @@ export function handle(
     const correlationId = correlationIdFrom(request.headers.get('x-correlation-id'), invocationId);
     // The caller chooses its correlation id, so it cannot be what identifies a request in the log:
     // every line also carries the invocation id, which only the host gives.
-    const logger = new Logger((level, line) => context[CONTEXT_LEVEL[level]](line), {
-      invocationId,
-      correlationId,
-      route,
-    });
+    const log = (level: LogLevel, event: string, fields: LogFields) =>
+      new Logger((at, line) => context[at](line), { invocationId, correlationId, route })[level](event, fields);
     const noted: Record<string, LogFields[string]> = {};
     const note = (fields: LogFields) => Object.assign(noted, fields);
     const correlation = { invocationId, correlationId, traceParent: context.traceContext?.traceParent ?? undefined };
     let response: HttpResponseInit;
     let code: ErrorCode | undefined;
     try {
-      response = await work({ request, logger, correlationId, note, correlation });
+      response = await work({ request, correlationId, note, correlation });
     } catch (thrown) {
       const error = ensureVendingError(thrown);
       code = error.code;
       response = problemResponse(error, correlationId);
       note({ code: error.code, upstreamCode: error.upstreamCode, diagnosis: error.diagnosis, fix: error.fix });
-      if (error.code === 'internal_error') logger.error('unhandled_error', { error: describeError(thrown) });
+      if (error.code === 'internal_error') log('error', 'unhandled_error', { error: describeError(thrown) });
     }
     const status = response.status ?? 200;
     try {
@@ -91,10 +106,10 @@ export function handle(
     } catch {
       // Counting an answer must never change it.
     }
-    const fields = { method: request.method, status, durationMs: Math.round(performance.now() - started), ...noted };
-    if (status >= 500) logger.error('request', fields);
-    else if (status >= 400 && !(noted.code === 'missing_token')) logger.warn('request', fields);
-    else logger.info('request', fields);
+    if (status >= 400 && code !== 'missing_token') {
+      const fields = { method: request.method, status, durationMs: Math.round(performance.now() - started), ...noted };
+      log(status >= 500 ? 'error' : 'warn', 'request', fields);
+    }
     return response;
   };
 }
@@ -104,14 +119,5 @@ export function methodNotAllowed(method: string, allow: readonly string[]): Vend
   return new VendingError('method_not_allowed', `Method ${method} not allowed.`, {
     detail: `This route answers ${allow.join(', ')} only, not ${method}.`,
     allow,
-  });
-}
-
-export function notConfigured(): VendingError {
-  return new VendingError('configuration_invalid', 'The service configuration is invalid.', {
-    detail: 'The service is not configured correctly. The operator can find the problems in the function logs.',
-    diagnosis: 'invalid configuration; the problems were logged at start-up as configuration_invalid',
-    fix: 'Fix the app settings listed in the configuration_invalid log lines and restart the app.',
-    retryAfterSeconds: 60,
   });
 }

@@ -1,4 +1,5 @@
-import { CORRELATION_ID_PATTERN } from '../model.js';
+/** A correlation id: the caller's `x-correlation-id` when it has this shape, else one the service makes. */
+export const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** Headers for every JSON answer: never cached (tokens), never sniffed or framed. */
 export function jsonHeaders(correlationId: string): Record<string, string> {

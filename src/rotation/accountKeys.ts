@@ -16,6 +16,7 @@ import {
   CredentialUnavailableErrorName,
 } from '@azure/identity';
 import { z } from 'zod';
+import { describeError } from '../errors/serviceError.js';
 import { CLOUDS, resourceManagerScope } from '../clouds/clouds.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
@@ -187,7 +188,7 @@ export class AccountKeysClient {
       throw armUnavailable(
         operation,
         accountId,
-        timedOut ? `no answer within ${this.#timeoutMs} ms` : `network failure: ${firstLine(error)}`,
+        timedOut ? `no answer within ${this.#timeoutMs} ms` : `network failure: ${describeError(error)}`,
         error,
       );
     }
@@ -225,7 +226,7 @@ function accountOf(resource: TokenResource): string {
 function classifyArmAnswer(operation: string, accountId: string, response: PipelineResponse): RotationError {
   const parsed = armErrorSchema.safeParse(parseJson(response.bodyAsText));
   const armCode = parsed.success ? parsed.data.error.code : `HTTP ${response.status}`;
-  const message = parsed.success ? firstLine(parsed.data.error.message) : '';
+  const message = parsed.success ? describeError(parsed.data.error.message) : '';
   const { status } = response;
   if (status === 403) {
     return permissionMissing(
@@ -271,9 +272,4 @@ function parseJson(text: string | null | undefined): unknown {
   } catch {
     return undefined;
   }
-}
-
-function firstLine(value: unknown): string {
-  const text = value instanceof Error ? `${value.name}: ${value.message}` : String(value);
-  return text.split(/\r?\n/)[0] ?? '';
 }

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { composeParts } from '../composition.js';
 import { readLocalSettings } from '../config/localSettings.js';
 import { ConfigurationError, loadConfig } from '../config/settings.js';
-import { describeError } from '../errors.js';
+import { describeError } from '../errors/serviceError.js';
 import { Logger } from '../log/logger.js';
 import { logValue } from '../log/logValue.js';
 import { canonicalResourceName, type Config } from '../model.js';

@@ -1,3 +1,5 @@
+import { describeError, ServiceError } from '../errors/serviceError.js';
+
 /**
  * Why a key rotation did not happen, by stable code. These are the operator's, never a caller's:
  * a failed rotation leaves the key in use working, so no token request ever sees one (they are not
@@ -28,28 +30,23 @@ export interface RotationErrorDetails {
   readonly cause?: unknown;
 }
 
-export class RotationError extends Error {
-  readonly diagnosis: string;
-  readonly fix: string;
+/** A rotation that did not happen: always with a diagnosis and a fix. */
+export class RotationError extends ServiceError<RotationCode> {
+  declare readonly diagnosis: string;
+  declare readonly fix: string;
 
-  constructor(
-    readonly code: RotationCode,
-    message: string,
-    details: RotationErrorDetails,
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'RotationError';
-    this.diagnosis = details.diagnosis;
-    this.fix = details.fix;
+  // Narrows the details: a rotation failure always says what happened and what to do.
+  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
+  constructor(code: RotationCode, message: string, details: RotationErrorDetails) {
+    super(code, message, details);
   }
 }
 
 /** Whatever a rotation threw, as a RotationError; anything unforeseen is `rotation_failed`. */
 export function ensureRotationError(error: unknown): RotationError {
   if (error instanceof RotationError) return error;
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return new RotationError('rotation_failed', 'The rotation failed unexpectedly.', {
-    diagnosis: text.replace(/\s*[\r\n]+\s*/g, ' '),
+    diagnosis: describeError(error),
     fix: 'Run `npm run rotate` again; if it keeps failing, report it with this diagnosis. The key in use still works.',
     cause: error,
   });

@@ -6,7 +6,7 @@ import {
   AuthenticationErrorName,
   CredentialUnavailableErrorName,
 } from '@azure/identity';
-import { describeError } from '../errors.js';
+import { describeError } from '../errors/serviceError.js';
 import { readKey } from '../secrets/keyShape.js';
 import { createSecretClient } from '../secrets/keyVaultSecretSource.js';
 import { withTimeout } from '../timeout.js';

@@ -5,7 +5,7 @@ import {
   CredentialUnavailableErrorName,
 } from '@azure/identity';
 import { z } from 'zod';
-import { describeError, VendingError } from '../errors.js';
+import { describeError, VendingError } from '../errors/serviceError.js';
 import { parseRetryAfter, retryAfterSeconds } from '../http/retryAfter.js';
 
 /** Where the secret source's pipeline keeps a `Retry-After` too long to wait for (keyVaultSecretSource.ts). */

@@ -1,8 +1,8 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { isRestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from '@azure/keyvault-secrets';
-import { isLoopbackHost } from '../config/urls.js';
-import { VendingError, type ErrorCode } from '../errors.js';
+import { isLoopbackHost } from '../http/urls.js';
+import { VendingError, type ErrorCode } from '../errors/serviceError.js';
 import { parseRetryAfter } from '../http/retryAfter.js';
 import { SingleFlight } from '../singleFlight.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';

@@ -1,35 +1,16 @@
 import { z } from 'zod';
-import { describeError, VendingError } from '../errors.js';
+import { describeError, VendingError } from '../errors/serviceError.js';
 import { parseRetryAfter, retryAfterSeconds } from '../http/retryAfter.js';
+import type { UpstreamAnswer, UpstreamAttempt, UpstreamOutcome } from '../http/upstream.js';
 
 /** What one `issueToken` attempt came to: a token, or a failure and whether another attempt may help. */
-export type StsOutcome =
-  | { readonly kind: 'token'; readonly token: string }
-  | {
-      readonly kind: 'failure';
-      readonly error: VendingError;
-      readonly retryable: boolean;
-      /** From the STS's `Retry-After`, in ms. */
-      readonly retryAfterMs: number | undefined;
-    };
+export type StsOutcome = UpstreamOutcome;
 
-/** The attempt being judged, for diagnoses: never the key. */
-export interface StsAttempt {
-  /** `{sts origin}/sts/v1.0/issueToken`. */
-  readonly url: string;
-  readonly resource: string;
-  /** The injected clock's time of the answer, in ms (for HTTP-date `Retry-After`). */
-  readonly now: number;
-  /** The attempt's limit, in ms, named in timeout diagnoses. */
-  readonly timeoutMs: number;
-}
+/** The attempt being judged (`url` is `{sts origin}/sts/v1.0/issueToken`), for diagnoses: never the key. */
+export type StsAttempt = UpstreamAttempt;
 
 /** An HTTP answer of the STS, as read off the wire. */
-export interface StsAnswer {
-  readonly status: number;
-  readonly body: string;
-  readonly retryAfter: string | null;
-}
+export type StsAnswer = UpstreamAnswer;
 
 /**
  * The shapes the STS and the gateway in front of it use for errors: `{error: {code, message}}`
@@ -67,7 +48,7 @@ export function classifyStsAnswer(answer: StsAnswer, attempt: StsAttempt): StsOu
     if (token.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(token)) {
       return failure(stsInvalidResponse(attempt, token.length), true);
     }
-    return { kind: 'token', token };
+    return { kind: 'credential', value: token };
   }
   const upstream = upstreamError(body);
   const said = upstream.message === undefined ? '' : `: "${upstream.message}"`;

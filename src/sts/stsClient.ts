@@ -80,7 +80,7 @@ export class StsClient {
     const deadline = this.#now() + (policy.budgetMs ?? this.#budgetMs);
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#attempt(request, attemptTimeoutMs);
-      if (outcome.kind === 'token') return { token: outcome.token, issuedAt: this.#now() };
+      if (outcome.kind === 'credential') return { token: outcome.value, issuedAt: this.#now() };
       const { error } = outcome;
       const remaining = deadline - this.#now();
       if (!outcome.retryable || attempt >= maxAttempts || remaining <= 0) throw error;

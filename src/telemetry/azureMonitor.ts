@@ -43,6 +43,8 @@ export interface AzureMonitorOptions {
   readonly credential: TokenCredential | undefined;
   readonly instance: { readonly id: string; readonly version: string };
   readonly logger: Logger;
+  /** `errors/serviceError.ts` `describeError`, passed in: this chunk imports nothing but types from the app. */
+  readonly describeError: (error: unknown) => string;
   /** How often metrics are sent, in ms. Default 60000. */
   readonly exportIntervalMs?: number;
   /** Passed to the exporters' HTTP client: `tlsOptions` for a loopback fake, `retryOptions`. */
@@ -77,19 +79,13 @@ function exportFailure(answer: LastAnswer, options: AzureMonitorOptions): { diag
   const error = answer?.error;
   if (error instanceof Error && /credential|ManagedIdentity|authenticat/i.test(`${error.name} ${error.message}`))
     return {
-      diagnosis: `no token for Application Insights ingestion: ${oneLine(error)}`,
+      diagnosis: `no token for Application Insights ingestion: ${options.describeError(error)}`,
       fix: 'Check the managed identity named in APPLICATIONINSIGHTS_AUTHENTICATION_STRING (ClientId) is assigned to the app.',
     };
   return {
-    diagnosis: `Application Insights ingestion at ${where} could not be reached${error === undefined ? '' : `: ${oneLine(error)}`}`,
+    diagnosis: `Application Insights ingestion at ${where} could not be reached${error === undefined ? '' : `: ${options.describeError(error)}`}`,
     fix: 'Check the IngestionEndpoint in APPLICATIONINSIGHTS_CONNECTION_STRING and outbound networking to it.',
   };
-}
-
-/** `Name: message` on one line (errors.ts `describeError`, which this chunk must not import). */
-function oneLine(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.replace(/\s*[\r\n]+\s*/g, ' ');
 }
 
 /** Starts the SDK and the exporters. Throws when the exporter refuses the settings. */

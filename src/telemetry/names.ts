@@ -5,7 +5,7 @@
  * when a query names anything that is not listed here. Dimensions never carry a caller's identity,
  * a token or a key: only configured resource names, codes and fixed values.
  */
-import { ERROR_CODES } from '../errors.js';
+import { ERROR_CODES } from '../errors/serviceError.js';
 
 /** The upstream services the app calls; each call is a span and a point of `upstream_duration_ms`. */
 export const UPSTREAMS = ['discovery', 'jwks', 'keyvault', 'sts', 'arm'] as const;

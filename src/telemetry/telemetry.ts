@@ -11,8 +11,9 @@
  * Upstream calls learn their request from a `RequestCorrelation` passed down explicitly, not from
  * AsyncLocalStorage: its promise hooks would tax every request for the few that call upstream.
  */
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../errors/serviceError.js';
 import type { Logger } from '../log/logger.js';
+import { isGuid } from '../model.js';
 import type { RotationCode } from '../rotation/rotationError.js';
 import {
   EVENTS,
@@ -197,7 +198,6 @@ export function noAnswer(error: unknown): 'timeout' | 'network' {
 }
 
 const TRACE_PARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The trace an upstream call joins: the host's invocation trace when it gave one (Azure), so the
@@ -209,7 +209,7 @@ export function parentTraceOf(correlation: RequestCorrelation | undefined): stri
   const given = correlation.traceParent?.trim().toLowerCase();
   if (given !== undefined && TRACE_PARENT.test(given) && !/^00-0{32}-/.test(given) && !/-0{16}-/.test(given))
     return given;
-  if (!UUID.test(correlation.invocationId)) return undefined;
+  if (!isGuid(correlation.invocationId)) return undefined;
   const hex = correlation.invocationId.replace(/-/g, '').toLowerCase();
   return `00-${hex}-${hex.slice(16)}-01`;
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CallerAuthenticator } from '../../src/auth/callerAuthentication.js';
-import { VendingError } from '../../src/errors.js';
+import { VendingError } from '../../src/errors/serviceError.js';
 import { startFakeEntra, type FakeEntra } from '../../devstack/fakes/entra.js';
 
 const TENANT = '3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { expiryOf, TokenCache } from '../../src/cache/tokenCache.js';
-import type { TokenResource } from '../../src/model.js';
-import type { IssuedToken } from '../../src/sts/stsClient.js';
+import { TokenCache } from '../../src/cache/tokenCache.js';
+import { expiryOf } from '../../src/kinds/sts/keyExchange.js';
+import type { MintedCredential, TokenResource } from '../../src/model.js';
 
 const resource: TokenResource = {
   name: 'speech',
@@ -23,7 +23,7 @@ function jwtWithExp(expSeconds: number): string {
 
 /** A controllable upstream: each refresh waits until the test settles it. */
 function upstream(clock: { now: number }) {
-  const pending: { resolve: (t: IssuedToken) => void; reject: (e: unknown) => void }[] = [];
+  const pending: { resolve: (t: MintedCredential) => void; reject: (e: unknown) => void }[] = [];
   let calls = 0;
   return {
     get calls() {
@@ -31,10 +31,11 @@ function upstream(clock: { now: number }) {
     },
     refresh: () => {
       calls++;
-      return new Promise<IssuedToken>((resolve, reject) => pending.push({ resolve, reject }));
+      return new Promise<MintedCredential>((resolve, reject) => pending.push({ resolve, reject }));
     },
     succeed(token = jwtWithExp(clock.now / 1000 + 600)) {
-      pending.shift()?.resolve({ token, issuedAt: clock.now });
+      const issued = { token, issuedAt: clock.now };
+      pending.shift()?.resolve({ ...issued, expiresAt: expiryOf(issued) });
     },
     fail(error: unknown) {
       pending.shift()?.reject(error);

@@ -12,15 +12,19 @@ import { describe, expect, it } from 'vitest';
 const dist = join(import.meta.dirname, '..', '..', 'packages', 'client', 'dist');
 const PLATFORM = ['AbortController', 'URL', 'clearTimeout', 'fetch', 'setTimeout'];
 
+/** Both builds: the ESM one and the CommonJS one React Native's older tooling loads. */
 function builtFiles(): string[] {
-  if (!existsSync(join(dist, 'index.js'))) throw new Error(`${dist} is missing: run npm run build first`);
-  return readdirSync(dist)
-    .filter((name) => name.endsWith('.js'))
-    .map((name) => join(dist, name));
+  return ['esm', 'cjs'].flatMap((build) => {
+    const folder = join(dist, build);
+    if (!existsSync(join(folder, 'index.js'))) throw new Error(`${folder} is missing: run npm run build first`);
+    return readdirSync(folder)
+      .filter((name) => name.endsWith('.js'))
+      .map((name) => join(folder, name));
+  });
 }
 
 describe('the built client needs only the platform React Native provides', () => {
-  it('names no global beyond ECMAScript 2022 and fetch, AbortController, timers, URL', () => {
+  it('names no global beyond ECMAScript 2022 and fetch, AbortController, timers, URL, in either build', () => {
     // The compiler as the scanner: with only the ES2022 library, every other global the code
     // names, on any path, is a "Cannot find name" (Date, Math, JSON, Promise are ES2022).
     const program = ts.createProgram(builtFiles(), {
@@ -50,7 +54,7 @@ describe('the built client needs only the platform React Native provides', () =>
       '--experimental-vm-modules',
       '--no-warnings',
       join(import.meta.dirname, 'platformProbe.mjs'),
-      dist,
+      join(dist, 'esm'),
     ]);
     expect(JSON.parse(stdout)).toEqual({
       first: 'ai-token-a', // after a 503 retried on the platform's timers

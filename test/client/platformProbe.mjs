@@ -89,7 +89,9 @@ answers.push(
 );
 const provider = client.createTokenProvider(options);
 const tokens = [];
-provider.subscribe((token) => tokens.push(token.accessToken));
+provider.subscribe((event) => {
+  if (event.type === 'token') tokens.push(event.token.accessToken);
+});
 seen.first = (await provider.getToken()).accessToken;
 seen.cached = (await provider.getToken()).accessToken;
 seen.requests = calls.length;

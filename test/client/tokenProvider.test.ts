@@ -2,6 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   createTokenProvider,
   TokenVendingError,
+  type TokenProvider,
+  type TokenProviderEvent,
   type TokenProviderOptions,
   type VendedToken,
 } from '../../packages/client/src/index.js';
@@ -198,7 +200,9 @@ describe('single flight', () => {
     const { api, tokens } = setup();
     const release = api.held('a');
     const seen: string[] = [];
-    tokens.subscribe((token) => seen.push(token.accessToken));
+    tokens.subscribe((event) => {
+      if (event.type === 'token') seen.push(event.token.accessToken);
+    });
     const callers = Array.from({ length: 20 }, (_, i) => tokens.getToken(i % 2 === 0 ? { forceRefresh: true } : {}));
     await flush();
     expect(api.requests).toHaveLength(1);
@@ -212,13 +216,179 @@ describe('single flight', () => {
     const { api, tokens } = setup();
     api.token('a').token('b').token('c');
     const seen: string[] = [];
-    const unsubscribe = tokens.subscribe((token) => seen.push(token.accessToken));
+    const unsubscribe = tokens.subscribe((event) => {
+      if (event.type === 'token') seen.push(event.token.accessToken);
+    });
     await tokens.getToken();
     await tokens.getToken();
     await tokens.getToken({ forceRefresh: true });
     unsubscribe();
     await tokens.getToken({ forceRefresh: true });
     expect(seen).toEqual(['ai-token-a', 'ai-token-b']);
+  });
+});
+
+describe('events', () => {
+  /** Subscribes before anything happens; events as `type` plus what a UI would show. */
+  function listen(tokens: TokenProvider) {
+    const events: TokenProviderEvent[] = [];
+    const unsubscribe = tokens.subscribe((event) => events.push(event));
+    const seen = () =>
+      events.map((event) => {
+        switch (event.type) {
+          case 'token':
+          case 'expired':
+            return `${event.type} ${event.token.accessToken}`;
+          case 'retrying':
+            return `retrying after attempt ${event.attempt}/${event.maxAttempts} in ${event.delaySeconds} s (${event.error.code})`;
+          case 'throttled':
+            return `throttled ${event.error.code} retryAfter=${event.retryAfterSeconds} willRetry=${event.willRetry}`;
+          case 'error':
+            return `error ${event.error.code}`;
+        }
+      });
+    return { events, seen, unsubscribe };
+  }
+
+  it('tells listeners about each retry, with the seconds until the next attempt', async () => {
+    const { api, tokens } = setup({ random: () => 0.5 });
+    const { seen } = listen(tokens);
+    api.problem(503, 'sts_unavailable').fail().token('a');
+    const result = watch(tokens.getToken());
+    await flush();
+    expect(seen()).toEqual(['retrying after attempt 1/3 in 0.25 s (sts_unavailable)']);
+    await vi.advanceTimersByTimeAsync(250 + 500);
+    expect(result.value?.accessToken).toBe('ai-token-a');
+    expect(seen()).toEqual([
+      'retrying after attempt 1/3 in 0.25 s (sts_unavailable)',
+      'retrying after attempt 2/3 in 0.5 s (network_error)',
+      'token ai-token-a',
+    ]);
+  });
+
+  it('a 429 is throttled, then retrying for as long as Retry-After asks', async () => {
+    const { api, tokens } = setup();
+    const { seen, events } = listen(tokens);
+    api.problem(429, 'rate_limited', { 'retry-after': '7' }).token('a');
+    const result = watch(tokens.getToken());
+    await vi.advanceTimersByTimeAsync(7_000);
+    expect(result.value?.accessToken).toBe('ai-token-a');
+    expect(seen()).toEqual([
+      'throttled rate_limited retryAfter=7 willRetry=true',
+      'retrying after attempt 1/3 in 7 s (rate_limited)',
+      'token ai-token-a',
+    ]);
+    expect(events[0]).toMatchObject({ error: { status: 429, correlationId: 'corr-rate_limited' } });
+  });
+
+  it('a Retry-After beyond maxDelayMs is throttled without a retry, then the error', async () => {
+    const { api, tokens } = setup();
+    const { seen } = listen(tokens);
+    api.problem(429, 'rate_limited', { 'retry-after': '120' });
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'rate_limited', retryAfterSeconds: 120 });
+    expect(seen()).toEqual(['throttled rate_limited retryAfter=120 willRetry=false', 'error rate_limited']);
+  });
+
+  it("an upstream's throttling (503 *_throttled) is throttled too; a plain 503 is not", async () => {
+    const { api, tokens } = setup({ maxAttempts: 1 });
+    const { seen } = listen(tokens);
+    api.problem(503, 'sts_throttled', {}, { retryAfterSeconds: 3 }).problem(503, 'sts_unavailable');
+    await caught(tokens.getToken());
+    await caught(tokens.getToken());
+    expect(seen()).toEqual([
+      'throttled sts_throttled retryAfter=3 willRetry=false',
+      'error sts_throttled',
+      'error sts_unavailable',
+    ]);
+  });
+
+  it('one error event per failed refresh, however many callers waited; none for an abort', async () => {
+    const { api, tokens } = setup();
+    const { seen } = listen(tokens);
+    api.problem(403, 'forbidden');
+    const errors = await Promise.all([1, 2, 3].map(() => caught(tokens.getToken())));
+    expect(errors.map((e) => (e as TokenVendingError).code)).toEqual(['forbidden', 'forbidden', 'forbidden']);
+    api.hang();
+    const stopping = new AbortController();
+    const aborted = caught(tokens.getToken({ signal: stopping.signal }));
+    await flush();
+    stopping.abort();
+    expect(await aborted).toMatchObject({ code: 'aborted' });
+    await flush();
+    expect(seen()).toEqual(['error forbidden']);
+  });
+
+  it('a request made stale by invalidate() sends no events', async () => {
+    const { api, tokens } = setup();
+    const { seen } = listen(tokens);
+    api.problem(503, 'sts_unavailable').token('a');
+    const stale = watch(tokens.getToken());
+    await flush();
+    tokens.invalidate();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(stale.value?.accessToken).toBe('ai-token-a');
+    expect(seen()).toEqual(['retrying after attempt 1/3 in 0.25 s (sts_unavailable)']);
+  });
+
+  it('expired: the cached token reached its expiry with nobody asking for a new one', async () => {
+    const { api, tokens } = setup();
+    const { seen } = listen(tokens);
+    api.token('a').token('b');
+    await tokens.getToken();
+    await vi.advanceTimersByTimeAsync(599_999);
+    expect(seen()).toEqual(['token ai-token-a']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(seen()).toEqual(['token ai-token-a', 'expired ai-token-a']);
+    expect((await tokens.getToken()).accessToken).toBe('ai-token-b');
+  });
+
+  it('a token refreshed in time never expires; invalidate() forgets the expiry too', async () => {
+    const { api, tokens } = setup();
+    const { seen } = listen(tokens);
+    api.token('a').token('b');
+    await tokens.getToken();
+    await vi.advanceTimersByTimeAsync(550_000);
+    await tokens.getToken(); // inside the margin: a new one
+    await vi.advanceTimersByTimeAsync(100_000);
+    tokens.invalidate();
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(seen()).toEqual(['token ai-token-a', 'token ai-token-b']);
+  });
+
+  it('keeps an expiry timer only while someone listens, and unrefs it (Node must be free to exit)', async () => {
+    const unrefs: number[] = [];
+    const { api, tokens } = setup({
+      setTimeout: (callback, ms) => {
+        const handle = setTimeout(callback, ms);
+        return { handle, unref: () => unrefs.push(ms) };
+      },
+      clearTimeout: (handle) => {
+        clearTimeout((handle as { handle: ReturnType<typeof setTimeout> }).handle);
+      },
+    });
+    api.token('a');
+    await tokens.getToken();
+    expect(vi.getTimerCount()).toBe(0);
+    const { seen, unsubscribe } = listen(tokens);
+    expect(vi.getTimerCount()).toBe(1);
+    expect(unrefs).toEqual([600_000]);
+    unsubscribe();
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(seen()).toEqual([]);
+  });
+
+  it('a listener that throws does not stop the others nor fail getToken; its error surfaces from a timer', async () => {
+    const { api, tokens } = setup();
+    const thrown = new Error('listener bug');
+    tokens.subscribe(() => {
+      throw thrown;
+    });
+    const { seen } = listen(tokens);
+    api.token('a');
+    expect((await tokens.getToken()).accessToken).toBe('ai-token-a');
+    expect(seen()).toEqual(['token ai-token-a']);
+    expect(() => vi.advanceTimersByTime(0)).toThrow(thrown);
   });
 });
 

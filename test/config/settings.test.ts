@@ -5,10 +5,10 @@ import {
   DEFAULT_KEY_ROTATION_SCHEDULE,
   DEFAULT_SELF_CHECK_SCHEDULE,
   loadConfig,
-  shortestInterval,
   type ConfigProblem,
   type Environment,
 } from '../../src/config/settings.js';
+import { shortestInterval } from '../../src/config/operationsSettings.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 
@@ -82,6 +82,7 @@ describe('loadConfig', () => {
         selfCheckSchedule: expect.objectContaining({ expression: '0 */5 * * * *' }),
       },
       telemetry: { export: 'off' },
+      warnings: [],
     });
   });
 

@@ -5,6 +5,7 @@ import { validate } from '@hyperjump/json-schema/openapi-3-1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryRoot } from '../../devstack/repository.js';
 import {
+  buildOpenApiDocument,
   codesOfStatus,
   openApiDocument,
   openApiText,
@@ -12,10 +13,12 @@ import {
   type Operation,
   type ResponseObject,
 } from '../../src/contract/openapi.js';
-import { ERROR_CODES } from '../../src/errors.js';
+import { ERROR_CODES } from '../../src/errors/serviceError.js';
 import { createRoutes } from '../../src/functions/routes.js';
-import { PROBLEMS, type ProblemStatus } from '../../src/http/problem.js';
-import { createRuntime } from '../../src/runtime.js';
+import { createServices } from '../../src/composition.js';
+import { errorsTable, withErrorsTable } from '../../src/contract/errorsTable.js';
+import { ERROR_CATALOG, type ErrorCatalog } from '../../src/errors/catalog.js';
+import { problemResponse } from '../../src/http/problem.js';
 import { contractChecker, type WireAnswer } from '../support/contract.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
@@ -44,7 +47,7 @@ async function metaSchemaCheck(value: unknown) {
   return check(value as Parameters<typeof check>[0], BASIC);
 }
 
-const problemStatuses = [...new Set(Object.values(PROBLEMS).map(({ status }) => status))].sort();
+const problemStatuses = [...new Set(Object.values(ERROR_CATALOG).map(({ status }) => status))].sort();
 
 describe('openapi.json', () => {
   it('is valid OpenAPI 3.1, schemas included (the OAS 3.1 schema-base meta-schema)', async () => {
@@ -85,7 +88,7 @@ describe('openapi.json', () => {
   });
 
   it('lists every route and method of the route table, and nothing else', () => {
-    const table = createRoutes(() => createRuntime({})).map((route) => ({
+    const table = createRoutes(createServices({})).map((route) => ({
       path: `/api/${route.route}`,
       methods: route.methods.map((method) => method.toLowerCase()).sort(),
     }));
@@ -132,7 +135,7 @@ describe('openapi.json', () => {
       (document.components.schemas[name]?.properties?.code as { enum?: unknown[] } | undefined)?.enum;
     expect(Object.keys(document.components.responses).sort()).toEqual(problemStatuses.map((s) => `Problem${s}`));
     for (const status of problemStatuses) {
-      const codes = ERROR_CODES.filter((code) => PROBLEMS[code].status === status);
+      const codes = ERROR_CODES.filter((code) => ERROR_CATALOG[code].status === status);
       expect(enumOf(`Problem${status}`), String(status)).toEqual(codes);
       expect(codesOfStatus(status)).toEqual(codes);
     }
@@ -142,21 +145,23 @@ describe('openapi.json', () => {
     expect(document.components.schemas.ErrorCode?.enum).toEqual([...ERROR_CODES]);
   });
 
-  it('has the statuses and codes of the README errors table', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### Errors'), readme.indexOf('\n## ', readme.indexOf('### Errors')));
+  it('has the statuses and codes of the errors table in docs/api.md', () => {
+    const doc = readFileSync(join(root, 'docs', 'api.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('\n## Errors\n'));
     const rows = [...section.matchAll(/^\| (\d{3}) \| ([^|]+) \|/gm)].flatMap(([, status, codes]) =>
       [...(codes ?? '').matchAll(/`(\w+)`/g)].map(([, code]) => `${status} ${code}`),
     );
-    const fromCode = ERROR_CODES.map((code) => `${PROBLEMS[code].status} ${code}`);
+    const fromCode = ERROR_CODES.map((code) => `${ERROR_CATALOG[code].status} ${code}`);
     expect(rows.sort()).toEqual(fromCode.sort());
+    // The table is the catalog's, word for word: `npm run docs:errors` rewrites it.
+    expect(withErrorsTable(doc)).toBe(doc);
   });
 
   it('documents X-Correlation-Id on every answer, and Retry-After where the service sends it', () => {
     for (const { operation } of operations())
       for (const [status, response] of responsesOf(operation))
         expect(Object.keys(response.headers ?? {}), `${operation.operationId} ${status}`).toContain('X-Correlation-Id');
-    const retryAfter = (status: ProblemStatus) =>
+    const retryAfter = (status: number) =>
       checker.resolve(document.components.responses[`Problem${status}`]?.headers?.['Retry-After'] ?? { $ref: '' });
     for (const status of [429, 503, 504] as const) expect(retryAfter(status).required, String(status)).toBe(true);
     expect(document.components.responses.Problem401?.headers).not.toHaveProperty('Retry-After');
@@ -168,6 +173,54 @@ describe('openapi.json', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     expect(document.info.version).toBe(pkg.version);
     expect(document.openapi).toMatch(/^3\.1\./);
+  });
+});
+
+describe('the error catalog is the one place a code is defined', () => {
+  const catalog: ErrorCatalog = {
+    ...ERROR_CATALOG,
+    kettle_empty: {
+      status: 418,
+      title: 'The kettle is empty',
+      meaning: 'A code of this test only.',
+      action: 'Fill the kettle.',
+      retryable: true,
+    },
+    kettle_busy: {
+      status: 503,
+      title: 'Kettle busy',
+      meaning: 'Another code of this test.',
+      action: 'Wait.',
+      retryable: true,
+    },
+  };
+
+  it('a code added to the catalog is answered with its status and title', () => {
+    const response = problemResponse({ code: 'kettle_empty', detail: 'No water.' }, 'c-1', catalog);
+    expect(response.status).toBe(418);
+    expect(JSON.parse(response.body as string)).toEqual({
+      type: 'urn:ai-token-vending:problem:kettle_empty',
+      title: 'The kettle is empty',
+      status: 418,
+      detail: 'No water.',
+      code: 'kettle_empty',
+      correlationId: 'c-1',
+    });
+  });
+
+  it('a code added to the catalog appears in the OpenAPI document and the docs table', () => {
+    const built = buildOpenApiDocument(catalog);
+    expect(built.components.schemas.ErrorCode?.enum).toEqual(Object.keys(catalog));
+    expect(built.components.responses.Problem418?.description).toContain(
+      '`kettle_empty`: A code of this test only. Fill the kettle.',
+    );
+    expect(built.components.schemas.Problem503?.properties?.code).toMatchObject({
+      enum: expect.arrayContaining(['sts_unavailable', 'kettle_busy']) as unknown,
+    });
+    expect(codesOfStatus(418, catalog)).toEqual(['kettle_empty']);
+    expect(errorsTable(catalog)).toContain(
+      '| 418 | `kettle_empty` | A code of this test only. | Fill the kettle. | yes |',
+    );
   });
 });
 

@@ -173,7 +173,8 @@ describe('the local host against the fakes', () => {
   it('logs each request under its own invocationId', async () => {
     const token = await stack.callerToken();
     for (let i = 0; i < 2; i++) {
-      await fetch(`${stack.apiUrl}/token/speech`, {
+      // A refusal is logged (a success is not): two of them, with one correlation id.
+      await fetch(`${stack.apiUrl}/token/vision`, {
         headers: { authorization: `Bearer ${token}`, 'x-correlation-id': 'same-id' },
       });
     }

@@ -2,7 +2,7 @@ import { InvocationContext } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { startScheduler } from '../../devstack/host/scheduler.js';
 import { parseSchedule } from '../../src/config/schedule.js';
-import { describeError } from '../../src/errors.js';
+import { describeError } from '../../src/errors/serviceError.js';
 import type { TimerFunction } from '../../src/functions/timers.js';
 import { Logger } from '../../src/log/logger.js';
 

@@ -1,9 +1,9 @@
 import { HttpRequest } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { acceptedMethods, createRoutes, type Route } from '../../src/functions/routes.js';
-import { createRuntime } from '../../src/runtime.js';
+import { createServices } from '../../src/composition.js';
 
-const routes = createRoutes(() => createRuntime({}));
+const routes = createRoutes(createServices({}));
 const named = (name: string): Route => routes.find((route) => route.name === name)!;
 
 describe('the route table', () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ServiceStatus } from '../../src/model.js';
+import type { ServiceStatus } from '../../src/contract/answers.js';
 import { ALL_TEST_KEYS, KEYS, ROTATED_RESOURCES, startHarness, type Harness } from '../support/harness.js';
 
 const OPERATOR = { roles: ['TokenVending.Operator'] };

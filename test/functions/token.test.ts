@@ -382,12 +382,27 @@ describe('caller authentication', () => {
     expect(h.entra.requests.discovery).toBe(1);
   });
 
-  it('503 when the identity provider cannot be reached, without calling it for every request', async () => {
+  it('503 with Retry-After when the identity provider cannot be reached', async () => {
     h.rebuild({ AUTH_AUTHORITY_HOST: 'http://127.0.0.1:1' });
     const response = await get('/api/token/speech', await h.callerToken());
     expect(response.status).toBe(503);
     expect(response.json).toMatchObject({ code: 'identity_provider_unavailable' });
     expect(response.headers['retry-after']).toBe('5');
+  });
+
+  it('asks a failing identity provider once while the failure is held, not once per request', async () => {
+    h.entra.failEndpoint('discovery', { status: 503 });
+    const token = await h.callerToken();
+    h.entra.resetCounters();
+    const statuses = [];
+    for (let i = 0; i < 10; i++) statuses.push((await get('/api/token/speech', token)).status);
+    expect(statuses).toEqual(Array.from({ length: 10 }, () => 503));
+    expect(h.entra.requests.discovery).toBe(1);
+    // Once the hold is over, the next request asks again.
+    h.clock.now += 5_001;
+    h.entra.recoverEndpoint('discovery');
+    expect((await get('/api/token/speech', token)).status).toBe(200);
+    expect(h.entra.requests.discovery).toBe(2);
   });
 });
 
@@ -687,8 +702,8 @@ describe('GET /api/resources and /api/health', () => {
 
   it("every log line carries the host's invocation id beside the caller's correlation id", async () => {
     const token = await h.callerToken();
-    await get('/api/token/speech', token, { 'x-correlation-id': 'someone-elses-id' });
-    await get('/api/token/speech', token, { 'x-correlation-id': 'someone-elses-id' });
+    await get('/api/token/vision', token, { 'x-correlation-id': 'someone-elses-id' });
+    await get('/api/token/nothing', token, { 'x-correlation-id': 'someone-elses-id' });
     await get('/api/token/vision', token);
     const lines = h.logs.map((line) => JSON.parse(line.text) as Record<string, unknown>);
     expect(lines).toHaveLength(3);
@@ -699,6 +714,16 @@ describe('GET /api/resources and /api/health', () => {
       'someone-elses-id',
       lines[2]?.invocationId, // none sent: ours
     ]);
+  });
+
+  it('writes no log line for a request that succeeds: the metrics count those', async () => {
+    const token = await h.callerToken();
+    await get('/api/token/speech', token);
+    h.logs.length = 0;
+    for (let i = 0; i < 3; i++) expect((await get('/api/token/speech', token)).status).toBe(200);
+    expect((await get('/api/resources', token)).status).toBe(200);
+    expect((await get('/api/health')).status).toBe(200);
+    expect(h.logs).toEqual([]);
   });
 
   it('echoes a sane caller correlation id and makes one otherwise', async () => {

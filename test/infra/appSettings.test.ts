@@ -20,8 +20,9 @@ import { CLOUD_NAMES, type CloudName } from '../../src/model.js';
 import { APP_SETTING_NAMES, RESOURCE_FIELDS, loadConfig } from '../../src/config/settings.js';
 import { CLOUDS } from '../../src/clouds/clouds.js';
 import { openApiText } from '../../src/contract/openapi.js';
-import { PROBLEMS } from '../../src/http/problem.js';
-import { CORRELATION_ID_PATTERN, PROBLEM_TYPE_BASE } from '../../src/model.js';
+import { ERROR_CATALOG } from '../../src/errors/catalog.js';
+import { CORRELATION_ID_PATTERN } from '../../src/http/headers.js';
+import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
 import { findBicepCompiler } from '../support/bicep.js';
 import { ArmEvaluator, DeploymentFailure, templateFunctions, type AzureReads, type Value } from './armExpressions.js';
 
@@ -105,6 +106,24 @@ const CLOUD_FACTS: Record<CloudName, { customSubdomainSuffix: string; vaultSuffi
   AzureUSGovernment: { customSubdomainSuffix: 'cognitiveservices.azure.us', vaultSuffix: 'vault.usgovcloudapi.net', loginEndpoint: 'https://login.microsoftonline.us/' },
 };
 
+/** The realtime sample (realtimeEnabled): public cloud, beside the AzureCloud STS samples. */
+const REALTIME_PARAMETERS = {
+  realtimeEnabled: true,
+  realtimeName: 'assistant',
+  realtimeLocation: 'Sweden Central',
+  realtimeDeploymentName: 'voice',
+  realtimeModelName: 'gpt-realtime',
+  realtimeModelVersion: '2025-08-28',
+  realtimeCapacity: 20,
+  realtimeAllowedRoles: 'Assistant.Talk, Assistant.Admin',
+  realtimeInstructions: 'You are the front desk of Contoso.',
+  realtimeVoice: 'cedar',
+} as const;
+/** What Azure answers as the realtime account's endpoint (kind OpenAI: the openai.azure.com host). */
+const REALTIME_ENDPOINT = 'https://cog-assistant-drift.openai.azure.com';
+const COGNITIVE_SERVICES_OPENAI_USER = '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd';
+const IDENTITY_PRINCIPAL_ID = '00000000-0000-0000-0000-00000000eeee';
+
 const SUBSCRIPTION_ID = '00000000-0000-0000-0000-00000000aaaa';
 const TENANT_ID = '00000000-0000-0000-0000-00000000bbbb';
 const IDENTITY_CLIENT_ID = '00000000-0000-0000-0000-00000000cccc';
@@ -129,10 +148,11 @@ function azureReads(cloud: CloudName, sample: readonly SampleResource[], locatio
       // Bicep names module deployments <symbol>-<unique suffix>.
       const outputs: Record<string, Record<string, Value>> = {
         vault: { name: 'kv-drift', uri: `https://kv-drift.${facts.vaultSuffix}/` },
-        identity: { id: '/subscriptions/x/resourceGroups/rg-drift/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-drift', principalId: '00000000-0000-0000-0000-00000000eeee', clientId: IDENTITY_CLIENT_ID },
+        identity: { id: '/subscriptions/x/resourceGroups/rg-drift/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-drift', principalId: IDENTITY_PRINCIPAL_ID, clientId: IDENTITY_CLIENT_ID },
         storage: { name: 'stdrift', deploymentContainerUrl: 'https://stdrift.blob.core.windows.net/app-package' },
         api: { name: 'func-drift', uri: 'https://func-drift.azurewebsites.net' },
         monitoring: { connectionString: 'InstrumentationKey=00000000-0000-0000-0000-00000000ffff;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/' },
+        realtime: { endpoint: REALTIME_ENDPOINT, deploymentName: REALTIME_PARAMETERS.realtimeDeploymentName },
       };
       const found = outputs[deploymentName.split('-')[0]!];
       if (found === undefined) throw new Error(`unexpected reference to the outputs of deployment ${deploymentName}`);
@@ -225,24 +245,33 @@ const ROTATION_REFUSALS = {
   },
 } as const;
 const refusals = new Map<string, Snapshot>();
+/** The parameters of a cloud's sample deployment. */
+const sampleParameters = (cloud: CloudName) => ({
+  ...baseParameters,
+  aiResources: SAMPLES[cloud],
+  aiKeyName: KEY_NAME[cloud],
+  keyRotationDays: ROTATION_DAYS[cloud],
+  ...GATEWAY_PARAMETERS,
+});
+let realtimeSample: Snapshot | undefined;
 
-// Nine compiler processes at once: on a busy 2-core machine they take minutes, not seconds.
 beforeAll(async () => {
   if (compiler === undefined) return;
   workDir = mkdtempSync(join(tmpdir(), 'infra-drift-'));
   const refusalNames = Object.keys(ROTATION_REFUSALS) as (keyof typeof ROTATION_REFUSALS)[];
-  const [built, refused, ...rest] = await Promise.all([
+  const [built, refused, realtimeOn, ...rest] = await Promise.all([
     run(compiler, ['build', join(infra, 'main.bicep'), '--stdout'], { maxBuffer: 64 << 20 }),
     snapshot('grants-nobody', { ...baseParameters, aiResources: [{ name: 'open', kind: 'speech', region: 'westeurope', allowedRoles: [], allowedScopes: [] }] }),
-    ...CLOUD_NAMES.map((cloud) =>
-      snapshot(cloud, { ...baseParameters, aiResources: SAMPLES[cloud], aiKeyName: KEY_NAME[cloud], keyRotationDays: ROTATION_DAYS[cloud], ...GATEWAY_PARAMETERS }),
-    ),
+    snapshot('realtime', { ...sampleParameters('AzureCloud'), ...REALTIME_PARAMETERS }),
+    ...CLOUD_NAMES.map((cloud) => snapshot(cloud, sampleParameters(cloud))),
     ...refusalNames.map((name, i) => snapshot(`refused-${i}`, { ...baseParameters, aiResources: SAMPLES.AzureCloud, ...ROTATION_REFUSALS[name] })),
   ]);
   template = JSON.parse(built.stdout) as Record<string, unknown>;
   grantsNobody = refused;
+  realtimeSample = realtimeOn;
   CLOUD_NAMES.forEach((cloud, i) => samples.set(cloud, rest[i]!));
   refusalNames.forEach((name, i) => refusals.set(name, rest[CLOUD_NAMES.length + i]!));
+  // Ten compiler runs side by side: on a shared 2-core machine under load they took up to 2.5 minutes.
 }, 300_000);
 
 afterAll(() => {
@@ -371,20 +400,29 @@ describe.skipIf(compiler === undefined)('as deployed: the code accepts what the 
   });
 });
 
+/**
+ * main.bicep's expressions for these parameters (over the defaults and the base ones), in this cloud:
+ * what a snapshot leaves unevaluated because it reads environment() or another deployment.
+ */
+function mainEvaluator(parameters: Record<string, Value>, cloud = 'AzureCloud'): ArmEvaluator {
+  const reads: AzureReads = { ...azureReads('AzureCloud', SAMPLES.AzureCloud), environment: { name: cloud } };
+  const defaults = Object.fromEntries(
+    Object.entries(template.parameters as Record<string, { defaultValue?: Value }>).map(([k, p]) => [k, p.defaultValue ?? null]),
+  );
+  return new ArmEvaluator(reads, {
+    functions: templateFunctions(template),
+    variables: template.variables as Record<string, unknown>,
+    resources: template.resources as Record<string, unknown>,
+    parameters: { ...defaults, ...baseParameters, ...parameters },
+  });
+}
+
+/** A variable of main.bicep evaluated for these parameters, in this cloud. */
+function mainVariable(name: string, parameters: Record<string, Value>, cloud = 'AzureCloud'): Value {
+  return mainEvaluator(parameters, cloud).expression(`variables('${name}')`);
+}
+
 describe.skipIf(compiler === undefined)('refused at deployment, as the code would refuse it at start-up', () => {
-  /** A variable of main.bicep evaluated for these parameters, in this cloud. */
-  function mainVariable(name: string, parameters: Record<string, Value>, cloud = 'AzureCloud'): Value {
-    const reads: AzureReads = { ...azureReads('AzureCloud', []), environment: { name: cloud } };
-    const defaults = Object.fromEntries(
-      Object.entries(template.parameters as Record<string, { defaultValue?: Value }>).map(([k, p]) => [k, p.defaultValue ?? null]),
-    );
-    const evaluator = new ArmEvaluator(reads, {
-      functions: templateFunctions(template),
-      variables: template.variables as Record<string, unknown>,
-      parameters: { ...defaults, ...baseParameters, ...parameters },
-    });
-    return evaluator.expression(`variables('${name}')`);
-  }
   const item = (overrides: Partial<SampleResource>) =>
     ({ name: 'speech', kind: 'speech', region: 'westeurope', allowedRoles: ['Speech.Token'], allowedScopes: [], ...overrides }) as unknown as Value;
 
@@ -555,8 +593,8 @@ describe('the API Management front door (apiManagementName)', () => {
     const xml = readFileSync(join(infra, 'apim', 'policy.xml'), 'utf8');
     for (const code of ['rate_limited', 'invalid_token'] as const) {
       expect(xml).toContain(`new JProperty("type", "${PROBLEM_TYPE_BASE}${code}")`);
-      expect(xml).toContain(`new JProperty("title", "${PROBLEMS[code].title}")`);
-      expect(xml).toContain(`new JProperty("status", ${PROBLEMS[code].status})`);
+      expect(xml).toContain(`new JProperty("title", "${ERROR_CATALOG[code].title}")`);
+      expect(xml).toContain(`new JProperty("status", ${ERROR_CATALOG[code].status})`);
       expect(xml).toContain(`new JProperty("code", "${code}")`);
     }
     expect(xml).toContain(`"${CORRELATION_ID_PATTERN.source}"`);
@@ -569,5 +607,136 @@ describe('main.parameters.json (what azd passes)', () => {
     const declared = template.parameters as Record<string, { defaultValue?: unknown }>;
     expect(Object.keys(file.parameters).filter((name) => !(name in declared))).toEqual([]);
     expect(Object.keys(declared).filter((name) => declared[name]!.defaultValue === undefined && !(name in file.parameters))).toEqual([]);
+  });
+});
+
+describe.skipIf(compiler === undefined)('GPT Realtime (realtimeEnabled)', () => {
+  const realtimeResources = (): PredictedResource[] => {
+    if (realtimeSample === undefined) throw new Error('bicep snapshot not run for the realtime sample');
+    if (!realtimeSample.ok) throw new Error(`bicep snapshot failed for the realtime sample:\n${realtimeSample.message}`);
+    return realtimeSample.resources;
+  };
+  /** A resource or setting of the realtime sample, evaluated as the deployment would. */
+  const evaluated = (value: unknown) =>
+    mainEvaluator({ ...sampleParameters('AzureCloud'), ...REALTIME_PARAMETERS } as unknown as Record<string, Value>).value(value);
+  const realtimeSettings = () => evaluated(appSettingsOf(realtimeResources())) as Record<string, string>;
+  const openAIAccounts = (resources: readonly PredictedResource[]) =>
+    resources.filter((r) => r.type === 'Microsoft.CognitiveServices/accounts' && (r as { kind?: string }).kind === 'OpenAI');
+
+  it.each(CLOUD_NAMES)('is off by default: in %s, no OpenAI account, deployment or data role, nothing realtime in TOKEN_RESOURCES', (cloud) => {
+    const resources = deployed(cloud);
+    expect(openAIAccounts(resources)).toEqual([]);
+    expect(resources.filter((r) => r.type === 'Microsoft.CognitiveServices/accounts/deployments')).toEqual([]);
+    expect(assignments(cloud).map((a) => a.role)).not.toContain(COGNITIVE_SERVICES_OPENAI_USER);
+    const kinds = (JSON.parse(evaluatedSettings(cloud).TOKEN_RESOURCES!) as { kind: string }[]).map((item) => item.kind);
+    expect(kinds).not.toContain('openai-realtime');
+  });
+
+  it('adds its account, deployment and role assignment to the same deployment, and changes nothing else but TOKEN_RESOURCES', () => {
+    const key = (r: PredictedResource) => `${r.type} ${JSON.stringify(r.name)}`;
+    const without = (resources: readonly PredictedResource[]) => resources.filter((r) => !r.name.endsWith('/appsettings'));
+    const before = new Map(without(deployed('AzureCloud')).map((r) => [key(r), r]));
+    const added = without(realtimeResources()).filter((r) => !before.has(key(r)));
+    expect(added.map((r) => r.type).sort()).toEqual([
+      'Microsoft.Authorization/roleAssignments',
+      'Microsoft.CognitiveServices/accounts',
+      'Microsoft.CognitiveServices/accounts/deployments',
+    ]);
+    for (const r of without(realtimeResources()).filter((r) => before.has(key(r)))) expect(r).toEqual(before.get(key(r)));
+    expect(without(realtimeResources())).toHaveLength(before.size + 3);
+  });
+
+  it('creates a keyless OpenAI account with its custom subdomain, in the region asked for', () => {
+    const accounts = openAIAccounts(realtimeResources());
+    expect(accounts).toHaveLength(1);
+    const account = evaluated(accounts[0]) as { name: string; location: string; sku: unknown; properties: unknown };
+    expect(account.name).toMatch(/^cog-assistant-[a-z0-9]{13}$/);
+    expect(account).toMatchObject({ location: 'swedencentral', sku: { name: 'S0' } });
+    expect(account.properties).toEqual({ customSubDomainName: account.name, disableLocalAuth: true, publicNetworkAccess: 'Enabled' });
+  });
+
+  it('deploys the model as GlobalStandard with the capacity and version asked for', () => {
+    const deployments = realtimeResources().filter((r) => r.type === 'Microsoft.CognitiveServices/accounts/deployments');
+    expect(deployments).toHaveLength(1);
+    expect(deployments[0]!.name).toMatch(/\/voice$/);
+    expect(deployments[0]).toMatchObject({
+      sku: { name: 'GlobalStandard', capacity: 20 },
+      properties: { model: { format: 'OpenAI', name: 'gpt-realtime', version: '2025-08-28' } },
+    });
+  });
+
+  it("gives the function's identity Cognitive Services OpenAI User on that account alone", () => {
+    const onAccount = realtimeResources()
+      .filter((r) => r.type === 'Microsoft.Authorization/roleAssignments')
+      .filter((r) => String(r.properties?.roleDefinitionId).endsWith(COGNITIVE_SERVICES_OPENAI_USER));
+    expect(onAccount).toHaveLength(1);
+    const scope = /^\[extensionResourceId\('([^']+)'/.exec((onAccount[0] as { id?: string }).id ?? '')?.[1];
+    expect(scope).toMatch(/\/resourceGroups\/rg-drift\/providers\/Microsoft\.CognitiveServices\/accounts\/cog-assistant-[a-z0-9]{13}$/);
+    expect(evaluated(onAccount[0]!.properties)).toMatchObject({ principalId: IDENTITY_PRINCIPAL_ID, principalType: 'ServicePrincipal' });
+  });
+
+  it("writes the realtime item into TOKEN_RESOURCES in design.md's shape, after the STS items, which stay as they were", () => {
+    const items = JSON.parse(realtimeSettings().TOKEN_RESOURCES!) as Record<string, unknown>[];
+    expect(items.slice(0, -1)).toEqual(JSON.parse(evaluatedSettings('AzureCloud').TOKEN_RESOURCES!));
+    expect(items.at(-1)).toEqual({
+      name: 'assistant',
+      kind: 'openai-realtime',
+      cloud: 'AzureCloud',
+      endpoint: REALTIME_ENDPOINT,
+      region: 'swedencentral',
+      deployment: 'voice',
+      session: { instructions: 'You are the front desk of Contoso.', audio: { output: { voice: 'cedar' } } },
+      allowedRoles: ['Assistant.Talk', 'Assistant.Admin'],
+      allowedScopes: [],
+      callerLimitPerMinute: 6,
+    });
+    // TODO(issue 19): src/ does not accept kind openai-realtime yet (the credential-kind seam comes
+    // first). When it does, this stops throwing: replace it with loadConfig() accepting the item,
+    // as the per-cloud test above does for the STS items.
+    expect(() => loadConfig(realtimeSettings())).toThrow(/openai-realtime/);
+  });
+
+  it('gives the account endpoint without its trailing slash, as TOKEN_RESOURCES wants it', () => {
+    const module = (template.resources as Record<string, { properties: { template: { outputs: Record<string, { value: string }>; resources: Record<string, unknown> } } }>).realtime!;
+    const evaluate = (endpoint: string) =>
+      new ArmEvaluator(
+        { ...azureReads('AzureCloud', []), resource: (_id, full) => (full ? { location: 'eastus2', properties: { endpoint } } : { endpoint }) },
+        { functions: templateFunctions(template), resources: module.properties.template.resources, parameters: { name: 'cog-assistant-x' } },
+      ).value(module.properties.template.outputs.endpoint!.value);
+    expect(evaluate('https://cog-assistant-x.openai.azure.com/')).toBe('https://cog-assistant-x.openai.azure.com');
+    expect(evaluate('https://cog-assistant-x.openai.azure.com')).toBe('https://cog-assistant-x.openai.azure.com');
+  });
+
+  it('leaves callerLimitPerMinute out at 0 (RATE_LIMIT_PER_MINUTE alone), and the instructions out when empty', () => {
+    // The api module's parameter as main.bicep computes it: `{ value: [the realtime item] }`, empty when off.
+    const api = (template.resources as Record<string, { properties: { parameters: Record<string, unknown> } }>).api!;
+    const realtimeItems = (parameters: Record<string, Value>) =>
+      (
+        mainEvaluator({ aiResources: SAMPLES.AzureCloud as unknown as Value, realtimeEnabled: true, ...parameters }).value(
+          api.properties.parameters.realtimeTokenResources,
+        ) as { value: Record<string, unknown>[] }
+      ).value;
+    const [item] = realtimeItems({ realtimeCallerLimitPerMinute: 0 });
+    expect(item).not.toHaveProperty('callerLimitPerMinute');
+    expect(item?.session).toEqual({ audio: { output: { voice: 'marin' } } });
+    expect(realtimeItems({ realtimeCallerLimitPerMinute: 3 })[0]?.callerLimitPerMinute).toBe(3);
+    expect(realtimeItems({ realtimeAllowedRoles: ' A, ,B ' })[0]?.allowedRoles).toEqual(['A', 'B']);
+    expect(realtimeItems({ realtimeEnabled: false })).toEqual([]);
+  });
+
+  it('refuses a region without GPT Realtime, another cloud, a bad or taken name, and a resource that grants nobody', () => {
+    const region = (parameters: Record<string, Value>, cloud = 'AzureCloud') =>
+      mainVariable('realtimeRegion', { aiResources: SAMPLES.AzureCloud as unknown as Value, realtimeEnabled: true, ...parameters }, cloud);
+    expect(mainVariable('realtimeRegion', { aiResources: SAMPLES.AzureCloud as unknown as Value })).toBe('');
+    expect(region({})).toBe('eastus2');
+    expect(region({ realtimeLocation: 'Sweden Central' })).toBe('swedencentral');
+    expect(() => region({ realtimeLocation: 'westeurope' })).toThrow(
+      'realtimeLocation "westeurope": GPT Realtime (GA) runs in global deployments in eastus2 and swedencentral only; choose one of them (the rest of the deployment may stay in westeurope).',
+    );
+    expect(() => region({}, 'AzureUSGovernment')).toThrow(/GPT Realtime runs in eastus2 and swedencentral of the public cloud only, not in AzureUSGovernment/);
+    expect(() => region({ realtimeName: 'front_desk' })).toThrow(/realtimeName "front_desk": the name may hold letters, digits and "-" only/);
+    expect(() => region({ realtimeName: 'Speech' })).toThrow(/realtimeName "Speech" is also an aiResources name/);
+    expect(() => region({ realtimeAllowedRoles: ' , ', realtimeAllowedScopes: '' })).toThrow(/would grant nobody/);
+    expect(region({ realtimeAllowedRoles: '', realtimeAllowedScopes: 'Assistant.Use' })).toBe('eastus2');
   });
 });

@@ -30,7 +30,13 @@ beforeAll(() => {
 const parametersFile = JSON.parse(read('infra/main.parameters.json')) as { parameters: Record<string, { value: unknown }> };
 
 /** azd's own variables; every other parameter's variable is its name in UPPER_SNAKE_CASE. */
-const AZD_VARIABLES: Record<string, string> = { environmentName: 'AZURE_ENV_NAME', location: 'AZURE_LOCATION', principalId: 'AZURE_PRINCIPAL_ID' };
+const AZD_VARIABLES: Record<string, string> = {
+  environmentName: 'AZURE_ENV_NAME',
+  location: 'AZURE_LOCATION',
+  principalId: 'AZURE_PRINCIPAL_ID',
+  // Named before this rule (docs/realtime.md).
+  realtimeDeploymentName: 'REALTIME_DEPLOYMENT',
+};
 const variableOf = (parameter: string) => AZD_VARIABLES[parameter] ?? parameter.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 /** Evaluated at deployment time; setting it would break the rotation tags' meaning. */
 const NOT_A_VARIABLE = new Set(['deploymentTime']);
@@ -68,19 +74,26 @@ describe.skipIf(compiler === undefined)('main.parameters.json: an azd variable f
     expect(template.outputs).not.toHaveProperty('AZURE_FUNCTION_APP_NAME');
   });
 
-  it('the hook creates exactly the roles of the Bicep defaults (aiResources, operatorRoles) when neither is set', async () => {
-    const azure = await startFakeAzureCli();
-    try {
-      const run = await promisify(execFile)(process.execPath, [join(root, 'infra', 'hooks', 'preprovision.mjs')], {
-        encoding: 'utf8',
-        env: { ...azure.env, AZURE_ENV_NAME: 'defaults' },
-      });
-      expect(run.stderr).toBe('');
-      const resources = template.parameters.aiResources!.defaultValue as { allowedRoles: string[] }[];
-      const operatorRoles = String(template.parameters.operatorRoles!.defaultValue).split(',');
-      expect(azure.state().applications[0]!.appRoles.map((r) => r.value)).toEqual([...resources.flatMap((r) => r.allowedRoles), ...operatorRoles]);
-    } finally {
-      await azure.close();
+  it('the hook creates exactly the roles of the Bicep defaults (aiResources, realtimeAllowedRoles, operatorRoles) when none is set', async () => {
+    const defaults = (name: string) => template.parameters[name]!.defaultValue;
+    const resourceRoles = (defaults('aiResources') as { allowedRoles: string[] }[]).flatMap((r) => r.allowedRoles);
+    const realtimeRoles = String(defaults('realtimeAllowedRoles')).split(',');
+    const operatorRoles = String(defaults('operatorRoles')).split(',');
+    for (const [realtime, expected] of [
+      [{}, [...resourceRoles, ...operatorRoles]],
+      [{ REALTIME_ENABLED: 'true' }, [...resourceRoles, ...realtimeRoles, ...operatorRoles]],
+    ] as const) {
+      const azure = await startFakeAzureCli();
+      try {
+        const run = await promisify(execFile)(process.execPath, [join(root, 'infra', 'hooks', 'preprovision.mjs')], {
+          encoding: 'utf8',
+          env: { ...azure.env, AZURE_ENV_NAME: 'defaults', ...realtime },
+        });
+        expect(run.stderr).toBe('');
+        expect(azure.state().applications[0]!.appRoles.map((r) => r.value)).toEqual(expected);
+      } finally {
+        await azure.close();
+      }
     }
   });
 });

@@ -25,7 +25,7 @@ describe('the self-check timer', () => {
   });
 
   function selfCheck(): TimerFunction {
-    const timer = createTimers(h.runtime).find((t) => t.name === 'self-check');
+    const timer = createTimers(h.services.jobs).find((t) => t.name === 'self-check');
     if (timer === undefined) throw new Error('no self-check timer');
     return timer;
   }
@@ -50,7 +50,7 @@ describe('the self-check timer', () => {
     h.rebuild({ SELF_CHECK_SCHEDULE: '0 */15 * * * *' });
     expect(selfCheck().schedule.expression).toBe('0 */15 * * * *');
     h.rebuild({ SELF_CHECK_SCHEDULE: 'soon' });
-    expect(createTimers(h.runtime)).toEqual([]);
+    expect(createTimers(h.services.jobs)).toEqual([]);
   });
 
   it("logs resource_health for every resource with the doctor's verdict, and adds no STS call while tokens are fresh", async () => {

@@ -2,7 +2,7 @@ import { InvocationContext } from '@azure/functions';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTimers } from '../../src/functions/timers.js';
 import type { Rotation, RotationOutcome, RotationRunOptions } from '../../src/rotation/keyRotation.js';
-import { createRuntime } from '../../src/runtime.js';
+import { buildInstance } from '../support/harness.js';
 import {
   ACCOUNT_IDS,
   expectNoKeys,
@@ -32,8 +32,7 @@ afterEach(async () => {
 });
 
 function rotation(): Rotation {
-  if (!h.runtime.ok) throw new Error(h.runtime.error.message);
-  return h.runtime.parts.rotation;
+  return h.parts.rotation;
 }
 
 async function rotate(options: RotationRunOptions): Promise<RotationOutcome[]> {
@@ -320,9 +319,9 @@ describe('interrupted rotations: a clear code, nothing for callers, and the next
 describe('two rotators at once end consistent', () => {
   /** A second instance of the service against the same fakes, with its own rotation. */
   function secondRotation(): Rotation {
-    const runtime = createRuntime(h.env, h.dependencies);
-    if (!runtime.ok) throw new Error(runtime.error.message);
-    return runtime.parts.rotation;
+    const { parts } = buildInstance(h.env, h.dependencies);
+    if (parts instanceof Error) throw parts;
+    return parts.rotation;
   }
 
   async function expectConsistent(): Promise<void> {
@@ -405,17 +404,17 @@ describe('two rotators at once end consistent', () => {
 
 describe('the key-rotation timer', () => {
   it('is in the timer table only while KEY_ROTATION_DAYS is set, on KEY_ROTATION_SCHEDULE', () => {
-    expect(createTimers(h.runtime).map((t) => [t.name, t.schedule.expression])).toEqual([
+    expect(createTimers(h.services.jobs).map((t) => [t.name, t.schedule.expression])).toEqual([
       ['self-check', '0 */5 * * * *'],
       ['key-rotation', '0 0 */6 * * *'],
     ]);
     h.rebuild({ KEY_ROTATION_DAYS: '0' });
-    expect(createTimers(h.runtime).map((t) => t.name)).toEqual(['self-check']);
+    expect(createTimers(h.services.jobs).map((t) => t.name)).toEqual(['self-check']);
   });
 
   it('rotates what is due at its next tick, with the invocation id on its lines', async () => {
     h.rebuild({ KEY_ROTATION_SCHEDULE: '0 0 3 * * *' });
-    const timer = createTimers(h.runtime).find((t) => t.name === 'key-rotation');
+    const timer = createTimers(h.services.jobs).find((t) => t.name === 'key-rotation');
     if (timer === undefined) throw new Error('no timer');
     expect(timer.schedule.nextAfter(T0 + 30 * DAY)).toBe(T0 + 30 * DAY + 3 * 60 * 60_000);
     h.clock.now = T0 + 30 * DAY + 3 * 60 * 60_000;

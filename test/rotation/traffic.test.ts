@@ -2,7 +2,8 @@ import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoutes } from '../../src/functions/routes.js';
 import { createTimers } from '../../src/functions/timers.js';
-import { createRuntime } from '../../src/runtime.js';
+import { createServices } from '../../src/composition.js';
+import { buildInstance } from '../support/harness.js';
 import {
   ACCOUNT_IDS,
   expectNoKeys,
@@ -50,10 +51,10 @@ describe('continuous token traffic across rotations', () => {
     // `npm run rotate -- --leaked`, a process of its own.
     const instanceA = h.routes;
     let instanceB: typeof instanceA | undefined;
-    const timer = createTimers(h.runtime).find((t) => t.name === 'key-rotation');
+    const timer = createTimers(h.services.jobs).find((t) => t.name === 'key-rotation');
     if (timer === undefined) throw new Error('no key-rotation timer');
-    const cli = createRuntime(h.env, h.dependencies);
-    if (!cli.ok) throw new Error(cli.error.message);
+    const cli = buildInstance(h.env, h.dependencies).parts;
+    if (cli instanceof Error) throw cli;
 
     let nextTick = timer.schedule.nextAfter(h.clock.now) ?? Number.POSITIVE_INFINITY;
     const leakAt = T0 + 51 * HOUR;
@@ -74,12 +75,11 @@ describe('continuous token traffic across rotations', () => {
       if (beforeLeak.length === 0 && h.clock.now >= leakAt) {
         const keys = h.arm.keys(ACCOUNT_IDS.speech);
         beforeLeak = [keys.key1, keys.key2];
-        const [outcome] = await cli.parts.rotation.run({ mode: 'leaked', resource: 'speech' });
+        const [outcome] = await cli.rotation.run({ mode: 'leaked', resource: 'speech' });
         expect(outcome).toMatchObject({ action: 'rotated' });
       }
       if (instanceB === undefined && h.clock.now >= T0 + 25 * 60_000) {
-        const runtimeB = createRuntime(h.env, h.dependencies);
-        instanceB = createRoutes(() => runtimeB);
+        instanceB = createRoutes(createServices(h.env, h.dependencies));
       }
       if (h.clock.now >= callerExpires - 5 * 60_000) {
         callerExpires = h.clock.now + 2 * HOUR;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fakeKeyVaultCredential, startFakeKeyVault, type FakeKeyVault } from '../../devstack/fakes/keyVault.js';
-import type { VendingError } from '../../src/errors.js';
+import type { VendingError } from '../../src/errors/serviceError.js';
 import { Logger } from '../../src/log/logger.js';
 import { KeyVaultSecretSource } from '../../src/secrets/keyVaultSecretSource.js';
 

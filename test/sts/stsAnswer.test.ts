@@ -101,8 +101,8 @@ describe('classifyStsAnswer: an STS answer becomes a token or a coded failure', 
 
   it('a token is the trimmed body', () => {
     expect(classifyStsAnswer({ status: 200, body: ' eyJ0.eyJ1.c2ln\n', retryAfter: null }, attempt)).toEqual({
-      kind: 'token',
-      token: 'eyJ0.eyJ1.c2ln',
+      kind: 'credential',
+      value: 'eyJ0.eyJ1.c2ln',
     });
   });
 

@@ -6,8 +6,16 @@ import { startFakeEntra, type FakeEntra } from '../../devstack/fakes/entra.js';
 import { fakeKeyVaultCredential, startFakeKeyVault, type FakeKeyVault } from '../../devstack/fakes/keyVault.js';
 import type { FakeManagedIdentity } from '../../devstack/fakes/managedIdentity.js';
 import { createRoutes, type Route } from '../../src/functions/routes.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
-import type { Dependencies } from '../../src/composition.js';
+import {
+  composeParts,
+  composeServices,
+  createServices,
+  type Dependencies,
+  type Parts,
+  type Services,
+} from '../../src/composition.js';
+import { ConfigurationError, loadConfig } from '../../src/config/settings.js';
+import { KindRegistry } from '../../src/kinds/registry.js';
 import { Logger } from '../../src/log/logger.js';
 import { expectConforms } from './contract.js';
 
@@ -78,6 +86,25 @@ export const FAKE_KEYS: FakeKey[] = [
   { key: KEYS.multi, cloud: 'AzureCloud', region: 'eastus' },
 ];
 
+/**
+ * One instance as `createServices` builds it, keeping its parts for tests that look inside (the
+ * telemetry, the rotation): the parts, or why the settings are invalid.
+ */
+export function buildInstance(
+  env: Record<string, string>,
+  dependencies: Dependencies,
+): { services: Services; parts: Parts | ConfigurationError } {
+  let config;
+  try {
+    config = loadConfig(env, new KindRegistry(dependencies.kinds));
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    return { services: createServices(env, dependencies), parts: error };
+  }
+  const parts = composeParts(config, dependencies);
+  return { services: composeServices(parts), parts };
+}
+
 export interface LogLine {
   readonly level: string;
   readonly text: string;
@@ -92,7 +119,10 @@ export interface Harness {
   readonly env: Record<string, string>;
   /** What the service is built with: the fakes at the wire, the fake clock, the captured log. */
   readonly dependencies: Dependencies;
-  runtime: Runtime;
+  /** The services the routes answer with, built from `env` (refusing ones while it is invalid). */
+  services: Services;
+  /** The steps behind `services`; throws while the configuration is invalid. */
+  readonly parts: Parts;
   routes: Route[];
   /** Rebuilds the service from `env` (after a test changes settings). */
   rebuild(overrides?: Record<string, string>): void;
@@ -159,6 +189,7 @@ export async function startHarness(
     ...options.dependencies,
   };
 
+  let built = buildInstance(env, dependencies);
   const harness: Harness = {
     entra,
     vault,
@@ -167,12 +198,17 @@ export async function startHarness(
     logs,
     env,
     dependencies,
-    runtime: createRuntime(env, dependencies),
+    services: built.services,
     routes: [],
+    get parts(): Parts {
+      if (built.parts instanceof ConfigurationError) throw built.parts;
+      return built.parts;
+    },
     rebuild(overrides = {}) {
       Object.assign(env, overrides);
-      harness.runtime = createRuntime(env, dependencies);
-      harness.routes = createRoutes(() => harness.runtime);
+      built = buildInstance(env, dependencies);
+      harness.services = built.services;
+      harness.routes = createRoutes(built.services);
     },
     async call(method, path, headers = {}, routes = harness.routes) {
       const [routeName, ...rest] = path.replace(/^\/api\//, '').split('/');
@@ -223,7 +259,7 @@ export async function startHarness(
       await Promise.all([entra.close(), vault.close(), cognitive.close()]);
     },
   };
-  harness.routes = createRoutes(() => harness.runtime);
+  harness.routes = createRoutes(harness.services);
   return harness;
 }
 

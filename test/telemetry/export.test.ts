@@ -10,9 +10,9 @@ import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAppInsights, type FakeAppInsights } from '../../devstack/fakes/appInsights.js';
-import { ERROR_CODES } from '../../src/errors.js';
+import { ERROR_CODES } from '../../src/errors/serviceError.js';
 import { createTimers } from '../../src/functions/timers.js';
-import { reportRotation } from '../../src/operations/rotationReport.js';
+import { reportRotation } from '../../src/services/rotationReport.js';
 import { METRIC_DEFINITIONS, METRIC_NAMES, UNKNOWN_RESOURCE } from '../../src/telemetry/names.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
 import { ALL_TEST_KEYS, KEYS, startHarness, type Harness } from '../support/harness.js';
@@ -49,8 +49,7 @@ async function exportingHarness(connectionString: string, ca: string): Promise<H
 }
 
 function telemetryOf(h: Harness): Telemetry {
-  if (!h.runtime.ok) throw new Error(h.runtime.error.message);
-  return h.runtime.parts.telemetry;
+  return h.parts.telemetry;
 }
 
 const dimensionsOf = (name: string, properties: Readonly<Record<string, string>>) =>
@@ -79,12 +78,11 @@ describe('telemetry export to Application Insights', () => {
       502,
     );
     // The self-check (which flushes at its end) and a rotation's report, through the hook rotation calls.
-    const [selfCheck] = createTimers(h.runtime);
+    const [selfCheck] = createTimers(h.services.jobs);
     await selfCheck!.run(
       new InvocationContext({ invocationId: randomUUID(), functionName: 'self-check', logHandler: () => undefined }),
     );
-    if (!h.runtime.ok) throw new Error('not configured');
-    reportRotation(h.runtime.parts.telemetry, [
+    reportRotation(h.parts.telemetry, [
       { resource: 'speech', action: 'rotated', keyName: 'key2' },
       { resource: 'translator', action: 'skipped', reason: 'not due' },
       { resource: 'multi', action: 'failed', code: 'rotation_permission_missing' },

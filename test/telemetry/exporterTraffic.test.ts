@@ -9,6 +9,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { afterEach, expect, it, vi } from 'vitest';
+import { describeError } from '../../src/errors/serviceError.js';
 import { Logger } from '../../src/log/logger.js';
 import { startAzureMonitor } from '../../src/telemetry/azureMonitor.js';
 import { METRIC_DEFINITIONS } from '../../src/telemetry/names.js';
@@ -39,6 +40,7 @@ it('sends to the ingestion endpoint only, over two hours of its schedule', async
     credential: undefined,
     instance: { id: 'test', version: '0.0.0' },
     logger: new Logger(() => undefined),
+    describeError,
     exportIntervalMs: 60_000,
     clientOptions: { retryOptions: { maxRetries: 0 } },
   });

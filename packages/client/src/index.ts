@@ -2,12 +2,23 @@
  * A dependency-free client for the AI token-vending API (`GET {baseUrl}/api/token/{resource}`):
  * {@link createTokenProvider} gets, caches and refreshes short-lived Azure AI services tokens for
  * an Entra-signed-in app; {@link createSpeechConfig} and {@link keepFresh} hand them to the Speech
- * SDK. Runs wherever `fetch`, `AbortController`, `setTimeout`/`clearTimeout`, `Date` and `URL`
- * exist: browsers, React Native, Node 20+. Everything it throws is a {@link TokenVendingError}.
+ * SDK; `subscribe` tells an app what the provider does ({@link TokenProviderEvent}: new tokens,
+ * retries, throttling, errors, expiry). Runs wherever `fetch`, `AbortController`,
+ * `setTimeout`/`clearTimeout`, `Date` and `URL` exist: browsers, React Native, Node 20+. Everything
+ * it throws is a {@link TokenVendingError}.
  *
  * @packageDocumentation
  */
 export { TokenVendingError, type ClientErrorCode, type TokenVendingErrorDetails } from './errors.js';
+export type {
+  TokenErrorEvent,
+  TokenExpiredEvent,
+  TokenRetryingEvent,
+  TokenThrottledEvent,
+  TokenProviderEvent,
+  TokenProviderListener,
+  TokenReceivedEvent,
+} from './events.js';
 export { parseVendedToken, requestHeaders, type VendedToken } from './vendedToken.js';
 export {
   createTokenProvider,

@@ -170,7 +170,9 @@ export function keepFresh(
       if (target.authorizationToken !== token.accessToken) target.authorizationToken = token.accessToken;
     }
   };
-  const unsubscribe = provider.subscribe(apply);
+  const unsubscribe = provider.subscribe((event) => {
+    if (event.type === 'token') apply(event.token);
+  });
   const check = () => {
     provider
       .getToken({ signal: stopping.signal })

@@ -1,4 +1,5 @@
 import { TokenVendingError } from './errors.js';
+import { isThrottling, type TokenProviderEvent, type TokenProviderListener } from './events.js';
 import { backoffDelayMs, isTransient, parseRetryAfter } from './retry.js';
 import { isRecord, receiveVendedToken, type ReceivedToken, type VendedToken } from './vendedToken.js';
 
@@ -125,12 +126,20 @@ export interface TokenProvider {
    */
   invalidate(): void;
   /**
-   * Calls `listener` with every newly fetched token, whoever asked for it (not with cache hits).
-   * A listener that throws does not fail `getToken`; its error is rethrown from a timer.
+   * Tells `listener` what the provider does, so an app can show it: `token` (a newly fetched
+   * token, whoever asked for it; not cache hits), `retrying` (with the seconds until the next
+   * attempt), `throttled` (429, with `retryAfterSeconds`), `error` (a refresh failed) and
+   * `expired` (the cached token expired unreplaced). Events of a request made stale by
+   * `invalidate()` are not sent. A listener that throws does not fail `getToken`; its error is
+   * rethrown from a timer.
    *
+   * While a listener is subscribed and a token is cached, the provider keeps a timer for the
+   * token's expiry (unref'd where the platform allows, so it never keeps Node running).
+   *
+   * @param listener - Called with each {@link TokenProviderEvent}; branch on `event.type`.
    * @returns The function that unsubscribes `listener`.
    */
-  subscribe(listener: (token: VendedToken) => void): () => void;
+  subscribe(listener: TokenProviderListener): () => void;
 }
 
 interface Flight {
@@ -182,9 +191,10 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   const attemptTimeoutMs = nonNegative('attemptTimeoutMs', options.attemptTimeoutMs ?? 15_000);
   const apiRoot = options.baseUrl.replace(/\/+$/, '').replace(/\/api$/, '');
   const url = `${apiRoot}/api/token/${encodeURIComponent(resource)}`;
-  const listeners = new Set<(token: VendedToken) => void>();
+  const listeners = new Set<TokenProviderListener>();
 
   let cached: ReceivedToken | undefined;
+  let expiryTimer: unknown;
   let flight: Flight | undefined;
   // Bumped by invalidate() and by every new request: a request's answer touches the cache only
   // while nothing newer has happened, so a slow old answer never overwrites a newer state.
@@ -278,7 +288,10 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     return receiveVendedToken(body, sentAt);
   }
 
-  async function fetchWithRetry(signal: AbortSignal): Promise<ReceivedToken> {
+  async function fetchWithRetry(
+    signal: AbortSignal,
+    emit: (event: TokenProviderEvent) => void,
+  ): Promise<ReceivedToken> {
     let reauthenticated = false;
     for (let tries = 1; ; tries++) {
       try {
@@ -292,18 +305,23 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
           tries -= 1;
           continue;
         }
-        if (!isTransient(error) || tries >= maxAttempts) throw error;
         const askedMs = (error.retryAfterSeconds ?? 0) * 1000;
-        if (askedMs > maxDelayMs) throw error;
-        await sleep(Math.max(askedMs, backoffDelayMs(tries, baseDelayMs, maxDelayMs, random)), signal);
+        // Asking earlier than Retry-After says only earns another refusal: give up at once instead.
+        const willRetry = isTransient(error) && tries < maxAttempts && askedMs <= maxDelayMs;
+        if (isThrottling(error))
+          emit({ type: 'throttled', retryAfterSeconds: error.retryAfterSeconds, willRetry, error });
+        if (!willRetry) throw error;
+        const delayMs = Math.max(askedMs, backoffDelayMs(tries, baseDelayMs, maxDelayMs, random));
+        emit({ type: 'retrying', attempt: tries, maxAttempts, delaySeconds: delayMs / 1000, error });
+        await sleep(delayMs, signal);
       }
     }
   }
 
-  function notify(token: VendedToken): void {
+  function emit(event: TokenProviderEvent): void {
     for (const listener of listeners) {
       try {
-        listener(token);
+        listener(event);
       } catch (error) {
         // A faulty listener must not fail the callers of getToken; it is reported on its own.
         setTimer(() => {
@@ -313,20 +331,50 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     }
   }
 
+  function setCached(received: ReceivedToken | undefined): void {
+    cached = received;
+    watchExpiry();
+  }
+
+  // A timer only while someone listens and a token is cached: nothing else needs to know.
+  function watchExpiry(): void {
+    if (expiryTimer !== undefined) clearTimer(expiryTimer);
+    expiryTimer = undefined;
+    const watched = cached;
+    if (watched === undefined || listeners.size === 0) return;
+    expiryTimer = setTimer(
+      () => {
+        expiryTimer = undefined;
+        if (cached !== watched) return;
+        cached = undefined;
+        emit({ type: 'expired', token: watched.token });
+      },
+      Math.max(0, watched.expiresAt - now()),
+    );
+    // Node's timers keep the process alive; an expiry notice must not (browsers have no unref).
+    (expiryTimer as { unref?: () => void } | undefined)?.unref?.();
+  }
+
   function startFlight(): Flight {
     const controller = new AbortController();
     const startedIn = ++generation;
-    const promise = fetchWithRetry(controller.signal).then(
+    const emitCurrent = (event: TokenProviderEvent) => {
+      if (startedIn === generation) emit(event);
+    };
+    const promise = fetchWithRetry(controller.signal, emitCurrent).then(
       (received) => {
         if (startedIn === generation) {
-          cached = received;
-          notify(received.token);
+          setCached(received);
+          emit({ type: 'token', token: received.token });
         }
         return received.token;
       },
       (error: unknown) => {
         // Never hand out a token after a failed refresh: it was close to expiry, or refused.
-        if (startedIn === generation) cached = undefined;
+        if (startedIn === generation) {
+          setCached(undefined);
+          if (error instanceof TokenVendingError && error.code !== 'aborted') emit({ type: 'error', error });
+        }
         throw error;
       },
     );
@@ -347,7 +395,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     async getToken(getOptions: GetTokenOptions = {}): Promise<VendedToken> {
       const { signal, forceRefresh = false } = getOptions;
       if (signal?.aborted) throw abortedError();
-      if (forceRefresh) cached = undefined;
+      if (forceRefresh) setCached(undefined);
       if (cached !== undefined && cached.expiresAt - now() > refreshMarginMs) return cached.token;
       flight ??= startFlight();
       const joined = flight;
@@ -365,13 +413,14 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     },
     invalidate(): void {
       generation += 1;
-      cached = undefined;
+      setCached(undefined);
       flight = undefined;
     },
-    subscribe(listener: (token: VendedToken) => void): () => void {
+    subscribe(listener: TokenProviderListener): () => void {
       listeners.add(listener);
+      if (listeners.size === 1) watchExpiry();
       return () => {
-        listeners.delete(listener);
+        if (listeners.delete(listener) && listeners.size === 0) watchExpiry();
       };
     },
   };

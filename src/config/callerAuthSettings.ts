@@ -1,0 +1,90 @@
+import { CLOUDS, cloudOfAuthorityHost } from '../clouds/clouds.js';
+import { parseOrigin } from '../http/urls.js';
+import { isGuid, type AuthConfig, type CloudName, type IdentityConfig, type TokenResource } from '../model.js';
+import { listSetting, type ReadSetting } from './appSettings.js';
+import type { SettingsReport } from './problems.js';
+
+/** Delegated scope values Entra apps commonly expose, beside the ones the resources list. */
+const COMMON_SCOPE_VALUES = ['user_impersonation', 'access_as_user'];
+
+/**
+ * Who may call (`AUTH_TENANT_ID`, `AUTH_AUDIENCES`, `AUTH_AUTHORITY_HOST`): callers sign in where
+ * the resources live, so the authority follows the resources' cloud when they share one; a mixed
+ * or loopback setup names its authority explicitly. `undefined` when the tenant is missing.
+ */
+export function readCallerAuth(
+  setting: ReadSetting,
+  report: SettingsReport,
+  resources: readonly TokenResource[],
+): AuthConfig | undefined {
+  const tenantId = setting('AUTH_TENANT_ID');
+  if (tenantId === undefined)
+    report.problem('AUTH_TENANT_ID', 'is required: the directory (tenant) ID of your Entra tenant, a GUID');
+  else if (!isGuid(tenantId))
+    report.problem(
+      'AUTH_TENANT_ID',
+      'must be the tenant GUID (Entra admin center > Overview > Tenant ID), not a domain name',
+    );
+
+  const audiences = listSetting(setting('AUTH_AUDIENCES'));
+  if (audiences.length === 0) {
+    report.problem(
+      'AUTH_AUDIENCES',
+      "is required: the API's application (client) ID and/or App ID URI (api://...), comma-separated",
+    );
+  }
+  for (const audience of audiences) {
+    const audienceOfScope = audienceBeforeScope(audience, resources);
+    if (audienceOfScope !== undefined) {
+      // Every caller would get 401: tokens carry the API in `aud`, never a scope.
+      report.problem(
+        'AUTH_AUDIENCES',
+        `"${audience}" is a scope (what a client asks for), not an audience (what the token's aud carries); use "${audienceOfScope}"`,
+      );
+    }
+  }
+
+  const resourceClouds = new Set(resources.map((r) => r.cloud));
+  const [onlyCloud] = resourceClouds;
+  const defaultCloud: CloudName = resourceClouds.size === 1 && onlyCloud !== undefined ? onlyCloud : 'AzureCloud';
+  let authorityHost = CLOUDS[defaultCloud].authorityHost;
+  let cloud = defaultCloud;
+  const authorityHostSetting = setting('AUTH_AUTHORITY_HOST');
+  if (authorityHostSetting !== undefined) {
+    const checked = parseOrigin(authorityHostSetting);
+    if (!checked.ok) report.problem('AUTH_AUTHORITY_HOST', checked.problem);
+    else {
+      authorityHost = checked.origin;
+      cloud = cloudOfAuthorityHost(authorityHost) ?? defaultCloud;
+    }
+  }
+  return tenantId === undefined ? undefined : { tenantId, audiences, authorityHost, cloud };
+}
+
+/**
+ * The app's own identity: the managed identity in Azure (`IDENTITY_ENDPOINT` is set there), with
+ * the user-assigned identity's client ID (`AZURE_CLIENT_ID`) when it has one.
+ */
+export function readIdentity(setting: ReadSetting, report: SettingsReport): IdentityConfig {
+  const clientId = setting('AZURE_CLIENT_ID');
+  if (clientId !== undefined && !isGuid(clientId)) {
+    report.problem(
+      'AZURE_CLIENT_ID',
+      "must be the client ID (a GUID) of the function app's user-assigned managed identity",
+    );
+  }
+  return { managedIdentity: setting('IDENTITY_ENDPOINT') !== undefined, clientId };
+}
+
+/**
+ * The audience an AUTH_AUDIENCES value names when it is really a scope: `api://x/.default`, or
+ * `api://x/Tokens.Request` where `Tokens.Request` is a scope a resource allows (or a common one).
+ * App ID URIs may have paths of their own, so only a known scope value is taken for one.
+ */
+function audienceBeforeScope(value: string, resources: readonly TokenResource[]): string | undefined {
+  const slash = value.lastIndexOf('/');
+  if (slash <= value.indexOf('://') + 2 || slash === value.length - 1) return undefined;
+  const last = value.slice(slash + 1);
+  const scopes = new Set([...COMMON_SCOPE_VALUES, ...resources.flatMap((r) => r.allowedScopes)]);
+  return last === '.default' || scopes.has(last) ? value.slice(0, slash) : undefined;
+}

@@ -1,0 +1,308 @@
+/**
+ * The one catalog of the failures a caller can receive: per stable code, its HTTP status, a short
+ * title that is the same for every occurrence, what it means, what to do, and whether asking again
+ * later can help. The code list, the problem+json mapping (`http/problem.ts`), the OpenAPI document
+ * (`contract/openapi.ts`) and the docs' errors table (`npm run docs:errors`) are all derived from
+ * it, so a new code is one entry here.
+ */
+export interface CatalogEntry {
+  readonly status: number;
+  readonly title: string;
+  /** What happened, for the OpenAPI document and the docs. */
+  readonly meaning: string;
+  /** What the caller or the operator does about it. */
+  readonly action: string;
+  /** Whether the same request can succeed later without anyone changing anything. */
+  readonly retryable: boolean;
+}
+
+export type ErrorCatalog = Readonly<Record<string, CatalogEntry>>;
+
+const GRANT_SECRETS_USER = 'Grant **Key Vault Secrets User** on the vault or the secret.';
+
+export const ERROR_CATALOG = {
+  // caller
+  missing_token: {
+    status: 401,
+    title: 'Access token required',
+    meaning: 'No `Authorization: Bearer` header (`WWW-Authenticate: Bearer`).',
+    action: 'Send an Entra access token for this API.',
+    retryable: false,
+  },
+  invalid_token: {
+    status: 401,
+    title: 'Invalid access token',
+    meaning:
+      'Bad signature (or one spelled other than canonically), `alg` other than RS256, a key the tenant does not publish, wrong issuer/audience/tenant, expired or not yet valid, or not an access token (no `azp`/`appid`: an ID token) (`WWW-Authenticate: Bearer error="invalid_token"`). `detail` names the claim (`aud`, `iss`, `tid`, `exp`, `nbf`); the log line has the value received, what was expected and, for times, the difference with the server\'s clock.',
+    action: 'Acquire an access token for one of `AUTH_AUDIENCES` in `AUTH_TENANT_ID`.',
+    retryable: false,
+  },
+  forbidden: {
+    status: 403,
+    title: 'Not allowed to use this resource',
+    meaning:
+      "A valid caller without any of the resource's app roles or delegated scopes (on `/api/status`: without an operator role); `detail` names them.",
+    action: 'Assign the app role or grant the scope, then sign in again.',
+    retryable: false,
+  },
+  resource_not_found: {
+    status: 404,
+    title: 'No such resource',
+    meaning:
+      'No resource with that name (said only after authentication). A name that breaks the name rule (letters, digits, `-`, `_`, at most 63) is 404 before authentication and is neither echoed nor logged.',
+    action: '`GET /api/resources` lists the resources this caller may request.',
+    retryable: false,
+  },
+  rate_limited: {
+    status: 429,
+    title: 'Too many requests',
+    meaning: 'The caller is over its per-minute allowance on this instance (`RATE_LIMIT_PER_MINUTE`).',
+    action: 'Reuse the token until shortly before it expires; retry after `Retry-After` seconds.',
+    retryable: true,
+  },
+  identity_provider_unavailable: {
+    status: 503,
+    title: 'Cannot verify access tokens',
+    meaning:
+      'OIDC discovery failed, or no signing key set was ever fetched (once one was, it stays in use while Entra fails).',
+    action:
+      'Transient. If it persists, the operator checks `AUTH_TENANT_ID`, `AUTH_AUTHORITY_HOST` and outbound networking.',
+    retryable: true,
+  },
+  // configuration
+  configuration_invalid: {
+    status: 503,
+    title: 'Service not configured',
+    meaning: 'The app settings are invalid; the problems are in the log.',
+    action: 'The operator fixes the settings listed in the `configuration_invalid` log lines.',
+    retryable: true,
+  },
+  // Key Vault
+  keyvault_forbidden: {
+    status: 502,
+    title: 'Key Vault refused access',
+    meaning: "Any other 401/403 from the vault; the log line carries the vault's own codes.",
+    action: `${GRANT_SECRETS_USER} Check the vault's firewall.`,
+    retryable: false,
+  },
+  keyvault_role_missing: {
+    status: 502,
+    title: 'Key Vault refused access',
+    meaning: 'RBAC vault: the identity has no data-plane role (`ForbiddenByRbac`).',
+    action: GRANT_SECRETS_USER,
+    retryable: false,
+  },
+  keyvault_access_policy_missing: {
+    status: 502,
+    title: 'Key Vault refused access',
+    meaning: 'Access-policy vault: no policy gives the identity secret Get (`ForbiddenByPolicy`).',
+    action: 'Add a Get secret access policy for the identity, or switch the vault to RBAC.',
+    retryable: false,
+  },
+  keyvault_network_restricted: {
+    status: 502,
+    title: 'Key Vault network rules refused access',
+    meaning:
+      "The vault's firewall (`ForbiddenByFirewall`) or disabled public access (`ForbiddenByConnection`) refused the app.",
+    action: "The vault's Networking: allow the app's addresses, or a private endpoint; a role will not help.",
+    retryable: false,
+  },
+  keyvault_wrong_tenant: {
+    status: 502,
+    title: 'Key Vault refused access',
+    meaning: "The identity's token is from another tenant than the vault's (`AKV10032: Invalid issuer`).",
+    action: "Use a vault in the identity's tenant (locally `az login --tenant`).",
+    retryable: false,
+  },
+  keyvault_credential_unavailable: {
+    status: 502,
+    title: 'No credential for Key Vault',
+    meaning: 'No managed identity (or, locally, no `az login`) to read Key Vault with.',
+    action: 'Assign the identity to the app (and set `AZURE_CLIENT_ID` for a user-assigned one).',
+    retryable: false,
+  },
+  keyvault_unreachable: {
+    status: 503,
+    title: 'Key Vault unreachable',
+    meaning: 'A network failure on the way to Key Vault.',
+    action: 'Transient. If it persists, check `KEY_VAULT_URI`, DNS and the network path to the vault.',
+    retryable: true,
+  },
+  keyvault_unavailable: {
+    status: 503,
+    title: 'Key Vault unavailable',
+    meaning: "Key Vault answered 5xx after the client's retries.",
+    action: 'Transient: retry after `Retry-After` seconds.',
+    retryable: true,
+  },
+  keyvault_throttled: {
+    status: 503,
+    title: 'Key Vault throttling',
+    meaning: "Key Vault answered 429 after the client's retries; the failure is remembered for its `Retry-After`.",
+    action: 'Fewer reads: raise `SECRET_MAX_AGE_MINUTES`; a shared vault under load needs its own.',
+    retryable: true,
+  },
+  secret_not_found: {
+    status: 502,
+    title: 'Resource key not configured',
+    meaning: 'The secret named by `secretName` does not exist.',
+    action: 'Create the secret, or fix `secretName`.',
+    retryable: false,
+  },
+  secret_disabled: {
+    status: 502,
+    title: 'Resource key disabled',
+    meaning: 'The secret named by `secretName` is disabled.',
+    action: 'Enable the secret (or add an enabled version).',
+    retryable: false,
+  },
+  key_looks_like_subscription_id: {
+    status: 502,
+    title: 'Resource key misconfigured',
+    meaning: 'The secret holds a GUID: an Azure subscription ID, not a key. It is never sent to the STS.',
+    action: "Store KEY 1 from the resource's *Keys and Endpoint* page.",
+    retryable: false,
+  },
+  key_malformed: {
+    status: 502,
+    title: 'Resource key misconfigured',
+    meaning:
+      'The secret is neither 32 hex nor 84 alphanumeric characters and the STS refused it, or it holds a line break, control or non-ASCII character inside (never sent).',
+    action: 'Store the key alone, on one line.',
+    retryable: false,
+  },
+  // STS
+  key_rejected: {
+    status: 502,
+    title: 'Resource key rejected',
+    meaning: 'The STS refused the key (401) even after the secret was read again.',
+    action:
+      'Key and endpoint are from different resources, or the key was regenerated: check region, cloud and endpoint, and store a current key.',
+    retryable: false,
+  },
+  local_auth_disabled: {
+    status: 502,
+    title: 'Resource does not accept keys',
+    meaning: 'The resource has key authentication disabled (`AuthenticationTypeDisabled`).',
+    action:
+      'This service exchanges keys: set `disableLocalAuth` to false on the resource, or take it out of `TOKEN_RESOURCES`.',
+    retryable: false,
+  },
+  network_restricted: {
+    status: 502,
+    title: 'Resource network rules refused the call',
+    meaning: 'The resource\'s firewall refused this app ("Access denied due to Virtual Network/Firewall rules").',
+    action:
+      "Allow the app's outbound addresses in the resource's Networking, or use a private endpoint from the app's VNet.",
+    retryable: false,
+  },
+  sts_forbidden: {
+    status: 502,
+    title: 'Token service refused the exchange',
+    meaning: "Another 403 from the STS; the log line carries the STS's own code (`upstreamCode`).",
+    action: "See the log line's diagnosis.",
+    retryable: false,
+  },
+  sts_bad_request: {
+    status: 502,
+    title: 'Token service refused the exchange',
+    meaning: "The STS answered 400; the log line carries the STS's own code (`upstreamCode`).",
+    action: "See the log line's diagnosis.",
+    retryable: false,
+  },
+  sts_not_found: {
+    status: 502,
+    title: 'No token service at the endpoint',
+    meaning: 'The endpoint answered 404: no `issueToken` there.',
+    action: "Check `endpoint` (the resource's own custom subdomain) and `region`.",
+    retryable: false,
+  },
+  custom_subdomain_required: {
+    status: 502,
+    title: 'Resource needs its custom subdomain',
+    meaning:
+      'The resource has network rules, and then its regional endpoint is refused ("A Virtual Network is configured for this resource").',
+    action: 'Set `endpoint` to its custom subdomain (keep `region`).',
+    retryable: false,
+  },
+  quota_exceeded: {
+    status: 503,
+    title: 'Resource call quota used up',
+    meaning:
+      'The resource\'s call quota is used up (F0 "Out of call volume quota", Translator 403001). `detail` says when it returns; `Retry-After` is the replenish time, at most 5 minutes, and the STS is not asked again before then.',
+    action: 'Wait, or move the resource to a higher pricing tier.',
+    retryable: true,
+  },
+  sts_throttled: {
+    status: 503,
+    title: 'Token service busy',
+    meaning: 'The STS answered 429 after retries.',
+    action: 'Transient: retry after `Retry-After` seconds.',
+    retryable: true,
+  },
+  sts_unavailable: {
+    status: 503,
+    title: 'Token service unavailable',
+    meaning: 'The STS answered 5xx after retries.',
+    action: 'Transient: retry after `Retry-After` seconds.',
+    retryable: true,
+  },
+  sts_timeout: {
+    status: 504,
+    title: 'Token service timed out',
+    meaning: 'The STS did not answer within 5 s per attempt.',
+    action: 'Transient: retry after `Retry-After` seconds; if it persists, the operator checks outbound networking.',
+    retryable: true,
+  },
+  sts_unreachable: {
+    status: 503,
+    title: 'Token service unreachable',
+    meaning: 'A network failure on the way to the STS, after retries.',
+    action:
+      'Transient: retry after `Retry-After` seconds; if it persists, the operator checks DNS and outbound networking.',
+    retryable: true,
+  },
+  sts_invalid_response: {
+    status: 502,
+    title: 'Unexpected answer from the token service',
+    meaning: 'The STS answered with something that is not a token.',
+    action: "See the log line's diagnosis.",
+    retryable: false,
+  },
+  // HTTP
+  route_not_found: {
+    status: 404,
+    title: 'No such route',
+    meaning: 'No such route (the local host; Azure answers an unknown route with an empty 404).',
+    action: 'Use one of the routes `detail` lists.',
+    retryable: false,
+  },
+  method_not_allowed: {
+    status: 405,
+    title: 'Method not allowed',
+    meaning: 'The route does not answer this method; `Allow` lists the ones it does.',
+    action: 'Use a method `Allow` lists.',
+    retryable: false,
+  },
+  bad_request: {
+    status: 400,
+    title: 'Bad request',
+    meaning:
+      'A `Host` header that names no host, or a request target that is not a path (the local host; in Azure the platform refuses these itself).',
+    action: 'Send a well-formed HTTP request.',
+    retryable: false,
+  },
+  internal_error: {
+    status: 500,
+    title: 'Internal error',
+    meaning: 'A bug.',
+    action: 'Report it with the correlation id.',
+    retryable: false,
+  },
+} as const satisfies ErrorCatalog;
+
+/** Every failure a caller can receive, by stable machine-readable code. */
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** The codes in catalog order. */
+export const ERROR_CODES = Object.keys(ERROR_CATALOG) as [ErrorCode, ...ErrorCode[]];
