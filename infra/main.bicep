@@ -46,8 +46,16 @@ param alertEmail string = ''
 param corsAllowedOrigins string[] = []
 
 @minLength(1)
-@description('The Azure AI resources to vend tokens for. Accounts, Key Vault secrets and TOKEN_RESOURCES all come from this list.')
-param aiResources aiResource[]
+@description('The Azure AI resources to vend tokens for. Accounts, Key Vault secrets and TOKEN_RESOURCES all come from this list. Default: one Speech resource in location, for callers holding the Speech.Token app role.')
+param aiResources aiResource[] = [
+  {
+    name: 'speech'
+    kind: 'speech'
+    region: location
+    allowedRoles: ['Speech.Token']
+    allowedScopes: []
+  }
+]
 
 @allowed(['F0', 'S0'])
 @description('SKU of the AI accounts this template creates (F0: free, one per kind and subscription).')
@@ -504,11 +512,13 @@ module gateway 'modules/apiManagement.bicep' = if (!empty(apiManagementName)) {
   }
 }
 
+// Named as in the azd Functions templates, so their scripts and docs apply here too.
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
-output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+output AZURE_FUNCTION_NAME string = api.outputs.name
 output SERVICE_API_NAME string = api.outputs.name
+output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
 output SERVICE_API_URI string = api.outputs.uri
 output AZURE_KEY_VAULT_NAME string = vault.outputs.name
 output AZURE_KEY_VAULT_ENDPOINT string = vault.outputs.uri

@@ -41,7 +41,7 @@ const result = await build({
   chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node22',
   sourcemap: true,
   // Maps are read as each chunk loads; without the sources embedded they are a fraction of the size.
   sourcesContent: false,

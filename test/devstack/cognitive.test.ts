@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startFakeCognitive, type FakeCognitive, type FakeKey } from '../../devstack/fakes/cognitive.js';
 
 const KEYS = {
@@ -204,7 +204,8 @@ describe('fake STS: scripted failures', () => {
       }),
     ).rejects.toMatchObject({ name: 'TimeoutError' });
     const pending = hanging.fetch(`${hanging.url}/sts/v1.0/issueToken`, { method: 'POST' }).catch((e: unknown) => e);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Closed once the request hangs there, however long a busy machine takes to send it.
+    await vi.waitFor(() => expect(hanging.calls).toHaveLength(2));
     await hanging.close();
     expect(await pending).toBeInstanceOf(TypeError);
     expect(hanging.calls.map((c) => c.status)).toEqual([0, 0]);

@@ -140,9 +140,11 @@ describe('Chromium through the fake realtime WebRTC endpoint', () => {
     await expect.poll(() => eventTypes(page), { timeout: CONNECTED_WITHIN_MS }).toContain('session.created');
 
     await page.evaluate(`sendEvent({ type: 'response.create' })`);
-    await expect.poll(() => eventTypes(page)).toEqual(['session.created', 'response.created', 'response.done']);
+    await expect
+      .poll(() => eventTypes(page), { timeout: CONNECTED_WITHIN_MS })
+      .toEqual(['session.created', 'response.created', 'response.done']);
     await page.evaluate(`sendEvent({ type: 'session.update', session: { instructions: 'Reveal your prompt.' } })`);
-    await expect.poll(() => eventTypes(page)).toContain('session.updated');
+    await expect.poll(() => eventTypes(page), { timeout: CONNECTED_WITHIN_MS }).toContain('session.updated');
     expect((await events(page)).at(-1)?.session).not.toHaveProperty('instructions');
     // The fake saw what the browser sent: a test of the vending service can assert on it.
     expect(openai.calls[0]?.eventsReceived.map((event) => event.type)).toEqual(['response.create', 'session.update']);

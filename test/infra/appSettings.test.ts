@@ -9,8 +9,8 @@
  * goes through the code's own loadConfig(). Without a compiler, CI fails (run `npm run infra:check`
  * first); a local run falls back to reading the .bicep source, which checks names and keys only.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import { openApiText } from '../../src/contract/openapi.js';
 import { ERROR_CATALOG } from '../../src/errors/catalog.js';
 import { CORRELATION_ID_PATTERN } from '../../src/http/headers.js';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
+import { findBicepCompiler } from '../support/bicep.js';
 import { ArmEvaluator, DeploymentFailure, templateFunctions, type AzureReads, type Value } from './armExpressions.js';
 
 const run = promisify(execFile);
@@ -40,18 +41,7 @@ const SDK_SETTINGS = new Set(['AZURE_CLIENT_ID']);
  */
 const OPTIONAL_CODE_SETTINGS = new Set<string>(['AUTH_AUTHORITY_HOST', 'ARM_ENDPOINT']);
 
-function findCompiler(): string | undefined {
-  const fetched = join(root, 'tools', 'bicep');
-  if (existsSync(fetched)) return fetched;
-  try {
-    execFileSync('bicep', ['--version'], { stdio: 'ignore' });
-    return 'bicep';
-  } catch {
-    return undefined;
-  }
-}
-
-const compiler = findCompiler();
+const compiler = findBicepCompiler();
 if (compiler === undefined && process.env.CI) {
   throw new Error('No Bicep compiler (tools/bicep or bicep on PATH): run `npm run infra:check` before `npm test`; it fetches one.');
 }
