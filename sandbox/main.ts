@@ -7,6 +7,9 @@ const sandbox = await startSandbox({
   hostOutput: 'inherit',
 });
 const token = await sandbox.stack.callerToken();
+const environment = Object.entries(sandbox.stack.processEnv)
+  .map(([name, value]) => `${name}=${value}`)
+  .join(' ');
 console.log(`
 AI token vending sandbox: no Azure account needed, every upstream is a local fake.
 
@@ -23,11 +26,11 @@ Open the demo page, or try it with curl (this caller token is valid for an hour)
 
   curl -s ${sandbox.stack.apiUrl}/token/speech -H "Authorization: Bearer ${token}"
 
-Rotate the keys against the fakes (the environment is the fake managed identity and the fakes' CA):
+Check every resource end to end, and rotate the keys, against the fakes (the environment is the
+fake managed identity and the fakes' CA; --settings is the settings file the sandbox's host reads):
 
-  ${Object.entries(sandbox.stack.processEnv)
-    .map(([name, value]) => `${name}=${value}`)
-    .join(' ')} npm run rotate -- --settings ${sandbox.stack.settingsPath} --leaked
+  ${environment} npm run doctor -- --settings ${sandbox.stack.settingsPath}
+  ${environment} npm run rotate -- --settings ${sandbox.stack.settingsPath} --leaked
 
 Ctrl+C to stop.
 `);

@@ -44,9 +44,7 @@ export function readCallerAuth(
     }
   }
 
-  const resourceClouds = new Set(resources.map((r) => r.cloud));
-  const [onlyCloud] = resourceClouds;
-  const defaultCloud: CloudName = resourceClouds.size === 1 && onlyCloud !== undefined ? onlyCloud : 'AzureCloud';
+  const defaultCloud = cloudOfResources(resources);
   let authorityHost = CLOUDS[defaultCloud].authorityHost;
   let cloud = defaultCloud;
   const authorityHostSetting = setting('AUTH_AUTHORITY_HOST');
@@ -59,6 +57,22 @@ export function readCallerAuth(
     }
   }
   return tenantId === undefined ? undefined : { tenantId, audiences, authorityHost, cloud };
+}
+
+/**
+ * The caller settings of a tool that serves no caller (`npm run rotate`): no tenant and no
+ * audience, so no token could ever be accepted; only the cloud is kept, for the hosts it derives.
+ */
+export function noCallers(resources: readonly TokenResource[]): AuthConfig {
+  const cloud = cloudOfResources(resources);
+  return { tenantId: '', audiences: [], authorityHost: CLOUDS[cloud].authorityHost, cloud };
+}
+
+/** The resources' cloud when they share one; else the public cloud. */
+function cloudOfResources(resources: readonly TokenResource[]): CloudName {
+  const clouds = new Set(resources.map((r) => r.cloud));
+  const [only] = clouds;
+  return clouds.size === 1 && only !== undefined ? only : 'AzureCloud';
 }
 
 /**

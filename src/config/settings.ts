@@ -7,7 +7,7 @@ import { parseOrigin } from '../http/urls.js';
 import { BUILT_IN_KINDS, KindRegistry } from '../kinds/registry.js';
 import type { Config } from '../model.js';
 import { APP_SETTING_NAMES, PLATFORM_SETTING_NAMES, settingReader, type Environment } from './appSettings.js';
-import { readCallerAuth, readIdentity } from './callerAuthSettings.js';
+import { noCallers, readCallerAuth, readIdentity } from './callerAuthSettings.js';
 import { readOperations, readRateLimit } from './operationsSettings.js';
 import { ConfigurationError, SettingsReport, type ConfigProblem } from './problems.js';
 import { readResources, resourceFields } from './resourceSettings.js';
@@ -22,17 +22,31 @@ export { DEFAULT_KEY_ROTATION_SCHEDULE } from './rotationSettings.js';
 /** Every field a `TOKEN_RESOURCES` item may have with the built-in kinds; the Bicep is tested against it. */
 export const RESOURCE_FIELDS = resourceFields(new KindRegistry(BUILT_IN_KINDS).fields);
 
+/** What the settings are read for. */
+export interface LoadOptions {
+  /**
+   * Whether callers are served (the service, the doctor), so the caller-authentication settings
+   * are required. `false` for a tool that serves no caller (`npm run rotate`): they are not read,
+   * and `Config.auth` names no tenant or audience. Default `true`.
+   */
+  readonly callers?: boolean;
+}
+
 /**
  * The validated settings. Throws `ConfigurationError` listing every problem, each naming its
  * setting; never echoes a value that could be secret. `kinds`: the credential kinds resources may
  * name (default: the built-in ones).
  */
-export function loadConfig(env: Environment, kinds: KindRegistry = new KindRegistry()): Config {
+export function loadConfig(
+  env: Environment,
+  kinds: KindRegistry = new KindRegistry(),
+  options: LoadOptions = {},
+): Config {
   const report = new SettingsReport();
   const setting = settingReader(env);
 
   const resources = readResources(setting('TOKEN_RESOURCES'), kinds, report);
-  const auth = readCallerAuth(setting, report, resources);
+  const auth = options.callers === false ? noCallers(resources) : readCallerAuth(setting, report, resources);
 
   let keyVaultUri = '';
   const vault = setting('KEY_VAULT_URI');

@@ -4,14 +4,39 @@ import { readLocalSettings } from '../config/localSettings.js';
 import { logValue } from '../log/logValue.js';
 import { diagnose, type Finding } from './diagnose.js';
 
-// `npm run doctor [-- --json] [-- --locate]`: name the cause of a failing exchange before a user sees it.
-const { values: args } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    locate: { type: 'boolean', default: false },
-    settings: { type: 'string', default: 'local.settings.json' },
-  },
-});
+// `npm run doctor -- [--json] [--locate] [--settings FILE]`: name the cause of a
+// failing exchange before a user sees it. Exit 0 when every check passes, 1 when one fails, 2 when
+// it could not run (arguments, settings file).
+const USAGE = `Usage: npm run doctor -- [--json] [--locate] [--settings FILE]
+
+Checks that callers can sign in, then each resource in TOKEN_RESOURCES end to end: Key Vault, the
+key's shape, the exchange at its token service, the service the token opens, and key rotation.
+
+  --json            the findings as a JSON array on stdout (npm run --silent doctor -- --json)
+  --locate          for a rejected key, find which region accepts it (the key is sent to them)
+  --settings FILE   the settings file to read beside the environment (default local.settings.json)
+  --help            this text
+
+Exit code: 0 every check passes, 1 a check fails, 2 the doctor could not run.`;
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      locate: { type: 'boolean', default: false },
+      settings: { type: 'string', default: 'local.settings.json' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }).values;
+} catch (error) {
+  console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 let values: Readonly<Record<string, string>> = {};
 try {

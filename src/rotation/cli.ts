@@ -13,7 +13,21 @@ import type { RotationMode, RotationOutcome } from './keyRotation.js';
 // the keys that are due (or at once), or put a secret right, with the settings the service reads.
 // Exit 0 when nothing failed, 1 when a rotation failed, 2 when it could not start (arguments,
 // settings), 3 when another rotator held the lease of a resource (nothing changed there).
-const USAGE = 'Usage: npm run rotate -- [--resource NAME] [--now | --leaked | --repair] [--dry-run] [--json]';
+const USAGE = `Usage: npm run rotate -- [--resource NAME] [--now | --leaked | --repair] [--dry-run] [--json] [--settings FILE]
+
+Rotates the keys of the resources in TOKEN_RESOURCES that have a resourceId: the ones that are due
+(KEY_ROTATION_DAYS), or at once.
+
+  --resource NAME   only this resource
+  --now             rotate at once, as far as no instance can still hold the key regenerated
+  --leaked          the key in use may have leaked: rotate at once, then regenerate it too
+  --repair          rotate nothing: put the secret right (a dead key, an unfinished --leaked)
+  --dry-run         read and decide, change nothing (results would_rotate, would_repair)
+  --json            the outcomes as a JSON array on stdout (log lines go to stderr)
+  --settings FILE   the settings file to read beside the environment (default local.settings.json)
+  --help            this text
+
+Exit code: 0 nothing failed, 1 a rotation failed, 2 it could not start, 3 another rotator held a lease.`;
 let args;
 try {
   args = parseArgs({
@@ -25,10 +39,15 @@ try {
       'dry-run': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       settings: { type: 'string', default: 'local.settings.json' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
 } catch (error) {
-  stop(`${describeError(error)}\n${USAGE}`);
+  stop(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+}
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
 }
 if (args.now && args.leaked) stop('--now and --leaked exclude each other: --leaked rotates at once, and more.');
 if (args.repair && (args.now || args.leaked))
@@ -44,7 +63,8 @@ try {
 }
 let config: Config;
 try {
-  config = loadConfig({ ...values, ...process.env });
+  // Rotation serves no caller: the caller-authentication settings are not asked for.
+  config = loadConfig({ ...values, ...process.env }, undefined, { callers: false });
 } catch (error) {
   if (error instanceof ConfigurationError) stop(`Cannot rotate: ${error.message}`);
   throw error;
@@ -58,9 +78,14 @@ if (
     `No resource "${named}" in TOKEN_RESOURCES; the resources are ${config.resources.map((r) => r.name).join(', ')}.`,
   );
 
-// Log lines go to stderr: stdout carries the table or the JSON array alone.
+// Log lines go to stderr, stdout carries the table or the JSON array alone. With the table they are
+// kept until it is written and then follow it, so the two never interleave on a terminal.
+const held: string[] = [];
 const parts = composeParts(config, {
-  logger: new Logger((_level, line) => process.stderr.write(`${line}\n`)),
+  logger: new Logger((_level, line) => {
+    if (args.json) process.stderr.write(`${line}\n`);
+    else held.push(line);
+  }),
 });
 const mode: RotationMode = args.repair ? 'repair' : args.leaked ? 'leaked' : args.now ? 'now' : 'due';
 const outcomes = await parts.rotation.run({
@@ -72,7 +97,10 @@ const outcomes = await parts.rotation.run({
 });
 
 if (args.json) process.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
-else process.stdout.write(formatTable(outcomes));
+else {
+  process.stdout.write(formatTable(outcomes));
+  if (held.length > 0) process.stderr.write(`\nLog (JSON lines, as the timer writes them):\n${held.join('\n')}\n`);
+}
 process.exit(
   outcomes.some((o) => o.action === 'failed') ? 1 : outcomes.some((o) => o.code === 'rotation_lease_held') ? 3 : 0,
 );
@@ -96,7 +124,7 @@ function formatTable(outcomes: readonly RotationOutcome[]): string {
         ? `FAILED ${outcome.code ?? ''}`
         : outcome.code === 'rotation_lease_held'
           ? `BUSY ${outcome.code}`
-          : `${outcome.action}${outcome.keyName === undefined ? '' : ` (${outcome.keyName})`}`;
+          : `${outcome.action.replace('_', ' ')}${outcome.keyName === undefined ? '' : ` (${outcome.keyName})`}`;
     lines.push(
       `${outcome.resource.padEnd(width)}  ${result.padEnd(40)}  ${logValue(outcome.reason ?? outcome.detail ?? '')}`,
     );

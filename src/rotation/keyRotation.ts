@@ -10,6 +10,7 @@ import {
   ACCOUNT_ROLE_FIX,
   conflict,
   ensureRotationError,
+  fixFor,
   leakPending,
   newKeyInvalid,
   permissionMissing,
@@ -18,6 +19,7 @@ import {
   secretDead,
   unconfirmed,
   type RotationCode,
+  type RotationRunner,
 } from './rotationError.js';
 import type { HeldLease, RotationLeases } from './rotationLease.js';
 import type { RotationSecretStore } from './rotationSecret.js';
@@ -46,9 +48,10 @@ export interface RotationOutcome {
   readonly resource: string;
   /**
    * `repaired`: no rotation, but the run put the secret right (stored a working key in place of a
-   * dead one, or regenerated the key an interrupted `--leaked` left working).
+   * dead one, or regenerated the key an interrupted `--leaked` left working). `would_rotate` and
+   * `would_repair`: what a dry run would have done (it changed nothing).
    */
-  readonly action: 'rotated' | 'repaired' | 'skipped' | 'failed';
+  readonly action: 'rotated' | 'repaired' | 'skipped' | 'failed' | 'would_rotate' | 'would_repair';
   /** The key the secret holds afterwards (rotated, repaired) or now (skipped), when known. */
   readonly keyName?: KeyName;
   /** Why it was skipped, or what was done. */
@@ -72,6 +75,8 @@ export interface RotationRunOptions {
    * host build-7 pid 4242`. Default: `rotation in process {pid} on host {hostname}`.
    */
   readonly holder?: string;
+  /** The timer or an operator (`npm run rotate`, the default): what a failure's fix says to do now. */
+  readonly runBy?: RotationRunner;
 }
 
 /** What `npm run rotate`, the timer and the doctor use; `composition.ts` loads the implementation on first use. */
@@ -156,7 +161,7 @@ export class KeyRotation implements Rotation {
     // One after another: a run's load on ARM and Key Vault stays a handful of calls at a time.
     for (const resource of targets) {
       if (resource.resourceId === null) {
-        outcomes.push(this.#failed(resource, resourceIdMissing(resource.name), logger));
+        outcomes.push(this.#failed(resource, resourceIdMissing(resource.name), logger, options.runBy));
         continue;
       }
       const account = `${resource.resourceId.toLowerCase()}|${resource.secretName}`;
@@ -216,7 +221,7 @@ export class KeyRotation implements Rotation {
         if (quiet !== undefined) return quiet;
       }
     } catch (error) {
-      return this.#failed(resource, ensureRotationError(error), logger);
+      return this.#failed(resource, ensureRotationError(error), logger, options.runBy);
     }
 
     const holder = options.holder ?? `rotation in process ${process.pid} on host ${hostname()}`;
@@ -225,7 +230,7 @@ export class KeyRotation implements Rotation {
       lease = await this.#acquire(resource, holder, options.mode);
     } catch (error) {
       const failure = ensureRotationError(error);
-      if (failure.code !== 'rotation_lease_held') return this.#failed(resource, failure, logger);
+      if (failure.code !== 'rotation_lease_held') return this.#failed(resource, failure, logger, options.runBy);
       const reason = `${failure.diagnosis}; this run changed nothing`;
       logger.info('key_rotation_skipped', { resource: resource.name, code: failure.code, reason });
       return { resource: resource.name, action: 'skipped', code: failure.code, reason, fix: failure.fix };
@@ -239,6 +244,7 @@ export class KeyRotation implements Rotation {
         resource,
         run.changes.length === 0 ? failure : await this.#afterFailure(run, failure),
         logger,
+        options.runBy,
       );
     } finally {
       await run.lease.release().catch((error: unknown) => {
@@ -533,31 +539,33 @@ export class KeyRotation implements Rotation {
         `regenerate ${next} and store it in secret "${resource.secretName}"${mode === 'leaked' ? `, then regenerate ${held}` : ''}`,
       );
     }
-    return this.#skipped(
-      resource,
-      held,
-      would.length === 0 ? `dry run: ${skip ?? ''}` : `dry run: would ${would.join(', then ')}; nothing was changed`,
-    );
+    if (would.length === 0) return this.#skipped(resource, held, `dry run: ${skip ?? ''}`);
+    return {
+      resource: resource.name,
+      action: skip === undefined ? 'would_rotate' : 'would_repair',
+      keyName: held,
+      reason: `dry run: would ${would.join(', then ')}; nothing was changed`,
+    };
   }
 
   #skipped(resource: TokenResource, keyName: KeyName | undefined, reason: string): RotationOutcome {
     return { resource: resource.name, action: 'skipped', ...(keyName === undefined ? {} : { keyName }), reason };
   }
 
-  #failed(resource: TokenResource, failure: RotationError, logger: Logger): RotationOutcome {
+  #failed(
+    resource: TokenResource,
+    failure: RotationError,
+    logger: Logger,
+    runBy: RotationRunner = 'operator',
+  ): RotationOutcome {
+    const fix = fixFor(failure, runBy);
     logger.error(EVENTS.keyRotationFailed, {
       resource: resource.name,
       code: failure.code,
       diagnosis: failure.diagnosis,
-      fix: failure.fix,
+      fix,
     });
-    return {
-      resource: resource.name,
-      action: 'failed',
-      code: failure.code,
-      detail: failure.diagnosis,
-      fix: failure.fix,
-    };
+    return { resource: resource.name, action: 'failed', code: failure.code, detail: failure.diagnosis, fix };
   }
 }
 

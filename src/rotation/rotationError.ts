@@ -36,8 +36,10 @@ const SAFETY_DOC = 'docs/key-rotation-safety.md';
 export interface RotationErrorDetails {
   /** What happened, for the operator: may name the account, vault and secret, never a key. */
   readonly diagnosis: string;
-  /** What to change. */
+  /** What to change (for a passing failure: what to check if it persists). */
   readonly fix: string;
+  /** A failure that usually passes (an upstream down or slow): running again is the first thing to do. */
+  readonly passing?: boolean;
   readonly cause?: unknown;
 }
 
@@ -45,12 +47,28 @@ export interface RotationErrorDetails {
 export class RotationError extends ServiceError<RotationCode> {
   declare readonly diagnosis: string;
   declare readonly fix: string;
+  readonly passing: boolean;
 
-  // Narrows the details: a rotation failure always says what happened and what to do.
-  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
   constructor(code: RotationCode, message: string, details: RotationErrorDetails) {
     super(code, message, details);
+    this.passing = details.passing ?? false;
   }
+}
+
+/** Who runs a rotation: what to do about a passing failure depends on it. */
+export type RotationRunner = 'timer' | 'operator';
+
+/**
+ * The whole fix for the one who ran the rotation: for a passing failure, first when it is tried
+ * again (the timer's next run, or the operator now), then what to check if it persists.
+ */
+export function fixFor(failure: RotationError, runner: RotationRunner): string {
+  if (!failure.passing) return failure.fix;
+  const again =
+    runner === 'timer'
+      ? 'Usually passing: the next scheduled run tries again.'
+      : 'Usually passing: run `npm run rotate` again in a few minutes.';
+  return `${again} ${failure.fix}`;
 }
 
 /** Whatever a rotation threw, as a RotationError; anything unforeseen is `rotation_failed`. */
@@ -127,7 +145,8 @@ export function armRefused(
 export function armUnavailable(operation: string, resourceId: string, what: string, cause?: unknown): RotationError {
   return new RotationError('rotation_arm_unavailable', 'Azure Resource Manager did not answer as expected.', {
     diagnosis: `${operation} on ${resourceId}: ${what}`,
-    fix: 'Usually passing: the next scheduled run tries again (or run `npm run rotate` again). The key in use still works; if it persists, check outbound access to Azure Resource Manager and Azure status.',
+    fix: 'The key in use still works; if it persists, check outbound access to Azure Resource Manager and Azure status.',
+    passing: true,
     cause,
   });
 }
@@ -136,7 +155,8 @@ export function armUnavailable(operation: string, resourceId: string, what: stri
 export function keyVaultUnavailable(where: string, what: string, cause?: unknown): RotationError {
   return new RotationError('rotation_keyvault_unavailable', 'Key Vault could not be read.', {
     diagnosis: `reading ${where}: ${what}`,
-    fix: "Usually passing: the next scheduled run tries again. Nothing was changed; the key in use still works. If it persists, check KEY_VAULT_URI and the vault's network rules.",
+    fix: "Nothing was changed; the key in use still works. If it persists, check KEY_VAULT_URI and the vault's network rules.",
+    passing: true,
     cause,
   });
 }
@@ -168,7 +188,8 @@ export function secretUnrecognized(where: string, resourceId: string, tagged: st
 export function secretWriteFailed(where: string, what: string, cause?: unknown): RotationError {
   return new RotationError('rotation_secret_write_failed', 'The new key could not be stored.', {
     diagnosis: `writing ${where}: ${what}`,
-    fix: "Usually passing: the next scheduled run tries again. If it persists, check the vault (network rules, status) and the identity's role on the secret.",
+    fix: "If it persists, check the vault (network rules, status) and the identity's role on the secret.",
+    passing: true,
     cause,
   });
 }
@@ -218,7 +239,8 @@ export function leaseUnavailable(what: string, fix?: string, cause?: unknown): R
     diagnosis: `${what}; nothing was changed`,
     fix:
       fix ??
-      "Usually passing: the next scheduled run tries again. If it persists, check the storage account's status and network rules (AzureWebJobsStorage__accountName or __blobServiceUri).",
+      "If it persists, check the storage account's status and network rules (AzureWebJobsStorage__accountName or __blobServiceUri).",
+    passing: fix === undefined,
     cause,
   });
 }

@@ -61,6 +61,7 @@ function keyRotationJob(parts: Parts): ScheduledJob[] {
         try {
           const outcomes = await parts.rotation.run({
             mode: 'due',
+            runBy: 'timer',
             logFields: { invocationId: correlation.invocationId },
             holder: `key-rotation timer on instance ${parts.instance.id} (invocation ${correlation.invocationId})`,
           });

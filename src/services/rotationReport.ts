@@ -9,7 +9,8 @@ import type { Telemetry } from '../telemetry/telemetry.js';
  */
 export function reportRotation(telemetry: Pick<Telemetry, 'count'>, outcomes: readonly RotationOutcome[]): void {
   for (const outcome of outcomes) {
-    if (outcome.action === 'skipped') continue;
+    // A skip (nothing due) or a dry run's plan changed nothing: only what happened is counted.
+    if (outcome.action !== 'rotated' && outcome.action !== 'repaired' && outcome.action !== 'failed') continue;
     telemetry.count('key_rotations', {
       resource: outcome.resource,
       outcome: outcome.action,

@@ -33,6 +33,17 @@ function doctor(...args: string[]): Promise<{ status: number | null; stdout: str
 }
 
 describe('npm run doctor', () => {
+  it('--help: usage and exit codes, exit 0; an unknown option: the usage, exit 2, no stack trace', async () => {
+    const help = await doctor('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: npm run doctor -- [--json] [--locate] [--settings FILE]');
+    const unknown = await doctor('--jsn');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^Unknown option '--jsn'/);
+    expect(unknown.stderr).toContain('Usage: npm run doctor');
+    expect(unknown.stderr).not.toMatch(/TypeError|ERR_PARSE_ARGS|\n\s+at /);
+  });
+
   it('--json: an array of findings on stdout, exit 0 when every resource passes', async () => {
     const result = await doctor('--json');
     expect(result.status).toBe(0);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -82,15 +83,56 @@ describe('npm run rotate', () => {
     expect(JSON.parse(result.stdout)).toEqual([
       {
         resource: 'speech',
-        action: 'skipped',
+        action: 'would_rotate',
         keyName: 'key1',
         reason:
           'dry run: would regenerate key2 and store it in secret "speech-key", then regenerate key1; nothing was changed',
       },
-      expect.objectContaining({ resource: 'translator', action: 'skipped', keyName: 'key1' }),
+      expect.objectContaining({ resource: 'translator', action: 'would_rotate', keyName: 'key1' }),
     ]);
     expect(stack.arm.calls.map((c) => c.operation)).toEqual(['listKeys', 'listKeys']);
     expect(stack.vault.writes).toEqual({ put: 0, patch: 0 });
+  });
+
+  it('--dry-run in the table: "would rotate", the table alone on stdout', async () => {
+    const result = await run('--dry-run', '--leaked');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^speech\s+would rotate \(key1\)\s+dry run: would regenerate key2/m);
+    expect(result.stdout).not.toContain('{"');
+  });
+
+  it('--help: the options and exit codes, exit 0; an unknown option: the same usage, exit 2, no stack trace', async () => {
+    const help = await run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: npm run rotate -- [--resource NAME]');
+    expect(help.stdout).toContain(
+      '--dry-run         read and decide, change nothing (results would_rotate, would_repair)',
+    );
+    const typo = await run('--dryrun');
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/^Unknown option '--dryrun'/);
+    expect(typo.stderr).toContain('Usage: npm run rotate');
+    expect(typo.stderr).not.toMatch(/TypeError|\n\s+at /);
+  });
+
+  it('asks only for the settings rotation reads: no AUTH_TENANT_ID or AUTH_AUDIENCES needed', async () => {
+    const settings = JSON.parse(readFileSync(stack.settingsPath, 'utf8')) as { Values: Record<string, string> };
+    const values = Object.fromEntries(Object.entries(settings.Values).filter(([name]) => !name.startsWith('AUTH_')));
+    const path = join(stack.directory, 'rotation-only.settings.json');
+    writeFileSync(path, JSON.stringify({ ...settings, Values: values }));
+    const result = await run('--settings', path, '--json');
+    expect(result.status).toBe(0);
+    expect((JSON.parse(result.stdout) as { action: string }[]).map((o) => o.action)).toEqual(['skipped', 'skipped']);
+  });
+
+  it('a failure that usually passes tells the operator to run it again, not to wait for the timer', async () => {
+    stack.arm.failNext(3, { status: 503 }, 'listKeys');
+    const result = await run('--resource', 'translator', '--now', '--json');
+    expect(result.status).toBe(1);
+    const [outcome] = JSON.parse(result.stdout) as { code: string; fix: string }[];
+    expect(outcome?.code).toBe('rotation_arm_unavailable');
+    expect(outcome?.fix).toMatch(/^Usually passing: run `npm run rotate` again in a few minutes\. /);
+    expect(outcome?.fix).not.toContain('next scheduled run');
   });
 
   it('without a flag: nothing is due yet, exit 0', async () => {
@@ -137,7 +179,10 @@ describe('npm run rotate', () => {
       "fix: Give the function's identity the actions Microsoft.CognitiveServices/accounts/listKeys/action",
     );
     expect(table.stdout).toContain('1 of 1 failed.');
+    // The log follows the table on stderr, never inside it.
+    expect(table.stderr).toMatch(/^\nLog \(JSON lines, as the timer writes them\):\n\{/);
     expect(table.stderr).toContain('"event":"key_rotation_failed"');
+    expect(table.stdout).not.toContain('"event"');
     const json = await run('--resource', 'translator', '--leaked', '--json');
     expect(json.status).toBe(1);
     expect(JSON.parse(json.stdout)).toEqual([
