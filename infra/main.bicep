@@ -27,6 +27,9 @@ param authTenantId string = tenant().tenantId
 @description('Accepted aud values (AUTH_AUDIENCES): the API app registration\'s App ID URI (api://<appId>) and/or client ID, comma-separated.')
 param authAudiences string
 
+@description('Client applications whose tokens are accepted (AUTH_ALLOWED_CLIENT_APPS): their application (client) IDs, the azp/appid of their tokens, comma-separated. Empty: any application the tenant consented to, a third-party one included.')
+param authAllowedClientApps string = ''
+
 @minValue(0)
 @description('Token requests per caller per minute on one instance (RATE_LIMIT_PER_MINUTE); 0 turns the limit off.')
 param rateLimitPerMinute int = 60
@@ -107,7 +110,7 @@ param instanceMemoryMB int = 2048
 @description('Always-ready instances for the HTTP functions: no cold start for the first callers, billed around the clock for their memory (0 = pay per use only).')
 param alwaysReadyInstances int = 0
 
-@description('An existing API Management instance to put in front of the function (not Consumption tier: rate-limit-by-key). The API is imported from the OpenAPI document with a per-caller limit across every instance. Empty: no front door.')
+@description('An existing API Management instance to put in front of the function (not Consumption tier: rate-limit-by-key). The API is imported from the OpenAPI document with a per-caller limit across every instance, and the function then takes traffic from API Management only (ApiManagement service tag). Empty: no front door.')
 param apiManagementName string = ''
 
 @description('The resource group of apiManagementName. Empty: the one this template creates.')
@@ -448,6 +451,8 @@ module api 'modules/functionApp.bicep' = {
     alwaysReadyInstances: alwaysReady
     authTenantId: empty(authTenantId) ? tenant().tenantId : authTenantId
     authAudiences: authAudiences
+    authAllowedClientApps: authAllowedClientApps
+    gatewayOnly: !empty(apiManagementName)
     keyVaultUri: vault.outputs.uri
     // Built from the same list as the accounts and the secrets, so the names, regions, cloud and
     // secret names the code is given cannot drift from what was deployed.

@@ -117,6 +117,11 @@ export interface AuthConfig {
   readonly authorityHost: string;
   /** The cloud whose v1.0 issuer hosts are accepted. */
   readonly cloud: CloudName;
+  /**
+   * `AUTH_ALLOWED_CLIENT_APPS`: the client applications (`azp`/`appid`, GUIDs in lower case) whose
+   * tokens are accepted; empty: any application the tenant consented to.
+   */
+  readonly allowedClientApps: readonly string[];
 }
 
 /**

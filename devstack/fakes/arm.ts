@@ -25,10 +25,14 @@ export interface AccountKeys {
 /** Where an account's keys are accepted: its region or custom subdomain, as the STS fake routes them. */
 export type AccountSite = Omit<FakeKey, 'key'>;
 
-/** A scripted ARM failure; `afterRegenerate` applies a regeneration, then answers the failure. */
-export type ArmFailure =
+/**
+ * A scripted ARM failure; `afterRegenerate` applies a regeneration, then answers the failure.
+ * `headers` are sent with it word for word (e.g. `Retry-After`).
+ */
+export type ArmFailure = (
   | { readonly status: 429 | 500 | 502 | 503; readonly afterRegenerate?: boolean }
-  | { readonly status: number; readonly code: string; readonly message: string; readonly afterRegenerate?: boolean };
+  | { readonly status: number; readonly code: string; readonly message: string; readonly afterRegenerate?: boolean }
+) & { readonly headers?: Readonly<Record<string, string>> };
 
 export interface FakeArmCall {
   readonly operation: ArmOperation | 'unknown';
@@ -138,12 +142,13 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
     await parked.gate.released;
   };
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}) => {
     res.writeHead(status, {
       'Content-Type': 'application/json; charset=utf-8',
       'Cache-Control': 'no-cache',
       'x-ms-request-id': randomUUID(),
       'x-ms-correlation-request-id': randomUUID(),
+      ...headers,
     });
     res.end(JSON.stringify(body));
   };
@@ -180,16 +185,18 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
             ? 'permissions'
             : 'unknown';
     let keyName: string | undefined;
-    const answer = (status: number, payload: unknown) => {
+    const answer = (status: number, payload: unknown, headers?: Readonly<Record<string, string>>) => {
       calls.push({ operation, account: accountId, status, apiVersion, ...(keyName === undefined ? {} : { keyName }) });
-      send(res, status, payload);
+      send(res, status, payload, headers);
     };
-    const fail = (status: number, code: string, message: string) => answer(status, { error: { code, message } });
+    const fail = (status: number, code: string, message: string, headers?: Readonly<Record<string, string>>) =>
+      answer(status, { error: { code, message } }, headers);
     const failScripted = (scripted: ArmFailure, defaultMessage: string) =>
       fail(
         scripted.status,
         'code' in scripted ? scripted.code : scripted.status === 429 ? 'TooManyRequests' : 'InternalServerError',
         'message' in scripted ? scripted.message : defaultMessage,
+        scripted.headers,
       );
 
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];

@@ -30,6 +30,11 @@ export type Behaviour =
   | { status: 500 | 502 | 503; message?: string; times?: number }
   | { status: 403; kind: 'localAuthDisabled' | 'networkRestricted'; times?: number }
   | { hang: true; times?: number }
+  /**
+   * 200 and its headers at once, then the body one byte every `intervalMs` (an upstream that
+   * drips): it stops when the client goes away, or after `maxBytes` (default 2000), unfinished.
+   */
+  | { drip: { intervalMs: number; maxBytes?: number }; times?: number }
   /** Any answer a real STS gives (or a 200 whose body is not a token): status, body and headers, word for word. */
   | { status: number; body: string; headers?: Record<string, string>; times?: number };
 
@@ -56,9 +61,14 @@ export interface FakeCognitive {
   legacy401Body: boolean;
   /** Makes the Speech service refuse every token, even fresh ones. */
   rejectTokens: boolean;
-  /** Scripts the STS `issueToken` of one host (as addressed, e.g. `japanwest.api.cognitive.microsoft.com`) or of all (`*`). */
+  /**
+   * Scripts the STS `issueToken` of one host (as addressed, e.g. `japanwest.api.cognitive.microsoft.com`)
+   * or of all (`*`). A host's script comes first; once its `times` have run out, the one for all.
+   */
   script(hostOrStar: string, behaviour: Behaviour): void;
   stsCalls(host?: string): number;
+  /** Dripping answers still being written: 0 once every client that got one has gone away. */
+  openDrips(): number;
   /** Connections accepted: fewer than calls when the client keeps them alive. */
   connections(): number;
   resetCalls(): void;
@@ -263,6 +273,22 @@ export async function startFakeCognitive(options: {
     res.end(body);
   };
 
+  let drips = 0;
+  const drip = (res: ServerResponse, intervalMs: number, maxBytes: number) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=us-ascii', 'apim-request-id': randomUUID() });
+    res.flushHeaders();
+    drips++;
+    let sent = 0;
+    const timer = setInterval(() => {
+      res.write('e');
+      if (++sent >= maxBytes) res.destroy();
+    }, intervalMs);
+    res.once('close', () => {
+      clearInterval(timer);
+      drips--;
+    });
+  };
+
   const server = createServer((req, res) => {
     req.resume();
     const host = (req.headers['x-fake-original-host'] as string | undefined)?.toLowerCase() ?? LOOPBACK_HOST;
@@ -300,12 +326,18 @@ export async function startFakeCognitive(options: {
       send(res, 404, NOT_FOUND);
       return;
     }
-    const scripted = scripts.get(host) ?? scripts.get('*');
-    if (scripted !== undefined && scripted.remaining > 0) {
+    // A host's own script first; once it has run out, the one for every host.
+    const scripted = [scripts.get(host), scripts.get('*')].find((s) => s !== undefined && s.remaining > 0);
+    if (scripted !== undefined) {
       scripted.remaining--;
       const { behaviour } = scripted;
       if ('hang' in behaviour) {
         record(0);
+        return;
+      }
+      if ('drip' in behaviour) {
+        record(200);
+        drip(res, behaviour.drip.intervalMs, behaviour.drip.maxBytes ?? 2000);
         return;
       }
       record(behaviour.status);
@@ -387,6 +419,7 @@ export async function startFakeCognitive(options: {
     script(hostOrStar, behaviour) {
       scripts.set(hostOrStar.toLowerCase(), { behaviour, remaining: behaviour.times ?? Number.POSITIVE_INFINITY });
     },
+    openDrips: () => drips,
     stsCalls: (host) => calls.filter((c) => c.path === ISSUE_TOKEN && (host === undefined || c.host === host)).length,
     resetCalls() {
       calls.length = 0;

@@ -18,8 +18,11 @@ export interface MintOptions {
   readonly signingKey?: 'current' | 'unpublished';
 }
 
-/** How an endpoint of the fake fails: an HTTP status (429 carries `Retry-After`), or a dropped connection. */
-export type EntraFailure = { readonly status: number } | 'reset';
+/**
+ * How an endpoint of the fake fails: an HTTP status, with `retryAfter` as the `Retry-After` header
+ * word for word (default: `30` on a 429, none otherwise), or a dropped connection.
+ */
+export type EntraFailure = { readonly status: number; readonly retryAfter?: string } | 'reset';
 
 /** The endpoints a resource server calls. */
 export type EntraEndpoint = 'discovery' | 'jwks';
@@ -196,7 +199,11 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
         res,
         failure.status,
         { error: 'temporarily_unavailable', error_description: 'The fake Entra was told to fail.' },
-        failure.status === 429 ? { 'Retry-After': '30' } : {},
+        failure.retryAfter !== undefined
+          ? { 'Retry-After': failure.retryAfter }
+          : failure.status === 429
+            ? { 'Retry-After': '30' }
+            : {},
       );
       return;
     }

@@ -19,6 +19,9 @@ param applicationInsightsConnectionString string
 @description('Origins allowed by the platform CORS setting.')
 param corsAllowedOrigins string[]
 
+@description('Take traffic from API Management only (the ApiManagement service tag): an API Management front door is in place, and callers must not go around it.')
+param gatewayOnly bool
+
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int
@@ -34,6 +37,7 @@ param alwaysReadyInstances int
 // ARM_ENDPOINT are left to the code, which defaults them by the resources' cloud.
 param authTenantId string
 param authAudiences string
+param authAllowedClientApps string
 param keyVaultUri string
 param tokenResources tokenResource[]
 @description('GPT Realtime resources, after the STS ones in TOKEN_RESOURCES.')
@@ -71,6 +75,21 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       cors: { allowedOrigins: corsAllowedOrigins }
+      // Behind API Management, the gateway's per-caller limit and token checks are not to be gone
+      // around: only API Management's addresses reach the function (timer triggers are unaffected).
+      ipSecurityRestrictionsDefaultAction: gatewayOnly ? 'Deny' : 'Allow'
+      ipSecurityRestrictions: gatewayOnly
+        ? [
+            {
+              name: 'api-management'
+              description: 'Only API Management reaches the function (apiManagementName is set).'
+              action: 'Allow'
+              tag: 'ServiceTag'
+              ipAddress: 'ApiManagement'
+              priority: 100
+            }
+          ]
+        : []
     }
     functionAppConfig: {
       deployment: {
@@ -98,6 +117,7 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     // Read by the code.
     AUTH_TENANT_ID: authTenantId
     AUTH_AUDIENCES: authAudiences
+    AUTH_ALLOWED_CLIENT_APPS: authAllowedClientApps
     KEY_VAULT_URI: keyVaultUri
     TOKEN_RESOURCES: string(concat(tokenResources, realtimeTokenResources))
     RATE_LIMIT_PER_MINUTE: string(rateLimitPerMinute)

@@ -81,13 +81,16 @@ function claimReason(claim: string, payload: Record<string, unknown>, context: V
 
 const REFUSED_CLAIMS: ReadonlySet<string> = new Set(['aud', 'iss', 'tid', 'exp', 'nbf']);
 
-/** We cannot check any token right now (discovery or the key set failed): 503, retry shortly. */
-export function identityProviderUnavailable(reason: string, cause?: unknown): VendingError {
+/**
+ * We cannot check any token right now (discovery or the key set failed): 503, retry after
+ * `retryAfterSeconds` (default 5; Entra's own `Retry-After`, capped, when it sent one).
+ */
+export function identityProviderUnavailable(reason: string, cause?: unknown, retryAfterSeconds = 5): VendingError {
   return new VendingError('identity_provider_unavailable', `Cannot verify caller tokens: ${reason}`, {
     detail: 'The service cannot verify access tokens right now. Retry shortly.',
     diagnosis: reason,
     fix: 'Check AUTH_TENANT_ID and AUTH_AUTHORITY_HOST, and that the function can reach the Entra authority host.',
-    retryAfterSeconds: 5,
+    retryAfterSeconds,
     cause,
   });
 }

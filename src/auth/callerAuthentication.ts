@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CLOUDS } from '../clouds/clouds.js';
 import { isLoopbackHost } from '../http/urls.js';
 import { describeError, type VendingError } from '../errors/serviceError.js';
+import { retryAfterOf, retryAfterSeconds } from '../http/retryAfter.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
@@ -21,7 +22,8 @@ export interface Caller {
   readonly clientAppId: string;
 }
 
-export interface CallerAuthenticatorOptions extends AuthConfig {
+/** Which client applications may call is authorization's (`access/clientApps.ts`), not verification's. */
+export interface CallerAuthenticatorOptions extends Omit<AuthConfig, 'allowedClientApps'> {
   readonly now?: () => number;
   readonly fetch?: typeof fetch;
   /** Tolerated clock difference with Entra for `exp`/`nbf`, in seconds. Default 60. */
@@ -37,8 +39,9 @@ export interface CallerAuthenticatorOptions extends AuthConfig {
   /** Age after which the key set is fetched again, in ms; the last good set is used while that fails. Default 10 minutes. */
   readonly jwksMaxAgeMs?: number;
   /**
-   * Verified tokens remembered (until their own `exp`) so a client reusing its token skips the
-   * RSA verification. Default 10000; 0 turns it off.
+   * Verified tokens remembered so a client reusing its token skips the RSA verification: until
+   * their own `exp`, at most 10 minutes, and only while their signing key is still published.
+   * Default 10000; 0 turns it off.
    */
   readonly verifiedTokenCacheSize?: number;
   /**
@@ -57,6 +60,26 @@ const MAX_DISCOVERY_BYTES = 64 * 1024;
 
 const discoveryDocument = z.object({ issuer: z.string().min(1).max(2048), jwks_uri: z.url().max(2048) });
 
+/** The longest a verified token is taken on trust before it is verified again, in ms. */
+const VERIFIED_TOKEN_MAX_AGE_MS = 10 * 60_000;
+
+/**
+ * The longest lifetime an Entra access token has, in seconds: 28 hours, for clients capable of
+ * continuous access evaluation (Entra "Configurable token lifetimes" and "Continuous access
+ * evaluation"); others get 60-90 minutes. A longer one is not Entra's, whoever signed it.
+ */
+const MAX_TOKEN_LIFETIME_SECONDS = 28 * 3600;
+
+/** A verified token, remembered: who it is, until when, and the key that signed it. */
+interface VerifiedToken {
+  readonly caller: Caller;
+  /** Epoch ms: the token's `exp` (plus the tolerated skew), at most 10 minutes after verification. */
+  readonly expiresAt: number;
+  /** The signing key's `kid`; a token without one is not remembered. */
+  readonly kid: string | undefined;
+  readonly keys: SigningKeySet;
+}
+
 // Bounds far above what Entra issues (GUIDs, short role and scope names): the claims reach the
 // rate limiter's keys, the authorization check and the log.
 const accessTokenClaims = z.object({
@@ -69,6 +92,7 @@ const accessTokenClaims = z.object({
   azp: z.string().min(1).max(128).optional(),
   appid: z.string().min(1).max(128).optional(),
   nonce: z.unknown().optional(),
+  iat: z.number().optional(),
 });
 
 interface Discovered {
@@ -85,8 +109,11 @@ export class CallerAuthenticator {
   readonly #now: () => number;
   readonly #fetch: typeof fetch;
   #discovered: Promise<Discovered> | undefined;
-  #discoveryFailedAt = -Infinity;
-  readonly #verified = new Map<string, { readonly caller: Caller; readonly expiresAt: number }>();
+  /** Until when a failed discovery is held (epoch ms): `discoveryRetryAfterMs`, or Entra's `Retry-After` up to a minute. */
+  #discoveryHeldUntil = -Infinity;
+  /** What the last failed discovery's answer asked to wait (`Retry-After`, capped), in ms. */
+  #discoveryAskedMs = 0;
+  readonly #verified = new Map<string, VerifiedToken>();
 
   constructor(options: CallerAuthenticatorOptions) {
     this.#options = options;
@@ -112,39 +139,43 @@ export class CallerAuthenticator {
     // already verified holds the same token, so the warm path is one map lookup.
     const remembered = authorization ? this.#verified.get(authorization) : undefined;
     if (remembered !== undefined && authorization) {
-      if (this.#now() < remembered.expiresAt) return remembered.caller;
+      const { caller, expiresAt, keys, kid } = remembered;
+      if (this.#now() < expiresAt && kid !== undefined && keys.publishes(kid)) return caller;
       this.#verified.delete(authorization);
     }
     const token = bearerToken(authorization);
-    const { caller, expiresAt } = await this.#verify(token, correlation);
+    const verified = await this.#verify(token, correlation);
     // bearerToken accepted it, so the header is a string.
-    this.#remember(authorization ?? token, caller, expiresAt);
-    return caller;
+    this.#remember(authorization ?? token, verified);
+    return verified.caller;
   }
 
   /**
-   * Same token, same answer: the signature and claims were checked once. Only expiry changes
-   * with time, so an entry lives until the token's own `exp` (plus the tolerated skew).
+   * Same token, same answer: the signature and claims were checked once. An entry lives until the
+   * token's own `exp` (plus the tolerated skew) but at most 10 minutes, and is dropped as soon as
+   * its signing key leaves the tenant's key set (a key Entra withdrew signs nothing any more). A
+   * token that names no `kid` is not remembered.
    */
-  #remember(header: string, caller: Caller, expiresAt: number): void {
+  #remember(header: string, verified: VerifiedToken): void {
     const capacity = this.#options.verifiedTokenCacheSize ?? 10_000;
-    if (capacity === 0) return;
+    if (capacity === 0 || verified.kid === undefined) return;
     if (this.#verified.size >= capacity) {
       const oldest = this.#verified.keys().next();
       if (!oldest.done) this.#verified.delete(oldest.value);
     }
-    this.#verified.set(header, { caller, expiresAt });
+    this.#verified.set(header, verified);
   }
 
-  async #verify(
-    token: string,
-    correlation: RequestCorrelation | undefined,
-  ): Promise<{ caller: Caller; expiresAt: number }> {
+  async #verify(token: string, correlation: RequestCorrelation | undefined): Promise<VerifiedToken> {
     const { issuers, keys } = await this.#discover(correlation);
     const { tenantId, audiences } = this.#options;
     let payload: unknown;
+    let kid: string | undefined;
     try {
-      ({ payload } = await jwtVerify(token, (header, input) => keys.getKey(header, input, correlation), {
+      ({
+        payload,
+        protectedHeader: { kid },
+      } = await jwtVerify(token, (header, input) => keys.getKey(header, input, correlation), {
         algorithms: ['RS256'],
         issuer: [...issuers],
         audience: [...audiences],
@@ -166,7 +197,14 @@ export class CallerAuthenticator {
         `claims malformed: ${claims.error.issues.map((i) => i.path.join('.') + ' ' + i.message).join('; ')}`,
       );
     }
-    const { tid, oid, sub, roles, scp, azp, appid, nonce, exp } = claims.data;
+    const { tid, oid, sub, roles, scp, azp, appid, nonce, exp, iat } = claims.data;
+    const nowSeconds = this.#now() / 1000;
+    const lifetimeSeconds = Math.max(exp - nowSeconds, iat === undefined ? 0 : exp - iat);
+    if (lifetimeSeconds > MAX_TOKEN_LIFETIME_SECONDS) {
+      throw invalidToken(
+        `lifetime of ${Math.round(lifetimeSeconds / 3600)} hours (iat ${iat === undefined ? 'missing' : new Date(iat * 1000).toISOString()}, exp ${new Date(exp * 1000).toISOString()}): longer than the ${MAX_TOKEN_LIFETIME_SECONDS / 3600} hours Entra issues; refused`,
+      );
+    }
     if (tid !== tenantId) {
       throw invalidToken(`claim "tid" is "${tid}", accepted: ${tenantId} (AUTH_TENANT_ID)`, undefined, 'tid');
     }
@@ -189,23 +227,35 @@ export class CallerAuthenticator {
       scopes: (scp ?? '').split(' ').filter(Boolean),
       clientAppId,
     };
-    return { caller, expiresAt: (exp + this.#clockToleranceSeconds()) * 1000 };
+    const expiresAt = Math.min((exp + this.#clockToleranceSeconds()) * 1000, this.#now() + VERIFIED_TOKEN_MAX_AGE_MS);
+    return { caller, expiresAt, keys, kid };
   }
 
   #clockToleranceSeconds(): number {
     return this.#options.clockToleranceSeconds ?? 60;
   }
 
-  /** The discovery in hand or in flight; a failed one is retried only after `discoveryRetryAfterMs`. */
+  /**
+   * The discovery in hand or in flight; a failed one is retried only after `discoveryRetryAfterMs`
+   * from the attempt, or as long as Entra asked (`Retry-After`, at most a minute), and callers are
+   * told what remains of that.
+   */
   #discover(correlation?: RequestCorrelation): Promise<Discovered> {
     if (this.#discovered === undefined) {
-      const retryAfterMs = this.#options.discoveryRetryAfterMs ?? 5000;
-      if (this.#now() - this.#discoveryFailedAt < retryAfterMs) {
-        return Promise.reject(identityProviderUnavailable('OIDC discovery failed moments ago; not retrying yet'));
+      const heldMs = this.#discoveryHeldUntil - this.#now();
+      if (heldMs > 0) {
+        return Promise.reject(
+          identityProviderUnavailable(
+            'OIDC discovery failed moments ago; not retrying yet',
+            undefined,
+            retryAfterSeconds(heldMs),
+          ),
+        );
       }
       this.#discovered = this.#fetchDiscovery(correlation).catch((error: unknown) => {
         this.#discovered = undefined;
-        this.#discoveryFailedAt = this.#now();
+        const holdMs = Math.max(this.#options.discoveryRetryAfterMs ?? 5000, this.#discoveryAskedMs);
+        this.#discoveryHeldUntil = this.#now() + holdMs;
         throw error;
       });
     }
@@ -222,15 +272,19 @@ export class CallerAuthenticator {
       correlation,
     );
     let status: number | undefined;
+    let askedMs: number | undefined;
+    this.#discoveryAskedMs = 0;
     try {
       document = await withTimeout(this.#options.discoveryTimeoutMs ?? 5000, async (signal) => {
         const response = await this.#fetch(url, { signal, headers: { accept: 'application/json' } });
         status = response.status;
         if (!response.ok) {
+          askedMs = retryAfterOf(response.headers, this.#now());
+          this.#discoveryAskedMs = askedMs ?? 0;
           await response.body?.cancel();
           throw new Error(`HTTP ${response.status} from ${url}; check AUTH_TENANT_ID and AUTH_AUTHORITY_HOST`);
         }
-        const parsed = discoveryDocument.safeParse(await readBoundedJson(response, MAX_DISCOVERY_BYTES));
+        const parsed = discoveryDocument.safeParse(await readBoundedJson(response, MAX_DISCOVERY_BYTES, signal));
         if (!parsed.success) {
           throw new Error(
             `the answer is not an OpenID configuration (issuer, jwks_uri) of at most ${MAX_DISCOVERY_BYTES} bytes`,
@@ -240,7 +294,11 @@ export class CallerAuthenticator {
       });
       call?.end({ status });
     } catch (error) {
-      const failure = identityProviderUnavailable(`OIDC discovery at ${url} failed: ${describeError(error)}`, error);
+      const failure = identityProviderUnavailable(
+        `OIDC discovery at ${url} failed: ${describeError(error)}${askedMs === undefined ? '' : ` (Retry-After: ${retryAfterSeconds(askedMs)} s, at most a minute is honoured)`}`,
+        error,
+        askedMs === undefined ? undefined : retryAfterSeconds(askedMs),
+      );
       call?.end({ status, failure: status === undefined ? noAnswer(error) : undefined, code: failure.code });
       throw failure;
     }

@@ -8,6 +8,7 @@ import {
 } from 'jose';
 import { z } from 'zod';
 import { describeError, type VendingError } from '../errors/serviceError.js';
+import { retryAfterOf, retryAfterSeconds } from '../http/retryAfter.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
@@ -65,6 +66,8 @@ type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Pr
 
 interface FetchedKeySet {
   readonly resolve: KeyResolver;
+  /** The `kid`s the set publishes. */
+  readonly kids: ReadonlySet<string>;
   readonly fetchedAt: number;
 }
 
@@ -79,6 +82,8 @@ export class SigningKeySet {
   #current: FetchedKeySet | undefined;
   #lastAttemptAt = -Infinity;
   #lastFailure: VendingError | undefined;
+  /** How long Entra asked the last failed fetch to wait (`Retry-After`, at most a minute), in ms. */
+  #askedMs = 0;
   #pending: Promise<void> | undefined;
 
   constructor(options: SigningKeySetOptions) {
@@ -110,6 +115,11 @@ export class SigningKeySet {
     }
   };
 
+  /** Whether the key set in hand publishes this `kid` (false while none was fetched). */
+  publishes(kid: string): boolean {
+    return this.#current?.kids.has(kid) ?? false;
+  }
+
   /**
    * Fetches the set now unless a fetch is in flight or the last attempt is too recent (instance
    * start). Throws `identity_provider_unavailable` when there is still no set.
@@ -128,10 +138,11 @@ export class SigningKeySet {
     return this.#options.now();
   }
 
+  /** Whether a fetch may start: the interval since the last attempt, or Entra's `Retry-After` when longer. */
   #due(): boolean {
     const interval =
       this.#current === undefined ? (this.#options.retryWithoutKeysMs ?? 5000) : (this.#options.cooldownMs ?? 30_000);
-    return this.#now() - this.#lastAttemptAt >= interval;
+    return this.#now() - this.#lastAttemptAt >= Math.max(interval, this.#askedMs);
   }
 
   /** Joins the fetch in flight, or starts one if the last attempt is old enough; never throws. */
@@ -140,12 +151,14 @@ export class SigningKeySet {
     if (!this.#due()) return Promise.resolve();
     this.#pending = this.#fetch(correlation)
       .then(
-        (resolve) => {
-          this.#current = { resolve, fetchedAt: this.#now() };
+        ({ resolve, kids }) => {
+          this.#current = { resolve, kids, fetchedAt: this.#now() };
           this.#lastFailure = undefined;
+          this.#askedMs = 0;
         },
         (error: unknown) => {
-          const failure = keySetUnavailable(this.#options.url, error);
+          this.#askedMs = error instanceof KeySetRefused ? (error.retryAfterMs ?? 0) : 0;
+          const failure = keySetUnavailable(this.#options.url, error, this.#askedMs);
           this.#lastFailure = failure;
           if (this.#current !== undefined) this.#options.onRefreshFailure?.(failure);
         },
@@ -157,7 +170,7 @@ export class SigningKeySet {
     return this.#pending;
   }
 
-  async #fetch(correlation: RequestCorrelation | undefined): Promise<KeyResolver> {
+  async #fetch(correlation: RequestCorrelation | undefined): Promise<Omit<FetchedKeySet, 'fetchedAt'>> {
     const { url, timeoutMs = 5000 } = this.#options;
     const call = this.#options.telemetry?.upstreamCall('jwks', { method: 'GET', host: url.host }, correlation);
     let status: number | undefined;
@@ -171,10 +184,11 @@ export class SigningKeySet {
         });
         status = response.status;
         if (response.status !== 200) {
+          const retryAfterMs = retryAfterOf(response.headers, this.#now());
           await response.body?.cancel();
-          throw new Error(`HTTP ${response.status}`);
+          throw new KeySetRefused(response.status, retryAfterMs);
         }
-        return readBoundedJson(response, MAX_KEY_SET_BYTES);
+        return readBoundedJson(response, MAX_KEY_SET_BYTES, signal);
       });
       call?.end({ status });
     } catch (error) {
@@ -196,13 +210,32 @@ export class SigningKeySet {
           : [{ kty: 'RSA', use: 'sig', n, e, ...(kid === undefined ? {} : { kid }) }],
       );
     if (keys.length === 0) throw new Error('the key set holds no RSA signing key');
-    return createLocalJWKSet({ keys });
+    return {
+      resolve: createLocalJWKSet({ keys }),
+      kids: new Set(keys.flatMap(({ kid }) => (kid === undefined ? [] : [kid]))),
+    };
   }
 }
 
-function keySetUnavailable(url: URL, error: unknown): VendingError {
+/** The key set endpoint answered, with another status than 200, and perhaps how long to wait. */
+class KeySetRefused extends Error {
+  constructor(
+    status: number,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+/** The failure callers get while no key set was ever fetched: told to wait what Entra asked, else 5 s. */
+function keySetUnavailable(url: URL, error: unknown, askedMs: number): VendingError {
   const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
   const networkCause = error instanceof Error && error.cause instanceof Error ? ` (${describeError(error.cause)})` : '';
   const reason = timedOut ? 'no answer in time' : `${describeError(error)}${networkCause}`;
-  return identityProviderUnavailable(`fetching the signing key set (JWKS) at ${url.href} failed: ${reason}`, error);
+  const asked = askedMs > 0 ? ` (Retry-After: ${retryAfterSeconds(askedMs)} s, at most a minute is honoured)` : '';
+  return identityProviderUnavailable(
+    `fetching the signing key set (JWKS) at ${url.href} failed: ${reason}${asked}`,
+    error,
+    askedMs > 0 ? retryAfterSeconds(askedMs) : undefined,
+  );
 }

@@ -8,9 +8,10 @@ import type { SettingsReport } from './problems.js';
 const COMMON_SCOPE_VALUES = ['user_impersonation', 'access_as_user'];
 
 /**
- * Who may call (`AUTH_TENANT_ID`, `AUTH_AUDIENCES`, `AUTH_AUTHORITY_HOST`): callers sign in where
- * the resources live, so the authority follows the resources' cloud when they share one; a mixed
- * or loopback setup names its authority explicitly. `undefined` when the tenant is missing.
+ * Who may call (`AUTH_TENANT_ID`, `AUTH_AUDIENCES`, `AUTH_AUTHORITY_HOST`,
+ * `AUTH_ALLOWED_CLIENT_APPS`): callers sign in where the resources live, so the authority follows
+ * the resources' cloud when they share one; a mixed or loopback setup names its authority
+ * explicitly. `undefined` when the tenant is missing.
  */
 export function readCallerAuth(
   setting: ReadSetting,
@@ -56,7 +57,24 @@ export function readCallerAuth(
       cloud = cloudOfAuthorityHost(authorityHost) ?? defaultCloud;
     }
   }
-  return tenantId === undefined ? undefined : { tenantId, audiences, authorityHost, cloud };
+  const allowedClientApps = readAllowedClientApps(setting, report);
+  return tenantId === undefined ? undefined : { tenantId, audiences, authorityHost, cloud, allowedClientApps };
+}
+
+/**
+ * `AUTH_ALLOWED_CLIENT_APPS`: the application (client) IDs whose tokens are accepted, compared in
+ * lower case; a value that is not a GUID (an app's name, an App ID URI) is refused, since no token
+ * would ever match it.
+ */
+function readAllowedClientApps(setting: ReadSetting, report: SettingsReport): string[] {
+  const apps = listSetting(setting('AUTH_ALLOWED_CLIENT_APPS'));
+  for (const app of apps.filter((value) => !isGuid(value))) {
+    report.problem(
+      'AUTH_ALLOWED_CLIENT_APPS',
+      `"${app}" is not an application (client) ID: list the GUIDs of the client apps (App registrations > Overview > Application (client) ID), comma-separated`,
+    );
+  }
+  return apps.map((app) => app.toLowerCase());
 }
 
 /**
@@ -65,7 +83,7 @@ export function readCallerAuth(
  */
 export function noCallers(resources: readonly TokenResource[]): AuthConfig {
   const cloud = cloudOfResources(resources);
-  return { tenantId: '', audiences: [], authorityHost: CLOUDS[cloud].authorityHost, cloud };
+  return { tenantId: '', audiences: [], authorityHost: CLOUDS[cloud].authorityHost, cloud, allowedClientApps: [] };
 }
 
 /** The resources' cloud when they share one; else the public cloud. */

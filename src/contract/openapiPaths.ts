@@ -42,7 +42,7 @@ function tokenOperation(method: 'get' | 'post'): Operation {
     operationId: method === 'get' ? 'getToken' : 'postToken',
     summary: 'A short-lived token for an Azure AI resource',
     description:
-      "Authenticates the caller (Entra access token), checks that it holds one of the resource's app roles or delegated scopes, and answers the resource's current token (one cached token per resource, replaced about 2 minutes before expiry) with the region, cloud and service endpoints to use it with. GET and POST answer the same; POST takes no body. Never cached (`Cache-Control: no-store`).",
+      "Authenticates the caller (Entra access token), checks that it holds one of the resource's app roles or delegated scopes (and, when `AUTH_ALLOWED_CLIENT_APPS` is set, that one of those client applications obtained the token), and answers the resource's current token (one cached token per resource, replaced about 2 minutes before expiry) with the region, cloud and service endpoints to use it with. GET and POST answer the same; POST takes no body. Never cached (`Cache-Control: no-store`).",
     tags: ['tokens'],
     parameters: [ref('parameters', 'Resource'), ref('parameters', 'CorrelationIdRequest')],
     security: BEARER,
@@ -71,7 +71,8 @@ export const PATHS: Readonly<Record<string, PathItem>> = {
     get: {
       operationId: 'listResources',
       summary: 'The resources this caller may request tokens for',
-      description: 'Names, kinds, clouds, regions and endpoints; nothing secret (no key, vault or secret name).',
+      description:
+        'Names, kinds, clouds, regions and endpoints; nothing secret (no key, vault or secret name). 403 for a token another client application obtained than `AUTH_ALLOWED_CLIENT_APPS` lists, when it is set.',
       tags: ['tokens'],
       parameters: [ref('parameters', 'CorrelationIdRequest')],
       security: BEARER,
@@ -79,7 +80,7 @@ export const PATHS: Readonly<Record<string, PathItem>> = {
         200: json('The resources, in configuration order.', 'ResourceList', {
           two: { summary: 'A Speech and a global Translator resource', value: EXAMPLE_RESOURCES },
         }),
-        ...problems(401, 500, 503),
+        ...problems(401, 403, 500, 503),
       },
     },
   },
@@ -103,7 +104,7 @@ export const PATHS: Readonly<Record<string, PathItem>> = {
       operationId: 'getStatus',
       summary: "This instance's view of each resource, for operators",
       description:
-        "Needs an Entra access token whose `roles` claim holds one of the operator roles (`OPERATOR_ROLES`, default `TokenVending.Operator`); anyone else gets 403. Per resource: `ok`, `degraded` (refreshes fail, the cached token is still served) or `failing` (no valid token left), the cached token's expiry, the last refresh and the last error, the name and age of the key in use. Each instance answers for its own cache. Never a key, a token or a caller identity.",
+        "Needs an Entra access token whose `roles` claim holds one of the operator roles (`OPERATOR_ROLES`, default `TokenVending.Operator`), obtained by a client application `AUTH_ALLOWED_CLIENT_APPS` allows; anyone else gets 403. Per resource: `ok`, `degraded` (refreshes fail, the cached token is still served) or `failing` (no valid token left), the cached token's expiry, the last refresh and the last error, the name and age of the key in use. Each instance answers for its own cache. Never a key, a token or a caller identity.",
       tags: ['operations'],
       parameters: [ref('parameters', 'CorrelationIdRequest')],
       security: BEARER,

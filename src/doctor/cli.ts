@@ -4,16 +4,17 @@ import { readLocalSettings } from '../config/localSettings.js';
 import { logValue } from '../log/logValue.js';
 import { diagnose, type Finding } from './diagnose.js';
 
-// `npm run doctor -- [--json] [--locate] [--settings FILE]`: name the cause of a
+// `npm run doctor -- [--json] [--locate [--all-clouds]] [--settings FILE]`: name the cause of a
 // failing exchange before a user sees it. Exit 0 when every check passes, 1 when one fails, 2 when
 // it could not run (arguments, settings file).
-const USAGE = `Usage: npm run doctor -- [--json] [--locate] [--settings FILE]
+const USAGE = `Usage: npm run doctor -- [--json] [--locate [--all-clouds]] [--settings FILE]
 
 Checks that callers can sign in, then each resource in TOKEN_RESOURCES end to end: Key Vault, the
 key's shape, the exchange at its token service, the service the token opens, and key rotation.
 
   --json            the findings as a JSON array on stdout (npm run --silent doctor -- --json)
-  --locate          for a rejected key, find which region accepts it (the key is sent to them)
+  --locate          for a rejected key, find which region of its cloud accepts it (the key is sent to them)
+  --all-clouds      with --locate, the other clouds' regions too (Azure China is another operator)
   --settings FILE   the settings file to read beside the environment (default local.settings.json)
   --help            this text
 
@@ -25,6 +26,7 @@ try {
     options: {
       json: { type: 'boolean', default: false },
       locate: { type: 'boolean', default: false },
+      'all-clouds': { type: 'boolean', default: false },
       settings: { type: 'string', default: 'local.settings.json' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -37,6 +39,10 @@ if (args.help) {
   console.log(USAGE);
   process.exit(0);
 }
+if (args['all-clouds'] && !args.locate) {
+  console.error('--all-clouds widens --locate to every cloud: give both (npm run doctor -- --locate --all-clouds).');
+  process.exit(2);
+}
 
 let values: Readonly<Record<string, string>> = {};
 try {
@@ -45,7 +51,11 @@ try {
   console.error(`Cannot read settings: ${describeError(error)}`);
   process.exit(2);
 }
-const findings = await diagnose({ ...values, ...process.env }, {}, { locate: args.locate });
+const findings = await diagnose(
+  { ...values, ...process.env },
+  {},
+  { locate: args.locate, locateAllClouds: args['all-clouds'] },
+);
 
 if (args.json) {
   process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);

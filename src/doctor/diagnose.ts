@@ -12,8 +12,9 @@ export type DiagnoseOptions = ProbeOptions;
 /**
  * Checks the settings, then whether callers can get through (`(callers)`), then each configured
  * resource with its kind's probe, each stopping at its first failure (for the STS kinds: Key
- * Vault, the key's shape, the exchange, and for Speech a call with the fresh token). Never
- * reports a key: at most its length and last four characters.
+ * Vault, the key's shape, the exchange, for Speech a call with the fresh token, and unless
+ * `checkRotationPermissions` is false the rotation's permissions). Never reports a key: at most
+ * its length and last four characters.
  */
 export async function diagnose(
   env: Environment,
@@ -36,7 +37,7 @@ export async function diagnose(
   const parts = composeParts(config, dependencies);
   const findings: Finding[] = [await diagnoseCallers(parts)];
   for (const resource of config.resources) {
-    findings.push(await parts.bound(resource).probe(resource, options));
+    findings.push(await parts.bound(resource).probe(resource, { checkRotationPermissions: true, ...options }));
   }
   return findings;
 }

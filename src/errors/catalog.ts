@@ -33,7 +33,7 @@ export const ERROR_CATALOG = {
     status: 401,
     title: 'Invalid access token',
     meaning:
-      'Bad signature (or one spelled other than canonically), `alg` other than RS256, a key the tenant does not publish, wrong issuer/audience/tenant, expired or not yet valid, or not an access token (no `azp`/`appid`: an ID token) (`WWW-Authenticate: Bearer error="invalid_token"`). `detail` names the claim (`aud`, `iss`, `tid`, `exp`, `nbf`); the log line has the value received, what was expected and, for times, the difference with the server\'s clock.',
+      'Bad signature (or one spelled other than canonically), `alg` other than RS256, a key the tenant does not publish, wrong issuer/audience/tenant, expired or not yet valid, a lifetime over the 28 hours Entra issues, or not an access token (no `azp`/`appid`: an ID token) (`WWW-Authenticate: Bearer error="invalid_token"`). `detail` names the claim (`aud`, `iss`, `tid`, `exp`, `nbf`); the log line has the value received, what was expected and, for times, the difference with the server\'s clock.',
     action: 'Acquire an access token for one of `AUTH_AUDIENCES` in `AUTH_TENANT_ID`.',
     retryable: false,
   },
@@ -41,8 +41,9 @@ export const ERROR_CATALOG = {
     status: 403,
     title: 'Not allowed to use this resource',
     meaning:
-      "A valid caller without any of the resource's app roles or delegated scopes (on `/api/status`: without an operator role); `detail` names them.",
-    action: 'Assign the app role or grant the scope, then sign in again.',
+      "A valid caller without any of the resource's app roles or delegated scopes (on `/api/status`: without an operator role); `detail` names them. Also a caller whose token another client application obtained than `AUTH_ALLOWED_CLIENT_APPS` lists (the log's diagnosis names it).",
+    action:
+      'Assign the app role or grant the scope, then sign in again; or sign in with one of the allowed client apps.',
     retryable: false,
   },
   resource_not_found: {
@@ -64,7 +65,7 @@ export const ERROR_CATALOG = {
     status: 503,
     title: 'Cannot verify access tokens',
     meaning:
-      'OIDC discovery failed, or no signing key set was ever fetched (once one was, it stays in use while Entra fails).',
+      "OIDC discovery failed, or no signing key set was ever fetched (once one was, it stays in use while Entra fails). `Retry-After` is 5 s, or Entra's own up to 60 s.",
     action:
       'Transient. If it persists, the operator checks `AUTH_TENANT_ID`, `AUTH_AUTHORITY_HOST` and outbound networking.',
     retryable: true,
@@ -138,7 +139,8 @@ export const ERROR_CATALOG = {
   keyvault_throttled: {
     status: 503,
     title: 'Key Vault throttling',
-    meaning: "Key Vault answered 429 after the client's retries; the failure is remembered for its `Retry-After`.",
+    meaning:
+      "Key Vault answered 429 after the client's retries; the failure is remembered for its `Retry-After`, at most 60 s.",
     action: 'Fewer reads: raise `SECRET_MAX_AGE_MINUTES`; a shared vault under load needs its own.',
     retryable: true,
   },
@@ -236,21 +238,21 @@ export const ERROR_CATALOG = {
   sts_throttled: {
     status: 503,
     title: 'Token service busy',
-    meaning: 'The STS answered 429 after retries.',
+    meaning: 'The STS answered 429 after retries; `Retry-After` is its own, at most 60 s.',
     action: 'Transient: retry after `Retry-After` seconds.',
     retryable: true,
   },
   sts_unavailable: {
     status: 503,
     title: 'Token service unavailable',
-    meaning: 'The STS answered 5xx after retries.',
+    meaning: 'The STS answered 5xx after retries; `Retry-After` is its own, at most 60 s.',
     action: 'Transient: retry after `Retry-After` seconds.',
     retryable: true,
   },
   sts_timeout: {
     status: 504,
     title: 'Token service timed out',
-    meaning: 'The STS did not answer within 5 s per attempt.',
+    meaning: 'The STS did not answer (headers and body) within 5 s per attempt, 12 s in all.',
     action: 'Transient: retry after `Retry-After` seconds; if it persists, the operator checks outbound networking.',
     retryable: true,
   },
@@ -265,7 +267,8 @@ export const ERROR_CATALOG = {
   sts_invalid_response: {
     status: 502,
     title: 'Unexpected answer from the token service',
-    meaning: 'The STS answered with something that is not a token.',
+    meaning:
+      'The STS answered 200 with something that is not a token: not a compact JWS with a numeric `exp`, or an `exp` outside 60 s to 15 minutes ahead.',
     action: "See the log line's diagnosis.",
     retryable: false,
   },

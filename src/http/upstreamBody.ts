@@ -9,11 +9,30 @@ export interface BoundedText {
 /**
  * Reads an upstream answer's body, stopping at `maxBytes`. Entra, the STS and the vault answer in
  * a few kilobytes; a proxy, a captive portal or a broken upstream may not, and a body read whole
- * would sit in memory before anything checks it.
+ * would sit in memory before anything checks it. With `signal`, the read ends when it aborts
+ * (rejecting with its reason) and the body is cancelled, so an upstream that sends its headers
+ * and then drips one byte at a time cannot hold the caller past the time budget.
  */
-export async function readBoundedText(response: Response, maxBytes: number): Promise<BoundedText> {
+export async function readBoundedText(
+  response: Response,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<BoundedText> {
   if (response.body === null) return { text: '', complete: true };
   const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
+  const abort = () => {
+    reader.cancel(signal?.reason).catch(() => undefined);
+  };
+  if (signal?.aborted === true) abort();
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    return await readUpTo(reader, maxBytes);
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
+}
+
+async function readUpTo(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Promise<BoundedText> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   let complete = true;
@@ -40,9 +59,9 @@ export async function readBoundedText(response: Response, maxBytes: number): Pro
   return { text: new TextDecoder().decode(bytes), complete };
 }
 
-/** The body parsed as JSON; `undefined` when it is not JSON, or longer than `maxBytes`. */
-export async function readBoundedJson(response: Response, maxBytes: number): Promise<unknown> {
-  const { text, complete } = await readBoundedText(response, maxBytes);
+/** The body parsed as JSON; `undefined` when it is not JSON, or longer than `maxBytes`. Ends when `signal` aborts. */
+export async function readBoundedJson(response: Response, maxBytes: number, signal?: AbortSignal): Promise<unknown> {
+  const { text, complete } = await readBoundedText(response, maxBytes, signal);
   if (!complete) return undefined;
   try {
     return JSON.parse(text) as unknown;

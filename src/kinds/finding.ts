@@ -32,8 +32,17 @@ export interface Finding {
 
 /** How a kind's probe runs. */
 export interface ProbeOptions {
-  /** Sends the key to the other regional endpoints of its provider to find where it belongs. */
+  /**
+   * Sends the key to the other regional endpoints of the resource's own cloud to find where it
+   * belongs (`npm run doctor -- --locate`).
+   */
   readonly locate?: boolean;
+  /**
+   * With `locate`: the other clouds too (`--all-clouds`). Off by default: Azure China is run by
+   * another operator (21Vianet), and US Government is a cloud of its own; a key is sent there only
+   * when the operator asks.
+   */
+  readonly locateAllClouds?: boolean;
   /** How many regions are tried at once with --locate. Default 6. */
   readonly locateConcurrency?: number;
   /**
@@ -41,4 +50,11 @@ export interface ProbeOptions {
    * the token cache, so a fresh token costs no upstream call.
    */
   readonly obtainToken?: (resource: TokenResource) => Promise<string>;
+  /**
+   * Also check that the identity may do every step of a scheduled key rotation: the account's
+   * effective permissions (an ARM call) and the secret version's tags written back unchanged (a
+   * Key Vault PATCH, which would undo a tag edited since it was read). The doctor's own run does;
+   * default off, so the self-check, every few minutes, only reads.
+   */
+  readonly checkRotationPermissions?: boolean;
 }

@@ -12,6 +12,9 @@ import {
 } from '@azure/core-rest-pipeline';
 import { z } from 'zod';
 import { describeError } from '../errors/serviceError.js';
+import { parseRetryAfter, retryAfterOf, retryAfterSeconds } from '../http/retryAfter.js';
+import { deferLongRetryAfter } from '../http/retryAfterPolicy.js';
+import { redactSecrets } from '../log/redact.js';
 import { CLOUDS, resourceManagerScope } from '../clouds/clouds.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
@@ -35,6 +38,10 @@ import {
 const API_VERSION = '2024-10-01';
 /** The Authorization API version of Permissions - List For Resource. */
 const PERMISSIONS_API_VERSION = '2022-04-01';
+/** The longest `Retry-After` the pipeline waits out between its retries, in ms; a longer one is reported. */
+const MAX_RETRY_AFTER_WAIT_MS = 4000;
+/** Where the pipeline keeps a `Retry-After` too long to wait for. */
+const DEFERRED_RETRY_AFTER = 'x-deferred-retry-after';
 
 /** An account's two keys, as `listKeys` and `regenerateKey` answer them. Never log them. */
 export interface AccountKeys {
@@ -201,6 +208,8 @@ export class AccountKeysClient {
       pipeline.addPolicy(
         bearerTokenAuthenticationPolicy({ credential: this.#options.credential, scopes: resourceManagerScope(cloud) }),
       );
+      // A long Retry-After fails the call at once, with the wait, rather than holding it to the timeout.
+      pipeline.addPolicy(deferLongRetryAfter(MAX_RETRY_AFTER_WAIT_MS, DEFERRED_RETRY_AFTER), { afterPhase: 'Retry' });
       this.#pipelines.set(cloud, pipeline);
     }
     return pipeline;
@@ -212,11 +221,14 @@ function accountOf(resource: TokenResource): string {
   return resource.resourceId;
 }
 
-/** ARM's answer by status, with its error envelope's code (Azure Resource Manager error reference). */
+/**
+ * ARM's answer by status, with its error envelope's code (Azure Resource Manager error reference),
+ * both redacted of anything shaped like a key before they reach a diagnosis.
+ */
 function classifyArmAnswer(operation: string, accountId: string, response: PipelineResponse): RotationError {
   const parsed = armErrorSchema.safeParse(parseJson(response.bodyAsText));
-  const armCode = parsed.success ? parsed.data.error.code : `HTTP ${response.status}`;
-  const message = parsed.success ? describeError(parsed.data.error.message) : '';
+  const armCode = redactSecrets(parsed.success ? parsed.data.error.code : `HTTP ${response.status}`);
+  const message = parsed.success ? redactSecrets(describeError(parsed.data.error.message)) : '';
   const { status } = response;
   if (status === 403) {
     return permissionMissing(
@@ -237,7 +249,17 @@ function classifyArmAnswer(operation: string, accountId: string, response: Pipel
   }
   if (status === 404) return accountNotFound(accountId, armCode);
   if (status === 429 || status >= 500) {
-    return armUnavailable(operation, accountId, `Azure Resource Manager answered ${status} (${armCode}) after retries`);
+    const asked =
+      retryAfterOf(response.headers, Date.now()) ?? parseRetryAfter(response.headers.get(DEFERRED_RETRY_AFTER), 0);
+    const wait =
+      asked === undefined
+        ? ''
+        : `; it asked to wait, so try again in ${retryAfterSeconds(asked)} s (its Retry-After, at most a minute is honoured)`;
+    return armUnavailable(
+      operation,
+      accountId,
+      `Azure Resource Manager answered ${status} (${armCode}) after retries${wait}`,
+    );
   }
   return armRefused(operation, accountId, status, armCode, message);
 }

@@ -37,15 +37,17 @@ export type RotationCheck =
 
 /**
  * The rotation facts of a resource that has a `resourceId`, from the secret version the doctor
- * read; while scheduled rotation is on, also whether the identity may do every step of it (the
- * account's effective permissions, an unchanged write of the version's tags), so a missing role
- * shows here before a scheduled rotation fails. A version still marked `regeneratePending` longer
- * than PENDING_GRACE_MS after its `--leaked` rotation stored it is `rotation_leak_pending`, logged
- * as `key_rotation_incomplete` (alerted on): the suspected leaked key still works.
+ * read. With `checkPermissions` (the doctor's own run, never the self-check's) while scheduled
+ * rotation is on, also whether the identity may do every step of it (the account's effective
+ * permissions, an unchanged write of the version's tags), so a missing role shows before a
+ * scheduled rotation fails; without it nothing is called or written. A version still marked
+ * `regeneratePending` longer than PENDING_GRACE_MS after its `--leaked` rotation stored it is
+ * `rotation_leak_pending`, logged as `key_rotation_incomplete` (alerted on): the suspected leaked
+ * key still works.
  */
 export async function checkRotation(
   resource: TokenResource,
-  context: RotationFactsContext,
+  context: RotationFactsContext & { readonly checkPermissions: boolean },
   secret: SecretValue,
 ): Promise<RotationCheck> {
   const { periodDays } = context;
@@ -74,8 +76,8 @@ export async function checkRotation(
     });
     return { ok: false, failure };
   }
-  if (periodDays > 0) {
-    if (!context.leaseConfigured) return { ok: false, failure: leaseNotConfigured() };
+  if (periodDays > 0 && !context.leaseConfigured) return { ok: false, failure: leaseNotConfigured() };
+  if (context.checkPermissions && periodDays > 0) {
     const missing = await context.rotation.checkPermissions(resource, secret);
     if (missing !== undefined) return { ok: false, failure: missing };
   }

@@ -1,13 +1,14 @@
 import type { TokenCredential } from '@azure/core-auth';
-import { isRestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
+import { isRestError } from '@azure/core-rest-pipeline';
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { isLoopbackHost } from '../http/urls.js';
 import { VendingError, type ErrorCode } from '../errors/serviceError.js';
-import { parseRetryAfter } from '../http/retryAfter.js';
+import { deferLongRetryAfter } from '../http/retryAfterPolicy.js';
 import { SingleFlight } from '../singleFlight.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import type { Logger } from '../log/logger.js';
+import { redactError, redactSecrets } from '../log/redact.js';
 import { classifyKeyVaultFailure, DEFERRED_RETRY_AFTER, secretEmpty, type SecretRead } from './keyVaultFailure.js';
 import { readKey } from './keyShape.js';
 
@@ -90,29 +91,6 @@ const PASSING_FAILURES: ReadonlySet<ErrorCode> = new Set([
 const MAX_RETRY_AFTER_WAIT_MS = 2000;
 
 /**
- * The SDK's retry policy waits out any `Retry-After` on a 429 or 503, however long, well past the
- * read's budget, which then ends as a timeout and loses what the vault said. This policy, nearer
- * the wire, moves a longer one aside: the read fails at once, and the failure carries the wait.
- */
-function longRetryAfterPolicy(maxWaitMs: number): PipelinePolicy {
-  return {
-    name: 'longRetryAfter',
-    async sendRequest(request, next) {
-      const response = await next(request);
-      const retryAfter = response.headers.get('retry-after');
-      if ((response.status === 429 || response.status === 503) && retryAfter !== undefined) {
-        const waitMs = parseRetryAfter(retryAfter, Date.now());
-        if (waitMs === undefined || waitMs > maxWaitMs) {
-          response.headers.delete('retry-after');
-          response.headers.set(DEFERRED_RETRY_AFTER, retryAfter);
-        }
-      }
-      return response;
-    },
-  };
-}
-
-/**
  * The service's Key Vault client: few, short retries (a caller is waiting), a long `Retry-After`
  * reported rather than waited out, and the challenge's resource check off for a loopback vault
  * only, a local fake whose challenge names vault.azure.net. `clientOptions` (e.g. `tlsOptions.ca`
@@ -125,7 +103,9 @@ export function createSecretClient(
 ): SecretClient {
   return new SecretClient(vaultUrl, credential, {
     retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
-    additionalPolicies: [{ policy: longRetryAfterPolicy(MAX_RETRY_AFTER_WAIT_MS), position: 'perRetry' }],
+    additionalPolicies: [
+      { policy: deferLongRetryAfter(MAX_RETRY_AFTER_WAIT_MS, DEFERRED_RETRY_AFTER), position: 'perRetry' },
+    ],
     disableChallengeResourceVerification: isLoopbackHost(new URL(vaultUrl).hostname),
     ...clientOptions,
   });
@@ -193,7 +173,11 @@ export class KeyVaultSecretSource implements SecretSource {
       stored = await withTimeout(this.#timeoutMs, (abortSignal) => this.#client.getSecret(name, { abortSignal }));
       call?.end({ status: 200 });
     } catch (error) {
-      const failure = classifyKeyVaultFailure(error, this.#describeRead(name));
+      // The vault's message may quote a key (the value read before, or any other): redacted.
+      const known = this.#cache.get(name)?.secret.value;
+      const failure = redactError(classifyKeyVaultFailure(error, this.#describeRead(name)), (text) =>
+        redactSecrets(text, known === undefined ? [] : [known]),
+      );
       const status = isRestError(error) ? error.statusCode : undefined;
       call?.end({
         status,

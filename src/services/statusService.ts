@@ -1,3 +1,4 @@
+import { authorizeClientApp } from '../access/clientApps.js';
 import { authorizeOperator } from '../access/operatorAccess.js';
 import type { Caller } from '../auth/callerAuthentication.js';
 import type { ResourceTokenState } from '../cache/tokenCache.js';
@@ -11,7 +12,10 @@ import type { RequestCorrelation } from '../telemetry/telemetry.js';
 export interface StatusService {
   /** Verifies the caller's Entra token. Throws `missing_token`, `invalid_token` or `identity_provider_unavailable`. */
   authenticate(authorization: string | null, correlation: RequestCorrelation): Promise<Caller>;
-  /** This instance's view of each resource; throws `forbidden` unless the caller holds one of `OPERATOR_ROLES`. */
+  /**
+   * This instance's view of each resource; throws `forbidden` unless the caller holds one of
+   * `OPERATOR_ROLES` and signed in with an application AUTH_ALLOWED_CLIENT_APPS allows.
+   */
   status(caller: Caller): ServiceStatus;
 }
 
@@ -19,6 +23,7 @@ export function createStatusService(parts: Parts): StatusService {
   return {
     authenticate: (authorization, correlation) => parts.authenticator.authenticate(authorization, correlation),
     status(caller) {
+      authorizeClientApp(caller, parts.config.auth.allowedClientApps);
       authorizeOperator(caller, parts.config.operations.operatorRoles);
       return serviceStatus(parts);
     },

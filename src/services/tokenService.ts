@@ -1,4 +1,5 @@
 import { authorize, requestedResourceName, visibleResources } from '../access/authorization.js';
+import { authorizeClientApp } from '../access/clientApps.js';
 import type { Caller } from '../auth/callerAuthentication.js';
 import type { ResourceSummary, VendedToken } from '../contract/answers.js';
 import type { Parts } from '../composition.js';
@@ -16,11 +17,12 @@ export interface TokenService {
   /** Verifies the caller's Entra token. Throws `missing_token`, `invalid_token` or `identity_provider_unavailable`. */
   authenticate(authorization: string | null, correlation: RequestCorrelation): Promise<Caller>;
   /**
-   * A credential for the named resource, if this caller may have it. Throws `rate_limited`,
-   * `resource_not_found`, `forbidden`, or the minting's own error when no valid credential is cached.
+   * A credential for the named resource, if this caller (and its client application) may have it.
+   * Throws `forbidden`, `rate_limited`, `resource_not_found`, or the minting's own error when no
+   * valid credential is cached.
    */
   vend(caller: Caller, resourceName: string, correlation: RequestCorrelation): Promise<VendedToken>;
-  /** The resources this caller may request. */
+  /** The resources this caller may request; `forbidden` for a client application not in AUTH_ALLOWED_CLIENT_APPS. */
   resources(caller: Caller): ResourceSummary[];
   /** Counts a token request by configured resource (`(unknown)` for any other name) and outcome. */
   countRequest(resourceName: string | undefined, outcome: string): void;
@@ -58,6 +60,7 @@ export function createTokenService(parts: Parts): TokenService {
     resourceName: requestedResourceName,
     authenticate: (authorization, correlation) => authenticator.authenticate(authorization, correlation),
     async vend(caller, resourceName, correlation) {
+      authorizeClientApp(caller, config.auth.allowedClientApps);
       limiter.take(caller.id);
       const resource = authorize(caller, config.resources, resourceName);
       const credential = await credentialFor(resource, correlation);
@@ -80,7 +83,10 @@ export function createTokenService(parts: Parts): TokenService {
       answers.set(credential, answer);
       return answer;
     },
-    resources: (caller) => visibleResources(caller, config.resources).map(summarize),
+    resources(caller) {
+      authorizeClientApp(caller, config.auth.allowedClientApps);
+      return visibleResources(caller, config.resources).map(summarize);
+    },
     countRequest(requested, outcome) {
       if (!telemetry.exporting) return;
       const resource = config.resources.find((r) => canonicalResourceName(r.name) === requested);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { describeError, VendingError } from '../errors/serviceError.js';
 import { parseRetryAfter, retryAfterSeconds } from '../http/retryAfter.js';
 import type { UpstreamAnswer, UpstreamAttempt, UpstreamOutcome } from '../http/upstream.js';
+import { readStsToken, STS_EXP_WINDOW_MS } from './stsToken.js';
 
 /** What one `issueToken` attempt came to: a token, or a failure and whether another attempt may help. */
 export type StsOutcome = UpstreamOutcome;
@@ -35,9 +36,10 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
- * Judges an STS answer. 200 with a plausible token is a token; 401 is a rejected key; 403 names its
- * reason in the body; 429 and 5xx may pass (retryable, honouring `Retry-After`); any other status
- * means the request itself is wrong. Source for the bodies: the Azure AI services authentication
+ * Judges an STS answer. 200 with a token (`stsToken.ts`: a compact JWS with a numeric `exp` between
+ * 60 s and 15 minutes ahead) is a token; 401 is a rejected key; 403 names its reason in the body;
+ * 429 and 5xx may pass (retryable, honouring `Retry-After` up to a minute); any other status means
+ * the request itself is wrong. Source for the bodies: the Azure AI services authentication
  * reference and the 401 body every regional STS sends.
  */
 export function classifyStsAnswer(answer: StsAnswer, attempt: StsAttempt): StsOutcome {
@@ -46,7 +48,18 @@ export function classifyStsAnswer(answer: StsAnswer, attempt: StsAttempt): StsOu
     const token = body.trim();
     // Callers send it as `Authorization: Bearer <token>`: it must be a b64token (RFC 6750 §2.1).
     if (token.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(token)) {
-      return failure(stsInvalidResponse(attempt, token.length), true);
+      return failure(stsInvalidResponse(attempt, `a ${token.length}-character body that is not a token`), true);
+    }
+    const read = readStsToken(token);
+    if (!read.ok) {
+      return failure(
+        stsInvalidResponse(attempt, `a ${token.length}-character body that is not a token: ${read.problem}`),
+        true,
+      );
+    }
+    const ahead = read.expiresAt - attempt.now;
+    if (ahead < STS_EXP_WINDOW_MS.min || ahead > STS_EXP_WINDOW_MS.max) {
+      return failure(stsInvalidResponse(attempt, tokenOutOfWindow(read.expiresAt, ahead)), true);
     }
     return { kind: 'credential', value: token };
   }
@@ -150,7 +163,7 @@ function keyRejected(attempt: StsAttempt, said: string): VendingError {
   return new VendingError('key_rejected', 'The token service rejected the resource key.', {
     detail: 'The token service rejected the key configured for this resource. The operator has been told.',
     diagnosis: `${POST(attempt)} returned 401${said}`,
-    fix: "The key and the endpoint belong to different resources, or the key was regenerated. Compare region/cloud/endpoint in TOKEN_RESOURCES with the resource's Keys and Endpoint page and put a current key in the secret; `npm run doctor -- --locate` finds where a key belongs. A newly created key can take up to 10 minutes to work; a resource whose key authentication was just disabled answers the same 401 for a while.",
+    fix: "The key and the endpoint belong to different resources, or the key was regenerated. Compare region/cloud/endpoint in TOKEN_RESOURCES with the resource's Keys and Endpoint page and put a current key in the secret; `npm run doctor -- --locate` finds which region of the resource's cloud a key belongs to (add --all-clouds for the others). A newly created key can take up to 10 minutes to work; a resource whose key authentication was just disabled answers the same 401 for a while.",
   });
 }
 
@@ -242,11 +255,18 @@ function stsBadRequest(
   });
 }
 
-function stsInvalidResponse(attempt: StsAttempt, length: number): VendingError {
+/** What is wrong with a token's `exp`: how far it is from the answer's time, and the window. */
+function tokenOutOfWindow(expiresAt: number, aheadMs: number): string {
+  const seconds = Math.round(Math.abs(aheadMs) / 1000);
+  const where = aheadMs < 0 ? `${seconds} s in the past` : `${seconds} s ahead`;
+  return `a token whose exp (${new Date(expiresAt).toISOString()}) is ${where}, outside the ${STS_EXP_WINDOW_MS.min / 1000} s to ${STS_EXP_WINDOW_MS.max / 60_000} minutes an STS token has left when issued`;
+}
+
+function stsInvalidResponse(attempt: StsAttempt, what: string): VendingError {
   return new VendingError('sts_invalid_response', 'The token service answered with something that is not a token.', {
     detail: 'The token service gave an unexpected answer. Retry shortly.',
-    diagnosis: `${POST(attempt)} returned 200 with a ${length}-character body that is not a token`,
-    fix: 'Check that the resource endpoint is an Azure AI services STS and not a proxy or captive portal.',
+    diagnosis: `${POST(attempt)} returned 200 with ${what}; it was not vended`,
+    fix: "Check that the resource endpoint is an Azure AI services STS and not a proxy or captive portal, and that the function app's clock is right (an STS token lives 10 minutes).",
   });
 }
 

@@ -1,4 +1,5 @@
 import { readBoundedText } from '../http/upstreamBody.js';
+import { redactError, redactSecrets } from '../log/redact.js';
 import type { RequestCorrelation, Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
 import { classifyStsAnswer, classifyStsNetworkFailure, type StsAttempt, type StsOutcome } from './stsAnswer.js';
@@ -71,15 +72,18 @@ export class StsClient {
 
   /**
    * POSTs the key to `request.url` and returns the token. Retries timeouts, network failures, 429
-   * and 5xx with full-jitter backoff inside the budget; `policy` overrides the client's limits for
-   * this call (the doctor probes with fewer attempts). Throws `VendingError` (see `stsAnswer.ts`).
+   * and 5xx with full-jitter backoff inside the budget, which bounds the whole exchange: each
+   * attempt (headers and body) is cut to what remains of it. `policy` overrides the client's limits
+   * for this call (the doctor probes with fewer attempts). Throws `VendingError` (see
+   * `stsAnswer.ts`) whose texts never hold the key, nor anything shaped like one (`log/redact.ts`).
    */
   async issueToken(request: IssueTokenRequest, policy: StsRetryPolicy = {}): Promise<IssuedToken> {
     const attemptTimeoutMs = policy.attemptTimeoutMs ?? this.#attemptTimeoutMs;
     const maxAttempts = policy.maxAttempts ?? this.#maxAttempts;
     const deadline = this.#now() + (policy.budgetMs ?? this.#budgetMs);
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.#attempt(request, attemptTimeoutMs);
+      // The last attempt gets what remains of the budget, not a whole attempt's time.
+      const outcome = await this.#attempt(request, Math.max(1, Math.min(attemptTimeoutMs, deadline - this.#now())));
       if (outcome.kind === 'credential') return { token: outcome.value, issuedAt: this.#now() };
       const { error } = outcome;
       const remaining = deadline - this.#now();
@@ -112,7 +116,7 @@ export class StsClient {
         status = response.status;
         return {
           status: response.status,
-          body: (await readBoundedText(response, MAX_ANSWER_BYTES)).text,
+          body: (await readBoundedText(response, MAX_ANSWER_BYTES, signal)).text,
           retryAfter: response.headers.get('retry-after'),
         };
       });
@@ -120,6 +124,9 @@ export class StsClient {
     } catch (error) {
       outcome = classifyStsNetworkFailure(error, attempt());
     }
+    // An STS error message may quote the key it was sent.
+    if (outcome.kind === 'failure')
+      outcome = { ...outcome, error: redactError(outcome.error, (text) => redactSecrets(text, [key])) };
     const code = outcome.kind === 'failure' ? outcome.error.code : undefined;
     call?.end({
       status,

@@ -124,23 +124,28 @@ describe('the signing key set while Entra fails', () => {
 });
 
 describe('OIDC discovery while Entra fails', () => {
-  it.each(FAILURES)('discovery answering %s: 503, retried once per 5 s from the attempt', async (_, failure) => {
-    h.entra.failEndpoint('discovery', failure);
-    const answers = [];
-    for (let i = 0; i < 40; i++) {
-      answers.push(await get(await forged()));
-      h.clock.now += 100; // 4 s in all
-    }
-    expect(tally(answers)).toEqual({ '503 identity_provider_unavailable': 40 });
-    expect(h.entra.requests.discovery).toBe(1);
-    h.clock.now += 1000;
-    expect((await get(await h.callerToken())).code).toBe('identity_provider_unavailable');
-    expect(h.entra.requests.discovery).toBe(2);
-    h.entra.recoverEndpoint('discovery');
-    h.clock.now += 5000;
-    expect((await get(await h.callerToken())).status).toBe(200);
-    expect(h.entra.requests).toEqual({ discovery: 3, jwks: 1 });
-  });
+  it.each(FAILURES)(
+    'discovery answering %s: 503, retried once per 5 s from the attempt (or its Retry-After)',
+    async (_, failure) => {
+      h.entra.failEndpoint('discovery', failure);
+      // The fake's 429 says Retry-After: 30, which is honoured.
+      const holdMs = failure !== 'reset' && failure.status === 429 ? 30_000 : 5000;
+      const answers = [];
+      for (let i = 0; i < 40; i++) {
+        answers.push(await get(await forged()));
+        h.clock.now += 100; // 4 s in all
+      }
+      expect(tally(answers)).toEqual({ '503 identity_provider_unavailable': 40 });
+      expect(h.entra.requests.discovery).toBe(1);
+      h.clock.now += holdMs - 4000;
+      expect((await get(await h.callerToken())).code).toBe('identity_provider_unavailable');
+      expect(h.entra.requests.discovery).toBe(2);
+      h.entra.recoverEndpoint('discovery');
+      h.clock.now += holdMs;
+      expect((await get(await h.callerToken())).status).toBe(200);
+      expect(h.entra.requests).toEqual({ discovery: 3, jwks: 1 });
+    },
+  );
 
   it('a discovery that succeeded keeps being used while discovery fails', async () => {
     expect((await get(await h.callerToken())).status).toBe(200);

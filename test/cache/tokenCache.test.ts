@@ -18,7 +18,7 @@ const resource: TokenResource = {
 
 function jwtWithExp(expSeconds: number): string {
   const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${encode({ alg: 'none' })}.${encode({ exp: expSeconds })}.sig`;
+  return `${encode({ alg: 'HS256' })}.${encode({ exp: expSeconds })}.sig`;
 }
 
 /** A controllable upstream: each refresh waits until the test settles it. */
@@ -171,8 +171,9 @@ describe('expiryOf', () => {
       `${Buffer.from('{}').toString('base64url')}.${Buffer.from('{"region":"x"}').toString('base64url')}.s`,
       issuedAt + 600_000,
     ],
-    ['an exp in the past', jwtWithExp(issuedAt / 1000 - 10), issuedAt + 600_000],
-    ['an exp a day away', jwtWithExp(issuedAt / 1000 + 86_400), issuedAt + 600_000],
+    ['an exp in the past (the classifier refuses it first)', jwtWithExp(issuedAt / 1000 - 10), issuedAt - 10_000],
+    ['an exp a day away: never past 10 minutes', jwtWithExp(issuedAt / 1000 + 86_400), issuedAt + 600_000],
+    ['an exp 14 minutes away: never past 10 minutes', jwtWithExp(issuedAt / 1000 + 840), issuedAt + 600_000],
     ['a garbage payload', 'a.!!!.c', issuedAt + 600_000],
     ['a plausible exp', jwtWithExp(issuedAt / 1000 + 599), issuedAt + 599_000],
   ])('%s', (_, token, expected) => {

@@ -53,6 +53,7 @@ describe('loadConfig', () => {
         audiences: ['api://token-vending'],
         authorityHost: 'https://login.microsoftonline.com',
         cloud: 'AzureCloud',
+        allowedClientApps: [],
       },
       identity: { managedIdentity: false, clientId: undefined },
       keyVaultUri: 'https://kv.vault.azure.net',

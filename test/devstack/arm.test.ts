@@ -177,6 +177,14 @@ describe('fake ARM, driven by the real client and the real managed-identity cred
     expect(await stsAccepts(before.key1)).toBe(false);
   });
 
+  it('sends a scripted failure with its headers, word for word (a Retry-After)', async () => {
+    arm.failNext(1, { status: 429, headers: { 'Retry-After': '3600' } }, 'listKeys');
+    const error = await rotationFailure(client.listKeys(resource(ACCOUNT)));
+    expect(error.code).toBe('rotation_arm_unavailable');
+    expect(error.diagnosis).toContain('answered 429 (TooManyRequests)');
+    expect(error.diagnosis).toContain('try again in 60 s');
+  });
+
   it('refuses a token for another audience, no token, no api-version, and a keyName in the wrong case', async () => {
     const path = `${ACCOUNT}/regenerateKey?api-version=2024-10-01`;
     expect(await raw(path, { token: 'not-an-arm-token', body: '{"keyName":"Key1"}' })).toMatchObject({

@@ -212,6 +212,37 @@ describe('fake STS: scripted failures', () => {
   });
 });
 
+describe('fake STS: slow bodies and layered scripts', () => {
+  it('drips: 200 and its headers at once, then a byte per interval until the client goes away', async () => {
+    cognitive.script('japanwest.api.cognitive.microsoft.com', { drip: { intervalMs: 20 }, times: 1 });
+    const answer = await issueToken('https://japanwest.api.cognitive.microsoft.com', KEYS.japanwest);
+    expect(answer.status).toBe(200);
+    if (answer.body === null) throw new Error('no body');
+    const reader: ReadableStreamDefaultReader<Uint8Array> = answer.body.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toMatch(/^e+$/);
+    expect(cognitive.openDrips()).toBe(1);
+    await reader.cancel();
+    await vi.waitFor(() => expect(cognitive.openDrips()).toBe(0), { timeout: 5000, interval: 10 });
+  });
+
+  it('stops dripping after maxBytes, unfinished', async () => {
+    cognitive.script('japanwest.api.cognitive.microsoft.com', { drip: { intervalMs: 1, maxBytes: 5 }, times: 1 });
+    const answer = await issueToken('https://japanwest.api.cognitive.microsoft.com', KEYS.japanwest);
+    await expect(answer.text()).rejects.toThrow();
+    await vi.waitFor(() => expect(cognitive.openDrips()).toBe(0), { timeout: 5000, interval: 10 });
+  });
+
+  it("a host's script first, then once it has run out the one for every host, then the normal answer", async () => {
+    cognitive.script('japanwest.api.cognitive.microsoft.com', { status: 503, times: 1 });
+    cognitive.script('*', { status: 500, times: 1 });
+    const statuses = [];
+    for (let i = 0; i < 3; i++)
+      statuses.push((await issueToken('https://japanwest.api.cognitive.microsoft.com', KEYS.japanwest)).status);
+    expect(statuses).toEqual([503, 500, 200]);
+  });
+});
+
 describe('fake Speech voices list', () => {
   async function tokenFor(base: string, key: string): Promise<string> {
     const response = await issueToken(base, key);

@@ -199,10 +199,12 @@ describe('fake Entra: failing on demand', () => {
     const throttled = await fetch(jwksUrl());
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get('retry-after')).toBe('30');
+    entra.failEndpoint('jwks', { status: 503, retryAfter: '3600' });
+    expect((await fetch(jwksUrl())).headers.get('retry-after')).toBe('3600');
     expect((await fetch(discoveryUrl())).status).toBe(200);
     entra.recoverEndpoint('jwks');
     expect((await fetch(jwksUrl())).status).toBe(200);
-    expect(entra.requests).toEqual({ discovery: 1, jwks: 3 });
+    expect(entra.requests).toEqual({ discovery: 1, jwks: 4 });
   });
 
   it('drops the connection when told to reset, for discovery or the key set', async () => {

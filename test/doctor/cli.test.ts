@@ -36,7 +36,7 @@ describe('npm run doctor', () => {
   it('--help: usage and exit codes, exit 0; an unknown option: the usage, exit 2, no stack trace', async () => {
     const help = await doctor('--help');
     expect(help.status).toBe(0);
-    expect(help.stdout).toContain('Usage: npm run doctor -- [--json] [--locate] [--settings FILE]');
+    expect(help.stdout).toContain('Usage: npm run doctor -- [--json] [--locate [--all-clouds]] [--settings FILE]');
     const unknown = await doctor('--jsn');
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/^Unknown option '--jsn'/);
@@ -74,6 +74,14 @@ describe('npm run doctor', () => {
     expect(result.stdout).toContain('1 of 3 checks failing.');
     for (const key of [...Object.values(STACK_KEYS), regenerated])
       expect(result.stdout + result.stderr).not.toContain(key);
+  });
+
+  it('--all-clouds only widens --locate: alone it is refused (exit 2), and no key is sent anywhere', async () => {
+    stack.cognitive.resetCalls();
+    const result = await doctor('--all-clouds');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--all-clouds widens --locate to every cloud');
+    expect(stack.cognitive.calls).toEqual([]);
   });
 
   it("prints an upstream's message escaped: no terminal control sequence or bidi override reaches the table", async () => {

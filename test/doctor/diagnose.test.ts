@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CALLERS, diagnose, type Finding } from '../../src/doctor/diagnose.js';
 import type { Dependencies } from '../../src/composition.js';
+import { regionsFor } from '../../src/kinds/sts/regions.js';
 import { expectNoKeys, KEYS, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -28,8 +29,8 @@ const speech = {
 };
 
 /** The findings about resources; the callers' finding is checked on its own. */
-async function run(env: Record<string, string>, locate = false): Promise<Finding[]> {
-  const findings = await diagnose(env, dependencies, { locate });
+async function run(env: Record<string, string>, locate = false, locateAllClouds = false): Promise<Finding[]> {
+  const findings = await diagnose(env, dependencies, { locate, locateAllClouds });
   expectNoKeys(JSON.stringify(findings));
   return findings.filter((f) => f.resource !== CALLERS);
 }
@@ -100,10 +101,15 @@ describe('doctor', () => {
     expect(finding).toMatchObject({ cause: 'key_malformed', detail: expect.stringContaining('34 characters') });
   });
 
-  it('key_rejected without --locate suggests it', async () => {
+  it('key_rejected without --locate suggests it, and says where it would send the key', async () => {
     h.vault.setSecret('speech-key', KEYS.china);
     const [finding] = await run(only(speech));
-    expect(finding).toMatchObject({ cause: 'key_rejected', fix: expect.stringContaining('--locate') });
+    expect(finding).toMatchObject({
+      cause: 'key_rejected',
+      fix: expect.stringContaining(
+        'it sends the key to the other regional endpoints of AzureCloud only; add --all-clouds to try the other clouds too',
+      ),
+    });
   });
 
   it('--locate: region_mismatch with where the key was accepted', async () => {
@@ -112,19 +118,42 @@ describe('doctor', () => {
     expect(finding?.fix).toContain('"region": "japanwest"');
   });
 
-  it('--locate: cloud_mismatch for an Azure China key at a public endpoint', async () => {
+  it('--locate: an Azure China key at a public endpoint is looked for in the public cloud only, and the finding says so', async () => {
     h.vault.setSecret('speech-key', KEYS.china);
+    h.cognitive.resetCalls();
     const [finding] = await run(only(speech), true);
+    expect(finding).toMatchObject({
+      cause: 'key_rejected',
+      detail: expect.stringContaining(
+        'no regional endpoint of AzureCloud accepts the key in secret "speech-key" (32 characters, ending "…e1f0"); the other clouds (AzureChinaCloud, AzureUSGovernment) were not tried.',
+      ),
+      fix: expect.stringContaining(
+        '`npm run doctor -- --locate --all-clouds` sends it to AzureChinaCloud and AzureUSGovernment too',
+      ),
+    });
+    const hosts = new Set(h.cognitive.calls.map((c) => c.host));
+    expect([...hosts].filter((host) => !host.endsWith('.api.cognitive.microsoft.com'))).toEqual([]);
+    // japanwest, then every other public Speech region, once.
+    expect(hosts.size).toBe(regionsFor('speech', 'AzureCloud').length);
+  });
+
+  it('--locate --all-clouds: cloud_mismatch for an Azure China key at a public endpoint', async () => {
+    h.vault.setSecret('speech-key', KEYS.china);
+    const [finding] = await run(only(speech), true, true);
     expect(finding).toMatchObject({
       cause: 'cloud_mismatch',
       foundAt: { cloud: 'AzureChinaCloud', region: 'chinaeast2' },
     });
   });
 
-  it('--locate: a key that belongs nowhere is key_rejected with the remaining explanations', async () => {
+  it('--locate --all-clouds: a key that belongs nowhere is key_rejected with the remaining explanations', async () => {
     h.vault.setSecret('speech-key', KEYS.speechRotated);
-    const [finding] = await run(only(speech), true);
-    expect(finding).toMatchObject({ cause: 'key_rejected', fix: expect.stringContaining('10 minutes') });
+    const [finding] = await run(only(speech), true, true);
+    expect(finding).toMatchObject({
+      cause: 'key_rejected',
+      detail: expect.stringContaining('no regional endpoint in any cloud accepts the key'),
+      fix: expect.stringContaining('10 minutes'),
+    });
   });
 
   it('local_auth_disabled and network_restricted', async () => {

@@ -245,33 +245,44 @@ const ROTATION_REFUSALS = {
   },
 } as const;
 const refusals = new Map<string, Snapshot>();
+/** AUTH_ALLOWED_CLIENT_APPS of each sample: two apps in the public cloud, the default (any) elsewhere. */
+const ALLOWED_CLIENT_APPS: Record<CloudName, string> = {
+  AzureCloud: '00000000-0000-0000-0000-0000000000a1, 00000000-0000-0000-0000-0000000000a2',
+  AzureChinaCloud: '',
+  AzureUSGovernment: '',
+};
 /** The parameters of a cloud's sample deployment. */
 const sampleParameters = (cloud: CloudName) => ({
   ...baseParameters,
   aiResources: SAMPLES[cloud],
   aiKeyName: KEY_NAME[cloud],
   keyRotationDays: ROTATION_DAYS[cloud],
+  ...(ALLOWED_CLIENT_APPS[cloud] === '' ? {} : { authAllowedClientApps: ALLOWED_CLIENT_APPS[cloud] }),
   ...GATEWAY_PARAMETERS,
 });
 let realtimeSample: Snapshot | undefined;
+/** The public cloud's sample without API Management in front. */
+let noGatewaySample: Snapshot | undefined;
 
 beforeAll(async () => {
   if (compiler === undefined) return;
   workDir = mkdtempSync(join(tmpdir(), 'infra-drift-'));
   const refusalNames = Object.keys(ROTATION_REFUSALS) as (keyof typeof ROTATION_REFUSALS)[];
-  const [built, refused, realtimeOn, ...rest] = await Promise.all([
+  const [built, refused, realtimeOn, noGateway, ...rest] = await Promise.all([
     run(compiler, ['build', join(infra, 'main.bicep'), '--stdout'], { maxBuffer: 64 << 20 }),
     snapshot('grants-nobody', { ...baseParameters, aiResources: [{ name: 'open', kind: 'speech', region: 'westeurope', allowedRoles: [], allowedScopes: [] }] }),
     snapshot('realtime', { ...sampleParameters('AzureCloud'), ...REALTIME_PARAMETERS }),
+    snapshot('no-gateway', { ...baseParameters, aiResources: SAMPLES.AzureCloud }),
     ...CLOUD_NAMES.map((cloud) => snapshot(cloud, sampleParameters(cloud))),
     ...refusalNames.map((name, i) => snapshot(`refused-${i}`, { ...baseParameters, aiResources: SAMPLES.AzureCloud, ...ROTATION_REFUSALS[name] })),
   ]);
   template = JSON.parse(built.stdout) as Record<string, unknown>;
   grantsNobody = refused;
   realtimeSample = realtimeOn;
+  noGatewaySample = noGateway;
   CLOUD_NAMES.forEach((cloud, i) => samples.set(cloud, rest[i]!));
   refusalNames.forEach((name, i) => refusals.set(name, rest[CLOUD_NAMES.length + i]!));
-  // Ten compiler runs side by side: on a shared 2-core machine under load they took up to 2.5 minutes.
+  // Eleven compiler runs side by side: on a shared 2-core machine under load they took up to 2.5 minutes.
 }, 300_000);
 
 afterAll(() => {
@@ -343,6 +354,7 @@ describe.skipIf(compiler === undefined)('as deployed: the code accepts what the 
     expect(config.auth.tenantId).toBe(TENANT_ID);
     expect(config.auth.audiences).toEqual([AUDIENCE]);
     expect(config.auth.cloud).toBe(cloud);
+    expect(config.auth.allowedClientApps).toEqual(ALLOWED_CLIENT_APPS[cloud] === '' ? [] : ALLOWED_CLIENT_APPS[cloud].split(', '));
     expect(config.keyVaultUri).toBe(`https://kv-drift.${CLOUD_FACTS[cloud].vaultSuffix}`);
     expect(config.rateLimitPerMinute).toBe(60);
     expect(config.rotation).toEqual({
@@ -593,6 +605,36 @@ describe('the API Management front door (apiManagementName)', () => {
     expect(xml).toContain(`<issuers>${issuers.map((issuer) => `<issuer>${issuer}</issuer>`).join('')}</issuers>`);
     expect(xml).toContain('<rate-limit-by-key calls="45" renewal-period="60"');
     expect(xml).toContain('<origin>https://app.contoso.com</origin>');
+  });
+
+  it('the policy refuses a token that names no client application (an ID token) before it counts against the caller\'s limit', () => {
+    const xml = readFileSync(join(infra, 'apim', 'policy.xml'), 'utf8');
+    const refusal = xml.indexOf('Claims.ContainsKey("azp") || ((Jwt)context.Variables["caller"]).Claims.ContainsKey("appid")');
+    expect(refusal).toBeGreaterThan(xml.indexOf('<validate-jwt'));
+    expect(refusal).toBeLessThan(xml.indexOf('<rate-limit-by-key'));
+    // The refusal is the function's own: 401 invalid_token.
+    const answer = xml.slice(refusal, xml.indexOf('<rate-limit-by-key'));
+    expect(answer).toContain('<set-status code="401"');
+    expect(answer).toContain('new JProperty("code", "invalid_token")');
+  });
+
+  const siteConfigOf = (resources: readonly PredictedResource[]) => {
+    const site = resources.find((r) => r.type === 'Microsoft.Web/sites');
+    const evaluator = new ArmEvaluator(azureReads('AzureCloud', SAMPLES.AzureCloud), { functions: templateFunctions(template) });
+    return (evaluator.value(site?.properties ?? {}) as { siteConfig: Record<string, unknown> }).siteConfig;
+  };
+
+  it.skipIf(compiler === undefined).each(CLOUD_NAMES)('%s: with the gateway, the function takes traffic from API Management only (service tag)', (cloud) => {
+    expect(siteConfigOf(deployed(cloud))).toMatchObject({
+      ipSecurityRestrictionsDefaultAction: 'Deny',
+      ipSecurityRestrictions: [{ action: 'Allow', tag: 'ServiceTag', ipAddress: 'ApiManagement', priority: 100 }],
+    });
+  });
+
+  it.skipIf(compiler === undefined)('without a gateway, the function is open to callers as before', () => {
+    if (!noGatewaySample?.ok) throw new Error(`bicep snapshot failed without a gateway: ${noGatewaySample?.message ?? 'not run'}`);
+    expect(noGatewaySample.resources.some((r) => r.type.startsWith('Microsoft.ApiManagement/'))).toBe(false);
+    expect(siteConfigOf(noGatewaySample.resources)).toMatchObject({ ipSecurityRestrictionsDefaultAction: 'Allow', ipSecurityRestrictions: [] });
   });
 
   it("the gateway's own refusals are the service's problems: codes, titles, type and correlation id pattern", () => {

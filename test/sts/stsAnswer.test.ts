@@ -15,6 +15,11 @@ const attempt: StsAttempt = {
   now: NOW,
   timeoutMs: 5000,
 };
+/** A token shaped as the STS issues them: a compact JWS (HMAC-signed JWT) with `exp` in seconds. */
+function stsToken(exp: number): string {
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ region: 'japanwest', exp })}.c2lnbmF0dXJl`;
+}
 const STS_401 =
   '{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}';
 
@@ -100,9 +105,10 @@ describe('classifyStsAnswer: an STS answer becomes a token or a coded failure', 
   });
 
   it('a token is the trimmed body', () => {
-    expect(classifyStsAnswer({ status: 200, body: ' eyJ0.eyJ1.c2ln\n', retryAfter: null }, attempt)).toEqual({
+    const token = stsToken(NOW / 1000 + 600);
+    expect(classifyStsAnswer({ status: 200, body: ` ${token}\n`, retryAfter: null }, attempt)).toEqual({
       kind: 'credential',
-      value: 'eyJ0.eyJ1.c2ln',
+      value: token,
     });
   });
 
@@ -121,9 +127,11 @@ describe('classifyStsAnswer: an STS answer becomes a token or a coded failure', 
     expect(parseRetryAfter('soon', NOW)).toBeUndefined();
   });
 
-  it('Retry-After is at most an hour, however large the upstream says', () => {
-    expect(parseRetryAfter('9'.repeat(400), NOW)).toBe(3_600_000);
-    expect(parseRetryAfter(new Date(NOW + 86_400_000).toUTCString(), NOW)).toBe(3_600_000);
+  it('Retry-After is at most a minute, however large the upstream says', () => {
+    expect(parseRetryAfter('9'.repeat(400), NOW)).toBe(60_000);
+    expect(parseRetryAfter(new Date(NOW + 86_400_000).toUTCString(), NOW)).toBe(60_000);
+    const outcome = classifyStsAnswer({ status: 503, body: '', retryAfter: '3600' }, attempt);
+    expect(outcome).toMatchObject({ retryAfterMs: 60_000, error: { retryAfterSeconds: 60 } });
   });
 });
 

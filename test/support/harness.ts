@@ -140,6 +140,8 @@ export interface Harness {
   callerToken(claims?: Record<string, unknown>): Promise<string>;
   /** The log as plain text: each JSON line's values, unescaped, so tests can search for phrases. */
   logText(): string;
+  /** The JSON log lines of one event (`request`, `warm_up_failed`, …), as objects, oldest first. */
+  events(event: string): Record<string, unknown>[];
   close(): Promise<void>;
 }
 
@@ -257,6 +259,16 @@ export async function startHarness(
           }
         })
         .join('\n');
+    },
+    events(event) {
+      return logs.flatMap((line) => {
+        try {
+          const fields = JSON.parse(line.text) as Record<string, unknown>;
+          return fields.event === event ? [fields] : [];
+        } catch {
+          return [];
+        }
+      });
     },
     async close() {
       await Promise.all([entra.close(), vault.close(), cognitive.close()]);

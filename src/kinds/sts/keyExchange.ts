@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { KeyInUse, MintedCredential } from '../../model.js';
 import { VendingError } from '../../errors/serviceError.js';
 import type { SecretSource, SecretValue } from '../../secrets/keyVaultSecretSource.js';
@@ -6,6 +5,7 @@ import { describeKey, keyShape } from '../../secrets/keyShape.js';
 import { rotationStateOf } from '../../rotation/rotationState.js';
 import type { RequestCorrelation } from '../../telemetry/telemetry.js';
 import type { IssuedToken, StsClient } from '../../sts/stsClient.js';
+import { readStsToken, STS_TOKEN_LIFETIME_MS } from '../../sts/stsToken.js';
 import { resolveIssueTokenUrl } from './stsEndpoints.js';
 import type { StsResource } from './stsResource.js';
 
@@ -23,28 +23,15 @@ function credentialOf(issued: IssuedToken, secret: SecretValue): MintedCredentia
   return { token: issued.token, issuedAt: issued.issuedAt, expiresAt: expiryOf(issued), key: keyInUse(secret) };
 }
 
-/** STS tokens live 10 minutes; used when a token carries no readable `exp`. */
-export const DEFAULT_TOKEN_LIFETIME_MS = 10 * 60_000;
-
-const expClaim = z.object({ exp: z.number() });
-
 /**
- * The token's own `exp` when it is a JWT with a plausible one, else 10 minutes from issue. The
- * token is not verified: it came straight from the STS over TLS, and only its lifetime is read.
+ * When a vended STS token stops being handed out, epoch ms: its own `exp`, but never more than 10
+ * minutes after it was issued (the STS's promise), whatever the token says. A token without a
+ * readable `exp` (the classifier refuses those) gets the 10 minutes.
  */
 export function expiryOf({ token, issuedAt }: IssuedToken): number {
-  const fallback = issuedAt + DEFAULT_TOKEN_LIFETIME_MS;
-  const payload = token.split('.')[1];
-  if (payload === undefined) return fallback;
-  try {
-    const claims = expClaim.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
-    if (!claims.success) return fallback;
-    const expiresAt = claims.data.exp * 1000;
-    // An exp in the past or far beyond the STS's 10 minutes means clock skew or a foreign token.
-    return expiresAt > issuedAt && expiresAt <= issuedAt + 60 * 60_000 ? expiresAt : fallback;
-  } catch {
-    return fallback;
-  }
+  const latest = issuedAt + STS_TOKEN_LIFETIME_MS;
+  const read = readStsToken(token);
+  return read.ok ? Math.min(read.expiresAt, latest) : latest;
 }
 
 /**

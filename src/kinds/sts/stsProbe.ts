@@ -28,8 +28,9 @@ interface ProbeContext {
 /**
  * The doctor's check of an STS-kind resource, in the order a token request depends on them,
  * stopping at the first failure: Key Vault, the key's shape, the exchange, for Speech a call with
- * the fresh token, and for a rotated resource the rotation's facts and permissions. Never reports
- * a key: at most its length and last four characters.
+ * the fresh token, and for a rotated resource the rotation's facts (and, when asked, its
+ * permissions: the only writes a probe makes). Never reports a key: at most its length and last
+ * four characters.
  */
 export async function probeStsResource(
   resource: StsResource,
@@ -87,7 +88,7 @@ export async function probeStsResource(
       : failed(
           'key_rejected',
           `${url} rejected the key in secret "${resource.secretName}" (${describeKey(key)}).`,
-          'Run `npm run doctor -- --locate` to find which region or cloud the key belongs to (it sends the key to the other regional endpoints of the same provider).',
+          `Run \`npm run doctor -- --locate\` to find which region the key belongs to: it sends the key to the other regional endpoints of ${resource.cloud} only; add --all-clouds to try the other clouds too (Azure China is run by another operator, 21Vianet).`,
         );
   }
 
@@ -97,7 +98,13 @@ export async function probeStsResource(
     if (refused !== undefined) return failed(refused.cause, refused.detail, refused.fix);
   }
   const rotation =
-    resource.resourceId === null ? undefined : await checkRotation(resource, steps.rotationFacts, secret);
+    resource.resourceId === null
+      ? undefined
+      : await checkRotation(
+          resource,
+          { ...steps.rotationFacts, checkPermissions: options.checkRotationPermissions === true },
+          secret,
+        );
   if (rotation?.ok === false) return failed(rotation.failure.code, rotation.failure.diagnosis, rotation.failure.fix);
   return {
     resource: resource.name,
@@ -198,7 +205,10 @@ async function locateKey(
   options: ProbeOptions,
   failed: (cause: DoctorCause, detail: string, fix: string | null, extra?: Partial<Finding>) => Finding,
 ): Promise<Finding> {
-  const clouds = [resource.cloud, ...CLOUD_NAMES.filter((c) => c !== resource.cloud)];
+  // The resource's own cloud, unless the operator asked for the others: a key is sent to another
+  // cloud (another operator, for Azure China) only on purpose.
+  const others = CLOUD_NAMES.filter((c) => c !== resource.cloud);
+  const clouds = options.locateAllClouds === true ? [resource.cloud, ...others] : [resource.cloud];
   for (const cloud of clouds) {
     const candidates = regionsFor(resource.kind, cloud).filter(
       (region) => !(cloud === resource.cloud && region === resource.region),
@@ -229,6 +239,13 @@ async function locateKey(
       `the key in secret "${resource.secretName}" is rejected in ${resource.cloud} but accepted in ${cloud} region ${foundAt}.`,
       `Set "cloud": "${cloud}" and "region": "${foundAt}" for "${resource.name}" in TOKEN_RESOURCES, or store a key from ${resource.cloud}.`,
       { foundAt: { cloud, region: foundAt } },
+    );
+  }
+  if (options.locateAllClouds !== true) {
+    return failed(
+      'key_rejected',
+      `no regional endpoint of ${resource.cloud} accepts the key in secret "${resource.secretName}" (${describeKey(key)}); the other clouds (${others.join(', ')}) were not tried.`,
+      `The key was regenerated, belongs to another kind of service, or is new and not yet propagated (wait up to 10 minutes): copy a current key from the resource's Keys and Endpoint page. If it may come from another cloud, \`npm run doctor -- --locate --all-clouds\` sends it to ${others.join(' and ')} too (Azure China is run by another operator, 21Vianet).`,
     );
   }
   return failed(
