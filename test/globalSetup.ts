@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repositoryRoot } from '../devstack/repository.js';
 
@@ -15,6 +15,11 @@ interface BuildStep {
   readonly inputs: readonly string[];
   /** Steps whose output this one reads: when one of them ran, this one runs too. */
   readonly after: readonly string[];
+  /**
+   * A file the step writes: missing, the step runs; written after the step's stamp (by
+   * `npm run bench` or `npm run dev`, which build outside this setup), the steps after it run.
+   */
+  readonly output: string;
 }
 
 const STEPS: readonly BuildStep[] = [
@@ -22,15 +27,22 @@ const STEPS: readonly BuildStep[] = [
     script: 'build:client',
     inputs: ['packages/client/src', 'packages/client/package.json', 'packages/client/tsconfig.json'],
     after: [],
+    output: 'packages/client/dist/esm/index.js',
   },
   {
     script: 'build:app',
     inputs: ['src', 'devstack', 'bench', 'sandbox', 'tsconfig.json'],
     after: ['build:client'],
+    output: 'dist/src/app.js',
   },
-  { script: 'build:bundle', inputs: ['src', 'scripts/bundle.mjs'], after: [] },
-  { script: 'build:openapi', inputs: [], after: ['build:app', 'build:bundle'] },
-  { script: 'build:demo', inputs: ['sandbox/demo', 'scripts/build-demo.mjs'], after: ['build:client'] },
+  { script: 'build:bundle', inputs: ['src', 'scripts/bundle.mjs'], after: [], output: 'dist/bundle/main.js' },
+  { script: 'build:openapi', inputs: [], after: ['build:app', 'build:bundle'], output: 'dist/bundle/openapi.json' },
+  {
+    script: 'build:demo',
+    inputs: ['sandbox/demo', 'scripts/build-demo.mjs'],
+    after: ['build:client'],
+    output: 'sandbox/demo/dist/index.html',
+  },
 ];
 
 /** Everything any step depends on beside its own inputs. */
@@ -66,14 +78,33 @@ export default function build(): void {
   for (const step of STEPS) {
     const stamp = join(stamps, step.script.replace(':', '-'));
     const builtAt = newestChange(stamp);
+    const output = join(root, step.output);
+    const writtenAt = newestChange(output);
     const changed = Math.max(shared, ...step.inputs.map((input) => newestChange(join(root, input))));
-    if (builtAt !== 0 && changed < builtAt && !step.after.some((before) => ran.has(before))) continue;
+    if (builtAt !== 0 && writtenAt !== 0 && changed < builtAt && !step.after.some((before) => ran.has(before))) {
+      if (String(writtenAt) !== readFileSync(stamp, 'utf8')) {
+        // Built outside this setup since: up to date, but what reads its output is not.
+        stampStep(stamp, new Date(builtAt), writtenAt);
+        ran.add(step.script);
+      }
+      continue;
+    }
     // Stamped with the time it started: an edit made while it runs is seen by the next run.
     const started = new Date();
     execFileSync('npm', ['run', '--silent', step.script], { cwd: root, stdio: 'inherit' });
-    mkdirSync(stamps, { recursive: true });
-    writeFileSync(stamp, '');
-    utimesSync(stamp, started, started);
+    stampStep(stamp, started, 0);
     ran.add(step.script);
   }
+  // Outputs as this setup leaves them (the demo's pack rebuilds the client package's).
+  for (const step of STEPS) {
+    const stamp = join(stamps, step.script.replace(':', '-'));
+    stampStep(stamp, new Date(newestChange(stamp)), newestChange(join(root, step.output)));
+  }
+}
+
+/** The stamp's time is when the step last started; it holds the time its output was written. */
+function stampStep(stamp: string, startedAt: Date, writtenAt: number): void {
+  mkdirSync(join(stamp, '..'), { recursive: true });
+  writeFileSync(stamp, String(writtenAt));
+  utimesSync(stamp, startedAt, startedAt);
 }
