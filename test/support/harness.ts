@@ -200,13 +200,15 @@ export interface Harness {
   rebuild(overrides?: Record<string, string>): void;
   /**
    * Calls a route's handler as the host would; throws when the answer departs from openapi.json.
-   * `routes`: another instance's route table (default: this harness's).
+   * `routes`: another instance's route table (default: this harness's). `path` may carry a query;
+   * `body` is sent as the request body.
    */
   call(
     method: string,
     path: string,
     headers?: Record<string, string>,
     routes?: readonly Route[],
+    body?: string,
   ): Promise<{ status: number; headers: Record<string, string>; body: string; json: unknown }>;
   callerToken(claims?: Record<string, unknown>): Promise<string>;
   /** The log as plain text: each JSON line's values, unescaped, so tests can search for phrases. */
@@ -307,12 +309,18 @@ export async function startHarness(
       harness.services = built.services;
       harness.routes = createRoutes(built.services);
     },
-    async call(method, path, headers = {}, routes = harness.routes) {
-      const [routeName, ...rest] = path.replace(/^\/api\//, '').split('/');
+    async call(method, path, headers = {}, routes = harness.routes, requestBody = undefined) {
+      const [routeName, ...rest] = (path.split('?')[0] ?? path).replace(/^\/api\//, '').split('/');
       const route = routes.find((r) => r.route.split('/')[0] === routeName);
       if (route === undefined) throw new Error(`no route for ${path}`);
       const params: Record<string, string> = rest.length ? { resource: decodeURIComponent(rest.join('/')) } : {};
-      const request = new HttpRequest({ method, url: `http://localhost:7071${path}`, headers, params });
+      const request = new HttpRequest({
+        method,
+        url: `http://localhost:7071${path}`,
+        headers,
+        params,
+        ...(requestBody === undefined ? {} : { body: { string: requestBody } }),
+      });
       const context = new InvocationContext({
         invocationId: randomUUID(),
         functionName: route.name,
