@@ -53,6 +53,8 @@ export interface CommonResourceFields {
   readonly allowedRoles: readonly string[];
   readonly allowedScopes: readonly string[];
   readonly resourceId: string | null;
+  /** Requests per caller per minute for this resource, beside RATE_LIMIT_PER_MINUTE; absent: none of its own. */
+  readonly callerLimitPerMinute?: number;
 }
 
 /** How a kind's start-up checks report: `fail` refuses the resource, `warn` is logged at start-up. */
