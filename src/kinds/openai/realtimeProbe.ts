@@ -73,7 +73,7 @@ export async function probeRealtimeResource(
       fix: rotation.failure.fix,
     };
   const { model, voice } = minted.answer.session;
-  const lifetime = Math.round((minted.expiresAt - minted.issuedAt) / 1000);
+  const lifetime = Math.ceil((minted.expiresAt - minted.issuedAt) / 1000);
   return {
     resource: resource.name,
     ok: true,
