@@ -132,12 +132,16 @@ export const resourceStatusSchema = z
     name: resourceNameSchema.meta({ description: 'The resource name, as configured.' }),
     state: z.enum(RESOURCE_STATES).meta({
       description:
-        '`ok`: the latest refresh worked (or none was needed yet). `degraded`: refreshes fail, callers still get the cached token. `failing`: refreshes fail and no valid token is left to serve.',
+        '`ok`: the latest refresh worked (or none was needed yet). `degraded`: refreshes fail, callers still get the cached token. `failing`: refreshes fail and no valid token is left to serve. For `openai-realtime`: `ok` or `failing`, by the latest mint.',
     }),
-    expiresOn: instantSchema
-      .nullable()
-      .meta({ description: 'When the cached token expires; null when this instance never held one.' }),
-    lastRefreshAt: instantSchema.nullable().meta({ description: 'The last successful refresh on this instance.' }),
+    expiresOn: instantSchema.nullable().meta({
+      description:
+        'When the cached token expires; null when this instance never held one, and always for a kind that mints per request (`openai-realtime`: nothing is cached).',
+    }),
+    lastRefreshAt: instantSchema.nullable().meta({
+      description:
+        'The last successful refresh on this instance; for `openai-realtime`, the last key minted (a request or the self-check).',
+    }),
     lastError: z
       .object({
         code: errorCodeSchema,
