@@ -107,6 +107,8 @@ export interface DevFakesOptions {
   readonly realtimeCallerLimitPerMinute?: number;
   /** Delay before every answer of Entra, Key Vault, the STS and Azure OpenAI, in ms. Default 0. */
   readonly upstreamLatencyMs?: number;
+  /** Delay before every answer of Azure OpenAI alone, in ms. Default: `upstreamLatencyMs`. */
+  readonly openaiLatencyMs?: number;
   /** Settings beside the stack's own in local.settings.json `Values` (e.g. KEY_ROTATION_SCHEDULE). */
   readonly settings?: Readonly<Record<string, string>>;
   /**
@@ -154,7 +156,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
       },
     ],
     acceptToken: (token, audience) => identity.tokensFor(audience).includes(token),
-    latencyMs,
+    latencyMs: options.openaiLatencyMs ?? latencyMs,
   });
   const blob = await startFakeBlobStorage({
     acceptToken: (token) => identity.tokensFor('https://storage.azure.com').includes(token),
