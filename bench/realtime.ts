@@ -1,6 +1,7 @@
 import { Agent } from 'node:http';
 import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { startLocalStack, STACK_REALTIME } from '../devstack/localStack.js';
 import { combined, get, loadCalls, type LoadResult } from './load.js';
 
@@ -42,6 +43,7 @@ function post(url: string, headers: Record<string, string>, body: string, agent:
   });
 }
 
+const loadBefore = loadavg()[0] ?? 0;
 const stack = await startLocalStack({
   hostOutput: 'file',
   openaiLatencyMs: UPSTREAM_MS,
@@ -116,6 +118,10 @@ try {
   console.log(row('POST client_secrets, straight', straightToFake));
   console.log(
     `added by the service: p50 ${added('p50Ms').toFixed(2)} ms, p99 ${added('p99Ms').toFixed(2)} ms   (target: p50 < 5 ms)`,
+  );
+  // Figures from a machine others are using say little: the load they were taken under.
+  console.log(
+    `machine: ${availableParallelism()} CPUs, load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]?.toFixed(1) ?? '?'} after (1 minute)`,
   );
   if (hostCpu > 0) console.log(`host CPU per mint: ${((hostCpu * 1000) / (perRound * ROUNDS)).toFixed(0)} µs`);
   const minted = stack.openai.mints.slice(mintsBefore);
