@@ -309,7 +309,7 @@ export async function startHarness(
       harness.services = built.services;
       harness.routes = createRoutes(built.services);
     },
-    async call(method, path, headers = {}, routes = harness.routes, requestBody = undefined) {
+    async call(method, path, headers = {}, routes = harness.routes, requestBody) {
       const [routeName, ...rest] = (path.split('?')[0] ?? path).replace(/^\/api\//, '').split('/');
       const route = routes.find((r) => r.route.split('/')[0] === routeName);
       if (route === undefined) throw new Error(`no route for ${path}`);

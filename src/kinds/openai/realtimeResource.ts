@@ -79,10 +79,14 @@ export function parseRealtimeResource(
   raw: Readonly<Record<string, unknown>>,
   checks: ResourceChecks,
 ): RealtimeResource | undefined {
-  let failed = false;
+  // An object: TypeScript does not see the closure set a plain `let`.
+  const outcome = { failed: false };
   const fail = (message: string) => {
-    failed = true;
+    outcome.failed = true;
     checks.fail(message);
+  };
+  const warn = (message: string) => {
+    checks.warn(message);
   };
   const fields = parseFields(realtimeFieldsSchema, raw, fail);
   if (fields === undefined) return undefined;
@@ -93,10 +97,10 @@ export function parseRealtimeResource(
     fail(
       '"endpoint" is required: the resource\'s endpoint, https://<name>.openai.azure.com (Keys and Endpoint page; .services.ai.azure.com and .cognitiveservices.azure.com work too)',
     );
-  const endpoint = endpointInput ? checkEndpoint(endpointInput, cloud, fail, checks.warn) : undefined;
+  const endpoint = endpointInput ? checkEndpoint(endpointInput, cloud, fail, warn) : undefined;
   const deployment = checkDeployment(fields.deployment, fail);
   const session = checkSession(fields.session, fail);
-  const region = checkRegion(fields.region, cloud, checks.warn);
+  const region = checkRegion(fields.region, cloud, warn);
 
   const secretInput = fields.secretName?.trim() ?? '';
   const secretName = secretInput ? checkSecretName(secretInput, fail) : '';
@@ -105,7 +109,7 @@ export function parseRealtimeResource(
       '"resourceId" is for key rotation, and this resource mints with the app\'s managed identity (no "secretName"): remove "resourceId", or add "secretName" to mint with the rotated key instead',
     );
   }
-  if (failed || endpoint === undefined || deployment === undefined || session === undefined) return undefined;
+  if (outcome.failed || endpoint === undefined || deployment === undefined || session === undefined) return undefined;
   if (secretName === undefined) return undefined;
   return {
     ...common,

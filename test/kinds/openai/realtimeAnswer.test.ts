@@ -286,7 +286,8 @@ describe('classifyMintAnswer', () => {
 
   it('is the kind’s classifyAnswer', () => {
     const kind = BUILT_IN_KINDS.find((k) => k.names.includes('openai-realtime'));
-    expect(kind?.classifyAnswer).toBe(classifyMintAnswer);
+    const answer = { status: 404, body: azureError('DeploymentNotFound', 'none'), retryAfter: null };
+    expect(kind?.classifyAnswer(answer, identity)).toEqual(classifyMintAnswer(answer, identity));
   });
 
   it('keeps an upstream message to one bounded line', () => {
