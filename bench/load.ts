@@ -19,22 +19,37 @@ export async function load(
   concurrency: number,
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  try {
+    return await loadCalls(() => get(url, headers, agent), total, concurrency);
+  } finally {
+    agent.destroy();
+  }
+}
+
+/**
+ * A bounded closed-loop load of any call answering an HTTP status: `total` calls, `concurrency`
+ * at a time, each worker `w` calling `call(w)`; a status other than 200 or 201 is a failure.
+ */
+export async function loadCalls(
+  call: (worker: number) => Promise<number>,
+  total: number,
+  concurrency: number,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let issued = 0;
   let failures = 0;
   const started = performance.now();
-  const worker = async () => {
+  const worker = async (index: number) => {
     while (issued < total) {
       issued++;
       const t0 = performance.now();
-      const status = await get(url, headers, agent);
+      const status = await call(index);
       latencies.push(performance.now() - t0);
-      if (status !== 200) failures++;
+      if (status !== 200 && status !== 201) failures++;
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all(Array.from({ length: concurrency }, (_, index) => worker(index)));
   const seconds = (performance.now() - started) / 1000;
-  agent.destroy();
   return summarize(latencies, failures, seconds);
 }
 

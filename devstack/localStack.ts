@@ -25,9 +25,18 @@ export const STACK_KEYS = {
 
 /**
  * The stack's Azure OpenAI account, answering at `openai.url`: one realtime deployment, keyless
- * (`disableLocalAuth`), the app's managed identity holding "Cognitive Services OpenAI User".
+ * (`disableLocalAuth`), the app's managed identity holding "Cognitive Services OpenAI User"; and
+ * the `openai-realtime` resource in TOKEN_RESOURCES that mints there, for callers with `role`.
  */
-export const STACK_REALTIME = { account: 'aoai-sandbox', deployment: 'gpt-realtime', model: 'gpt-realtime' } as const;
+export const STACK_REALTIME = {
+  account: 'aoai-sandbox',
+  deployment: 'gpt-realtime',
+  model: 'gpt-realtime',
+  resource: 'assistant',
+  role: 'Realtime.Talk',
+  instructions: 'You are the front desk of the sandbox. Keep answers short.',
+  voice: 'marin',
+} as const;
 
 /** The accounts behind the stack's resources, as the ARM fake knows them. */
 export const STACK_ACCOUNT_IDS = {
@@ -67,8 +76,8 @@ export interface DevFakes {
   /** Azure Resource Manager for the resources' accounts (key rotation), tied to the STS fake. */
   readonly arm: FakeArm;
   /**
-   * Azure OpenAI's realtime surface (STACK_REALTIME), taking the managed identity's tokens. No
-   * resource in TOKEN_RESOURCES uses it yet: the openai-realtime kind comes with issue 19.
+   * Azure OpenAI's realtime surface (STACK_REALTIME), taking the managed identity's tokens; the
+   * `assistant` resource mints there, at `openai.url`.
    */
   readonly openai: FakeAzureOpenAI;
   /** The app's storage account (AzureWebJobsStorage__blobServiceUri), where the rotation leases live. */
@@ -86,7 +95,7 @@ export interface DevFakes {
    * the managed-identity endpoint (so the real credential reads the fake vault) and the fakes' CA.
    */
   readonly processEnv: Readonly<Record<string, string>>;
-  /** A caller token the host accepts, with the Speech.Token role and the Translator.Use scope. */
+  /** A caller token the host accepts, with the Speech.Token and Realtime.Talk roles and the Translator.Use scope. */
   callerToken(claims?: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
 }
@@ -94,8 +103,12 @@ export interface DevFakes {
 export interface DevFakesOptions {
   readonly corsOrigins?: readonly string[];
   readonly rateLimitPerMinute?: number;
-  /** Delay before every answer of Entra, Key Vault and the STS, in ms. Default 0. */
+  /** `callerLimitPerMinute` of the realtime resource. Default 6, as the Bicep's; 0: none of its own. */
+  readonly realtimeCallerLimitPerMinute?: number;
+  /** Delay before every answer of Entra, Key Vault, the STS and Azure OpenAI, in ms. Default 0. */
   readonly upstreamLatencyMs?: number;
+  /** Delay before every answer of Azure OpenAI alone, in ms. Default: `upstreamLatencyMs`. */
+  readonly openaiLatencyMs?: number;
   /** Settings beside the stack's own in local.settings.json `Values` (e.g. KEY_ROTATION_SCHEDULE). */
   readonly settings?: Readonly<Record<string, string>>;
   /**
@@ -109,8 +122,10 @@ const MONITOR = 'https://monitor.azure.com';
 
 /**
  * Fake Entra, Key Vault, STS, ARM, Azure OpenAI, Blob Storage and managed identity in this process,
- * and settings pointing at them. Key rotation is on (every 30 days): both resources have an account
- * at the ARM fake, whose first key is the one in their secret, tagged as key1 from now; the rotation
+ * and settings pointing at them: Speech and Translator (STS), and the realtime resource (keyless,
+ * minting at the Azure OpenAI fake with the managed identity). Key rotation is on (every 30 days):
+ * both STS resources have an account at the ARM fake, whose first key is the one in their secret,
+ * tagged as key1 from now; the rotation
  * lease lives in the Blob Storage fake, as in the app's own storage account in Azure. With
  * `telemetry`, a fake Application Insights ingestion too.
  */
@@ -141,7 +156,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
       },
     ],
     acceptToken: (token, audience) => identity.tokensFor(audience).includes(token),
-    latencyMs,
+    latencyMs: options.openaiLatencyMs ?? latencyMs,
   });
   const blob = await startFakeBlobStorage({
     acceptToken: (token) => identity.tokensFor('https://storage.azure.com').includes(token),
@@ -206,6 +221,21 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
               allowedScopes: ['Translator.Use'],
               resourceId: STACK_ACCOUNT_IDS.translator,
             },
+            {
+              name: STACK_REALTIME.resource,
+              kind: 'openai-realtime',
+              endpoint: openai.url,
+              region: 'eastus2',
+              deployment: STACK_REALTIME.deployment,
+              session: {
+                instructions: STACK_REALTIME.instructions,
+                audio: { output: { voice: STACK_REALTIME.voice } },
+              },
+              allowedRoles: [STACK_REALTIME.role],
+              ...((options.realtimeCallerLimitPerMinute ?? 6) > 0
+                ? { callerLimitPerMinute: options.realtimeCallerLimitPerMinute ?? 6 }
+                : {}),
+            },
           ]),
           ...options.settings,
         },
@@ -231,7 +261,7 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
     callerToken: (claims = {}) =>
       entra.mint({
         aud: STACK_AUDIENCE,
-        roles: ['Speech.Token'],
+        roles: ['Speech.Token', STACK_REALTIME.role],
         scp: 'Translator.Use',
         name: 'Sandbox User',
         ...claims,

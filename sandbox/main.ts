@@ -1,3 +1,4 @@
+import { STACK_REALTIME } from '../devstack/localStack.js';
 import { startSandbox, SANDBOX_FACTS } from './sandbox.js';
 
 // `npm run sandbox`: everything local, nothing from Azure. Ctrl+C stops it all.
@@ -20,7 +21,13 @@ AI token vending sandbox: no Azure account needed, every upstream is a local fak
   fake Azure AI STS          ${sandbox.stack.cognitive.url}
   fake Resource Manager      ${sandbox.stack.arm.url}  (key rotation)
   fake Blob Storage          ${sandbox.stack.blob.url}  (the rotation lease)
-  resources                  speech (role Speech.Token), translator (scope Translator.Use)
+  fake Azure OpenAI          ${sandbox.stack.openai.url}  (GPT Realtime keys and a WebRTC peer)
+  resources                  speech (role Speech.Token), translator (scope Translator.Use),
+                             ${STACK_REALTIME.resource} (openai-realtime, role ${STACK_REALTIME.role})
+
+The demo's Talk panel connects to the fake Azure OpenAI, whose certificate is self-signed: open
+${sandbox.stack.openai.url} once and accept it, or start Chromium with
+--ignore-certificate-errors-spki-list=${sandbox.stack.openai.spkiPin}
 
 Open the demo page, or try it with curl (this caller token is valid for an hour):
 

@@ -6,6 +6,7 @@ import {
   repositoryRoot,
   startLocalStack,
   STACK_AUDIENCE,
+  STACK_REALTIME,
   STACK_TENANT_ID,
   type LocalStack,
 } from '../devstack/localStack.js';
@@ -62,7 +63,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   async function serveDemo(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', demoUrl).pathname;
     if (path === '/sandbox/config.json') {
-      json(res, 200, { mode: 'sandbox', apiBaseUrl: stack.apiUrl, resource: 'speech' });
+      json(res, 200, {
+        mode: 'sandbox',
+        apiBaseUrl: stack.apiUrl,
+        resource: 'speech',
+        // The Talk panel: the fake Azure OpenAI serves a self-signed certificate the browser must trust.
+        realtime: {
+          resource: STACK_REALTIME.resource,
+          certificateUrl: stack.openai.url,
+          spkiPin: stack.openai.spkiPin,
+        },
+      });
       return;
     }
     if (path === '/sandbox/sign-in' && req.method === 'POST') {

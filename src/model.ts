@@ -65,7 +65,10 @@ export interface TokenResource {
    * the custom domain name without private endpoints").
    */
   readonly privateEndpoint: boolean;
-  /** The Key Vault secret holding the resource's key. */
+  /**
+   * The Key Vault secret holding the resource's key; empty for a resource minted with the app's
+   * managed identity (a keyless `openai-realtime`), which then has no `resourceId` either.
+   */
   readonly secretName: string;
   /** App role values (`roles` claim); any one grants access. */
   readonly allowedRoles: readonly string[];
@@ -77,6 +80,12 @@ export interface TokenResource {
    * the key of a resource that has one is rotated (`rotation/`); `null` leaves the key to whoever stores it.
    */
   readonly resourceId: string | null;
+  /**
+   * `callerLimitPerMinute`: requests per caller per minute for this resource on one instance, on
+   * top of `RATE_LIMIT_PER_MINUTE` (a realtime minute costs more than a Speech token); absent when
+   * the resource has no limit of its own.
+   */
+  readonly callerLimitPerMinute?: number;
 }
 /** What is known about the key behind a credential: never the key itself. */
 export interface KeyInUse {

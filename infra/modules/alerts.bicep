@@ -68,9 +68,19 @@ var rules = [
     dimensions: []
   }
   {
+    name: 'openai-throttled'
+    displayName: 'Token vending: Azure OpenAI throttling realtime keys'
+    description: 'Azure OpenAI answered 429 to realtime key mints (openai_throttled) at least 3 times in 10 minutes: callers of that resource get 503 with Retry-After. Raise the deployment\'s capacity, or lower callerLimitPerMinute.'
+    severity: 2
+    frequency: 'PT5M'
+    window: 'PT10M'
+    query: loadTextContent('../monitoring/alerts/openai-throttled.kql')
+    dimensions: ['resource']
+  }
+  {
     name: 'upstream-unreachable'
-    displayName: 'Token vending: Key Vault or an STS unreachable'
-    description: 'Calls to Key Vault or an STS got no answer (network, DNS, firewall, timeout). Cached tokens may be hiding it from callers for up to 10 minutes.'
+    displayName: 'Token vending: Key Vault, an STS or Azure OpenAI unreachable'
+    description: 'Calls to Key Vault, an STS or Azure OpenAI got no answer (network, DNS, firewall, timeout). Cached tokens may be hiding it from callers for up to 10 minutes; realtime callers see it at once.'
     severity: 1
     frequency: 'PT5M'
     window: 'PT10M'

@@ -1,7 +1,7 @@
 // The demo page, built with Vite like any frontend app, on the client package as apps install it.
 // In Azure mode MSAL.js comes from npm too (@azure/msal-browser), in a chunk of its own that the
 // sandbox mode never loads.
-import { createSpeechConfig, createTokenProvider } from '@ai-token-vending/client';
+import { connectRealtime, createSpeechConfig, createTokenProvider } from '@ai-token-vending/client';
 
 const $ = (id) => document.getElementById(id);
 const config = await loadConfig();
@@ -12,6 +12,7 @@ let current;
 let fetches = 0;
 let pending = false;
 let throttledUntil = 0;
+let call; // the realtime connection while talking
 
 $('resource-name').textContent = config.resource;
 $('mode').textContent =
@@ -25,6 +26,9 @@ $('sign-out').addEventListener('click', signOut);
 $('get-token').addEventListener('click', () => show({}));
 $('refresh').addEventListener('click', () => show({ forceRefresh: true }));
 $('speak').addEventListener('click', speak);
+$('talk').addEventListener('click', talk);
+$('hang-up').addEventListener('click', hangUp);
+if (config.realtime) $('talk-resource').textContent = config.realtime.resource;
 setInterval(tick, 250);
 
 async function signIn() {
@@ -48,6 +52,7 @@ async function signIn() {
 }
 
 async function signOut() {
+  hangUp();
   // Forget the vended token first: nothing of the old account may be handed out after this.
   unsubscribe?.();
   provider?.invalidate();
@@ -134,6 +139,9 @@ function render() {
   $('get-token').textContent = waitSeconds > 0 ? `Get token (wait ${waitSeconds} s)` : 'Get token';
   $('refresh').disabled = !current || pending || waitSeconds > 0;
   $('token').hidden = !current;
+  $('talk-section').hidden = !(signedIn && config.realtime);
+  $('talk').hidden = call !== undefined;
+  $('hang-up').hidden = call === undefined;
   $('speech-section').hidden = !(
     current &&
     config.mode !== 'sandbox' &&
@@ -234,6 +242,68 @@ const azure = {
     if (account) await this.msal.logoutPopup({ account, mainWindowRedirectUri: location.origin });
   },
 };
+
+/** GPT Realtime: a key of its own from the API, then WebRTC straight to Azure OpenAI. */
+async function talk() {
+  $('talk').disabled = true;
+  $('talk-events').replaceChildren();
+  setTalkState('asking for a key…');
+  try {
+    const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const connection = await connectRealtime({
+      baseUrl: config.apiBaseUrl,
+      resource: config.realtime.resource,
+      getAccessToken: ({ forceRefresh }) =>
+        config.mode === 'sandbox' ? session.accessToken : azure.apiToken(forceRefresh),
+      audio: microphone,
+      audioOutput: $('talk-voice'),
+      createPeerConnection: () => {
+        const peer = new RTCPeerConnection();
+        peer.addEventListener('connectionstatechange', () => setTalkState(peer.connectionState));
+        return peer;
+      },
+    });
+    call = { connection, microphone };
+    const { model, voice } = connection.token.session ?? {};
+    $('talk-session').textContent = `${model ?? '?'}${voice ? `, voice ${voice}` : ''}`;
+    connection.events.addEventListener('message', (message) => {
+      const event = JSON.parse(message.data);
+      const item = document.createElement('li');
+      item.textContent = `${new Date().toLocaleTimeString()} ${event.type}${event.session?.model ? ` (${event.session.model})` : ''}`;
+      $('talk-events').append(item);
+    });
+    setTalkState(connection.peerConnection.connectionState);
+    log(`Talking: a new key for ${config.realtime.resource}, connected over WebRTC.`);
+  } catch (error) {
+    setTalkState('not connected');
+    say(explainTalk(error));
+    log(`Talk failed: ${error.code ?? error.name}.`, 'bad');
+  } finally {
+    $('talk').disabled = false;
+    render();
+  }
+}
+
+function hangUp() {
+  if (!call) return;
+  call.connection.close();
+  for (const track of call.microphone.getTracks()) track.stop();
+  call = undefined;
+  setTalkState('not connected');
+  render();
+}
+
+function setTalkState(text) {
+  $('talk-state').textContent = text;
+}
+
+function explainTalk(error) {
+  // The sandbox's fake Azure OpenAI has a self-signed certificate: a browser that does not trust it cannot post the offer.
+  if (error.code === 'realtime_connection_failed' && error.status === undefined && config.realtime.certificateUrl)
+    return `Could not reach the fake Azure OpenAI: open ${config.realtime.certificateUrl} once and accept its certificate, then Talk again.`;
+  if (error.name === 'NotAllowedError') return 'The microphone was not allowed.';
+  return explain(error);
+}
 
 async function speak() {
   try {

@@ -20,11 +20,26 @@ const commonFieldsSchema = z.looseObject({
   allowedRoles: z.array(z.string()).optional(),
   allowedScopes: z.array(z.string()).optional(),
   resourceId: z.string().optional(),
+  callerLimitPerMinute: z
+    .number()
+    .int('must be a whole number of requests per caller per minute')
+    .min(0, 'must be 0 (no limit of its own) or more')
+    .max(100_000)
+    .optional(),
 });
 
 /** Every field a `TOKEN_RESOURCES` item may have with the given kinds, in the order the docs list them. */
 export function resourceFields(kindFields: readonly string[]): string[] {
-  return ['name', 'kind', 'cloud', ...kindFields, 'allowedRoles', 'allowedScopes', 'resourceId'];
+  return [
+    'name',
+    'kind',
+    'cloud',
+    ...kindFields,
+    'allowedRoles',
+    'allowedScopes',
+    'resourceId',
+    'callerLimitPerMinute',
+  ];
 }
 
 /**
@@ -118,7 +133,10 @@ function readResource(
     fail('"name" may hold letters, digits, "-" and "_" only (at most 63 characters), as it is used in the URL');
 
   if (!kindInput) fail(`"kind" is required: one of ${kinds.names.join(', ')}`);
-  else if (found === undefined) fail(`unknown kind "${common.kind}"; use one of ${kinds.names.join(', ')}`);
+  else if (found === undefined) {
+    const hint = kinds.hint(kindInput);
+    fail(`unknown kind "${common.kind}"; ${hint ?? `use one of ${kinds.names.join(', ')}`}`);
+  }
 
   const cloudInput = common.cloud?.trim() || 'AzureCloud';
   const cloud = CLOUD_NAMES.find((c) => c.toLowerCase() === cloudInput.toLowerCase());
@@ -141,8 +159,10 @@ function readResource(
   const resourceId = common.resourceId === undefined ? null : checkResourceId(common.resourceId.trim(), fail);
 
   if (cloud === undefined || found === undefined) return undefined;
+  // 0 is "no limit of its own": RATE_LIMIT_PER_MINUTE alone applies.
+  const callerLimit = common.callerLimitPerMinute ? { callerLimitPerMinute: common.callerLimitPerMinute } : {};
   const resource = found.kind.parseResource(
-    { name, kind: found.name, cloud, allowedRoles, allowedScopes, resourceId },
+    { name, kind: found.name, cloud, allowedRoles, allowedScopes, resourceId, ...callerLimit },
     raw,
     { fail, warn },
   );

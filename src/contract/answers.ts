@@ -32,7 +32,7 @@ const regionSchema = z.string().min(1).nullable().meta({
 /** Service URLs a token is used with, by service (`stt`, `tts`, `text`, `base`, …). */
 export const clientEndpointsSchema = z.record(z.string().min(1), z.url()).meta({
   description:
-    'The service URLs to use the token with, by name. Speech: `stt` and `tts` (the WebSocket hosts or paths the Speech SDK connects to), `sttRest`, `ttsRest`, `voicesList`, and `base` for a custom subdomain. Translator: `text`. Multi-service: `base`, every Speech name and `text`. Clients should keep names they do not know.',
+    'The service URLs to use the token with, by name. Speech: `stt` and `tts` (the WebSocket hosts or paths the Speech SDK connects to), `sttRest`, `ttsRest`, `voicesList`, and `base` for a custom subdomain. Translator: `text`. Multi-service: `base`, every Speech name and `text`. GPT Realtime: `webrtc` (`{endpoint}/openai/v1/realtime/calls?webrtcfilter=on`, where the SDP offer goes). Clients should keep names they do not know.',
 });
 
 /** Headers a service needs beside the token, by the name of the endpoint in `ClientEndpoints`. */
@@ -66,12 +66,26 @@ export const resourceListSchema = z
   .meta({ description: 'The resources this caller may request, in configuration order.' });
 export type ResourceList = Readonly<z.output<typeof resourceListSchema>>;
 
+/** What an `openai-realtime` answer says of the session its key opens. */
+const realtimeSessionSchema = z
+  .object({
+    model: z.string().min(1).meta({ description: 'The deployment the key opens.' }),
+    voice: z
+      .string()
+      .nullable()
+      .meta({ description: "The session's output voice; null when Azure's default applies." }),
+  })
+  .meta({
+    description:
+      '`openai-realtime` only: the session the key opens, as the operator configured it. Never its instructions or tools; the caller cannot change it through this API.',
+  });
+
 /** The answer of `GET /api/token/{resource}`. */
 export const vendedTokenSchema = z
   .object({
     accessToken: z.string().min(1).meta({
       description:
-        'The Azure AI services token: send it as `Authorization: Bearer <accessToken>` (REST) or give it to the Speech SDK as its authorization token. Opaque; valid 10 minutes from issue.',
+        'The Azure AI services token: send it as `Authorization: Bearer <accessToken>` (REST) or give it to the Speech SDK as its authorization token. Opaque; valid 10 minutes from issue. For `openai-realtime`: a one-minute ephemeral key, for one WebRTC connection, sent as `Authorization: Bearer <accessToken>` with the SDP offer to `endpoints.webrtc`.',
     }),
     tokenType: z.literal('Bearer'),
     expiresOn: z.iso
@@ -83,10 +97,11 @@ export const vendedTokenSchema = z
     }),
     resource: resourceNameSchema.meta({ description: 'The resource name the token was asked for.' }),
     ...resourceShape,
+    session: realtimeSessionSchema.optional(),
   })
   .meta({
     description:
-      'A short-lived Azure AI services token with what a client needs to use it. The service hands every caller of a resource the same token and replaces it about 2 minutes before expiry; ask again shortly before it runs out.',
+      'A short-lived Azure AI services token with what a client needs to use it. The service hands every caller of a resource the same token and replaces it about 2 minutes before expiry; ask again shortly before it runs out. For `openai-realtime` every request gets a key of its own: ask for one per connection.',
   });
 export type VendedToken = Readonly<z.output<typeof vendedTokenSchema>>;
 
@@ -117,12 +132,16 @@ export const resourceStatusSchema = z
     name: resourceNameSchema.meta({ description: 'The resource name, as configured.' }),
     state: z.enum(RESOURCE_STATES).meta({
       description:
-        '`ok`: the latest refresh worked (or none was needed yet). `degraded`: refreshes fail, callers still get the cached token. `failing`: refreshes fail and no valid token is left to serve.',
+        '`ok`: the latest refresh worked (or none was needed yet). `degraded`: refreshes fail, callers still get the cached token. `failing`: refreshes fail and no valid token is left to serve. For `openai-realtime`: `ok` or `failing`, by the latest mint.',
     }),
-    expiresOn: instantSchema
-      .nullable()
-      .meta({ description: 'When the cached token expires; null when this instance never held one.' }),
-    lastRefreshAt: instantSchema.nullable().meta({ description: 'The last successful refresh on this instance.' }),
+    expiresOn: instantSchema.nullable().meta({
+      description:
+        'When the cached token expires; null when this instance never held one, and always for a kind that mints per request (`openai-realtime`: nothing is cached).',
+    }),
+    lastRefreshAt: instantSchema.nullable().meta({
+      description:
+        'The last successful refresh on this instance; for `openai-realtime`, the last key minted (a request or the self-check).',
+    }),
     lastError: z
       .object({
         code: errorCodeSchema,

@@ -57,7 +57,8 @@ export const ERROR_CATALOG = {
   rate_limited: {
     status: 429,
     title: 'Too many requests',
-    meaning: 'The caller is over its per-minute allowance on this instance (`RATE_LIMIT_PER_MINUTE`).',
+    meaning:
+      "The caller is over its per-minute allowance on this instance: `RATE_LIMIT_PER_MINUTE` for all resources, or the resource's own `callerLimitPerMinute`; nothing was minted.",
     action: 'Reuse the token until shortly before it expires; retry after `Retry-After` seconds.',
     retryable: true,
   },
@@ -177,7 +178,8 @@ export const ERROR_CATALOG = {
   key_rejected: {
     status: 502,
     title: 'Resource key rejected',
-    meaning: 'The STS refused the key (401) even after the secret was read again.',
+    meaning:
+      'The STS (or, for `openai-realtime` in key mode, Azure OpenAI) refused the key (401) even after the secret was read again.',
     action:
       'Key and endpoint are from different resources, or the key was regenerated: check region, cloud and endpoint, and store a current key.',
     retryable: false,
@@ -185,9 +187,10 @@ export const ERROR_CATALOG = {
   local_auth_disabled: {
     status: 502,
     title: 'Resource does not accept keys',
-    meaning: 'The resource has key authentication disabled (`AuthenticationTypeDisabled`).',
+    meaning:
+      'The resource has key authentication disabled (`AuthenticationTypeDisabled`; Azure OpenAI: 403 "Key based authentication is disabled").',
     action:
-      'This service exchanges keys: set `disableLocalAuth` to false on the resource, or take it out of `TOKEN_RESOURCES`.',
+      'STS kinds exchange keys: set `disableLocalAuth` to false on the resource, or take it out of `TOKEN_RESOURCES`. `openai-realtime`: remove `secretName` to mint with the managed identity.',
     retryable: false,
   },
   network_restricted: {
@@ -269,6 +272,86 @@ export const ERROR_CATALOG = {
     title: 'Unexpected answer from the token service',
     meaning:
       'The STS answered 200 with something that is not a token: not a compact JWS with a numeric `exp`, or an `exp` outside 60 s to 15 minutes ahead.',
+    action: "See the log line's diagnosis.",
+    retryable: false,
+  },
+  // GPT Realtime (openai-realtime): the mint at the resource's client_secrets
+  deployment_not_found: {
+    status: 502,
+    title: 'Realtime deployment not found',
+    meaning: 'Azure OpenAI answered 404 `DeploymentNotFound`: the resource has no deployment named `deployment`.',
+    action:
+      'Set `deployment` to a GPT Realtime deployment of the resource (names are case-sensitive), or create it; a new one takes a few minutes.',
+    retryable: false,
+  },
+  model_not_realtime: {
+    status: 502,
+    title: 'Deployment is not a realtime model',
+    meaning:
+      'Azure OpenAI answered 400 `OpperationNotSupported` (sic): the deployment serves a model without the realtime operation (e.g. gpt-4o).',
+    action: 'Point `deployment` at a gpt-realtime (or gpt-realtime-mini) deployment.',
+    retryable: false,
+  },
+  identity_role_missing: {
+    status: 502,
+    title: 'Service identity lacks the Azure OpenAI role',
+    meaning:
+      "Azure OpenAI answered 401/403 `PermissionDenied`: the app's managed identity does not hold **Cognitive Services OpenAI User** on the resource.",
+    action:
+      'Grant the identity **Cognitive Services OpenAI User** (`5e0bd9bd-7b93-4f28-af87-19fc36ad61bd`) on the resource; it takes up to 5 minutes to apply.',
+    retryable: false,
+  },
+  openai_auth_failed: {
+    status: 502,
+    title: 'Service could not authenticate to Azure OpenAI',
+    meaning:
+      "The app's identity gave no token for the resource's audience (no managed identity, a wrong `AZURE_CLIENT_ID`, locally no `az login`), or Azure OpenAI refused the token for another reason than the role (another tenant or cloud).",
+    action: "See the log line's diagnosis: assign the identity, or check `cloud` and the resource's tenant.",
+    retryable: false,
+  },
+  openai_refused: {
+    status: 502,
+    title: 'Azure OpenAI refused the request',
+    meaning:
+      "Another 4xx from `client_secrets`: 400 for a field of the operator's `session` (the log names it), 404 for an endpoint without GPT Realtime, another 403. The log line carries Azure's code (`upstreamCode`).",
+    action: "See the log line's diagnosis.",
+    retryable: false,
+  },
+  openai_throttled: {
+    status: 503,
+    title: 'Azure OpenAI is throttling the resource',
+    meaning:
+      "Azure OpenAI answered 429: the deployment's rate limit is reached. `Retry-After` (and `retryAfterSeconds`) is Azure's own, at most 60 s; the mint is not retried.",
+    action: "Retry after `Retry-After` seconds; the operator raises the deployment's capacity.",
+    retryable: true,
+  },
+  openai_unavailable: {
+    status: 503,
+    title: 'Azure OpenAI unavailable',
+    meaning: 'Azure OpenAI answered 5xx (or 408), also after one more attempt; `Retry-After` is its own, at most 60 s.',
+    action: 'Transient: retry after `Retry-After` seconds.',
+    retryable: true,
+  },
+  openai_unreachable: {
+    status: 503,
+    title: 'Azure OpenAI unreachable',
+    meaning: 'A network failure on the way to the resource (a host that does not resolve is not retried).',
+    action:
+      'Transient: retry after `Retry-After` seconds; if it persists, the operator checks `endpoint`, DNS and outbound networking.',
+    retryable: true,
+  },
+  openai_timeout: {
+    status: 504,
+    title: 'Azure OpenAI timed out',
+    meaning: 'The resource did not answer within 5 s per attempt, 10 s in all.',
+    action: 'Transient: retry after `Retry-After` seconds.',
+    retryable: true,
+  },
+  openai_invalid_response: {
+    status: 502,
+    title: 'Unexpected answer from Azure OpenAI',
+    meaning:
+      'The mint answered 200 with something that is not an ephemeral key: not JSON, no `value`, or an `expires_at` already past or more than two hours ahead.',
     action: "See the log line's diagnosis.",
     retryable: false,
   },

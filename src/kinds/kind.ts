@@ -6,6 +6,7 @@
  * implementing `CredentialKind`, registered in `BUILT_IN_KINDS`.
  */
 import type { TokenCredential } from '@azure/core-auth';
+import type { ErrorCode } from '../errors/catalog.js';
 import type { Logger } from '../log/logger.js';
 import type { UpstreamAnswer, UpstreamAttempt, UpstreamOutcome } from '../http/upstream.js';
 import type { ClientEndpoints, CloudName, EndpointHeaders, MintedCredential, TokenResource } from '../model.js';
@@ -52,6 +53,8 @@ export interface CommonResourceFields {
   readonly allowedRoles: readonly string[];
   readonly allowedScopes: readonly string[];
   readonly resourceId: string | null;
+  /** Requests per caller per minute for this resource, beside RATE_LIMIT_PER_MINUTE; absent: none of its own. */
+  readonly callerLimitPerMinute?: number;
 }
 
 /** How a kind's start-up checks report: `fail` refuses the resource, `warn` is logged at start-up. */
@@ -70,6 +73,11 @@ export interface CredentialKind<R extends TokenResource = TokenResource> {
   readonly names: readonly string[];
   /** Other spellings accepted for `kind` (lower case), each to its canonical name. */
   readonly aliases: Readonly<Record<string, string>>;
+  /**
+   * `kind` values this module does not serve but that operators try for it (lower case), each with
+   * what to write instead; refused at start-up with that hint.
+   */
+  readonly refusedNames?: Readonly<Record<string, string>>;
   /** `TOKEN_RESOURCES` fields this kind reads beyond `CommonResourceFields`. */
   readonly fields: readonly string[];
   /**
@@ -97,12 +105,27 @@ export interface CredentialKind<R extends TokenResource = TokenResource> {
   bind(steps: KindSteps): BoundKind<R>;
 }
 
+/** How a resource's latest mints went on this instance (kinds whose credentials are not shared). */
+export interface MintState {
+  /** The last mint that worked, epoch ms. */
+  readonly lastMintAt: number | undefined;
+  /** The last mint that failed, kept after later successes. */
+  readonly lastError: { readonly code: ErrorCode; readonly at: number } | undefined;
+  /** Whether the latest mint failed. */
+  readonly failing: boolean;
+}
+
 /** A kind bound to an instance's steps. */
 export interface BoundKind<R extends TokenResource = TokenResource> {
   /** One credential. Throws `VendingError` with the kind's codes. */
   mint(resource: R, correlation?: RequestCorrelation): Promise<MintedCredential>;
   /** The doctor's check of one resource, stopping at the first failure; never throws for a finding. */
   probe(resource: R, options?: ProbeOptions): Promise<Finding>;
+  /**
+   * For kinds that mint per request (nothing in the token cache): how this instance's latest mints
+   * of the resource went, for the status view.
+   */
+  state?(resource: R): MintState;
   /**
    * For kinds minting with a resource key: whether the upstream accepts `key` (`false` for a
    * rejection; throws `rotation_repair_unverified` when it cannot say). Key rotation uses it to

@@ -1,13 +1,15 @@
 import type { TokenResource } from '../model.js';
 import type { CredentialKind } from './kind.js';
+import { realtimeKind } from './openai/realtimeKind.js';
+import { REALTIME_KIND_NAME } from './openai/realtimeResource.js';
 import { stsKind } from './sts/stsKind.js';
 import { STS_KIND_NAMES } from './sts/stsResource.js';
 
 /** The kinds the service ships with; a new kind is registered here (and its names below). */
-export const BUILT_IN_KINDS: readonly CredentialKind[] = [stsKind];
+export const BUILT_IN_KINDS: readonly CredentialKind[] = [stsKind, realtimeKind];
 
 /** Every canonical kind name of `BUILT_IN_KINDS`, for the answers' schema (`contract/answers.ts`). */
-export const BUILT_IN_KIND_NAMES = [...STS_KIND_NAMES] as const;
+export const BUILT_IN_KIND_NAMES = [...STS_KIND_NAMES, REALTIME_KIND_NAME] as const;
 
 /** The kinds one instance serves, by name: the flow, the settings parser and the doctor look modules up here. */
 export class KindRegistry {
@@ -35,6 +37,16 @@ export class KindRegistry {
   /** The module serving `kind` as an operator spelled it (case-insensitive, aliases resolved), and its canonical name. */
   find(kind: string): { readonly kind: CredentialKind; readonly name: string } | undefined {
     return this.#byName.get(kind.trim().toLowerCase());
+  }
+
+  /** What to write instead of a `kind` no module serves but one names as a likely mistake. */
+  hint(kind: string): string | undefined {
+    const spelled = kind.trim().toLowerCase();
+    for (const known of this.kinds) {
+      const hint = known.refusedNames?.[spelled];
+      if (hint !== undefined) return hint;
+    }
+    return undefined;
   }
 
   /** The module of a configured resource; its kind was resolved by `find` when the settings were read. */

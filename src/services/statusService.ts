@@ -35,17 +35,30 @@ export function createStatusService(parts: Parts): StatusService {
  * resource, and the instance itself. Built from cache state only: reading it calls no upstream.
  */
 function serviceStatus({
+  bound,
   cache,
   config,
   instance,
   now,
-}: Pick<Parts, 'cache' | 'config' | 'instance' | 'now'>): ServiceStatus {
+}: Pick<Parts, 'bound' | 'cache' | 'config' | 'instance' | 'now'>): ServiceStatus {
   const at = now();
   return {
     instance: { id: instance.id, startedAt: iso(instance.startedAt), version: instance.version },
     time: iso(at),
     resources: config.resources.map((resource) => {
-      const state = cache.state(resource);
+      // A kind that mints per request caches nothing: its state is how its latest mints went.
+      const minted = bound(resource).state?.(resource);
+      const state: ResourceTokenState =
+        minted === undefined
+          ? cache.state(resource)
+          : {
+              expiresAt: undefined,
+              servable: false,
+              lastRefreshAt: minted.lastMintAt,
+              lastError: minted.lastError,
+              failing: minted.failing,
+              key: undefined,
+            };
       const rotation = nextRotationOf(resource, state.key, config.rotation.periodDays);
       return {
         name: resource.name,

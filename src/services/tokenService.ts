@@ -1,5 +1,6 @@
 import { authorize, requestedResourceName, visibleResources } from '../access/authorization.js';
 import { authorizeClientApp } from '../access/clientApps.js';
+import { ResourceRateLimits } from '../access/rateLimiter.js';
 import type { Caller } from '../auth/callerAuthentication.js';
 import type { ResourceSummary, VendedToken } from '../contract/answers.js';
 import type { Parts } from '../composition.js';
@@ -31,6 +32,7 @@ export interface TokenService {
 /** The token service over an instance's steps: authenticate, limit, authorize, then the kind mints (or the cache serves). */
 export function createTokenService(parts: Parts): TokenService {
   const { authenticator, limiter, config, cache, kinds, now, telemetry } = parts;
+  const resourceLimits = new ResourceRateLimits(config.resources, now);
 
   // What callers are told about a resource depends on its configuration alone: made once.
   const summaries = new Map<TokenResource, ResourceSummary>();
@@ -63,6 +65,7 @@ export function createTokenService(parts: Parts): TokenService {
       authorizeClientApp(caller, config.auth.allowedClientApps);
       limiter.take(caller.id);
       const resource = authorize(caller, config.resources, resourceName);
+      resourceLimits.take(caller.id, resource);
       const credential = await credentialFor(resource, correlation);
       const expiresInSeconds = Math.max(0, Math.floor((credential.expiresAt - now()) / 1000));
       telemetry.lowest('token_remaining_lifetime_seconds', expiresInSeconds, { resource: resource.name });

@@ -8,7 +8,7 @@
 import { ERROR_CODES } from '../errors/serviceError.js';
 
 /** The upstream services the app calls; each call is a span and a point of `upstream_duration_ms`. */
-export const UPSTREAMS = ['discovery', 'jwks', 'keyvault', 'sts', 'arm'] as const;
+export const UPSTREAMS = ['discovery', 'jwks', 'keyvault', 'sts', 'arm', 'openai'] as const;
 export type Upstream = (typeof UPSTREAMS)[number];
 
 /** How an upstream call ended: the answer's status class, or no answer (timed out, no connection, no credential). */
@@ -43,6 +43,12 @@ export const METRIC_DEFINITIONS = {
     description:
       'Refreshes of a cached token (Key Vault then STS), foreground or background, by outcome: ok or the error code.',
     dimensions: ['resource', 'mode', 'outcome'],
+  },
+  credential_mints: {
+    instrument: 'counter',
+    description:
+      'Credentials minted per request (kinds never shared between callers, e.g. GPT Realtime keys), by resource and outcome: ok or the error code.',
+    dimensions: ['resource', 'outcome'],
   },
   upstream_duration_ms: {
     instrument: 'histogram',

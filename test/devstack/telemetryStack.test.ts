@@ -38,6 +38,8 @@ describe('the local stack exporting telemetry', () => {
 
     const status = await fetchConforming(`${stack.apiUrl}/status`, { headers: { authorization: caller } });
     expect(status.status).toBe(200);
-    expect(status.json).toMatchObject({ resources: [{ name: 'speech', state: 'ok' }, { name: 'translator' }] });
+    expect(status.json).toMatchObject({
+      resources: [{ name: 'speech', state: 'ok' }, { name: 'translator' }, { name: 'assistant', expiresOn: null }],
+    });
   });
 });

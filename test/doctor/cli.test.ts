@@ -60,6 +60,16 @@ describe('npm run doctor', () => {
         rotation,
       },
       { resource: 'translator', ok: true, cause: null, detail: expect.any(String), fix: null, rotation },
+      {
+        resource: 'assistant',
+        ok: true,
+        cause: null,
+        // The host's real managed-identity credential, through the fake endpoint; one key minted and thrown away.
+        detail: expect.stringMatching(
+          /^the managed identity has a token for https:\/\/cognitiveservices\.azure\.com; 127\.0\.0\.1:\d+ minted a key for deployment "gpt-realtime" \(model gpt-realtime, voice marin, 60 s; discarded\); callers connect to https:\/\/127\.0\.0\.1:\d+\/openai\/v1\/realtime\/calls\?webrtcfilter=on$/,
+        ),
+        fix: null,
+      },
     ]);
   });
 
@@ -71,7 +81,8 @@ describe('npm run doctor', () => {
     expect(result.stdout).toMatch(/speech\s+FAIL key_rejected/);
     expect(result.stdout).toMatch(/translator\s+ok/);
     expect(result.stdout).toContain('fix: Run `npm run doctor -- --locate`');
-    expect(result.stdout).toContain('1 of 3 checks failing.');
+    expect(result.stdout).toMatch(/assistant\s+ok/);
+    expect(result.stdout).toContain('1 of 4 checks failing.');
     for (const key of [...Object.values(STACK_KEYS), regenerated])
       expect(result.stdout + result.stderr).not.toContain(key);
   });

@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceStatus } from '../../src/contract/answers.js';
-import { ALL_TEST_KEYS, KEYS, ROTATED_RESOURCES, startHarness, type Harness } from '../support/harness.js';
+import {
+  ALL_TEST_KEYS,
+  KEYS,
+  REALTIME_RESOURCES,
+  RESOURCES,
+  ROTATED_RESOURCES,
+  startHarness,
+  type Harness,
+} from '../support/harness.js';
 
 const OPERATOR = { roles: ['TokenVending.Operator'] };
 
@@ -74,6 +82,43 @@ describe('GET /api/status', () => {
     expect(resource((await status()).json, 'speech')).toMatchObject({
       state: 'failing',
       lastError: { code: 'sts_unavailable' },
+    });
+  });
+
+  it('shows realtime resources by their latest mint: nothing cached, the last key minted, the last failure', async () => {
+    h.rebuild({ TOKEN_RESOURCES: JSON.stringify([...RESOURCES, ...REALTIME_RESOURCES]) });
+    const auth = { authorization: `Bearer ${await h.callerToken({ roles: ['Assistant.Talk'] })}` };
+    const never = resource((await status()).json, 'assistant');
+    expect(never).toEqual({
+      name: 'assistant',
+      state: 'ok',
+      expiresOn: null,
+      lastRefreshAt: null,
+      lastError: null,
+      key: null,
+      nextRotationAt: null,
+    });
+    const minted = await h.call('GET', '/api/token/assistant', auth);
+    expect(minted.status).toBe(200);
+    h.clock.now += 1000;
+    h.openai.failMints(1, { status: 429, retryAfterSeconds: 2 });
+    expect((await h.call('GET', '/api/token/assistant', auth)).status).toBe(503);
+    const answer = await status();
+    expect(resource(answer.json, 'assistant')).toEqual({
+      name: 'assistant',
+      state: 'failing',
+      expiresOn: null,
+      lastRefreshAt: '2026-11-22T10:00:00.000Z',
+      lastError: { code: 'openai_throttled', at: '2026-11-22T10:00:01.000Z' },
+      key: null,
+      nextRotationAt: null,
+    });
+    expect(answer.body).not.toContain((minted.json as { accessToken: string }).accessToken);
+    h.clock.now += 2000;
+    expect((await h.call('GET', '/api/token/assistant', auth)).status).toBe(200);
+    expect(resource((await status()).json, 'assistant')).toMatchObject({
+      state: 'ok',
+      lastError: { code: 'openai_throttled' },
     });
   });
 

@@ -221,7 +221,9 @@ function fromSource(): { settings: string[]; tokenResourceKeys: string[] } {
   const app = readFileSync(join(infra, 'modules', 'functionApp.bicep'), 'utf8');
   const main = readFileSync(join(infra, 'main.bicep'), 'utf8');
   const settings = objectKeysAfter(app.slice(app.indexOf("'Microsoft.Web/sites/config@")), 'properties: {');
-  const tokenResourceKeys = objectKeysAfter(main, 'tokenResources: [').filter((k) => k !== 'for');
+  const realtime = main.slice(main.indexOf('realtimeTokenResources:') + 'realtimeTokenResources:'.length, main.indexOf('rateLimitPerMinute:', main.indexOf('realtimeTokenResources:')));
+  const realtimeKeys = [...realtime.replace(/\/\/.*$/gm, '').matchAll(/(?:^|[{,])\s*([A-Za-z_]\w*)\s*:/gm)].map((m) => m[1]!);
+  const tokenResourceKeys = [...objectKeysAfter(main, 'tokenResources: [').filter((k) => k !== 'for'), ...realtimeKeys];
   return { settings, tokenResourceKeys };
 }
 
@@ -337,12 +339,23 @@ describe('app settings: infra/ writes exactly what src/config/settings.ts reads'
       return;
     }
     const items = tokenResourceItems();
-    for (const item of items) {
+    // The realtime sample's item, beside the STS items of every cloud.
+    if (realtimeSample?.ok !== true) throw new Error('bicep snapshot not run for the realtime sample');
+    const realtimeItem = (
+      JSON.parse(
+        (
+          mainEvaluator({ ...sampleParameters('AzureCloud'), ...REALTIME_PARAMETERS } as unknown as Record<string, Value>).value(
+            appSettingsOf(realtimeSample.resources),
+          ) as Record<string, string>
+        ).TOKEN_RESOURCES!,
+      ) as Record<string, unknown>[]
+    ).at(-1)!;
+    for (const item of [...items, realtimeItem]) {
       expect(Object.keys(item).filter((k) => !fields.includes(k)), `unknown fields in ${JSON.stringify(item)}`).toEqual([]);
       // The region always (the Speech REST hosts need it without a private endpoint), the subdomain when there is one.
       expect('region' in item, JSON.stringify(item)).toBe(true);
     }
-    expect([...new Set(items.flatMap((item) => Object.keys(item)))].sort()).toEqual([...fields].sort());
+    expect([...new Set([...items, realtimeItem].flatMap((item) => Object.keys(item)))].sort()).toEqual([...fields].sort());
   });
 });
 
@@ -738,10 +751,25 @@ describe.skipIf(compiler === undefined)('GPT Realtime (realtimeEnabled)', () => 
       allowedScopes: [],
       callerLimitPerMinute: 6,
     });
-    // TODO(issue 19): src/ does not accept kind openai-realtime yet (the credential-kind seam comes
-    // first). When it does, this stops throwing: replace it with loadConfig() accepting the item,
-    // as the per-cloud test above does for the STS items.
-    expect(() => loadConfig(realtimeSettings())).toThrow(/openai-realtime/);
+    // The code reads the item as written: keyless (no secretName), the session kept whole.
+    const config = loadConfig(realtimeSettings());
+    expect(config.resources.at(-1)).toEqual({
+      name: 'assistant',
+      kind: 'openai-realtime',
+      cloud: 'AzureCloud',
+      region: 'swedencentral',
+      endpoint: REALTIME_ENDPOINT,
+      privateEndpoint: false,
+      secretName: '',
+      auth: 'identity',
+      deployment: 'voice',
+      session: { instructions: 'You are the front desk of Contoso.', audio: { output: { voice: 'cedar' } } },
+      allowedRoles: ['Assistant.Talk', 'Assistant.Admin'],
+      allowedScopes: [],
+      resourceId: null,
+      callerLimitPerMinute: 6,
+    });
+    expect(config.warnings).toEqual([]);
   });
 
   it('gives the account endpoint without its trailing slash, as TOKEN_RESOURCES wants it', () => {

@@ -69,9 +69,10 @@ const KNOWN: ReadonlySet<string> = new Set<string>([
 const queries = [...alertQueries(), ...workbookQueries()];
 
 describe('monitoring queries (infra/monitoring) and the names the code emits', () => {
-  it('finds the five alert queries and the workbook queries', () => {
+  it('finds the six alert queries and the workbook queries', () => {
     expect(alertQueries().map((q) => q.where).sort()).toEqual([
       'alerts/key-rejected.kql',
+      'alerts/openai-throttled.kql',
       'alerts/resource-unhealthy.kql',
       'alerts/rotation-failed.kql',
       'alerts/token-failures.kql',

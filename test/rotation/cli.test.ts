@@ -203,7 +203,9 @@ describe('npm run rotate', () => {
     expect(both.stderr).toContain('--now and --leaked exclude each other');
     const unknown = await run('--resource', 'nope');
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain('No resource "nope" in TOKEN_RESOURCES; the resources are speech, translator.');
+    expect(unknown.stderr).toContain(
+      'No resource "nope" in TOKEN_RESOURCES; the resources are speech, translator, assistant.',
+    );
     const typo = await run('--leakd');
     expect(typo.status).toBe(2);
     expect(typo.stderr).toContain('Usage: npm run rotate');

@@ -233,3 +233,44 @@ describe('the demo page shows what the client does', () => {
     await context.close();
   });
 });
+
+describe('the demo page’s Talk panel (GPT Realtime)', () => {
+  let talker: Browser;
+  beforeAll(async () => {
+    // A microphone that plays a tone, granted without asking; the fake Azure OpenAI trusted by its pin alone.
+    talker = await launchChromium([
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      `--ignore-certificate-errors-spki-list=${sandbox.stack.openai.spkiPin}`,
+    ]);
+  });
+  afterAll(async () => {
+    await talker.close();
+  });
+
+  it('talks: a key from the API, the connection state, the session and its events; hang up', async () => {
+    await sandbox.stack.openai.reset();
+    const page = await talker.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(sandbox.demoUrl);
+    expect(await page.isHidden('#talk-section')).toBe(true);
+    await page.click('#sign-in');
+    await expect.poll(() => page.isVisible('#talk-section')).toBe(true);
+    expect(await page.textContent('#talk-resource')).toBe('assistant');
+    await page.click('#talk');
+    await expect.poll(() => page.textContent('#talk-state'), { timeout: 15_000 }).toBe('connected');
+    expect(await page.textContent('#talk-session')).toBe('gpt-realtime, voice marin');
+    await expect
+      .poll(() => page.locator('#talk-events li').allTextContents(), { timeout: 15_000 })
+      .toEqual([expect.stringContaining('session.created (gpt-realtime)')]);
+    expect(sandbox.stack.openai.mints).toHaveLength(1);
+    await expect.poll(() => sandbox.stack.openai.calls[0]?.audioPackets ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+    await page.click('#hang-up');
+    expect(await page.textContent('#talk-state')).toBe('not connected');
+    expect(await page.isVisible('#talk')).toBe(true);
+    await page.screenshot({ path: 'dist/demo-talk.png' });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+});

@@ -15,7 +15,7 @@ import { createTimers } from '../../src/functions/timers.js';
 import { reportRotation } from '../../src/services/rotationReport.js';
 import { METRIC_DEFINITIONS, METRIC_NAMES, UNKNOWN_RESOURCE } from '../../src/telemetry/names.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
-import { ALL_TEST_KEYS, KEYS, startHarness, type Harness } from '../support/harness.js';
+import { ALL_TEST_KEYS, KEYS, REALTIME_RESOURCES, RESOURCES, startHarness, type Harness } from '../support/harness.js';
 import { useFileManagedIdentity } from '../support/managedIdentity.js';
 
 const TELEMETRY_CLIENT_ID = '7e1d5c3a-0b2f-4c6d-8e9f-a0b1c2d3e4f5';
@@ -44,6 +44,7 @@ async function exportingHarness(connectionString: string, ca: string): Promise<H
     ...identity().env,
     APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString,
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${TELEMETRY_CLIENT_ID};Authorization=AAD`,
+    TOKEN_RESOURCES: JSON.stringify([...RESOURCES, REALTIME_RESOURCES[0]]),
   });
   return h;
 }
@@ -77,6 +78,13 @@ describe('telemetry export to Application Insights', () => {
     expect((await h.call('GET', '/api/token/translator', { ...auth, 'x-correlation-id': 'ops-rejected' })).status).toBe(
       502,
     );
+    // A realtime key, then one Azure OpenAI throttles: credential_mints by outcome, an openai span.
+    const talker = { authorization: `Bearer ${await h.callerToken({ roles: ['Assistant.Talk'] })}` };
+    expect(
+      (await h.call('GET', '/api/token/assistant', { ...talker, 'x-correlation-id': 'ops-realtime' })).status,
+    ).toBe(200);
+    h.openai.failMints(1, { status: 429, retryAfterSeconds: 5 });
+    expect((await h.call('GET', '/api/token/assistant', talker)).status).toBe(503);
     // The self-check (which flushes at its end) and a rotation's report, through the hook rotation calls.
     const [selfCheck] = createTimers(h.services.jobs);
     await selfCheck!.run(
@@ -157,12 +165,36 @@ describe('telemetry export to Application Insights', () => {
     // A gauge: the fewest seconds a served token had left, per export.
     const lifetime = ingestion.metrics.filter((m) => m.name === 'token_remaining_lifetime_seconds');
     expect(lifetime.length).toBeGreaterThanOrEqual(1);
-    expect(lifetime.every((m) => m.properties.resource === 'speech' && m.value > 500 && m.value <= 600)).toBe(true);
+    const speechLifetime = lifetime.filter((m) => m.properties.resource === 'speech');
+    expect(speechLifetime.length).toBeGreaterThanOrEqual(1);
+    expect(speechLifetime.every((m) => m.value > 500 && m.value <= 600)).toBe(true);
+    // A realtime key is handed out with its minute.
+    expect(
+      lifetime.filter((m) => m.properties.resource === 'assistant').every((m) => m.value > 50 && m.value <= 60),
+    ).toBe(true);
+  });
+
+  it('realtime mints by resource and outcome, each an openai span tied to its request', () => {
+    const mints = ingestion.metrics.filter((m) => m.name === 'credential_mints');
+    const by = (outcome: string) =>
+      mints
+        .filter((m) => m.properties.resource === 'assistant' && m.properties.outcome === outcome)
+        .reduce((n, m) => n + m.value, 0);
+    // The request's mint and the self-check's.
+    expect(by('ok')).toBe(2);
+    expect(by('openai_throttled')).toBe(1);
+    const [span] = ingestion.dependencies.filter((d) => d.properties.correlation_id === 'ops-realtime');
+    expect(span).toMatchObject({ name: 'openai', success: true, resultCode: '200' });
+    expect(span?.properties).toMatchObject({ upstream: 'openai', status_class: '2xx', resource: 'assistant' });
+    const throttled = ingestion.dependencies.filter(
+      (d) => d.name === 'openai' && d.properties.code === 'openai_throttled',
+    );
+    expect(throttled).toHaveLength(1);
   });
 
   it('every upstream call is a dependency span with its status class, cause code and request ids', () => {
     const names = new Set(ingestion.dependencies.map((d) => d.name));
-    expect([...names].sort()).toEqual(['discovery', 'jwks', 'keyvault', 'sts']);
+    expect([...names].sort()).toEqual(['discovery', 'jwks', 'keyvault', 'openai', 'sts']);
     const first = ingestion.dependencies.filter((d) => d.properties.correlation_id === 'ops-first');
     expect(first.map((d) => d.name).sort()).toEqual(['discovery', 'jwks', 'keyvault', 'sts']);
     for (const d of first) {
@@ -181,7 +213,7 @@ describe('telemetry export to Application Insights', () => {
     }
     const durations = ingestion.metrics.filter((m) => m.name === 'upstream_duration_ms');
     expect(new Set(durations.map((m) => `${m.properties.upstream} ${m.properties.status_class}`))).toEqual(
-      new Set(['discovery 2xx', 'jwks 2xx', 'keyvault 2xx', 'sts 2xx', 'sts 4xx']),
+      new Set(['discovery 2xx', 'jwks 2xx', 'keyvault 2xx', 'sts 2xx', 'sts 4xx', 'openai 2xx', 'openai 4xx']),
     );
   });
 
@@ -190,7 +222,7 @@ describe('telemetry export to Application Insights', () => {
     for (const key of ALL_TEST_KEYS) expect(sent).not.toContain(key);
     expect(sent).not.toContain(callerOid);
     expect(sent).not.toContain(callerToken.split('.')[2]);
-    expect(sent).not.toMatch(/fake-mi-|"accessToken"/);
+    expect(sent).not.toMatch(/fake-mi-|"accessToken"|ek_|harness-token/);
   });
 });
 

@@ -11,7 +11,13 @@ export type ClientErrorCode =
   /** The caller's `signal` aborted the request. */
   | 'aborted'
   /** `getAccessToken` threw or returned no token; the original error is the `cause`. */
-  | 'access_token_unavailable';
+  | 'access_token_unavailable'
+  /** `connectRealtime`: the resource is not a GPT Realtime (`openai-realtime`) resource. */
+  | 'not_realtime'
+  /** `connectRealtime`: no `RTCPeerConnection` on this platform, and no `createPeerConnection` given. */
+  | 'webrtc_unavailable'
+  /** `connectRealtime`: Azure OpenAI refused the SDP offer (`status`) or could not be reached. */
+  | 'realtime_connection_failed';
 
 /** The optional parts of a {@link TokenVendingError}, as its constructor takes them. */
 export interface TokenVendingErrorDetails {

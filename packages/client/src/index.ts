@@ -3,7 +3,8 @@
  * {@link createTokenProvider} gets, caches and refreshes short-lived Azure AI services tokens for
  * an Entra-signed-in app; {@link createSpeechConfig} and {@link keepFresh} hand them to the Speech
  * SDK; `subscribe` tells an app what the provider does ({@link TokenProviderEvent}: new tokens,
- * retries, throttling, errors, expiry). Runs wherever `fetch`, `AbortController`,
+ * retries, throttling, errors, expiry); {@link connectRealtime} opens a GPT Realtime voice session
+ * over WebRTC with a key of its own. Runs wherever `fetch`, `AbortController`,
  * `setTimeout`/`clearTimeout`, `Date` and `URL` exist: browsers, React Native, Node 20+. Everything
  * it throws is a {@link TokenVendingError}.
  *
@@ -19,7 +20,16 @@ export type {
   TokenProviderListener,
   TokenReceivedEvent,
 } from './events.js';
-export { parseVendedToken, requestHeaders, type VendedToken } from './vendedToken.js';
+export { parseVendedToken, requestHeaders, type RealtimeSession, type VendedToken } from './vendedToken.js';
+export {
+  connectRealtime,
+  type RealtimeAudioOutput,
+  type RealtimeAudioSource,
+  type RealtimeConnection,
+  type RealtimeDataChannel,
+  type RealtimeOptions,
+  type RealtimePeerConnection,
+} from './realtime.js';
 export {
   createTokenProvider,
   type FetchLike,

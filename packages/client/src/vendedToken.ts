@@ -14,7 +14,7 @@ export interface VendedToken {
   readonly expiresOn: Date;
   /** The resource name the token was asked for (`TOKEN_RESOURCES[].name` on the API). */
   readonly resource: string;
-  /** `speech`, `translator` or `cognitive`. */
+  /** `speech`, `translator`, `cognitive` or `openai-realtime`. */
   readonly kind: string;
   /** `AzureCloud`, `AzureChinaCloud` or `AzureUSGovernment`. */
   readonly cloud: string;
@@ -32,6 +32,19 @@ export interface VendedToken {
    * `Ocp-Apim-Subscription-Region`. Empty for most tokens; {@link requestHeaders} merges it in.
    */
   readonly headers: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * GPT Realtime (`openai-realtime`) only: the session the key opens, as the operator configured
+   * it (never its instructions). Absent for other kinds.
+   */
+  readonly session?: RealtimeSession;
+}
+
+/** The session a GPT Realtime key opens. */
+export interface RealtimeSession {
+  /** The model deployment. */
+  readonly model: string;
+  /** The output voice; `null` when the service's default applies. */
+  readonly voice: string | null;
 }
 
 /** A parsed answer, with its lifetime as this device counts it. */
@@ -62,8 +75,19 @@ export function parseVendedToken(body: unknown): VendedToken {
  */
 export function receiveVendedToken(body: unknown, requestedAt: number): ReceivedToken {
   if (!isRecord(body)) throw invalid('not a JSON object');
-  const { accessToken, tokenType, expiresOn, expiresInSeconds, resource, kind, cloud, region, endpoints, headers } =
-    body;
+  const {
+    accessToken,
+    tokenType,
+    expiresOn,
+    expiresInSeconds,
+    resource,
+    kind,
+    cloud,
+    region,
+    endpoints,
+    headers,
+    session,
+  } = body;
   if (typeof accessToken !== 'string' || accessToken.length === 0) throw invalid('accessToken is missing');
   if (tokenType !== 'Bearer') throw invalid('tokenType is not "Bearer"');
   const expiry = typeof expiresOn === 'string' ? new Date(expiresOn) : undefined;
@@ -102,9 +126,17 @@ export function receiveVendedToken(body: unknown, requestedAt: number): Received
       region,
       endpoints: urls,
       headers: extraHeaders,
+      ...realtimeSession(session),
     },
     expiresAt,
   };
+}
+
+/** A realtime answer's `session`, when it is one; anything else is left out, so the API can grow. */
+function realtimeSession(session: unknown): { session?: RealtimeSession } {
+  if (!isRecord(session) || typeof session.model !== 'string') return {};
+  const voice = typeof session.voice === 'string' ? session.voice : null;
+  return { session: { model: session.model, voice } };
 }
 
 function invalid(why: string): TokenVendingError {
