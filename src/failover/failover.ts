@@ -100,6 +100,11 @@ export class Failover {
     return this.#groups.has(resource.name);
   }
 
+  /** Whether this resource is a member of a failover group (a resource with fallbacks, or one of them). */
+  member(resource: TokenResource): boolean {
+    return this.#places.has(resource.name);
+  }
+
   /** Whether another member follows this one in its group: one attempt is then enough (`MintOptions.oneAttempt`). */
   hasNext(member: TokenResource): boolean {
     const place = this.#places.get(member.name);

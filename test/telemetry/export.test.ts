@@ -15,7 +15,7 @@ import { createTimers } from '../../src/functions/timers.js';
 import { reportRotation } from '../../src/services/rotationReport.js';
 import { METRIC_DEFINITIONS, METRIC_NAMES, UNKNOWN_RESOURCE } from '../../src/telemetry/names.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
-import { ALL_TEST_KEYS, KEYS, startHarness, type Harness } from '../support/harness.js';
+import { ALL_TEST_KEYS, KEYS, RESOURCES, startHarness, type Harness } from '../support/harness.js';
 import { useFileManagedIdentity } from '../support/managedIdentity.js';
 
 const TELEMETRY_CLIENT_ID = '7e1d5c3a-0b2f-4c6d-8e9f-a0b1c2d3e4f5';
@@ -41,6 +41,11 @@ async function exportingHarness(connectionString: string, ca: string): Promise<H
     },
   });
   h.rebuild({
+    // A resource with a fallback (the multi-service key in eastus), for the failover metric.
+    TOKEN_RESOURCES: JSON.stringify([
+      ...RESOURCES,
+      { ...RESOURCES[0], name: 'speech-pair', failover: [{ region: 'eastus', secretName: 'multi-key' }] },
+    ]),
     ...identity().env,
     APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString,
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${TELEMETRY_CLIENT_ID};Authorization=AAD`,
@@ -70,6 +75,7 @@ describe('telemetry export to Application Insights', () => {
     expect((await h.call('GET', '/api/token/speech', { ...auth, 'x-correlation-id': 'ops-first' })).status).toBe(200);
     expect((await h.call('GET', '/api/token/speech', auth)).status).toBe(200);
     expect((await h.call('GET', '/api/token/nothing-here', auth)).status).toBe(404);
+    expect((await h.call('GET', '/api/token/speech-pair', auth)).status).toBe(200);
     const stranger = await h.callerToken({ roles: ['Other'] });
     expect((await h.call('GET', '/api/token/speech', { authorization: `Bearer ${stranger}` })).status).toBe(403);
     // A key the STS rejects, read again and still rejected: key_rejected, on the span and the refresh.
@@ -114,6 +120,12 @@ describe('telemetry export to Application Insights', () => {
     expect(ingestion.metrics.some((m) => m.name === 'key_rotations' && m.properties.resource === 'translator')).toBe(
       false,
     );
+    // The resource itself served speech-pair: place 0.
+    expect(ingestion.metrics.filter((m) => m.name === 'failover_serving_member')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ value: 0, properties: { resource: 'speech-pair', member: 'speech-pair' } }),
+      ]),
+    );
   });
 
   it('sends with the managed identity, over TLS, and ingestion accepts every batch', () => {
@@ -157,7 +169,11 @@ describe('telemetry export to Application Insights', () => {
     // A gauge: the fewest seconds a served token had left, per export.
     const lifetime = ingestion.metrics.filter((m) => m.name === 'token_remaining_lifetime_seconds');
     expect(lifetime.length).toBeGreaterThanOrEqual(1);
-    expect(lifetime.every((m) => m.properties.resource === 'speech' && m.value > 500 && m.value <= 600)).toBe(true);
+    expect(
+      lifetime.every(
+        (m) => ['speech', 'speech-pair'].includes(m.properties.resource ?? '') && m.value > 500 && m.value <= 600,
+      ),
+    ).toBe(true);
   });
 
   it('every upstream call is a dependency span with its status class, cause code and request ids', () => {
