@@ -69,8 +69,9 @@ const KNOWN: ReadonlySet<string> = new Set<string>([
 const queries = [...alertQueries(), ...workbookQueries()];
 
 describe('monitoring queries (infra/monitoring) and the names the code emits', () => {
-  it('finds the five alert queries and the workbook queries', () => {
+  it('finds the six alert queries and the workbook queries', () => {
     expect(alertQueries().map((q) => q.where).sort()).toEqual([
+      'alerts/fallback-in-use.kql',
       'alerts/key-rejected.kql',
       'alerts/resource-unhealthy.kql',
       'alerts/rotation-failed.kql',
