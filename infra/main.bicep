@@ -206,6 +206,39 @@ var accounts = [
       }
 ]
 
+// The paired account of each item (failover, docs/failover.md): created in this resource group, or an
+// existing one anywhere. An item without one gets `paired: false`, so these lists stay aligned with
+// resources (and its scope is harmless: this subscription and group).
+var pairs = [
+  for item in resources: item.?failover == null
+    ? {
+        paired: false
+        create: false
+        region: ''
+        subscriptionId: subscription().subscriptionId
+        resourceGroupName: resourceGroupName
+        name: ''
+      }
+    : empty(item.failover!.?existingResourceId ?? '')
+        ? {
+            paired: true
+            create: true
+            region: item.failover!.region
+            subscriptionId: subscription().subscriptionId
+            resourceGroupName: resourceGroupName
+            // The item's own account name and "-2": unique beside it, within the 64 characters allowed.
+            name: toLower('${take('${abbrs.cognitiveServicesAccounts}${item.name}-${resourceToken}', 62)}-2')
+          }
+        : {
+            paired: true
+            create: false
+            region: item.failover!.region
+            subscriptionId: split(item.failover!.existingResourceId!, '/')[2]
+            resourceGroupName: split(item.failover!.existingResourceId!, '/')[4]
+            name: split(item.failover!.existingResourceId!, '/')[8]
+          }
+]
+
 // Browsers send the bare origin (scheme://host[:port]); one with a path or a trailing slash never
 // matches, and the page sees only "Failed to fetch".
 var originsWithPaths = filter(corsAllowedOrigins, origin => origin != '*' && length(split(origin, '/')) != 3)
@@ -231,9 +264,19 @@ var rotation = keyRotationDays == 0
           ? fail('keyRotationSchedule "${keyRotationSchedule}" must be NCRONTAB with six fields, seconds first, e.g. "0 0 */6 * * *".')
           : true
 var rotated = [for (item, i) in resources: rotation && (item.?rotate ?? accounts[i].create)]
-var rotatedAccountIds = map(
-  filter(range(0, length(resources)), i => rotated[i]),
-  i => toLower('${accounts[i].subscriptionId}/${accounts[i].resourceGroupName}/${accounts[i].name}')
+// A paired account is rotated on the same terms as the item's own.
+var rotatedPairs = [
+  for (item, i) in resources: rotation && pairs[i].paired && (item.?failover.?rotate ?? pairs[i].create)
+]
+var rotatedAccountIds = concat(
+  map(
+    filter(range(0, length(resources)), i => rotated[i]),
+    i => toLower('${accounts[i].subscriptionId}/${accounts[i].resourceGroupName}/${accounts[i].name}')
+  ),
+  map(
+    filter(range(0, length(resources)), i => rotatedPairs[i]),
+    i => toLower('${pairs[i].subscriptionId}/${pairs[i].resourceGroupName}/${pairs[i].name}')
+  )
 )
 var rotatedAccounts = !rotation
   ? []
@@ -245,7 +288,8 @@ var rotatedAccounts = !rotation
 // The custom role may be assigned in every subscription that holds a rotated account.
 var rotatorScopes = union(
   [subscription().id],
-  map(filter(range(0, length(resources)), i => rotated[i]), i => '/subscriptions/${accounts[i].subscriptionId}')
+  map(filter(range(0, length(resources)), i => rotated[i]), i => '/subscriptions/${accounts[i].subscriptionId}'),
+  map(filter(range(0, length(resources)), i => rotatedPairs[i]), i => '/subscriptions/${pairs[i].subscriptionId}')
 )
 
 // The realtime resource, checked before anything is created. GPT Realtime (GA) runs in global
@@ -362,6 +406,21 @@ module newAccounts 'modules/aiAccount.bicep' = [
   }
 ]
 
+module newPairs 'modules/aiAccount.bicep' = [
+  for (item, i) in resources: if (pairs[i].create) {
+    scope: rg
+    name: 'ai-${item.name}-failover'
+    params: {
+      name: pairs[i].name
+      kind: item.kind
+      region: pairs[i].region
+      sku: aiSku
+      customSubdomain: item.?failover.?customSubdomain ?? false
+      tags: tags
+    }
+  }
+]
+
 module realtime 'modules/realtimeAccount.bicep' = if (realtimeEnabled) {
   scope: rg
   params: {
@@ -408,6 +467,42 @@ module rotators 'modules/aiKeyRotator.bicep' = [
       roleDefinitionId: keyRotatorRole.id
     }
     dependsOn: [newAccounts]
+  }
+]
+
+module pairRotators 'modules/aiKeyRotator.bicep' = [
+  for (item, i) in resources: if (rotatedPairs[i]) {
+    scope: resourceGroup(pairs[i].subscriptionId, pairs[i].resourceGroupName)
+    name: 'rotator-${item.name}-failover'
+    params: {
+      accountName: pairs[i].name
+      principalId: identity.outputs.principalId
+      roleDefinitionId: keyRotatorRole.id
+    }
+    dependsOn: [newPairs]
+  }
+]
+
+// The paired account's key, in a secret of its own ({name}-key-failover: no item's secret ends so).
+module pairKeys 'modules/aiKeySecret.bicep' = [
+  for (item, i) in resources: if (pairs[i].paired) {
+    scope: rg
+    name: 'key-${item.name}-failover'
+    params: {
+      vaultName: vaultName
+      itemName: '${item.name}.failover'
+      secretName: '${item.name}-key-failover'
+      accountSubscriptionId: pairs[i].subscriptionId
+      accountResourceGroupName: pairs[i].resourceGroupName
+      accountName: pairs[i].name
+      expectedRegion: pairs[i].region
+      customSubdomain: item.?failover.?customSubdomain ?? false
+      keyName: aiKeyName
+      rotated: rotatedPairs[i]
+      functionPrincipalId: identity.outputs.principalId
+      deploymentTime: deploymentTime
+    }
+    dependsOn: [vault, newPairs]
   }
 ]
 
@@ -471,7 +566,24 @@ module api 'modules/functionApp.bicep' = {
         (item.?customSubdomain ?? false) ? { endpoint: keys[i].outputs.endpoint } : {},
         (item.?privateEndpoint ?? false) ? { privateEndpoint: true } : {},
         // The service rotates exactly the resources that name their account.
-        rotated[i] ? { resourceId: keys[i].outputs.accountId } : {}
+        rotated[i] ? { resourceId: keys[i].outputs.accountId } : {},
+        // The paired account names what differs; endpoint and privateEndpoint always, so it never
+        // inherits the item's custom subdomain.
+        !pairs[i].paired
+          ? {}
+          : {
+              failover: [
+                union(
+                  {
+                    region: pairs[i].create ? normalizeRegion(pairs[i].region) : pairKeys[i]!.outputs.region
+                    secretName: pairKeys[i]!.outputs.secretName
+                    endpoint: (item.?failover.?customSubdomain ?? false) ? pairKeys[i]!.outputs.endpoint : null
+                    privateEndpoint: item.?failover.?privateEndpoint ?? false
+                  },
+                  rotatedPairs[i] ? { resourceId: pairKeys[i]!.outputs.accountId } : {}
+                )
+              ]
+            }
       )
     ]
     // The realtime resource in design.md's shape, only when it is deployed.

@@ -8,7 +8,9 @@ import { TokenCache } from './cache/tokenCache.js';
 import { API_VERSION } from './contract/openapi.js';
 import { ConfigurationError, formatProblem, loadConfig, type Environment } from './config/settings.js';
 import { describeError, ensureVendingError, VendingError } from './errors/serviceError.js';
-import type { BoundKind, CredentialKind, KindSteps } from './kinds/kind.js';
+import { Failover } from './failover/failover.js';
+import type { ProbeBackoff } from './failover/memberHealth.js';
+import type { BoundKind, CredentialKind, KindSteps, MintOptions } from './kinds/kind.js';
 import { KindRegistry } from './kinds/registry.js';
 import { consoleSink, Logger, type LogSink } from './log/logger.js';
 import type { Config, TokenResource } from './model.js';
@@ -58,6 +60,8 @@ export interface Dependencies {
   readonly telemetryExport?: Pick<AzureMonitorOptions, 'exportIntervalMs' | 'clientOptions'>;
   /** The credential kinds resources may name. Default: the built-in ones (`kinds/registry.ts`). */
   readonly kinds?: readonly CredentialKind[];
+  /** When a failed failover member is probed again. Default: from 4 s, doubling, at most a minute. */
+  readonly failoverBackoff?: ProbeBackoff;
 }
 
 /** This running copy of the app, as operators see it. */
@@ -86,8 +90,10 @@ export interface Parts {
   readonly kinds: KindRegistry;
   /** A resource's kind, bound to this instance's steps: how it mints and probes. */
   readonly bound: (resource: TokenResource) => BoundKind;
-  /** Credentials shared between callers, one refresh in flight per resource. */
+  /** Credentials shared between callers, one refresh in flight per resource (and per failover member). */
   readonly cache: TokenCache;
+  /** The resources with fallbacks: which member serves, each member's health. */
+  readonly failover: Failover;
   /** Key rotation (ARM and Key Vault writes), for the rotation timer, `npm run rotate` and the doctor. */
   readonly rotation: Rotation;
   readonly instance: Instance;
@@ -203,8 +209,11 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
     if (kind === undefined) throw new Error(`no credential kind "${resource.kind}" is registered`);
     return kind;
   };
+  // A member another one follows tries once: the next member is a better retry than a backoff.
+  const mintOptions = (resource: TokenResource): MintOptions | undefined =>
+    failover.hasNext(resource) ? ONE_ATTEMPT : undefined;
   const cache = new TokenCache({
-    refresh: (resource, correlation) => bound(resource).mint(resource, correlation),
+    refresh: (resource, correlation) => bound(resource).mint(resource, correlation, mintOptions(resource)),
     now,
     telemetry,
     onBackgroundRefreshError: (resource, error) => {
@@ -218,6 +227,19 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
       });
     },
   });
+  const shared = (resource: TokenResource) => kinds.of(resource).sharedBetweenCallers;
+  const failover = new Failover(config.resources, {
+    now,
+    random: dependencies.random,
+    obtain: (member, correlation, probe) =>
+      shared(member)
+        ? cache.get(member, correlation, { servableOnFailure: false, probe })
+        : bound(member).mint(member, correlation, mintOptions(member)),
+    held: (member, fresh) => (shared(member) ? cache.peek(member, { fresh }) : undefined),
+    logger,
+    telemetry,
+    backoff: dependencies.failoverBackoff,
+  });
   return {
     config,
     now,
@@ -229,11 +251,14 @@ export function composeParts(config: Config, dependencies: Dependencies = {}): P
     kinds,
     bound,
     cache,
+    failover,
     rotation,
     instance,
     telemetry,
   };
 }
+
+const ONE_ATTEMPT: MintOptions = { oneAttempt: true };
 
 /**
  * What the app serves, each face as narrow as its user: the routes' token and status services, the

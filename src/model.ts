@@ -86,6 +86,29 @@ export interface TokenResource {
    * the resource has no limit of its own.
    */
   readonly callerLimitPerMinute?: number;
+  /**
+   * The fallbacks of a configured resource (`failover`), in order: each a whole resource of the
+   * same kind, named `<name>.failover[<i>]`, which serves callers of `name` while the ones before it
+   * cannot (`failover/`). Absent or empty: none; a fallback has none of its own.
+   */
+  readonly failover?: readonly TokenResource[] | undefined;
+}
+
+/** A resource and its fallbacks, in the order they serve: the primary first. */
+export function membersOf(resource: TokenResource): readonly TokenResource[] {
+  return resource.failover === undefined || resource.failover.length === 0
+    ? [resource]
+    : [resource, ...resource.failover];
+}
+
+/** Every configured resource and fallback, each group's primary first: what rotation, the doctor and the self-check go through. */
+export function allMembers(resources: readonly TokenResource[]): TokenResource[] {
+  return resources.flatMap((resource) => membersOf(resource));
+}
+
+/** The name of a resource's fallback number `index` (0 is the first): `speech.failover[0]`, in settings problems, logs and the status view. */
+export function failoverMemberName(resource: string, index: number): string {
+  return `${resource}.failover[${index}]`;
 }
 /** What is known about the key behind a credential: never the key itself. */
 export interface KeyInUse {

@@ -87,6 +87,16 @@ var rules = [
     query: loadTextContent('../monitoring/alerts/upstream-unreachable.kql')
     dimensions: ['upstream']
   }
+  {
+    name: 'fallback-in-use'
+    displayName: 'Token vending: a fallback in use for 10 minutes'
+    description: 'A resource with failover has been served by a fallback (members in "members") for 10 minutes: callers are fine, the resource itself is not. The failover_member_failed log line says why, with the fix.'
+    severity: 2
+    frequency: 'PT5M'
+    window: 'PT10M'
+    query: loadTextContent('../monitoring/alerts/fallback-in-use.kql')
+    dimensions: ['resource']
+  }
 ]
 
 resource alertRules 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = [

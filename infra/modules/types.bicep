@@ -35,6 +35,29 @@ type aiResource = {
 
   @description('With keyRotationDays > 0: rotate this account\'s keys. Default: true for an account this template creates, false for an existingResourceId (other apps may use its keys; set true once the service is their only user).')
   rotate: bool?
+
+  @description('A paired account in a second region that serves this name while this one cannot (TOKEN_RESOURCES failover, docs/failover.md): created here, or an existing one. Its key goes into the secret {name}-key-failover; the function\'s identity gets the same roles on it as on this one.')
+  failover: aiResourcePair?
+}
+
+@export()
+@description('The paired account of an aiResources item: its own region, the same kind, the item\'s name, roles and scopes.')
+type aiResourcePair = {
+  @minLength(1)
+  @description('Region of the paired account: another region than the item\'s own.')
+  region: string
+
+  @description('Resource ID of an existing account to pair instead of creating one (in region).')
+  existingResourceId: string?
+
+  @description('Vend through the paired account\'s custom subdomain.')
+  customSubdomain: bool?
+
+  @description('The paired account is reached through a private endpoint. Needs customSubdomain.')
+  privateEndpoint: bool?
+
+  @description('With keyRotationDays > 0: rotate the paired account\'s keys. Default as for the item: true when created here.')
+  rotate: bool?
 }
 
 @export()
@@ -49,6 +72,18 @@ type tokenResource = {
   secretName: string
   allowedRoles: string[]
   allowedScopes: string[]
+  resourceId: string?
+  @description('The paired account, naming only what differs (TOKEN_RESOURCES failover).')
+  failover: tokenResourceFallback[]?
+}
+
+@export()
+@description('A fallback of a TOKEN_RESOURCES item: what differs from the item; the rest is inherited.')
+type tokenResourceFallback = {
+  region: string
+  endpoint: string?
+  privateEndpoint: bool?
+  secretName: string
   resourceId: string?
 }
 
@@ -106,6 +141,19 @@ func checkedAiResource(item aiResource) aiResource =>
             ? fail('aiResources "${item.name}": existingResourceId must be an account ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>.')
             : (item.?privateEndpoint ?? false) && !(item.?customSubdomain ?? false)
                 ? fail('aiResources "${item.name}": privateEndpoint needs customSubdomain (a private endpoint serves the account\'s custom subdomain).')
+                : checkedPair(item)
+
+// The paired account (failover) of an item, checked like the item: another region, an account ID, a
+// private endpoint only with the custom subdomain.
+func checkedPair(item aiResource) aiResource =>
+  item.?failover == null
+    ? item
+    : normalizeRegion(item.failover!.region) == normalizeRegion(item.region)
+        ? fail('aiResources "${item.name}": failover.region is ${item.region}, the item\'s own; a paired account serves when the item\'s region cannot, so it must be in another region.')
+        : !empty(item.failover!.?existingResourceId ?? '') && !isAccountId(item.failover!.?existingResourceId ?? '')
+            ? fail('aiResources "${item.name}": failover.existingResourceId must be an account ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>.')
+            : (item.failover!.?privateEndpoint ?? false) && !(item.failover!.?customSubdomain ?? false)
+                ? fail('aiResources "${item.name}": failover.privateEndpoint needs failover.customSubdomain.')
                 : item
 
 func isAccountId(id string) bool =>

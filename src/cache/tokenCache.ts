@@ -46,6 +46,21 @@ export interface TokenCacheOptions {
 /** Tokens are never handed out this close to expiry: the client still needs time to use it. */
 const NEVER_SERVE_WITHIN_MS = 5_000;
 
+/** How one lookup treats a failed refresh. */
+export interface CacheLookupOptions {
+  /**
+   * Whether a failed refresh still hands out the cached token while it works (more than 5 s left).
+   * Default true; the failover step passes false, so that a fallback's fresh token is preferred to
+   * a primary's last minute (and asks `peek` for it when no member can do better).
+   */
+  readonly servableOnFailure?: boolean;
+  /**
+   * Asks the upstream even while a recent failure is held: a failover probe, which its own backoff
+   * spaces out. Default false.
+   */
+  readonly probe?: boolean;
+}
+
 /**
  * One token per resource, shared by every authorized caller, with exactly one refresh in flight
  * per resource however many callers arrive. Sits after authorization, so a hit never skips it.
@@ -69,7 +84,11 @@ export class TokenCache {
   }
 
   /** The resource's token; `correlation` is the request a refresh it starts is for. */
-  async get(resource: TokenResource, correlation?: RequestCorrelation): Promise<CachedToken> {
+  async get(
+    resource: TokenResource,
+    correlation?: RequestCorrelation,
+    options: CacheLookupOptions = {},
+  ): Promise<CachedToken> {
     const cached = this.#tokens.get(resource.name);
     const now = this.#now();
     if (cached !== undefined) {
@@ -88,16 +107,27 @@ export class TokenCache {
       }
     }
     this.#options.telemetry?.count('token_cache_lookups', { resource: resource.name, result: 'miss' });
-    const failure = this.#recentFailure(resource, now);
+    const failure = options.probe === true ? undefined : this.#recentFailure(resource, now);
     try {
       if (failure !== undefined) throw failure.error;
       return await this.#refresh(resource, 'foreground', correlation);
     } catch (error) {
       // A failed refresh does not take away a token that still works.
-      const current = this.#tokens.get(resource.name);
-      if (current !== undefined && current.expiresAt - this.#now() > NEVER_SERVE_WITHIN_MS) return current;
+      const current = options.servableOnFailure === false ? undefined : this.peek(resource);
+      if (current !== undefined) return current;
       throw error;
     }
+  }
+
+  /**
+   * The cached token, without counting a lookup or starting a refresh: what a failing member still
+   * holds. `fresh`: only while it has more than `minRemainingMs` left, as a lookup would hand it out
+   * without waiting; else while it works at all (more than 5 s).
+   */
+  peek(resource: TokenResource, { fresh = false }: { readonly fresh?: boolean } = {}): CachedToken | undefined {
+    const current = this.#tokens.get(resource.name);
+    const remaining = current === undefined ? 0 : current.expiresAt - this.#now();
+    return remaining > (fresh ? this.#minRemainingMs : NEVER_SERVE_WITHIN_MS) ? current : undefined;
   }
 
   /** What is known about this resource's token, without the token. */

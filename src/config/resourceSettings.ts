@@ -3,6 +3,7 @@ import { describeError } from '../errors/serviceError.js';
 import { parseFields } from '../kinds/resourceFields.js';
 import type { KindRegistry } from '../kinds/registry.js';
 import {
+  allMembers,
   canonicalResourceName,
   CLOUD_NAMES,
   GUID_PATTERN,
@@ -10,6 +11,7 @@ import {
   RESOURCE_NAME,
   type TokenResource,
 } from '../model.js';
+import { readFailover } from './failoverSettings.js';
 import type { SettingsReport } from './problems.js';
 
 /** Fields every resource has, whatever its kind; a kind module declares its own (`kinds/`). */
@@ -39,6 +41,7 @@ export function resourceFields(kindFields: readonly string[]): string[] {
     'allowedScopes',
     'resourceId',
     'callerLimitPerMinute',
+    'failover',
   ];
 }
 
@@ -98,7 +101,7 @@ export function readResources(raw: string | undefined, kinds: KindRegistry, repo
     seen.set(key, index);
     resources.push(resource);
   });
-  checkSharedAccounts(resources, report);
+  checkSharedAccounts(allMembers(resources), report);
   return resources;
 }
 
@@ -138,10 +141,7 @@ function readResource(
     fail(`unknown kind "${common.kind}"; ${hint ?? `use one of ${kinds.names.join(', ')}`}`);
   }
 
-  const cloudInput = common.cloud?.trim() || 'AzureCloud';
-  const cloud = CLOUD_NAMES.find((c) => c.toLowerCase() === cloudInput.toLowerCase());
-  if (cloud === undefined)
-    fail(`unknown cloud "${cloudInput}"; use one of ${CLOUD_NAMES.join(', ')} (AzureCloud is the default)`);
+  const cloud = checkCloud(common.cloud?.trim() || 'AzureCloud', fail);
 
   const allowedRoles = (common.allowedRoles ?? []).map((r) => r.trim()).filter(Boolean);
   const allowedScopes = (common.allowedScopes ?? []).map((s) => s.trim()).filter(Boolean);
@@ -166,7 +166,17 @@ function readResource(
     raw,
     { fail, warn },
   );
-  return report.problems.length > problemsBefore ? undefined : resource;
+  if (resource === undefined || report.problems.length > problemsBefore) return undefined;
+  const failover = readFailover(resource, raw, found.kind, { cloud: checkCloud, resourceId: checkResourceId }, report);
+  if (failover === undefined) return undefined;
+  return failover.length === 0 ? resource : { ...resource, failover };
+}
+
+function checkCloud(input: string, fail: (m: string) => void): TokenResource['cloud'] | undefined {
+  const cloud = CLOUD_NAMES.find((c) => c.toLowerCase() === input.toLowerCase());
+  if (cloud === undefined)
+    fail(`unknown cloud "${input}"; use one of ${CLOUD_NAMES.join(', ')} (AzureCloud is the default)`);
+  return cloud;
 }
 
 /**

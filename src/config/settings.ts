@@ -5,7 +5,7 @@
  */
 import { parseOrigin } from '../http/urls.js';
 import { BUILT_IN_KINDS, KindRegistry } from '../kinds/registry.js';
-import type { Config } from '../model.js';
+import { allMembers, type Config } from '../model.js';
 import { APP_SETTING_NAMES, PLATFORM_SETTING_NAMES, settingReader, type Environment } from './appSettings.js';
 import { noCallers, readCallerAuth, readIdentity } from './callerAuthSettings.js';
 import { readOperations, readRateLimit } from './operationsSettings.js';
@@ -62,7 +62,13 @@ export function loadConfig(
 
   const rateLimitPerMinute = readRateLimit(setting, report);
   const secretMaxAgeMinutes = readSecretMaxAgeMinutes(setting, report);
-  const rotation = readRotation(setting, report, resources, secretMaxAgeMinutes, auth?.cloud ?? 'AzureCloud');
+  const rotation = readRotation(
+    setting,
+    report,
+    allMembers(resources),
+    secretMaxAgeMinutes,
+    auth?.cloud ?? 'AzureCloud',
+  );
   const operations = readOperations(setting, report);
   const identity = readIdentity(setting, report);
 

@@ -126,13 +126,61 @@ export const RESOURCE_STATES = ['ok', 'degraded', 'failing'] as const;
 
 const instantSchema = z.iso.datetime();
 
+/** A failover member's name: the resource's own, or `<resource>.failover[<i>]` for its fallback number i. */
+const memberNameSchema = z
+  .string()
+  .regex(new RegExp(`${RESOURCE_NAME.source.slice(0, -1)}(?:\\.failover\\[\\d{1,3}\\])?$`))
+  .meta({ description: 'The member: the resource itself (its name), or its fallback number i, `<name>.failover[i]`.' });
+
+/** A member of a resource's failover group on this instance: where it is, and its health. */
+const failoverMemberStatusSchema = z
+  .object({
+    member: memberNameSchema,
+    cloud: cloudNameSchema,
+    region: z
+      .string()
+      .min(1)
+      .nullable()
+      .meta({ description: "The member's region; null for a custom subdomain alone." }),
+    state: z.enum(['healthy', 'failing']).meta({
+      description:
+        '`healthy`: it serves when the members before it cannot. `failing`: its last attempt failed; requests pass it by and it is probed in the background.',
+    }),
+    failingSince: instantSchema.nullable().meta({ description: 'When it started failing; null while healthy.' }),
+    nextProbeAt: instantSchema.nullable().meta({
+      description:
+        'The earliest moment of its next background probe (the next request or self-check after it starts one); null while healthy.',
+    }),
+    lastError: z
+      .object({ code: errorCodeSchema, at: instantSchema })
+      .nullable()
+      .meta({ description: 'Its last failure, kept after it recovers; null when none failed.' }),
+    expiresOn: instantSchema
+      .nullable()
+      .meta({ description: 'When its cached token expires (shared credentials); null when it holds none.' }),
+  })
+  .meta({ description: 'One member of a failover group, never its key, secret name or token.' });
+
+/** Which member serves a resource with fallbacks, and each member's health. */
+const failoverStatusSchema = z
+  .object({
+    serving: memberNameSchema.nullable().meta({
+      description:
+        'The member the next request gets its credential from: the resource itself while it works, else its first healthy fallback; null while none can serve.',
+    }),
+    members: z
+      .array(failoverMemberStatusSchema)
+      .meta({ description: 'The resource first, then its fallbacks in order.' }),
+  })
+  .meta({ description: 'For a resource with `failover` in TOKEN_RESOURCES: who serves, and every member.' });
+
 /** The status view of one resource on this instance: what its token cache knows, never the token or the key. */
 export const resourceStatusSchema = z
   .object({
     name: resourceNameSchema.meta({ description: 'The resource name, as configured.' }),
     state: z.enum(RESOURCE_STATES).meta({
       description:
-        '`ok`: the latest refresh worked (or none was needed yet). `degraded`: refreshes fail, callers still get the cached token. `failing`: refreshes fail and no valid token is left to serve. For `openai-realtime`: `ok` or `failing`, by the latest mint.',
+        '`ok`: the latest refresh worked (or none was needed yet). `degraded`: refreshes fail, callers still get the cached token. `failing`: refreshes fail and no valid token is left to serve. For `openai-realtime`: `ok` or `failing`, by the latest mint. With fallbacks: `degraded` while a fallback serves, `failing` while no member can.',
     }),
     expiresOn: instantSchema.nullable().meta({
       description:
@@ -164,8 +212,12 @@ export const resourceStatusSchema = z
     nextRotationAt: instantSchema
       .nullable()
       .meta({ description: 'When the key is next rotated; null while key rotation is off.' }),
+    failover: failoverStatusSchema.optional(),
   })
-  .meta({ description: "One resource on this instance: its token cache's state." });
+  .meta({
+    description:
+      "One resource on this instance: its token cache's state (the resource's own, not its fallbacks'), and with fallbacks which member serves.",
+  });
 export type ResourceStatus = Readonly<z.output<typeof resourceStatusSchema>>;
 
 /** The answer of `GET /api/status`. */

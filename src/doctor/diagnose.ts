@@ -3,6 +3,7 @@ import { ConfigurationError, formatProblem, loadConfig, type Environment } from 
 import { ensureVendingError } from '../errors/serviceError.js';
 import type { Finding, ProbeOptions } from '../kinds/finding.js';
 import { KindRegistry } from '../kinds/registry.js';
+import { allMembers } from '../model.js';
 
 export type { Finding } from '../kinds/finding.js';
 
@@ -36,7 +37,7 @@ export async function diagnose(
   }
   const parts = composeParts(config, dependencies);
   const findings: Finding[] = [await diagnoseCallers(parts)];
-  for (const resource of config.resources) {
+  for (const resource of allMembers(config.resources)) {
     findings.push(await parts.bound(resource).probe(resource, { checkRotationPermissions: true, ...options }));
   }
   return findings;

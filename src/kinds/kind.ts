@@ -115,10 +115,20 @@ export interface MintState {
   readonly failing: boolean;
 }
 
+/** How one credential is minted. */
+export interface MintOptions {
+  /**
+   * Another member of the resource's failover group can serve (`failover/`): make one attempt at
+   * the upstream, no retries, so the caller is served by the next member instead of waiting out a
+   * backoff. A kind that does not retry may ignore it.
+   */
+  readonly oneAttempt?: boolean;
+}
+
 /** A kind bound to an instance's steps. */
 export interface BoundKind<R extends TokenResource = TokenResource> {
   /** One credential. Throws `VendingError` with the kind's codes. */
-  mint(resource: R, correlation?: RequestCorrelation): Promise<MintedCredential>;
+  mint(resource: R, correlation?: RequestCorrelation, options?: MintOptions): Promise<MintedCredential>;
   /** The doctor's check of one resource, stopping at the first failure; never throws for a finding. */
   probe(resource: R, options?: ProbeOptions): Promise<Finding>;
   /**

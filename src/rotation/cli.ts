@@ -6,7 +6,7 @@ import { ConfigurationError, loadConfig } from '../config/settings.js';
 import { describeError } from '../errors/serviceError.js';
 import { Logger } from '../log/logger.js';
 import { logValue } from '../log/logValue.js';
-import { canonicalResourceName, type Config } from '../model.js';
+import { allMembers, canonicalResourceName, type Config } from '../model.js';
 import type { RotationMode, RotationOutcome } from './keyRotation.js';
 
 // `npm run rotate -- [--resource NAME] [--now | --leaked | --repair] [--dry-run] [--json]`: rotate
@@ -72,10 +72,12 @@ try {
 const named = args.resource;
 if (
   named !== undefined &&
-  !config.resources.some((r) => canonicalResourceName(r.name) === canonicalResourceName(named))
+  !allMembers(config.resources).some((r) => canonicalResourceName(r.name) === canonicalResourceName(named))
 )
   stop(
-    `No resource "${named}" in TOKEN_RESOURCES; the resources are ${config.resources.map((r) => r.name).join(', ')}.`,
+    `No resource "${named}" in TOKEN_RESOURCES; the resources are ${allMembers(config.resources)
+      .map((r) => r.name)
+      .join(', ')}.`,
   );
 
 // Log lines go to stderr, stdout carries the table or the JSON array alone. With the table they are

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { describeError } from '../errors/serviceError.js';
 import type { LogFields, Logger } from '../log/logger.js';
 import { EVENTS } from '../telemetry/names.js';
-import { canonicalResourceName, type Config, type KeyName, type TokenResource } from '../model.js';
+import { allMembers, canonicalResourceName, type Config, type KeyName, type TokenResource } from '../model.js';
 import { SingleFlight } from '../singleFlight.js';
 import type { AccountKeys, AccountKeysClient } from './accountKeys.js';
 import type { KeyCheck } from './keyCheck.js';
@@ -150,7 +150,8 @@ export class KeyRotation implements Rotation {
   }
 
   async run(options: RotationRunOptions): Promise<RotationOutcome[]> {
-    const { resources } = this.#options.config;
+    // Each failover member with a resourceId is an account of its own, rotated like any resource.
+    const resources = allMembers(this.#options.config.resources);
     const targets =
       options.resource === undefined
         ? resources.filter((r) => r.resourceId !== null)

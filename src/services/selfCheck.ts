@@ -2,7 +2,7 @@ import type { Parts } from '../composition.js';
 import { describeError } from '../errors/serviceError.js';
 import type { Logger } from '../log/logger.js';
 import type { DoctorCause } from '../kinds/finding.js';
-import type { TokenResource } from '../model.js';
+import { allMembers, type TokenResource } from '../model.js';
 import { EVENTS, NO_CODE } from '../telemetry/names.js';
 import type { RequestCorrelation } from '../telemetry/telemetry.js';
 
@@ -20,10 +20,12 @@ export interface ResourceHealth {
 const FLUSH_BUDGET_MS = 10_000;
 
 /**
- * Checks every resource with the doctor's diagnosis (Key Vault, the key's shape, the exchange, and
- * for Speech a call with the token), taking the token from the cache: a fresh one costs no STS
- * call, a stale one is refreshed exactly as a request would refresh it. Logs `resource_health` per
- * resource and counts `self_checks`; never throws.
+ * Checks every resource, and every failover member (`speech.failover[0]`), with the doctor's
+ * diagnosis (Key Vault, the key's shape, the exchange, and for Speech a call with the token),
+ * taking the token from the cache: a fresh one costs no STS call, a stale one is refreshed exactly
+ * as a request would refresh it. A member's result is its health for failover too (a failing one
+ * that works serves again). Logs `resource_health` per member, counts `self_checks` and reports
+ * who serves each resource with fallbacks (`failover_serving_member`); never throws.
  */
 export async function runSelfCheck(
   parts: Parts,
@@ -31,7 +33,10 @@ export async function runSelfCheck(
   correlation: RequestCorrelation,
 ): Promise<readonly ResourceHealth[]> {
   const { config, telemetry } = parts;
-  const results = await Promise.all(config.resources.map((resource) => checkOne(resource, parts, correlation)));
+  const results = await Promise.all(
+    allMembers(config.resources).map((resource) => checkOne(resource, parts, correlation)),
+  );
+  parts.failover.report();
   for (const result of results) {
     const fields = { resource: result.resource, healthy: result.healthy, code: result.code, fix: result.fix };
     if (result.healthy) logger.info(EVENTS.resourceHealth, { ...fields, detail: result.detail });
@@ -51,11 +56,13 @@ async function checkOne(
   parts: Parts,
   correlation: RequestCorrelation,
 ): Promise<ResourceHealth> {
+  const obtain = (r: TokenResource) =>
+    parts.failover.member(r) ? parts.failover.check(r, correlation) : parts.cache.get(r, correlation);
   try {
     const shared = parts.kinds.of(resource).sharedBetweenCallers;
     const finding = await parts
       .bound(resource)
-      .probe(resource, shared ? { obtainToken: async (r) => (await parts.cache.get(r, correlation)).token } : {});
+      .probe(resource, shared ? { obtainToken: async (r) => (await obtain(r)).token } : {});
     return {
       resource: resource.name,
       healthy: finding.ok,

@@ -4,6 +4,7 @@ import type { Caller } from '../auth/callerAuthentication.js';
 import type { ResourceTokenState } from '../cache/tokenCache.js';
 import type { Parts } from '../composition.js';
 import type { ResourceStatus, ServiceStatus } from '../contract/answers.js';
+import type { FailoverView } from '../failover/failover.js';
 import type { KeyInUse, TokenResource } from '../model.js';
 import { nextRotationAt } from '../rotation/rotationState.js';
 import type { RequestCorrelation } from '../telemetry/telemetry.js';
@@ -38,9 +39,10 @@ function serviceStatus({
   bound,
   cache,
   config,
+  failover,
   instance,
   now,
-}: Pick<Parts, 'bound' | 'cache' | 'config' | 'instance' | 'now'>): ServiceStatus {
+}: Pick<Parts, 'bound' | 'cache' | 'config' | 'failover' | 'instance' | 'now'>): ServiceStatus {
   const at = now();
   return {
     instance: { id: instance.id, startedAt: iso(instance.startedAt), version: instance.version },
@@ -60,9 +62,10 @@ function serviceStatus({
               key: undefined,
             };
       const rotation = nextRotationOf(resource, state.key, config.rotation.periodDays);
+      const group = failover.view(resource);
       return {
         name: resource.name,
-        state: stateOf(state),
+        state: group === undefined ? stateOf(state) : groupStateOf(group, state),
         expiresOn: state.expiresAt === undefined ? null : iso(state.expiresAt),
         lastRefreshAt: state.lastRefreshAt === undefined ? null : iso(state.lastRefreshAt),
         lastError: state.lastError === undefined ? null : { code: state.lastError.code, at: iso(state.lastError.at) },
@@ -76,9 +79,38 @@ function serviceStatus({
                   state.key.createdOn === undefined ? null : Math.max(0, Math.floor((at - state.key.createdOn) / 1000)),
               },
         nextRotationAt: rotation === null ? null : iso(rotation),
+        ...(group === undefined ? {} : { failover: failoverStatus(group, cache) }),
       };
     }),
   };
+}
+
+/** Who serves and each member's health, with each member's cached token's expiry (never the token). */
+function failoverStatus(group: FailoverView, cache: Parts['cache']): NonNullable<ResourceStatus['failover']> {
+  const optionalIso = (ms: number | undefined) => (ms === undefined ? null : iso(ms));
+  return {
+    serving: group.serving?.name ?? null,
+    members: group.members.map(({ member, state, failingSince, nextProbeAt, lastError }) => ({
+      member: member.name,
+      cloud: member.cloud,
+      region: member.region,
+      state,
+      failingSince: optionalIso(failingSince),
+      nextProbeAt: optionalIso(nextProbeAt),
+      lastError: lastError === undefined ? null : { code: lastError.code, at: iso(lastError.at) },
+      expiresOn: optionalIso(cache.state(member).expiresAt),
+    })),
+  };
+}
+
+/**
+ * With fallbacks: `ok` while the resource itself serves (as `stateOf` says), `degraded` while a
+ * fallback does, `failing` while none can.
+ */
+function groupStateOf(group: FailoverView, primary: ResourceTokenState): ResourceStatus['state'] {
+  if (group.serving === undefined) return 'failing';
+  if (group.serving !== group.members[0]?.member) return 'degraded';
+  return stateOf(primary);
 }
 
 /**

@@ -31,16 +31,17 @@ export interface TokenService {
 
 /** The token service over an instance's steps: authenticate, limit, authorize, then the kind mints (or the cache serves). */
 export function createTokenService(parts: Parts): TokenService {
-  const { authenticator, limiter, config, cache, kinds, now, telemetry } = parts;
+  const { authenticator, limiter, config, cache, failover, kinds, now, telemetry } = parts;
   const resourceLimits = new ResourceRateLimits(config.resources, now);
 
-  // What callers are told about a resource depends on its configuration alone: made once.
+  // What callers are told about a resource depends on its configuration alone: made once. A
+  // failover member is told under its resource's name (`as`).
   const summaries = new Map<TokenResource, ResourceSummary>();
-  const summarize = (resource: TokenResource): ResourceSummary => {
+  const summarize = (resource: TokenResource, as = resource.name): ResourceSummary => {
     let summary = summaries.get(resource);
     if (summary === undefined) {
       summary = {
-        name: resource.name,
+        name: as,
         kind: resource.kind,
         cloud: resource.cloud,
         ...kinds.of(resource).clientView(resource),
@@ -53,10 +54,18 @@ export function createTokenService(parts: Parts): TokenService {
   // The last answer made with each credential (a credential belongs to one resource).
   const answers = new WeakMap<MintedCredential, VendedToken>();
 
-  const credentialFor = (resource: TokenResource, correlation: RequestCorrelation): Promise<MintedCredential> =>
-    kinds.of(resource).sharedBetweenCallers
-      ? cache.get(resource, correlation)
-      : parts.bound(resource).mint(resource, correlation);
+  // With fallbacks, the member that minted the credential is the one whose region and endpoints
+  // the answer carries, so the token always works where it is sent.
+  const credentialFor = async (
+    resource: TokenResource,
+    correlation: RequestCorrelation,
+  ): Promise<{ readonly credential: MintedCredential; readonly member: TokenResource }> => {
+    if (failover.covers(resource)) return failover.serve(resource, correlation);
+    const credential = kinds.of(resource).sharedBetweenCallers
+      ? await cache.get(resource, correlation)
+      : await parts.bound(resource).mint(resource, correlation);
+    return { credential, member: resource };
+  };
 
   return {
     resourceName: requestedResourceName,
@@ -66,14 +75,14 @@ export function createTokenService(parts: Parts): TokenService {
       limiter.take(caller.id);
       const resource = authorize(caller, config.resources, resourceName);
       resourceLimits.take(caller.id, resource);
-      const credential = await credentialFor(resource, correlation);
+      const { credential, member } = await credentialFor(resource, correlation);
       const expiresInSeconds = Math.max(0, Math.floor((credential.expiresAt - now()) / 1000));
       telemetry.lowest('token_remaining_lifetime_seconds', expiresInSeconds, { resource: resource.name });
       // Every caller of a shared credential gets the same answer within a second: made (and so
       // serialized, see handleJson) once.
       const previous = answers.get(credential);
       if (previous?.expiresInSeconds === expiresInSeconds) return previous;
-      const { name, ...summary } = summarize(resource);
+      const { name, ...summary } = summarize(member, resource.name);
       const answer: VendedToken = {
         accessToken: credential.token,
         tokenType: 'Bearer',
@@ -88,7 +97,7 @@ export function createTokenService(parts: Parts): TokenService {
     },
     resources(caller) {
       authorizeClientApp(caller, config.auth.allowedClientApps);
-      return visibleResources(caller, config.resources).map(summarize);
+      return visibleResources(caller, config.resources).map((resource) => summarize(resource));
     },
     countRequest(requested, outcome) {
       if (!telemetry.exporting) return;

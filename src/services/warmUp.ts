@@ -1,6 +1,7 @@
 import { keyVaultScope } from '../clouds/clouds.js';
 import type { Parts } from '../composition.js';
 import { ensureVendingError } from '../errors/serviceError.js';
+import { membersOf } from '../model.js';
 
 /**
  * What an instance does as it starts, before any caller asks: OIDC discovery then the signing
@@ -12,7 +13,15 @@ import { ensureVendingError } from '../errors/serviceError.js';
  * Never throws: a failure is logged as `warm_up_failed` with its code and leaves the lazy path
  * (and the error it reports) as it would have been.
  */
-export async function warmUp({ authenticator, cache, config, credential, kinds, logger }: Parts): Promise<void> {
+export async function warmUp({
+  authenticator,
+  cache,
+  config,
+  credential,
+  failover,
+  kinds,
+  logger,
+}: Parts): Promise<void> {
   const report = (step: string, resource: string | undefined) => (error: unknown) => {
     const failure = ensureVendingError(error);
     logger.warn('warm_up_failed', {
@@ -30,8 +39,15 @@ export async function warmUp({ authenticator, cache, config, credential, kinds, 
     vaultToken,
     authenticator.warmUp().catch(report('caller_authentication', undefined)),
     // Only credentials shared between callers are minted ahead; a per-caller one is minted per request.
+    // Fallbacks too, so a failover costs no Key Vault read, and a member failing already is passed by.
     ...config.resources
       .filter((resource) => kinds.of(resource).sharedBetweenCallers)
-      .map((resource) => cache.get(resource).then(() => undefined, report('token', resource.name))),
+      .flatMap((resource) =>
+        failover.covers(resource)
+          ? membersOf(resource).map((member) =>
+              failover.check(member).then(() => undefined, report('token', member.name)),
+            )
+          : [cache.get(resource).then(() => undefined, report('token', resource.name))],
+      ),
   ]);
 }

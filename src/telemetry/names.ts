@@ -66,6 +66,12 @@ export const METRIC_DEFINITIONS = {
     description: 'Key rotations by outcome: rotated, or failed with its code.',
     dimensions: ['resource', 'outcome', 'code'],
   },
+  failover_serving_member: {
+    instrument: 'gauge',
+    description:
+      'For a resource with fallbacks: the place of the member that served (0 the resource itself, 1 its failover[0], ...), the lowest since the previous export; also reported by the self-check.',
+    dimensions: ['resource', 'member'],
+  },
 } as const satisfies Readonly<
   Record<
     string,
@@ -131,8 +137,18 @@ export const EVENTS = {
   telemetryExportFailed: 'telemetry_export_failed',
   /** A refresh in the background failed while callers were served the cached token. */
   backgroundRefreshFailed: 'background_refresh_failed',
+  /**
+   * Another member of a failover group serves a resource's callers from now on: resource, member
+   * (the one serving now), previous, reason and, when moving away from a failed member, its code,
+   * diagnosis and fix. Once per change (`failover/failover.ts`).
+   */
+  failoverServingChanged: 'failover_serving_changed',
+  /** A failover member stopped producing credentials: resource, member, code, diagnosis, fix, nextProbeAt. Once per outage. */
+  failoverMemberFailed: 'failover_member_failed',
+  /** A failed failover member produces credentials again: resource, member, failedForSeconds. */
+  failoverMemberRecovered: 'failover_member_recovered',
 } as const;
 export const EVENT_NAMES: readonly string[] = Object.values(EVENTS);
 
 /** Fields of those log lines that queries read (`parse_json(message)`), beside the event's own name. */
-export const EVENT_FIELDS = ['event', 'resource', 'healthy', 'code', 'fix'] as const;
+export const EVENT_FIELDS = ['event', 'resource', 'healthy', 'code', 'fix', 'member', 'previous', 'reason'] as const;

@@ -60,6 +60,7 @@ interface SampleResource {
   customSubdomain?: boolean;
   privateEndpoint?: boolean;
   rotate?: boolean;
+  failover?: { region: string; existingResourceId?: string; customSubdomain?: boolean; privateEndpoint?: boolean; rotate?: boolean };
 }
 
 const existingAccount = (name: string) =>
@@ -140,7 +141,9 @@ function azureReads(cloud: CloudName, sample: readonly SampleResource[], locatio
       // Every sample account is given its custom subdomain: an account without one would be refused
       // by the template for a customSubdomain item, and the regional items never read it.
       const properties = { endpoint: `https://${account}.${facts.customSubdomainSuffix}/`, customSubDomainName: account };
-      const existing = sample.find((r) => r.existingResourceId?.toLowerCase() === resourceId.toLowerCase());
+      const existing = sample
+        .flatMap((r) => (r.failover === undefined ? [r] : [r, r.failover]))
+        .find((r) => r.existingResourceId?.toLowerCase() === resourceId.toLowerCase());
       const location = locations[resourceId] ?? (existing ? existing.region.toLowerCase().replace(/\s+/g, '') : 'unknown');
       return full ? { location, properties } : properties;
     },
@@ -263,6 +266,16 @@ const sampleParameters = (cloud: CloudName) => ({
   ...GATEWAY_PARAMETERS,
 });
 let realtimeSample: Snapshot | undefined;
+/** The failover sample: paired accounts in a second region, one created, one existing. */
+let failoverSample: Snapshot | undefined;
+const FAILOVER_SAMPLE: SampleResource[] = [
+  { name: 'speech', kind: 'speech', region: 'japanwest', allowedRoles: ['Speech.Token'], allowedScopes: [], failover: { region: 'Japan East' } },
+  {
+    name: 'shared', kind: 'cognitive', region: 'westeurope', allowedRoles: ['Tokens.All'], allowedScopes: [], customSubdomain: true,
+    failover: { region: 'northeurope', existingResourceId: existingAccount('shared-neu'), customSubdomain: true, rotate: true },
+  },
+];
+const FAILOVER_PARAMETERS = { ...baseParameters, aiResources: FAILOVER_SAMPLE, keyRotationDays: 30 };
 /** The public cloud's sample without API Management in front. */
 let noGatewaySample: Snapshot | undefined;
 
@@ -270,11 +283,12 @@ beforeAll(async () => {
   if (compiler === undefined) return;
   workDir = mkdtempSync(join(tmpdir(), 'infra-drift-'));
   const refusalNames = Object.keys(ROTATION_REFUSALS) as (keyof typeof ROTATION_REFUSALS)[];
-  const [built, refused, realtimeOn, noGateway, ...rest] = await Promise.all([
+  const [built, refused, realtimeOn, noGateway, failoverOn, ...rest] = await Promise.all([
     run(compiler, ['build', join(infra, 'main.bicep'), '--stdout'], { maxBuffer: 64 << 20 }),
     snapshot('grants-nobody', { ...baseParameters, aiResources: [{ name: 'open', kind: 'speech', region: 'westeurope', allowedRoles: [], allowedScopes: [] }] }),
     snapshot('realtime', { ...sampleParameters('AzureCloud'), ...REALTIME_PARAMETERS }),
     snapshot('no-gateway', { ...baseParameters, aiResources: SAMPLES.AzureCloud }),
+    snapshot('failover', FAILOVER_PARAMETERS),
     ...CLOUD_NAMES.map((cloud) => snapshot(cloud, sampleParameters(cloud))),
     ...refusalNames.map((name, i) => snapshot(`refused-${i}`, { ...baseParameters, aiResources: SAMPLES.AzureCloud, ...ROTATION_REFUSALS[name] })),
   ]);
@@ -282,6 +296,7 @@ beforeAll(async () => {
   grantsNobody = refused;
   realtimeSample = realtimeOn;
   noGatewaySample = noGateway;
+  failoverSample = failoverOn;
   CLOUD_NAMES.forEach((cloud, i) => samples.set(cloud, rest[i]!));
   refusalNames.forEach((name, i) => refusals.set(name, rest[CLOUD_NAMES.length + i]!));
   // Eleven compiler runs side by side: on a shared 2-core machine under load they took up to 2.5 minutes.
@@ -315,7 +330,21 @@ function settingNamesWritten(): string[] {
 }
 
 function tokenResourceItems(): Record<string, unknown>[] {
-  return CLOUD_NAMES.flatMap((cloud) => JSON.parse(evaluatedSettings(cloud).TOKEN_RESOURCES!) as Record<string, unknown>[]);
+  return [
+    ...CLOUD_NAMES.flatMap((cloud) => JSON.parse(evaluatedSettings(cloud).TOKEN_RESOURCES!) as Record<string, unknown>[]),
+    ...(JSON.parse(failoverSettings().TOKEN_RESOURCES!) as Record<string, unknown>[]),
+  ];
+}
+
+function failoverResources(): PredictedResource[] {
+  if (failoverSample === undefined) throw new Error('bicep snapshot not run for the failover sample');
+  if (!failoverSample.ok) throw new Error(`bicep snapshot failed for the failover sample:\n${failoverSample.message}`);
+  return failoverSample.resources;
+}
+
+function failoverSettings(): Record<string, string> {
+  const evaluator = new ArmEvaluator(azureReads('AzureCloud', FAILOVER_SAMPLE), { functions: templateFunctions(template) });
+  return evaluator.value(appSettingsOf(failoverResources())) as Record<string, string>;
 }
 
 describe('app settings: infra/ writes exactly what src/config/settings.ts reads', () => {
@@ -814,5 +843,74 @@ describe.skipIf(compiler === undefined)('GPT Realtime (realtimeEnabled)', () => 
     expect(() => region({ realtimeName: 'Speech' })).toThrow(/realtimeName "Speech" is also an aiResources name/);
     expect(() => region({ realtimeAllowedRoles: ' , ', realtimeAllowedScopes: '' })).toThrow(/would grant nobody/);
     expect(region({ realtimeAllowedRoles: '', realtimeAllowedScopes: 'Assistant.Use' })).toBe('eastus2');
+  });
+});
+
+describe.skipIf(compiler === undefined)('failover: a paired account in a second region (aiResources failover)', () => {
+  const created = (name: string) =>
+    new RegExp(`^/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/rg-drift/providers/Microsoft\\.CognitiveServices/accounts/${name}$`);
+
+  it('TOKEN_RESOURCES names the paired account as a fallback the code accepts: its region, its own secret, its ID when rotated', () => {
+    const config = loadConfig(failoverSettings());
+    expect(config.resources.map((r) => r.failover?.map((m) => ({ ...m })))).toEqual([
+      [
+        {
+          name: 'speech.failover[0]', kind: 'speech', cloud: 'AzureCloud', region: 'japaneast', endpoint: null, privateEndpoint: false,
+          secretName: 'speech-key-failover', allowedRoles: ['Speech.Token'], allowedScopes: [],
+          resourceId: expect.stringMatching(created('cog-speech-[a-z0-9]{13}-2')),
+        },
+      ],
+      [
+        {
+          name: 'shared.failover[0]', kind: 'cognitive', cloud: 'AzureCloud', region: 'northeurope',
+          endpoint: 'https://shared-neu.cognitiveservices.azure.com', privateEndpoint: false,
+          secretName: 'shared-key-failover', allowedRoles: ['Tokens.All'], allowedScopes: [], resourceId: existingAccount('shared-neu'),
+        },
+      ],
+    ]);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('creates the paired account of the kind in its region, and leaves an existing one where it is', () => {
+    const accounts = failoverResources().filter((r) => r.type === 'Microsoft.CognitiveServices/accounts');
+    const paired = accounts.filter((r) => r.name.endsWith('-2'));
+    expect(paired.map((r) => [(r as { kind?: string }).kind, (r as { location?: string }).location])).toEqual([['SpeechServices', 'Japan East']]);
+    expect(accounts.some((r) => r.name.includes('shared-neu'))).toBe(false);
+  });
+
+  it("writes each paired account's key into its own secret, from that account's listKeys()", () => {
+    const evaluator = new ArmEvaluator(azureReads('AzureCloud', FAILOVER_SAMPLE), { functions: templateFunctions(template) });
+    const secrets = new Map(
+      failoverResources()
+        .filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets')
+        .map((r) => [(evaluator.value(r.name) as string).split('/')[1], String(r.properties?.value)]),
+    );
+    expect([...secrets.keys()].sort()).toEqual(['shared-key', 'shared-key-failover', 'speech-key', 'speech-key-failover']);
+    expect(secrets.get('speech-key-failover')).toMatch(/^\[listKeys\('\/subscriptions\/[^']+\/accounts\/cog-speech-[a-z0-9]+-2', '[\d-]+'\)\.key1\]$/);
+    expect(secrets.get('shared-key-failover')).toMatch(/^\[listKeys\('\/subscriptions\/11111111-2222-3333-4444-555555555555\/resourceGroups\/shared-ai\/providers\/Microsoft\.CognitiveServices\/accounts\/shared-neu', '[\d-]+'\)\.key1\]$/);
+  });
+
+  it("gives the function's identity the same roles on the paired accounts: the rotator on each account, Secrets Officer on each secret", () => {
+    const roleAssignments = failoverResources()
+      .filter((r) => r.type === 'Microsoft.Authorization/roleAssignments')
+      .map((r) => ({
+        scope: /^\[extensionResourceId\('([^']+)'/.exec((r as { id?: string }).id ?? '')?.[1] ?? '',
+        role: (typeof r.properties?.roleDefinitionId === 'string' ? r.properties.roleDefinitionId : '').split('/').at(-1) ?? '',
+      }));
+    const rotator = failoverResources().find((r) => r.type === 'Microsoft.Authorization/roleDefinitions');
+    const onAccounts = roleAssignments.filter((a) => a.role === rotator?.name).map((a) => a.scope.split('/').at(-1));
+    // Both items' own accounts are created here, so rotated; the existing pair opted in with rotate.
+    expect(onAccounts.map((name) => name?.replace(/-[a-z0-9]{13}(-2)?$/, '$1')).sort()).toEqual(['cog-shared', 'cog-speech', 'cog-speech-2', 'shared-neu']);
+    const officer = roleAssignments.filter((a) => a.role === KEY_VAULT_SECRETS_OFFICER).map((a) => a.scope.split('/').at(-1));
+    expect(officer.sort()).toEqual(['shared-key', 'shared-key-failover', 'speech-key', 'speech-key-failover']);
+    expect(rotator?.properties?.assignableScopes).toEqual([`/subscriptions/${SUBSCRIPTION_ID}`, '/subscriptions/11111111-2222-3333-4444-555555555555']);
+  });
+
+  it('refuses a pair in the item\'s own region, a malformed existingResourceId, and privateEndpoint without customSubdomain', () => {
+    const item = (failover: Record<string, unknown>) =>
+      ({ name: 'speech', kind: 'speech', region: 'westeurope', allowedRoles: ['Speech.Token'], allowedScopes: [], failover }) as unknown as Value;
+    expect(() => mainVariable('resources', { aiResources: [item({ region: 'West Europe' })] })).toThrow(/failover.region is westeurope, the item's own/);
+    expect(() => mainVariable('resources', { aiResources: [item({ region: 'northeurope', existingResourceId: '/subscriptions/x' })] })).toThrow(/failover.existingResourceId must be an account ID/);
+    expect(() => mainVariable('resources', { aiResources: [item({ region: 'northeurope', privateEndpoint: true })] })).toThrow(/failover.privateEndpoint needs failover.customSubdomain/);
   });
 });

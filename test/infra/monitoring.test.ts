@@ -71,6 +71,7 @@ const queries = [...alertQueries(), ...workbookQueries()];
 describe('monitoring queries (infra/monitoring) and the names the code emits', () => {
   it('finds the six alert queries and the workbook queries', () => {
     expect(alertQueries().map((q) => q.where).sort()).toEqual([
+      'alerts/fallback-in-use.kql',
       'alerts/key-rejected.kql',
       'alerts/openai-throttled.kql',
       'alerts/resource-unhealthy.kql',

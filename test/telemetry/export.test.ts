@@ -44,7 +44,13 @@ async function exportingHarness(connectionString: string, ca: string): Promise<H
     ...identity().env,
     APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString,
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${TELEMETRY_CLIENT_ID};Authorization=AAD`,
-    TOKEN_RESOURCES: JSON.stringify([...RESOURCES, REALTIME_RESOURCES[0]]),
+    // A realtime resource for its mints, and one with a fallback (the multi-service key in eastus)
+    // for the failover metric.
+    TOKEN_RESOURCES: JSON.stringify([
+      ...RESOURCES,
+      REALTIME_RESOURCES[0],
+      { ...RESOURCES[0], name: 'speech-pair', failover: [{ region: 'eastus', secretName: 'multi-key' }] },
+    ]),
   });
   return h;
 }
@@ -71,6 +77,7 @@ describe('telemetry export to Application Insights', () => {
     expect((await h.call('GET', '/api/token/speech', { ...auth, 'x-correlation-id': 'ops-first' })).status).toBe(200);
     expect((await h.call('GET', '/api/token/speech', auth)).status).toBe(200);
     expect((await h.call('GET', '/api/token/nothing-here', auth)).status).toBe(404);
+    expect((await h.call('GET', '/api/token/speech-pair', auth)).status).toBe(200);
     const stranger = await h.callerToken({ roles: ['Other'] });
     expect((await h.call('GET', '/api/token/speech', { authorization: `Bearer ${stranger}` })).status).toBe(403);
     // A key the STS rejects, read again and still rejected: key_rejected, on the span and the refresh.
@@ -122,6 +129,12 @@ describe('telemetry export to Application Insights', () => {
     expect(ingestion.metrics.some((m) => m.name === 'key_rotations' && m.properties.resource === 'translator')).toBe(
       false,
     );
+    // The resource itself served speech-pair: place 0.
+    expect(ingestion.metrics.filter((m) => m.name === 'failover_serving_member')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ value: 0, properties: { resource: 'speech-pair', member: 'speech-pair' } }),
+      ]),
+    );
   });
 
   it('sends with the managed identity, over TLS, and ingestion accepts every batch', () => {
@@ -165,9 +178,9 @@ describe('telemetry export to Application Insights', () => {
     // A gauge: the fewest seconds a served token had left, per export.
     const lifetime = ingestion.metrics.filter((m) => m.name === 'token_remaining_lifetime_seconds');
     expect(lifetime.length).toBeGreaterThanOrEqual(1);
-    const speechLifetime = lifetime.filter((m) => m.properties.resource === 'speech');
-    expect(speechLifetime.length).toBeGreaterThanOrEqual(1);
-    expect(speechLifetime.every((m) => m.value > 500 && m.value <= 600)).toBe(true);
+    const stsLifetime = lifetime.filter((m) => ['speech', 'speech-pair'].includes(m.properties.resource ?? ''));
+    expect(stsLifetime.length).toBeGreaterThanOrEqual(1);
+    expect(stsLifetime.every((m) => m.value > 500 && m.value <= 600)).toBe(true);
     // A realtime key is handed out with its minute.
     expect(
       lifetime.filter((m) => m.properties.resource === 'assistant').every((m) => m.value > 50 && m.value <= 60),

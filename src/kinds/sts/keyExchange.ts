@@ -4,7 +4,8 @@ import type { SecretSource, SecretValue } from '../../secrets/keyVaultSecretSour
 import { describeKey, keyShape } from '../../secrets/keyShape.js';
 import { rotationStateOf } from '../../rotation/rotationState.js';
 import type { RequestCorrelation } from '../../telemetry/telemetry.js';
-import type { IssuedToken, StsClient } from '../../sts/stsClient.js';
+import type { IssuedToken, StsClient, StsRetryPolicy } from '../../sts/stsClient.js';
+import type { MintOptions } from '../kind.js';
 import { readStsToken, STS_TOKEN_LIFETIME_MS } from '../../sts/stsToken.js';
 import { resolveIssueTokenUrl } from './stsEndpoints.js';
 import type { StsResource } from './stsResource.js';
@@ -39,8 +40,13 @@ export function expiryOf({ token, issuedAt }: IssuedToken): number {
  * key, the secret is read again once: a rotated key is picked up without a restart.
  */
 export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
-  return async function exchange(resource: StsResource, correlation?: RequestCorrelation): Promise<MintedCredential> {
+  return async function exchange(
+    resource: StsResource,
+    correlation?: RequestCorrelation,
+    options: MintOptions = {},
+  ): Promise<MintedCredential> {
     const url = resolveIssueTokenUrl(resource);
+    const policy: StsRetryPolicy = options.oneAttempt === true ? { maxAttempts: 1 } : {};
     let secret = await secrets.getSecret(resource.secretName, { correlation });
     if (keyShape(secret.value) === 'subscription_id')
       secret = await secrets.getSecret(resource.secretName, { refresh: true, correlation });
@@ -48,7 +54,7 @@ export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
     refuseSubscriptionId(resource, key);
     refuseUnsendableKey(resource, key);
     try {
-      return credentialOf(await sts.issueToken({ url, key, resource: resource.name, correlation }), secret);
+      return credentialOf(await sts.issueToken({ url, key, resource: resource.name, correlation }, policy), secret);
     } catch (error) {
       if (!(error instanceof VendingError) || error.code !== 'key_rejected') throw error;
       const reread = await secrets.getSecret(resource.secretName, { refresh: true, correlation });
@@ -57,7 +63,10 @@ export function createKeyExchange({ secrets, sts }: KeyExchangeDependencies) {
       refuseSubscriptionId(resource, current);
       refuseUnsendableKey(resource, current);
       try {
-        return credentialOf(await sts.issueToken({ url, key: current, resource: resource.name, correlation }), reread);
+        return credentialOf(
+          await sts.issueToken({ url, key: current, resource: resource.name, correlation }, policy),
+          reread,
+        );
       } catch (retryError) {
         if (retryError instanceof VendingError && retryError.code === 'key_rejected')
           throw explainRejectedKey(resource, current, retryError);
