@@ -146,12 +146,15 @@ export class Failover {
   async check(member: TokenResource, correlation?: RequestCorrelation): Promise<MintedCredential> {
     const place = this.#places.get(member.name);
     if (place === undefined) return this.#options.obtain(member, correlation, false);
+    const wasFailing = place.group.health[place.index]?.failing === true;
     try {
       const credential = await this.#options.obtain(member, correlation, false);
       this.#recovered(place.group, place.index);
       return credential;
     } catch (error) {
-      this.#failed(place.group, place.index, ensureVendingError(error));
+      // On a failing member a check is a probe: its failure doubles the wait.
+      if (wasFailing) this.#probeFailed(place.group, place.index, ensureVendingError(error));
+      else this.#failed(place.group, place.index, ensureVendingError(error));
       throw error;
     }
   }
@@ -259,6 +262,10 @@ export class Failover {
     });
   }
 
+  #probeFailed(group: Group, index: number, error: VendingError): void {
+    group.health[index]?.probeFailed(error, this.#options.now(), this.#random);
+  }
+
   #recovered(group: Group, index: number): void {
     const health = group.health[index];
     const since = health?.failingSince;
@@ -280,7 +287,7 @@ export class Failover {
         .obtain(member, undefined, true)
         .then(
           () => this.#recovered(group, index),
-          (error: unknown) => this.#failed(group, index, ensureVendingError(error)),
+          (error: unknown) => this.#probeFailed(group, index, ensureVendingError(error)),
         )
         .finally(() => {
           group.probing[index] = false;

@@ -50,22 +50,39 @@ export class MemberHealth {
   }
 
   /**
-   * Records a failure and schedules the next probe: full jitter over the upper half of the doubled
-   * wait (instances do not probe in step), never sooner than the upstream asked. Returns whether
-   * the member was healthy until now.
+   * A request's (or the warm-up's) failure. A healthy member starts failing, its first probe after
+   * the first wait; a failing one keeps its schedule, so requests already in flight when it failed
+   * do not push its probe away. Returns whether the member was healthy until now.
    */
   failed(error: VendingError, now: number, random: () => number): boolean {
-    // Requests that shared one attempt report its one failure each: it counts once.
-    if (this.failing && this.#lastFailure?.error === error) return false;
-    const wasHealthy = !this.failing;
+    if (this.failing) {
+      this.#lastFailure = { error, at: this.#lastFailure?.error === error ? this.#lastFailure.at : now };
+      return false;
+    }
+    this.#failingSince = now;
+    this.#streak = 0;
+    this.#lastFailure = { error, at: now };
+    this.#schedule(error, now, random);
+    return true;
+  }
+
+  /** A probe's (or a self-check's) failure of a failing member: the next probe after a doubled wait. */
+  probeFailed(error: VendingError, now: number, random: () => number): void {
     this.#failingSince ??= now;
     this.#lastFailure = { error, at: now };
+    this.#streak++;
+    this.#schedule(error, now, random);
+  }
+
+  /**
+   * The next probe: full jitter over the upper half of the wait, doubled per failed probe up to the
+   * cap (instances do not probe in step), never sooner than the upstream asked.
+   */
+  #schedule(error: VendingError, now: number, random: () => number): void {
     const firstMs = this.backoff.firstMs ?? 4000;
     const wait = Math.min(this.backoff.maxMs ?? 60_000, firstMs * 2 ** this.#streak);
-    this.#streak++;
     const asked = Math.min(MAX_ASKED_MS, (error.retryAfterSeconds ?? 0) * 1000);
     this.#nextProbeAt = now + Math.max(asked, Math.round(wait / 2 + (random() * wait) / 2));
-    return wasHealthy;
   }
 
   /** Records a success. Returns whether the member was failing until now. */
