@@ -107,8 +107,11 @@ export interface FakeAzureOpenAI {
   handles(url: string | URL): boolean;
   readonly mints: FakeMint[];
   readonly calls: FakeRealtimeCall[];
-  /** The next `count` mints that pass authentication answer `fault`. */
-  failMints(count: number, fault: MintFault): void;
+  /**
+   * The next `count` mints that pass authentication answer `fault`: at every account, or only at
+   * the one named (a region at capacity while another serves).
+   */
+  failMints(count: number, fault: MintFault, account?: string): void;
   /** Grants or revokes the identity's "Cognitive Services OpenAI User" role on an account. */
   setIdentityRole(account: string, granted: boolean): void;
   /** Turns key authentication of an account off (`disableLocalAuth: true`) or on. */
@@ -246,7 +249,7 @@ export async function startFakeAzureOpenAI(options: FakeAzureOpenAIOptions): Pro
   const mints: FakeMint[] = [];
   const calls: FakeRealtimeCall[] = [];
   const peers = new Set<RealtimePeer>();
-  let faults: { count: number; fault: MintFault } = { count: 0, fault: { hang: true } };
+  let faults: { count: number; fault: MintFault; account?: string | undefined } = { count: 0, fault: { hang: true } };
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, {
@@ -369,7 +372,7 @@ export async function startFakeAzureOpenAI(options: FakeAzureOpenAIOptions): Pro
       record(res.statusCode);
       return;
     }
-    if (faults.count > 0) {
+    if (faults.count > 0 && (faults.account === undefined || faults.account === account.name)) {
       faults.count--;
       record(answerFault(res, faults.fault));
       return;
@@ -575,8 +578,8 @@ export async function startFakeAzureOpenAI(options: FakeAzureOpenAIOptions): Pro
     },
     mints,
     calls,
-    failMints(count, fault) {
-      faults = { count, fault };
+    failMints(count, fault, account) {
+      faults = { count, fault, account };
     },
     setIdentityRole(name, granted) {
       accountNamed(name).identityHasRole = granted;

@@ -40,7 +40,9 @@ export const realtimeKind: CredentialKind<RealtimeResource> = {
   bind(steps) {
     const minter = new RealtimeMinter(steps);
     return {
-      mint: (resource, correlation) => minter.mint(resource, correlation),
+      // Another failover member can serve: one attempt, so the caller does not wait out a retry here.
+      mint: (resource, correlation, options) =>
+        minter.mint(resource, correlation, options?.oneAttempt === true ? { maxAttempts: 1 } : {}),
       probe: (resource, options) => probeRealtimeResource(resource, { steps, minter }, options),
       state: (resource) => minter.ledger.state(resource.name),
       checkKey: (resource, key) => realtimeAcceptsKey(minter, resource, key),
