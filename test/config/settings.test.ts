@@ -323,7 +323,7 @@ describe('loadConfig', () => {
     [
       'a public region under AzureChinaCloud',
       { region: 'westeurope', cloud: 'AzureChinaCloud' },
-      /belongs to AzureCloud, not AzureChinaCloud/,
+      /"cloud" is AzureChinaCloud, but region "westeurope" belongs to AzureCloud.*for a resource in AzureCloud, set "cloud": "AzureCloud"/,
     ],
     ['a region typo', { region: 'japanwset' }, /unknown region "japanwset" .*did you mean "japanwest"\?/],
     [
@@ -350,12 +350,12 @@ describe('loadConfig', () => {
     [
       'a regional endpoint given as endpoint',
       { region: undefined, endpoint: 'https://westeurope.api.cognitive.microsoft.com' },
-      /is a regional endpoint, not a custom subdomain; use "region": "westeurope"/,
+      /is a regional endpoint shared by every resource of westeurope in AzureCloud, not a custom subdomain; use "region": "westeurope"/,
     ],
     [
       'an endpoint elsewhere',
       { region: undefined, endpoint: 'https://evil.example.com' },
-      /must be the resource's custom subdomain, https:\/\/<name>.cognitiveservices.azure.com/,
+      /must be the resource's custom subdomain, https:\/\/evil.cognitiveservices.azure.com/,
     ],
     [
       'an endpoint without a region and no private endpoint',

@@ -31,8 +31,9 @@ export function resolveIssueTokenUrl(resource: StsResource): string {
 
 /**
  * Where the vended token is used, in the shapes the Speech SDK and the REST APIs take: every
- * service the key serves. A multi-service (`cognitive`) key serves Speech and Translator as well as
- * its base, so it gets both sets.
+ * service the key serves and that takes the token. A multi-service (`cognitive`) key serves Speech
+ * and Translator as well as its base, so it gets both sets, except Translator's behind a private
+ * endpoint. (A `translator` resource behind one is refused at start-up.)
  */
 export function resolveClientEndpoints(resource: StsResource): ClientEndpoints {
   switch (resource.kind) {
@@ -44,7 +45,9 @@ export function resolveClientEndpoints(resource: StsResource): ClientEndpoints {
       return {
         base: resolveStsEndpoint(resource),
         ...speechEndpoints(resource),
-        text: translatorTextEndpoint(resource),
+        // Translator takes no access token from a resource behind a private endpoint (Translator
+        // v3 reference, "Virtual Network support"), so such an answer offers no `text`.
+        ...(resource.privateEndpoint ? {} : { text: translatorTextEndpoint(resource) }),
       };
   }
 }
