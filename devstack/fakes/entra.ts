@@ -1,5 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { createSelfSignedCertificate } from './tls.js';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { closeServer, listenOnLoopback } from './server.js';
 
@@ -9,6 +11,11 @@ export interface FakeEntraOptions {
   readonly now?: () => number;
   /** Delay before every answer, in ms, as a distant service would have. Default 0. */
   readonly latencyMs?: number;
+  /**
+   * Serve https with a self-signed certificate (`tls.ts`) instead of http: a client that is not
+   * given it refuses the connection, as behind a TLS-inspecting proxy. Default false.
+   */
+  readonly tls?: boolean;
 }
 
 export interface MintOptions {
@@ -175,7 +182,7 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
     };
   };
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     req.resume();
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const [, tenant = '', ...rest] = path.split('/');
@@ -243,9 +250,11 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
       return;
     }
     json(res, 200, discoveryDocument(tenant, isV2Discovery), { 'Cache-Control': 'max-age=86400, private' });
-  });
+  };
+  // With `tls`, a certificate no client trusts unless given it: a TLS-inspecting proxy's, as the app sees it.
+  const server = options.tls === true ? createTlsServer(createSelfSignedCertificate(), handle) : createServer(handle);
   const port = await listenOnLoopback(server, options.latencyMs);
-  const authorityHost = `http://127.0.0.1:${port}`;
+  const authorityHost = `${options.tls === true ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const claimsFor = (claims: Record<string, unknown>): Record<string, unknown> => {
     const seconds = Math.floor(now() / 1000);

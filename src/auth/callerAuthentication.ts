@@ -4,6 +4,7 @@ import { CLOUDS } from '../clouds/clouds.js';
 import { isLoopbackHost } from '../http/urls.js';
 import { describeError, type VendingError } from '../errors/serviceError.js';
 import { retryAfterOf, retryAfterSeconds } from '../http/retryAfter.js';
+import { tlsFailureCode, tlsUntrusted } from '../http/tlsTrust.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
@@ -113,6 +114,8 @@ export class CallerAuthenticator {
   #discoveryHeldUntil = -Infinity;
   /** What the last failed discovery's answer asked to wait (`Retry-After`, capped), in ms. */
   #discoveryAskedMs = 0;
+  /** The last failed discovery's error when it is one to repeat while held (`tls_untrusted`). */
+  #discoveryFailure: VendingError | undefined;
   readonly #verified = new Map<string, VerifiedToken>();
 
   constructor(options: CallerAuthenticatorOptions) {
@@ -243,6 +246,8 @@ export class CallerAuthenticator {
   #discover(correlation?: RequestCorrelation): Promise<Discovered> {
     if (this.#discovered === undefined) {
       const heldMs = this.#discoveryHeldUntil - this.#now();
+      // A refused certificate is said again as it was: "failed moments ago" would hide the cause.
+      if (heldMs > 0 && this.#discoveryFailure !== undefined) return Promise.reject(this.#discoveryFailure);
       if (heldMs > 0) {
         return Promise.reject(
           identityProviderUnavailable(
@@ -274,6 +279,7 @@ export class CallerAuthenticator {
     let status: number | undefined;
     let askedMs: number | undefined;
     this.#discoveryAskedMs = 0;
+    this.#discoveryFailure = undefined;
     try {
       document = await withTimeout(this.#options.discoveryTimeoutMs ?? 5000, async (signal) => {
         const response = await this.#fetch(url, { signal, headers: { accept: 'application/json' } });
@@ -294,11 +300,16 @@ export class CallerAuthenticator {
       });
       call?.end({ status });
     } catch (error) {
-      const failure = identityProviderUnavailable(
-        `OIDC discovery at ${url} failed: ${describeError(error)}${askedMs === undefined ? '' : ` (Retry-After: ${retryAfterSeconds(askedMs)} s, at most a minute is honoured)`}`,
-        error,
-        askedMs === undefined ? undefined : retryAfterSeconds(askedMs),
-      );
+      const tls = tlsFailureCode(error);
+      const failure =
+        tls !== undefined
+          ? tlsUntrusted('Entra ID', new URL(url).host, tls, error)
+          : identityProviderUnavailable(
+              `OIDC discovery at ${url} failed: ${describeError(error)}${askedMs === undefined ? '' : ` (Retry-After: ${retryAfterSeconds(askedMs)} s, at most a minute is honoured)`}`,
+              error,
+              askedMs === undefined ? undefined : retryAfterSeconds(askedMs),
+            );
+      if (tls !== undefined) this.#discoveryFailure = failure;
       call?.end({ status, failure: status === undefined ? noAnswer(error) : undefined, code: failure.code });
       throw failure;
     }

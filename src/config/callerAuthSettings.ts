@@ -1,6 +1,13 @@
-import { CLOUDS, cloudOfAuthorityHost } from '../clouds/clouds.js';
-import { parseOrigin } from '../http/urls.js';
-import { isGuid, type AuthConfig, type CloudName, type IdentityConfig, type TokenResource } from '../model.js';
+import { AUTHORITY_HOST_ALIASES, CLOUDS, cloudOfAuthorityHost } from '../clouds/clouds.js';
+import { isLoopbackHost, parseOrigin } from '../http/urls.js';
+import {
+  CLOUD_NAMES,
+  isGuid,
+  type AuthConfig,
+  type CloudName,
+  type IdentityConfig,
+  type TokenResource,
+} from '../model.js';
 import { listSetting, type ReadSetting } from './appSettings.js';
 import type { SettingsReport } from './problems.js';
 
@@ -54,7 +61,14 @@ export function readCallerAuth(
     if (!checked.ok) report.problem('AUTH_AUTHORITY_HOST', checked.problem);
     else {
       authorityHost = checked.origin;
-      cloud = cloudOfAuthorityHost(authorityHost) ?? defaultCloud;
+      const known = cloudOfAuthorityHost(authorityHost);
+      cloud = known ?? defaultCloud;
+      if (known === undefined && !isLoopbackHost(new URL(authorityHost).hostname)) {
+        report.warning(
+          'AUTH_AUTHORITY_HOST',
+          `${authorityHost} is not a known Entra authority host (${knownAuthorityHosts()}); discovery runs there, and v1.0 tokens are accepted with the issuer of ${cloud}${new Set(resources.map((r) => r.cloud)).size > 1 ? ' (the default for resources in more than one cloud)' : ''}`,
+        );
+      }
     }
   }
   const allowedClientApps = readAllowedClientApps(setting, report);
@@ -75,6 +89,12 @@ function readAllowedClientApps(setting: ReadSetting, report: SettingsReport): st
     );
   }
   return apps.map((app) => app.toLowerCase());
+}
+
+function knownAuthorityHosts(): string {
+  return CLOUD_NAMES.flatMap((cloud) => [CLOUDS[cloud].authorityHost, ...AUTHORITY_HOST_ALIASES[cloud]])
+    .map((host) => new URL(host).host)
+    .join(', ');
 }
 
 /**
