@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { createSelfSignedCertificate } from './tls.js';
@@ -51,6 +51,13 @@ export interface FakeEntra {
   mintHs256WithPublicKey(claims?: Record<string, unknown>): Promise<string>;
   /** A valid RS256 signature from a key the tenant never published, under an unpublished kid. */
   mintWithUnpublishedKey(claims?: Record<string, unknown>): Promise<string>;
+  /**
+   * A Microsoft Graph access token as Entra issues one to an app that asked for Graph's scopes
+   * (what an MSAL single-page app sends most often by mistake): v1.0, `aud` Graph, Graph's scopes,
+   * and a header `nonce` whose SHA-256 is what was signed, so its signature verifies for Graph
+   * alone, never with the published key as it stands. `claims` override.
+   */
+  mintGraphToken(claims?: Record<string, unknown>): Promise<string>;
   /** The same header and signature over a changed payload. */
   tamper(token: string, claims: Record<string, unknown>): string;
   /** Publishes a new key that `mint` uses from then on; the old one stays published unless `keepOld: false`. */
@@ -295,6 +302,29 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
       return new SignJWT(claimsFor(claims))
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: current.kid })
         .sign(new TextEncoder().encode(current.publicPem));
+    },
+    async mintGraphToken(claims = {}) {
+      const nonce = randomBytes(32).toString('base64url');
+      const graphClaims = {
+        aud: 'https://graph.microsoft.com',
+        iss: `https://sts.windows.net/${tenantId}/`,
+        ver: '1.0',
+        scp: 'openid profile User.Read email',
+        appid: FAKE_CLIENT_APP_ID,
+        azp: undefined,
+        ...claims,
+      };
+      const signed = await new SignJWT(claimsFor(graphClaims))
+        .setProtectedHeader({
+          alg: 'RS256',
+          typ: 'JWT',
+          kid: current.kid,
+          nonce: createHash('sha256').update(nonce).digest('base64url'),
+        })
+        .sign(current.privateKey);
+      const [header, payload, signature] = signed.split('.');
+      const original = JSON.parse(Buffer.from(header ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+      return `${encode({ ...original, nonce })}.${payload ?? ''}.${signature ?? ''}`;
     },
     tamper(token, claims) {
       const [header, payload, signature, ...extra] = token.split('.');

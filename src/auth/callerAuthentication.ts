@@ -9,7 +9,12 @@ import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
-import { classifyVerificationError, identityProviderUnavailable, invalidToken } from './authFailure.js';
+import {
+  classifyVerificationError,
+  ID_TOKEN_DETAIL,
+  identityProviderUnavailable,
+  invalidToken,
+} from './authFailure.js';
 import { bearerToken } from './bearerToken.js';
 import { SigningKeySet } from './signingKeys.js';
 
@@ -181,18 +186,18 @@ export class CallerAuthenticator {
       } = await jwtVerify(token, (header, input) => keys.getKey(header, input, correlation), {
         algorithms: ['RS256'],
         issuer: [...issuers],
-        audience: [...audiences],
+        // A v1.0 token carries the App ID URI as the client spelled it: with or without a slash.
+        audience: audiences.flatMap((a) => (/^[a-z][a-z0-9+.-]*:/i.test(a) ? [a, `${a}/`] : [a])),
         clockTolerance: this.#clockToleranceSeconds(),
         currentDate: new Date(this.#now()),
         requiredClaims: ['exp', 'tid'],
       }));
     } catch (error) {
-      throw classifyVerificationError(error, {
-        audiences,
-        issuers,
-        now: this.#now(),
-        clockToleranceSeconds: this.#clockToleranceSeconds(),
-      });
+      throw classifyVerificationError(
+        error,
+        { tenantId, audiences, issuers, now: this.#now(), clockToleranceSeconds: this.#clockToleranceSeconds() },
+        token,
+      );
     }
     const claims = accessTokenClaims.safeParse(payload);
     if (!claims.success) {
@@ -219,6 +224,9 @@ export class CallerAuthenticator {
     if (clientAppId === undefined) {
       throw invalidToken(
         `not an access token: neither azp (v2.0) nor appid (v1.0)${nonce === undefined ? '' : ', and a nonce: an ID token'}`,
+        undefined,
+        undefined,
+        ID_TOKEN_DETAIL,
       );
     }
     const id = oid ?? sub;

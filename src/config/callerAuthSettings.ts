@@ -9,10 +9,8 @@ import {
   type TokenResource,
 } from '../model.js';
 import { listSetting, type ReadSetting } from './appSettings.js';
+import { readAudiences } from './audiences.js';
 import type { SettingsReport } from './problems.js';
-
-/** Delegated scope values Entra apps commonly expose, beside the ones the resources list. */
-const COMMON_SCOPE_VALUES = ['user_impersonation', 'access_as_user'];
 
 /**
  * Who may call (`AUTH_TENANT_ID`, `AUTH_AUDIENCES`, `AUTH_AUTHORITY_HOST`,
@@ -34,23 +32,7 @@ export function readCallerAuth(
       'must be the tenant GUID (Entra admin center > Overview > Tenant ID), not a domain name',
     );
 
-  const audiences = listSetting(setting('AUTH_AUDIENCES'));
-  if (audiences.length === 0) {
-    report.problem(
-      'AUTH_AUDIENCES',
-      "is required: the API's application (client) ID and/or App ID URI (api://...), comma-separated",
-    );
-  }
-  for (const audience of audiences) {
-    const audienceOfScope = audienceBeforeScope(audience, resources);
-    if (audienceOfScope !== undefined) {
-      // Every caller would get 401: tokens carry the API in `aud`, never a scope.
-      report.problem(
-        'AUTH_AUDIENCES',
-        `"${audience}" is a scope (what a client asks for), not an audience (what the token's aud carries); use "${audienceOfScope}"`,
-      );
-    }
-  }
+  const audiences = readAudiences(listSetting(setting('AUTH_AUDIENCES')), { tenantId, resources }, report);
 
   const defaultCloud = cloudOfResources(resources);
   let authorityHost = CLOUDS[defaultCloud].authorityHost;
@@ -126,17 +108,4 @@ export function readIdentity(setting: ReadSetting, report: SettingsReport): Iden
     );
   }
   return { managedIdentity: setting('IDENTITY_ENDPOINT') !== undefined, clientId };
-}
-
-/**
- * The audience an AUTH_AUDIENCES value names when it is really a scope: `api://x/.default`, or
- * `api://x/Tokens.Request` where `Tokens.Request` is a scope a resource allows (or a common one).
- * App ID URIs may have paths of their own, so only a known scope value is taken for one.
- */
-function audienceBeforeScope(value: string, resources: readonly TokenResource[]): string | undefined {
-  const slash = value.lastIndexOf('/');
-  if (slash <= value.indexOf('://') + 2 || slash === value.length - 1) return undefined;
-  const last = value.slice(slash + 1);
-  const scopes = new Set([...COMMON_SCOPE_VALUES, ...resources.flatMap((r) => r.allowedScopes)]);
-  return last === '.default' || scopes.has(last) ? value.slice(0, slash) : undefined;
 }
