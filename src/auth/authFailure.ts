@@ -152,7 +152,7 @@ interface TokenDescription {
 
 /** A claim as a diagnosis quotes it: a bounded string, whatever the token put there. */
 function quoted(value: unknown): string {
-  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'missing');
+  const text = typeof value === 'string' ? value : value === undefined ? 'missing' : JSON.stringify(value);
   return `"${text.slice(0, 200)}"`;
 }
 

@@ -60,7 +60,7 @@ function refuse(value: string, tenantId: string | undefined, scopes: ReadonlySet
     return `is tenant-qualified, and aud never is: the tenant is checked on its own (AUTH_TENANT_ID); use ${tenantQualified[1]}`;
   }
   if (isGuid(value)) {
-    if (tenantId !== undefined && value.toLowerCase() === tenantId.toLowerCase()) {
+    if (value.toLowerCase() === tenantId?.toLowerCase()) {
       return "is the tenant ID (AUTH_TENANT_ID), not an application: use the API's Application (client) ID, from App registrations > Overview";
     }
     return undefined;

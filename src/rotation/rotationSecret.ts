@@ -126,7 +126,7 @@ export class RotationSecretStore {
       now: 0,
     });
     if (named.code === 'keyvault_role_missing') return SECRET_ROLE_FIX;
-    if (named.code === 'keyvault_forbidden' && !/deny assignment/.test(named.fix ?? '')) return SECRET_ROLE_FIX;
+    if (named.code === 'keyvault_forbidden' && !(named.fix ?? '').includes('deny assignment')) return SECRET_ROLE_FIX;
     if (named.code === 'keyvault_access_policy_missing') {
       return "The vault uses access policies: give the function's identity the secret permissions Get, List and Set in an access policy (or switch the vault to Azure RBAC and grant Key Vault Secrets Officer on the secret).";
     }

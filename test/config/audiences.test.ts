@@ -100,7 +100,7 @@ describe('AUTH_AUDIENCES: forms no token can carry are refused with the form to 
     ['Key Vault', 'https://vault.azure.net', /is the audience of Azure Key Vault/],
     ['Azure AI services', 'https://cognitiveservices.azure.com/.default', /is the audience of Azure AI services/],
   ])('%s: %s', (_, value, expected) => {
-    expect(refusal(`${value}`)).toMatch(expected);
+    expect(refusal(value)).toMatch(expected);
   });
 
   it('lists each refused value with the accepted ones beside it', () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeCognitive, type FakeCognitive } from '../../devstack/fakes/cognitive.js';
+import { startFakeCognitive } from '../../devstack/fakes/cognitive.js';
 import { startFakeEntra, type FakeEntra } from '../../devstack/fakes/entra.js';
 import { getAvatarIceServers, parseVendedToken } from '../../packages/client/src/index.js';
 import type { Dependencies } from '../../src/composition.js';
