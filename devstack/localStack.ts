@@ -215,8 +215,10 @@ export async function startDevFakes(options: DevFakesOptions = {}): Promise<DevF
             {
               name: 'translator',
               kind: 'translator',
+              // Translator takes no token from a resource behind a private endpoint, so the sandbox's
+              // is one open to all networks on its own host: the region is given, as Azure needs.
               endpoint: cognitive.url,
-              privateEndpoint: true,
+              region: 'westeurope',
               secretName: 'translator-key',
               allowedScopes: ['Translator.Use'],
               resourceId: STACK_ACCOUNT_IDS.translator,

@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { createSelfSignedCertificate } from './tls.js';
 import { acceptedConnections, azureHostFetch, closeServer, listenOnLoopback } from './server.js';
 
 export type FakeCloud = 'AzureCloud' | 'AzureChinaCloud' | 'AzureUSGovernment';
@@ -169,6 +171,18 @@ const VOICES = [
   },
 ];
 
+/** The TTS avatar's ICE relay token, under a regional `tts` host (and `/tts` on a private-endpoint subdomain). */
+const AVATAR_RELAY = '/cognitiveservices/avatar/relay/token/v1';
+
+/** What the relay answers: TURN URLs and short-lived credentials (Azure Communication Services' relay). */
+function relayCredentials(): { Urls: string[]; Username: string; Password: string } {
+  return {
+    Urls: ['turn:relay.communication.microsoft.com:3478'],
+    Username: `BQAAA${randomBytes(24).toString('base64')}`,
+    Password: randomBytes(20).toString('base64'),
+  };
+}
+
 const STS_401 =
   '{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}';
 const STS_401_LEGACY =
@@ -185,13 +199,20 @@ interface Grant {
 
 /**
  * Azure AI services as a client sees them: the STS `issueToken` of every region, cloud and custom
- * subdomain, and the Speech voices list, routed by the host the client addressed.
+ * subdomain, the Speech voices list and the TTS avatar's ICE relay token (both taking the vended
+ * token as bearer), routed by the host the client addressed.
  */
 export async function startFakeCognitive(options: {
   keys: readonly FakeKey[];
   now?: () => number;
   /** Delay before every answer, in ms, as a distant service would have. Default 0. */
   latencyMs?: number;
+  /**
+   * Serve https with a self-signed certificate (`tls.ts`) that `fetch` does not trust, on the
+   * fake's URL and for every Azure host it stands in for: a TLS-inspecting proxy as the app sees
+   * it. Default false.
+   */
+  tls?: boolean;
 }): Promise<FakeCognitive> {
   const now = options.now ?? Date.now;
   let keys: readonly FakeKey[] = [...options.keys];
@@ -289,7 +310,7 @@ export async function startFakeCognitive(options: {
     });
   };
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     req.resume();
     const host = (req.headers['x-fake-original-host'] as string | undefined)?.toLowerCase() ?? LOOPBACK_HOST;
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -311,13 +332,19 @@ export async function startFakeCognitive(options: {
       servesSpeech &&
       ((target.kind === 'speech' && path === '/cognitiveservices/voices/list') ||
         (target.kind === 'subdomain' && path === '/tts/cognitiveservices/voices/list'));
-    if (isVoicesList) {
+    const isAvatarRelay =
+      req.method === 'GET' &&
+      servesSpeech &&
+      ((target.kind === 'speech' && path === AVATAR_RELAY) ||
+        (target.kind === 'subdomain' && path === `/tts${AVATAR_RELAY}`));
+    if (isVoicesList || isAvatarRelay) {
       const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
       const grant = token === undefined ? undefined : issued.get(token);
       const ok = !fake.rejectTokens && grant !== undefined && grant.exp > now() && grantIsValidAt(grant, target);
       record(ok ? 200 : 401);
-      if (ok) send(res, 200, JSON.stringify(VOICES));
-      else send(res, 401, '');
+      if (!ok) send(res, 401, '');
+      else if (isVoicesList) send(res, 200, JSON.stringify(VOICES));
+      else send(res, 200, JSON.stringify(relayCredentials()));
       return;
     }
 
@@ -396,9 +423,11 @@ export async function startFakeCognitive(options: {
     record(200);
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=us-ascii', 'apim-request-id': randomUUID() });
     res.end(token);
-  });
+  };
+  // With `tls`, a certificate no client trusts unless given it: a TLS-inspecting proxy's, as the app sees it.
+  const server = options.tls === true ? createTlsServer(createSelfSignedCertificate(), handle) : createServer(handle);
   const port = await listenOnLoopback(server, options.latencyMs);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls === true ? 'https' : 'http'}://127.0.0.1:${port}`;
   const calls: FakeCall[] = [];
 
   const fakeFetch = azureHostFetch({

@@ -1,5 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type ServerResponse } from 'node:http';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { createSelfSignedCertificate } from './tls.js';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { closeServer, listenOnLoopback } from './server.js';
 
@@ -9,6 +11,11 @@ export interface FakeEntraOptions {
   readonly now?: () => number;
   /** Delay before every answer, in ms, as a distant service would have. Default 0. */
   readonly latencyMs?: number;
+  /**
+   * Serve https with a self-signed certificate (`tls.ts`) instead of http: a client that is not
+   * given it refuses the connection, as behind a TLS-inspecting proxy. Default false.
+   */
+  readonly tls?: boolean;
 }
 
 export interface MintOptions {
@@ -44,6 +51,13 @@ export interface FakeEntra {
   mintHs256WithPublicKey(claims?: Record<string, unknown>): Promise<string>;
   /** A valid RS256 signature from a key the tenant never published, under an unpublished kid. */
   mintWithUnpublishedKey(claims?: Record<string, unknown>): Promise<string>;
+  /**
+   * A Microsoft Graph access token as Entra issues one to an app that asked for Graph's scopes
+   * (what an MSAL single-page app sends most often by mistake): v1.0, `aud` Graph, Graph's scopes,
+   * and a header `nonce` whose SHA-256 is what was signed, so its signature verifies for Graph
+   * alone, never with the published key as it stands. `claims` override.
+   */
+  mintGraphToken(claims?: Record<string, unknown>): Promise<string>;
   /** The same header and signature over a changed payload. */
   tamper(token: string, claims: Record<string, unknown>): string;
   /** Publishes a new key that `mint` uses from then on; the old one stays published unless `keepOld: false`. */
@@ -175,7 +189,7 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
     };
   };
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     req.resume();
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const [, tenant = '', ...rest] = path.split('/');
@@ -243,9 +257,11 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
       return;
     }
     json(res, 200, discoveryDocument(tenant, isV2Discovery), { 'Cache-Control': 'max-age=86400, private' });
-  });
+  };
+  // With `tls`, a certificate no client trusts unless given it: a TLS-inspecting proxy's, as the app sees it.
+  const server = options.tls === true ? createTlsServer(createSelfSignedCertificate(), handle) : createServer(handle);
   const port = await listenOnLoopback(server, options.latencyMs);
-  const authorityHost = `http://127.0.0.1:${port}`;
+  const authorityHost = `${options.tls === true ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const claimsFor = (claims: Record<string, unknown>): Record<string, unknown> => {
     const seconds = Math.floor(now() / 1000);
@@ -286,6 +302,29 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
       return new SignJWT(claimsFor(claims))
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: current.kid })
         .sign(new TextEncoder().encode(current.publicPem));
+    },
+    async mintGraphToken(claims = {}) {
+      const nonce = randomBytes(32).toString('base64url');
+      const graphClaims = {
+        aud: 'https://graph.microsoft.com',
+        iss: `https://sts.windows.net/${tenantId}/`,
+        ver: '1.0',
+        scp: 'openid profile User.Read email',
+        appid: FAKE_CLIENT_APP_ID,
+        azp: undefined,
+        ...claims,
+      };
+      const signed = await new SignJWT(claimsFor(graphClaims))
+        .setProtectedHeader({
+          alg: 'RS256',
+          typ: 'JWT',
+          kid: current.kid,
+          nonce: createHash('sha256').update(nonce).digest('base64url'),
+        })
+        .sign(current.privateKey);
+      const [header, payload, signature] = signed.split('.');
+      const original = JSON.parse(Buffer.from(header ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+      return `${encode({ ...original, nonce })}.${payload ?? ''}.${signature ?? ''}`;
     },
     tamper(token, claims) {
       const [header, payload, signature, ...extra] = token.split('.');

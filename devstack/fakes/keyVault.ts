@@ -83,7 +83,7 @@ export interface FakeKeyVault {
    */
   answerSecret(name: string, answer: ScriptedVaultAnswer | 'clear'): void;
   /** The next `count` authenticated writes answer `status`, and change nothing. */
-  failNextWrites(count: number, status: number): void;
+  failNextWrites(count: number, status: number, answer?: Omit<ScriptedVaultAnswer, 'status'>): void;
   /** Parks the next write until `release()`: two writers can then be interleaved on purpose. */
   holdNextWrite(): HeldRequest;
   resetCounters(): void;
@@ -167,7 +167,10 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
   const writes = { put: 0, patch: 0 };
   let failures = { count: 0, status: 500, retryAfterSeconds: undefined as number | undefined };
   const answers = new Map<string, ScriptedVaultAnswer>();
-  let writeFailures = { count: 0, status: 500 };
+  let writeFailures: { count: number; status: number; answer?: Omit<ScriptedVaultAnswer, 'status'> | undefined } = {
+    count: 0,
+    status: 500,
+  };
   const heldWrites: Gate[] = [];
   const { cert, key } = createSelfSignedCertificate();
 
@@ -320,8 +323,15 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     }
     if (writeFailures.count > 0) {
       writeFailures.count--;
-      const failure = failureBody(writeFailures.status);
-      error(res, writeFailures.status, failure.code, failure.message);
+      const failure = writeFailures.answer ?? failureBody(writeFailures.status);
+      const inner = writeFailures.answer?.innerCode;
+      error(
+        res,
+        writeFailures.status,
+        failure.code,
+        failure.message,
+        inner === undefined ? {} : { innererror: { code: inner } },
+      );
       return;
     }
     if (fake.accessMode === 'forbidden' || fake.writeAccess === 'forbidden') {
@@ -450,8 +460,8 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     failNext(count, status, failOptions = {}) {
       failures = { count, status, retryAfterSeconds: failOptions.retryAfterSeconds };
     },
-    failNextWrites(count, status) {
-      writeFailures = { count, status };
+    failNextWrites(count, status, answer) {
+      writeFailures = { count, status, answer };
     },
     holdNextWrite() {
       const gate = createGate();

@@ -141,7 +141,9 @@ func checkedAiResource(item aiResource) aiResource =>
             ? fail('aiResources "${item.name}": existingResourceId must be an account ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>.')
             : (item.?privateEndpoint ?? false) && !(item.?customSubdomain ?? false)
                 ? fail('aiResources "${item.name}": privateEndpoint needs customSubdomain (a private endpoint serves the account\'s custom subdomain).')
-                : checkedPair(item)
+                : (item.?privateEndpoint ?? false) && item.kind == 'translator'
+                    ? fail('aiResources "${item.name}": Translator takes no access tokens from a resource behind a private endpoint or with selected networks (Translator v3 reference, "Virtual Network support"); leave privateEndpoint out if the account allows all networks, or do not vend for it.')
+                    : checkedPair(item)
 
 // The paired account (failover) of an item, checked like the item: another region, an account ID, a
 // private endpoint only with the custom subdomain.
@@ -154,7 +156,9 @@ func checkedPair(item aiResource) aiResource =>
             ? fail('aiResources "${item.name}": failover.existingResourceId must be an account ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>.')
             : (item.failover!.?privateEndpoint ?? false) && !(item.failover!.?customSubdomain ?? false)
                 ? fail('aiResources "${item.name}": failover.privateEndpoint needs failover.customSubdomain.')
-                : item
+                : (item.failover!.?privateEndpoint ?? false) && item.kind == 'translator'
+                    ? fail('aiResources "${item.name}": failover.privateEndpoint is refused for Translator, which takes no access tokens behind a private endpoint.')
+                    : item
 
 func isAccountId(id string) bool =>
   length(split(id, '/')) == 9 && toLower(join(take(skip(split(id, '/'), 5), 3), '/')) == 'providers/microsoft.cognitiveservices/accounts'

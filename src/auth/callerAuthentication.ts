@@ -4,11 +4,17 @@ import { CLOUDS } from '../clouds/clouds.js';
 import { isLoopbackHost } from '../http/urls.js';
 import { describeError, type VendingError } from '../errors/serviceError.js';
 import { retryAfterOf, retryAfterSeconds } from '../http/retryAfter.js';
+import { tlsFailureCode, tlsUntrusted } from '../http/tlsTrust.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
-import { classifyVerificationError, identityProviderUnavailable, invalidToken } from './authFailure.js';
+import {
+  classifyVerificationError,
+  ID_TOKEN_DETAIL,
+  identityProviderUnavailable,
+  invalidToken,
+} from './authFailure.js';
 import { bearerToken } from './bearerToken.js';
 import { SigningKeySet } from './signingKeys.js';
 
@@ -113,6 +119,8 @@ export class CallerAuthenticator {
   #discoveryHeldUntil = -Infinity;
   /** What the last failed discovery's answer asked to wait (`Retry-After`, capped), in ms. */
   #discoveryAskedMs = 0;
+  /** The last failed discovery's error when it is one to repeat while held (`tls_untrusted`). */
+  #discoveryFailure: VendingError | undefined;
   readonly #verified = new Map<string, VerifiedToken>();
 
   constructor(options: CallerAuthenticatorOptions) {
@@ -178,18 +186,18 @@ export class CallerAuthenticator {
       } = await jwtVerify(token, (header, input) => keys.getKey(header, input, correlation), {
         algorithms: ['RS256'],
         issuer: [...issuers],
-        audience: [...audiences],
+        // A v1.0 token carries the App ID URI as the client spelled it: with or without a slash.
+        audience: audiences.flatMap((a) => (/^[a-z][a-z0-9+.-]*:/i.test(a) ? [a, `${a}/`] : [a])),
         clockTolerance: this.#clockToleranceSeconds(),
         currentDate: new Date(this.#now()),
         requiredClaims: ['exp', 'tid'],
       }));
     } catch (error) {
-      throw classifyVerificationError(error, {
-        audiences,
-        issuers,
-        now: this.#now(),
-        clockToleranceSeconds: this.#clockToleranceSeconds(),
-      });
+      throw classifyVerificationError(
+        error,
+        { tenantId, audiences, issuers, now: this.#now(), clockToleranceSeconds: this.#clockToleranceSeconds() },
+        token,
+      );
     }
     const claims = accessTokenClaims.safeParse(payload);
     if (!claims.success) {
@@ -216,6 +224,9 @@ export class CallerAuthenticator {
     if (clientAppId === undefined) {
       throw invalidToken(
         `not an access token: neither azp (v2.0) nor appid (v1.0)${nonce === undefined ? '' : ', and a nonce: an ID token'}`,
+        undefined,
+        undefined,
+        ID_TOKEN_DETAIL,
       );
     }
     const id = oid ?? sub;
@@ -243,6 +254,8 @@ export class CallerAuthenticator {
   #discover(correlation?: RequestCorrelation): Promise<Discovered> {
     if (this.#discovered === undefined) {
       const heldMs = this.#discoveryHeldUntil - this.#now();
+      // A refused certificate is said again as it was: "failed moments ago" would hide the cause.
+      if (heldMs > 0 && this.#discoveryFailure !== undefined) return Promise.reject(this.#discoveryFailure);
       if (heldMs > 0) {
         return Promise.reject(
           identityProviderUnavailable(
@@ -274,6 +287,7 @@ export class CallerAuthenticator {
     let status: number | undefined;
     let askedMs: number | undefined;
     this.#discoveryAskedMs = 0;
+    this.#discoveryFailure = undefined;
     try {
       document = await withTimeout(this.#options.discoveryTimeoutMs ?? 5000, async (signal) => {
         const response = await this.#fetch(url, { signal, headers: { accept: 'application/json' } });
@@ -294,11 +308,16 @@ export class CallerAuthenticator {
       });
       call?.end({ status });
     } catch (error) {
-      const failure = identityProviderUnavailable(
-        `OIDC discovery at ${url} failed: ${describeError(error)}${askedMs === undefined ? '' : ` (Retry-After: ${retryAfterSeconds(askedMs)} s, at most a minute is honoured)`}`,
-        error,
-        askedMs === undefined ? undefined : retryAfterSeconds(askedMs),
-      );
+      const tls = tlsFailureCode(error);
+      const failure =
+        tls !== undefined
+          ? tlsUntrusted('Entra ID', new URL(url).host, tls, error)
+          : identityProviderUnavailable(
+              `OIDC discovery at ${url} failed: ${describeError(error)}${askedMs === undefined ? '' : ` (Retry-After: ${retryAfterSeconds(askedMs)} s, at most a minute is honoured)`}`,
+              error,
+              askedMs === undefined ? undefined : retryAfterSeconds(askedMs),
+            );
+      if (tls !== undefined) this.#discoveryFailure = failure;
       call?.end({ status, failure: status === undefined ? noAnswer(error) : undefined, code: failure.code });
       throw failure;
     }

@@ -60,10 +60,24 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
   },
 };
 
-/** The cloud whose well-known authority host this is, if any. */
+/**
+ * Every Entra authority host of each cloud: its default (`authorityHost` above), then the aliases
+ * Microsoft's libraries and docs use for the same authority (MSAL's instance metadata; the Azure
+ * China MSAL docs use `login.partner.microsoftonline.cn`). A host names its cloud, and so the v1.0
+ * issuers accepted.
+ */
+export const AUTHORITY_HOST_ALIASES: Readonly<Record<CloudName, readonly string[]>> = {
+  AzureCloud: ['https://login.microsoft.com', 'https://login.windows.net', 'https://sts.windows.net'],
+  AzureChinaCloud: ['https://login.partner.microsoftonline.cn'],
+  AzureUSGovernment: ['https://login.usgovcloudapi.net'],
+};
+
+/** The cloud whose well-known authority host (or one of its aliases) this is, if any. */
 export function cloudOfAuthorityHost(authorityHost: string): CloudName | undefined {
   const origin = new URL(authorityHost).origin;
-  return CLOUD_NAMES.find((name) => CLOUDS[name].authorityHost === origin);
+  return CLOUD_NAMES.find(
+    (name) => CLOUDS[name].authorityHost === origin || AUTHORITY_HOST_ALIASES[name].includes(origin),
+  );
 }
 
 /**

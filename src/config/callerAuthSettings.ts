@@ -1,11 +1,16 @@
-import { CLOUDS, cloudOfAuthorityHost } from '../clouds/clouds.js';
-import { parseOrigin } from '../http/urls.js';
-import { isGuid, type AuthConfig, type CloudName, type IdentityConfig, type TokenResource } from '../model.js';
+import { AUTHORITY_HOST_ALIASES, CLOUDS, cloudOfAuthorityHost } from '../clouds/clouds.js';
+import { isLoopbackHost, parseOrigin } from '../http/urls.js';
+import {
+  CLOUD_NAMES,
+  isGuid,
+  type AuthConfig,
+  type CloudName,
+  type IdentityConfig,
+  type TokenResource,
+} from '../model.js';
 import { listSetting, type ReadSetting } from './appSettings.js';
+import { readAudiences } from './audiences.js';
 import type { SettingsReport } from './problems.js';
-
-/** Delegated scope values Entra apps commonly expose, beside the ones the resources list. */
-const COMMON_SCOPE_VALUES = ['user_impersonation', 'access_as_user'];
 
 /**
  * Who may call (`AUTH_TENANT_ID`, `AUTH_AUDIENCES`, `AUTH_AUTHORITY_HOST`,
@@ -27,23 +32,7 @@ export function readCallerAuth(
       'must be the tenant GUID (Entra admin center > Overview > Tenant ID), not a domain name',
     );
 
-  const audiences = listSetting(setting('AUTH_AUDIENCES'));
-  if (audiences.length === 0) {
-    report.problem(
-      'AUTH_AUDIENCES',
-      "is required: the API's application (client) ID and/or App ID URI (api://...), comma-separated",
-    );
-  }
-  for (const audience of audiences) {
-    const audienceOfScope = audienceBeforeScope(audience, resources);
-    if (audienceOfScope !== undefined) {
-      // Every caller would get 401: tokens carry the API in `aud`, never a scope.
-      report.problem(
-        'AUTH_AUDIENCES',
-        `"${audience}" is a scope (what a client asks for), not an audience (what the token's aud carries); use "${audienceOfScope}"`,
-      );
-    }
-  }
+  const audiences = readAudiences(listSetting(setting('AUTH_AUDIENCES')), { tenantId, resources }, report);
 
   const defaultCloud = cloudOfResources(resources);
   let authorityHost = CLOUDS[defaultCloud].authorityHost;
@@ -54,7 +43,14 @@ export function readCallerAuth(
     if (!checked.ok) report.problem('AUTH_AUTHORITY_HOST', checked.problem);
     else {
       authorityHost = checked.origin;
-      cloud = cloudOfAuthorityHost(authorityHost) ?? defaultCloud;
+      const known = cloudOfAuthorityHost(authorityHost);
+      cloud = known ?? defaultCloud;
+      if (known === undefined && !isLoopbackHost(new URL(authorityHost).hostname)) {
+        report.warning(
+          'AUTH_AUTHORITY_HOST',
+          `${authorityHost} is not a known Entra authority host (${knownAuthorityHosts()}); discovery runs there, and v1.0 tokens are accepted with the issuer of ${cloud}${new Set(resources.map((r) => r.cloud)).size > 1 ? ' (the default for resources in more than one cloud)' : ''}`,
+        );
+      }
     }
   }
   const allowedClientApps = readAllowedClientApps(setting, report);
@@ -75,6 +71,12 @@ function readAllowedClientApps(setting: ReadSetting, report: SettingsReport): st
     );
   }
   return apps.map((app) => app.toLowerCase());
+}
+
+function knownAuthorityHosts(): string {
+  return CLOUD_NAMES.flatMap((cloud) => [CLOUDS[cloud].authorityHost, ...AUTHORITY_HOST_ALIASES[cloud]])
+    .map((host) => new URL(host).host)
+    .join(', ');
 }
 
 /**
@@ -106,17 +108,4 @@ export function readIdentity(setting: ReadSetting, report: SettingsReport): Iden
     );
   }
   return { managedIdentity: setting('IDENTITY_ENDPOINT') !== undefined, clientId };
-}
-
-/**
- * The audience an AUTH_AUDIENCES value names when it is really a scope: `api://x/.default`, or
- * `api://x/Tokens.Request` where `Tokens.Request` is a scope a resource allows (or a common one).
- * App ID URIs may have paths of their own, so only a known scope value is taken for one.
- */
-function audienceBeforeScope(value: string, resources: readonly TokenResource[]): string | undefined {
-  const slash = value.lastIndexOf('/');
-  if (slash <= value.indexOf('://') + 2 || slash === value.length - 1) return undefined;
-  const last = value.slice(slash + 1);
-  const scopes = new Set([...COMMON_SCOPE_VALUES, ...resources.flatMap((r) => r.allowedScopes)]);
-  return last === '.default' || scopes.has(last) ? value.slice(0, slash) : undefined;
 }

@@ -136,10 +136,11 @@ function readResource(
     fail('"name" may hold letters, digits, "-" and "_" only (at most 63 characters), as it is used in the URL');
 
   if (!kindInput) fail(`"kind" is required: one of ${kinds.names.join(', ')}`);
-  else if (found === undefined) {
-    const hint = kinds.hint(kindInput);
-    fail(`unknown kind "${common.kind}"; ${hint ?? `use one of ${kinds.names.join(', ')}`}`);
-  }
+  else if (found === undefined)
+    fail(
+      kinds.refusal(kindInput) ??
+        `unknown kind "${common.kind}"; use one of ${kinds.names.join(', ')} (or Azure's names for them: ${Object.keys(kinds.aliases).join(', ')})`,
+    );
 
   const cloud = checkCloud(common.cloud?.trim() || 'AzureCloud', fail);
 

@@ -32,7 +32,7 @@ const regionSchema = z.string().min(1).nullable().meta({
 /** Service URLs a token is used with, by service (`stt`, `tts`, `text`, `base`, …). */
 export const clientEndpointsSchema = z.record(z.string().min(1), z.url()).meta({
   description:
-    'The service URLs to use the token with, by name. Speech: `stt` and `tts` (the WebSocket hosts or paths the Speech SDK connects to), `sttRest`, `ttsRest`, `voicesList`, and `base` for a custom subdomain. Translator: `text`. Multi-service: `base`, every Speech name and `text`. GPT Realtime: `webrtc` (`{endpoint}/openai/v1/realtime/calls?webrtcfilter=on`, where the SDP offer goes). Clients should keep names they do not know.',
+    'The service URLs to use the token with, by name. Speech: `stt` and `tts` (the WebSocket hosts or paths the Speech SDK connects to), `sttRest`, `ttsRest`, `voicesList`, `avatarRelay` (the ICE relay of the TTS avatar token: `GET` with the token as bearer answers `{ Urls, Username, Password }`), and `base` for a custom subdomain. Translator: `text`. Multi-service: `base`, every Speech name and `text` (not behind a private endpoint: Translator takes no token there). GPT Realtime: `webrtc` (`{endpoint}/openai/v1/realtime/calls?webrtcfilter=on`, where the SDP offer goes). Clients should keep names they do not know.',
 });
 
 /** Headers a service needs beside the token, by the name of the endpoint in `ClientEndpoints`. */

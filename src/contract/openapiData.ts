@@ -80,6 +80,7 @@ export const EXAMPLE_TOKEN: VendedToken = {
     sttRest: 'https://westeurope.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1',
     ttsRest: 'https://westeurope.tts.speech.microsoft.com/cognitiveservices/v1',
     voicesList: 'https://westeurope.tts.speech.microsoft.com/cognitiveservices/voices/list',
+    avatarRelay: 'https://westeurope.tts.speech.microsoft.com/cognitiveservices/avatar/relay/token/v1',
   },
   headers: {},
 };
@@ -96,6 +97,7 @@ export const EXAMPLE_MULTI_SERVICE_TOKEN: VendedToken = {
     sttRest: 'https://eastus.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1',
     ttsRest: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/v1',
     voicesList: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/voices/list',
+    avatarRelay: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/avatar/relay/token/v1',
     text: 'https://api.cognitive.microsofttranslator.com',
   },
   headers: { text: { 'Ocp-Apim-Subscription-Region': 'eastus' } },
@@ -113,6 +115,7 @@ export const EXAMPLE_CUSTOM_SUBDOMAIN_TOKEN: VendedToken = {
       'https://my-speech-private.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1',
     ttsRest: 'https://my-speech-private.cognitiveservices.azure.com/tts/cognitiveservices/v1',
     voicesList: 'https://my-speech-private.cognitiveservices.azure.com/tts/cognitiveservices/voices/list',
+    avatarRelay: 'https://my-speech-private.cognitiveservices.azure.com/tts/cognitiveservices/avatar/relay/token/v1',
   },
 };
 

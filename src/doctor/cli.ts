@@ -1,4 +1,5 @@
 import { describeError } from '../errors/serviceError.js';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readLocalSettings } from '../config/localSettings.js';
 import { logValue } from '../log/logValue.js';
@@ -7,7 +8,7 @@ import { diagnose, type Finding } from './diagnose.js';
 // `npm run doctor -- [--json] [--locate [--all-clouds]] [--settings FILE]`: name the cause of a
 // failing exchange before a user sees it. Exit 0 when every check passes, 1 when one fails, 2 when
 // it could not run (arguments, settings file).
-const USAGE = `Usage: npm run doctor -- [--json] [--locate [--all-clouds]] [--settings FILE]
+const USAGE = `Usage: npm run doctor -- [--json] [--locate [--all-clouds]] [--token TOKEN|-] [--settings FILE]
 
 Checks that callers can sign in, then each resource in TOKEN_RESOURCES end to end: Key Vault, the
 key's shape, the exchange at its token service, the service the token opens, and key rotation.
@@ -15,6 +16,7 @@ key's shape, the exchange at its token service, the service the token opens, and
   --json            the findings as a JSON array on stdout (npm run --silent doctor -- --json)
   --locate          for a rejected key, find which region of its cloud accepts it (the key is sent to them)
   --all-clouds      with --locate, the other clouds' regions too (Azure China is another operator)
+  --token TOKEN     also judge a caller's access token as the service would ("-": read it from stdin)
   --settings FILE   the settings file to read beside the environment (default local.settings.json)
   --help            this text
 
@@ -27,6 +29,7 @@ try {
       json: { type: 'boolean', default: false },
       locate: { type: 'boolean', default: false },
       'all-clouds': { type: 'boolean', default: false },
+      token: { type: 'string' },
       settings: { type: 'string', default: 'local.settings.json' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -51,10 +54,15 @@ try {
   console.error(`Cannot read settings: ${describeError(error)}`);
   process.exit(2);
 }
+const callerToken = args.token === '-' ? readFileSync(0, 'utf8') : args.token;
 const findings = await diagnose(
   { ...values, ...process.env },
   {},
-  { locate: args.locate, locateAllClouds: args['all-clouds'] },
+  {
+    locate: args.locate,
+    locateAllClouds: args['all-clouds'],
+    ...(callerToken === undefined ? {} : { callerToken }),
+  },
 );
 
 if (args.json) {

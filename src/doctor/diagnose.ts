@@ -7,8 +7,14 @@ import { allMembers } from '../model.js';
 
 export type { Finding } from '../kinds/finding.js';
 
-/** How the doctor runs: its kinds' probe options. */
-export type DiagnoseOptions = ProbeOptions;
+/** How the doctor runs: its kinds' probe options, and a caller's token to judge as the service would. */
+export interface DiagnoseOptions extends ProbeOptions {
+  /**
+   * An access token a client sent (or would send): the `(callers)` finding says whether the
+   * service accepts it and, if not, the same code and diagnosis the service logs (`--token`).
+   */
+  readonly callerToken?: string;
+}
 
 /**
  * Checks the settings, then whether callers can get through (`(callers)`), then each configured
@@ -36,9 +42,10 @@ export async function diagnose(
     }));
   }
   const parts = composeParts(config, dependencies);
-  const findings: Finding[] = [await diagnoseCallers(parts)];
+  const { callerToken, ...probeOptions } = options;
+  const findings: Finding[] = [await diagnoseCallers(parts, callerToken)];
   for (const resource of allMembers(config.resources)) {
-    findings.push(await parts.bound(resource).probe(resource, { checkRotationPermissions: true, ...options }));
+    findings.push(await parts.bound(resource).probe(resource, { checkRotationPermissions: true, ...probeOptions }));
   }
   return findings;
 }
@@ -48,27 +55,41 @@ export const CALLERS = '(callers)';
 
 /**
  * Whether any caller can get through: OIDC discovery for the tenant at the authority host, then its
- * signing keys, exactly as the service fetches them. Without them every caller gets 503.
+ * signing keys, exactly as the service fetches them. Without them every caller gets 503. With a
+ * caller's token, whether the service accepts it, judged by the same code as a request.
  */
-async function diagnoseCallers(parts: Parts): Promise<Finding> {
+async function diagnoseCallers(parts: Parts, callerToken: string | undefined): Promise<Finding> {
   const { tenantId, authorityHost, audiences } = parts.config.auth;
-  try {
-    await parts.authenticator.warmUp();
-  } catch (error) {
+  const failedWith = (error: unknown): Finding => {
     const failure = ensureVendingError(error);
     return {
       resource: CALLERS,
       ok: false,
       cause: failure.code,
       detail: failure.diagnosis ?? failure.message,
-      fix: failure.fix ?? null,
+      // A refused token has no operator fix; what its sender must do is the caller's detail.
+      fix: failure.fix ?? failure.detail,
     };
+  };
+  try {
+    await parts.authenticator.warmUp();
+  } catch (error) {
+    return failedWith(error);
+  }
+  let accepted = '';
+  if (callerToken !== undefined) {
+    try {
+      const caller = await parts.authenticator.authenticate(`Bearer ${callerToken.trim()}`);
+      accepted = `; the given token is accepted (client app ${caller.clientAppId}, roles ${caller.roles.join(' ') || 'none'}, scopes ${caller.scopes.join(' ') || 'none'})`;
+    } catch (error) {
+      return failedWith(error);
+    }
   }
   return {
     resource: CALLERS,
     ok: true,
     cause: null,
-    detail: `tenant ${tenantId} publishes its signing keys at ${authorityHost}; tokens for ${audiences.join(' or ')} are accepted`,
+    detail: `tenant ${tenantId} publishes its signing keys at ${authorityHost}; tokens for ${audiences.join(' or ')} are accepted${accepted}`,
     fix: null,
   };
 }

@@ -83,8 +83,9 @@ export const ERROR_CATALOG = {
   keyvault_forbidden: {
     status: 502,
     title: 'Key Vault refused access',
-    meaning: "Any other 401/403 from the vault; the log line carries the vault's own codes.",
-    action: `${GRANT_SECRETS_USER} Check the vault's firewall.`,
+    meaning:
+      "A 403 from the vault that no other Key Vault code names (e.g. a deny assignment); the log line carries the vault's own codes and message.",
+    action: `See the diagnosis; for a missing role: ${GRANT_SECRETS_USER}`,
     retryable: false,
   },
   keyvault_role_missing: {
@@ -97,7 +98,7 @@ export const ERROR_CATALOG = {
   keyvault_access_policy_missing: {
     status: 502,
     title: 'Key Vault refused access',
-    meaning: 'Access-policy vault: no policy gives the identity secret Get (`ForbiddenByPolicy`).',
+    meaning: 'Access-policy vault: no policy gives the identity secret Get (`ForbiddenByPolicy`, `AccessDenied`).',
     action: 'Add a Get secret access policy for the identity, or switch the vault to RBAC.',
     retryable: false,
   },
@@ -116,6 +117,23 @@ export const ERROR_CATALOG = {
     action: "Use a vault in the identity's tenant (locally `az login --tenant`).",
     retryable: false,
   },
+  keyvault_token_rejected: {
+    status: 502,
+    title: "Key Vault refused the identity's token",
+    meaning:
+      "Key Vault answered 401 to the identity's token for another reason than its tenant: issued for another audience (`AKV10022`), expired or not yet valid (a clock), or missing on arrival (`AKV10000`: a proxy removed it). The log line has the vault's message.",
+    action:
+      'As the diagnosis says: the vault audience of its cloud, the clock, or the proxy in between; a role will not help.',
+    retryable: false,
+  },
+  keyvault_bad_request: {
+    status: 502,
+    title: 'Key Vault refused the request',
+    meaning:
+      "Key Vault answered another 4xx (`BadParameter`: e.g. an API version the vault's cloud does not serve yet); the log line carries its code (`upstreamCode`) and message.",
+    action: "See the log line's diagnosis.",
+    retryable: false,
+  },
   keyvault_credential_unavailable: {
     status: 502,
     title: 'No credential for Key Vault',
@@ -129,6 +147,15 @@ export const ERROR_CATALOG = {
     meaning: 'A network failure on the way to Key Vault.',
     action: 'Transient. If it persists, check `KEY_VAULT_URI`, DNS and the network path to the vault.',
     retryable: true,
+  },
+  tls_untrusted: {
+    status: 502,
+    title: 'Upstream certificate not trusted',
+    meaning:
+      'The TLS certificate presented for Key Vault, the token service, the Speech service or Entra ID was refused (`SELF_SIGNED_CERT_IN_CHAIN`, `UNABLE_TO_GET_ISSUER_CERT_LOCALLY`, `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`, …): usually a TLS-inspecting proxy whose CA Node does not trust.',
+    action:
+      "Add the proxy's CA certificate to `NODE_EXTRA_CA_CERTS`, or exempt the host from inspection; never turn certificate checks off.",
+    retryable: false,
   },
   keyvault_unavailable: {
     status: 503,
@@ -148,8 +175,10 @@ export const ERROR_CATALOG = {
   secret_not_found: {
     status: 502,
     title: 'Resource key not configured',
-    meaning: 'The secret named by `secretName` does not exist.',
-    action: 'Create the secret, or fix `secretName`.',
+    meaning:
+      "The secret named by `secretName` does not exist, or was deleted and is retained by soft delete (Key Vault's own hint is kept in the log).",
+    action:
+      'Fix `secretName`; recover a recently deleted secret (`az keyvault secret recover`), or purge it before creating it again: creating it meanwhile fails with 409 Conflict.',
     retryable: false,
   },
   secret_disabled: {

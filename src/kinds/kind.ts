@@ -71,11 +71,12 @@ export interface ResourceChecks {
 export interface CredentialKind<R extends TokenResource = TokenResource> {
   /** The `kind` values this module serves, canonical lower-case names. */
   readonly names: readonly string[];
-  /** Other spellings accepted for `kind` (lower case), each to its canonical name. */
+  /** Other spellings accepted for `kind` (matched case-insensitively, e.g. Azure's account kinds), each to its canonical name. */
   readonly aliases: Readonly<Record<string, string>>;
   /**
-   * `kind` values this module does not serve but that operators try for it (lower case), each with
-   * what to write instead; refused at start-up with that hint.
+   * `kind` values (lower case) that name a resource this module cannot serve although it looks
+   * close, each with the message that says why and what to use instead (Azure's `OpenAI` for the
+   * STS kinds). Optional.
    */
   readonly refusedNames?: Readonly<Record<string, string>>;
   /** `TOKEN_RESOURCES` fields this kind reads beyond `CommonResourceFields`. */

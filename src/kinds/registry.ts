@@ -20,13 +20,18 @@ export class KindRegistry {
     this.kinds = kinds;
     for (const kind of kinds) {
       for (const name of kind.names) this.#byName.set(name, { kind, name });
-      for (const [alias, name] of Object.entries(kind.aliases)) this.#byName.set(alias, { kind, name });
+      for (const [alias, name] of Object.entries(kind.aliases)) this.#byName.set(alias.toLowerCase(), { kind, name });
     }
   }
 
   /** Canonical names, in registration order. */
   get names(): string[] {
     return this.kinds.flatMap((kind) => [...kind.names]);
+  }
+
+  /** Other spellings of the kinds (Azure's account kinds), as the modules spell them. */
+  get aliases(): Readonly<Record<string, string>> {
+    return Object.assign({}, ...this.kinds.map((kind) => kind.aliases)) as Record<string, string>;
   }
 
   /** Every field a resource of some kind may have, beyond the common ones. */
@@ -39,14 +44,13 @@ export class KindRegistry {
     return this.#byName.get(kind.trim().toLowerCase());
   }
 
-  /** What to write instead of a `kind` no module serves but one names as a likely mistake. */
-  hint(kind: string): string | undefined {
-    const spelled = kind.trim().toLowerCase();
-    for (const known of this.kinds) {
-      const hint = known.refusedNames?.[spelled];
-      if (hint !== undefined) return hint;
-    }
-    return undefined;
+  /**
+   * Why an unknown `kind` cannot be served, when a module says (`refusedNames`): a message naming
+   * what to use instead, or `undefined`.
+   */
+  refusal(kind: string): string | undefined {
+    const name = kind.trim().toLowerCase();
+    return this.kinds.map((module) => module.refusedNames?.[name]).find((message) => message !== undefined);
   }
 
   /** The module of a configured resource; its kind was resolved by `find` when the settings were read. */

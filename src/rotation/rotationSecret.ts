@@ -13,8 +13,9 @@ import {
   SECRET_ROLE_FIX,
   secretNotFound,
   secretWriteFailed,
-  type RotationError,
+  RotationError,
 } from './rotationError.js';
+import { classifyKeyVaultFailure } from '../secrets/keyVaultFailure.js';
 
 /** The latest version of a secret, read past every cache. Never log `value`. */
 export interface StoredKey {
@@ -112,6 +113,26 @@ export class RotationSecretStore {
     }
   }
 
+  /**
+   * What to do about a 401/403 on the secret: a missing role (or access policy) is the rotation's
+   * own fix; any other refusal Key Vault names (its firewall, another tenant or audience, a deny
+   * assignment) gets that refusal's fix, as the service's reads do (`classifyKeyVaultFailure`).
+   */
+  #refusalFix(where: string, error: unknown): string {
+    const named = classifyKeyVaultFailure(error, {
+      vaultUrl: this.#vaultUrl,
+      secretName: where,
+      timeoutMs: this.#timeoutMs,
+      now: 0,
+    });
+    if (named.code === 'keyvault_role_missing') return SECRET_ROLE_FIX;
+    if (named.code === 'keyvault_forbidden' && !(named.fix ?? '').includes('deny assignment')) return SECRET_ROLE_FIX;
+    if (named.code === 'keyvault_access_policy_missing') {
+      return "The vault uses access policies: give the function's identity the secret permissions Get, List and Set in an access policy (or switch the vault to Azure RBAC and grant Key Vault Secrets Officer on the secret).";
+    }
+    return named.fix ?? SECRET_ROLE_FIX;
+  }
+
   #where(name: string): string {
     return `secret "${name}" in ${this.#vaultUrl}`;
   }
@@ -127,7 +148,7 @@ export class RotationSecretStore {
       return permissionMissing(
         'read the secret',
         `Key Vault answered ${statusCode} (${code ?? 'Forbidden'}) reading ${where}`,
-        SECRET_ROLE_FIX,
+        this.#refusalFix(where, error),
         error,
       );
     }
@@ -144,8 +165,14 @@ export class RotationSecretStore {
       return permissionMissing(
         what,
         `Key Vault answered ${error.statusCode} (${error.code ?? 'Forbidden'}) writing ${where}`,
-        SECRET_ROLE_FIX,
+        this.#refusalFix(where, error),
       );
+    }
+    if (isRestError(error) && error.statusCode === 409 && /deleted but recoverable/i.test(error.message)) {
+      return new RotationError('rotation_secret_not_found', 'The secret to rotate was deleted.', {
+        diagnosis: `writing ${where}: Key Vault answered 409 (${error.code ?? 'Conflict'}): the secret is deleted and retained by soft delete, so no version can be written`,
+        fix: 'Recover the secret (`az keyvault secret recover --vault-name <vault> --name <secret>`), which brings back its versions and the key in use; purging it instead would lose the key the service reads.',
+      });
     }
     const answer =
       isRestError(error) && error.statusCode !== undefined

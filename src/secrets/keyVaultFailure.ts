@@ -7,6 +7,8 @@ import {
 import { z } from 'zod';
 import { describeError, VendingError } from '../errors/serviceError.js';
 import { parseRetryAfter, retryAfterSeconds } from '../http/retryAfter.js';
+import { tlsFailureCode, tlsUntrusted } from '../http/tlsTrust.js';
+import { keyVaultScope } from '../clouds/clouds.js';
 
 /** Where the secret source's pipeline keeps a `Retry-After` too long to wait for (keyVaultSecretSource.ts). */
 export const DEFERRED_RETRY_AFTER = 'x-deferred-retry-after';
@@ -53,34 +55,119 @@ function retryAfterOf(error: RestError, now: number): number | undefined {
 }
 
 /**
- * Turns whatever a `SecretClient.getSecret` threw into our error: no credential, no answer, or the
- * vault's answer by status and inner code (Key Vault REST reference, "Common error codes"; the
- * inner codes as the service sends them: ForbiddenByRbac, ForbiddenByPolicy, ForbiddenByFirewall,
- * ForbiddenByConnection, SecretDisabled). An answer we do not know keeps a generic code and carries
- * the vault's own codes in `upstreamCode`.
+ * Turns whatever a `SecretClient.getSecret` threw into our error: no credential, no answer, a
+ * certificate not trusted, or the vault's answer by status, code, inner code and the message's own
+ * code (Key Vault REST reference, "Azure Key Vault REST API Error Codes" and "Common error codes";
+ * the inner codes as the service sends them: ForbiddenByRbac, ForbiddenByPolicy, AccessDenied,
+ * ForbiddenByFirewall, ForbiddenByConnection, SecretDisabled; the 401 messages' AKV100xx codes). A
+ * refusal is matched by its message too, as older API versions send no inner code. An answer we do
+ * not know keeps a generic code and carries the vault's own codes in `upstreamCode`.
  */
 export function classifyKeyVaultFailure(error: unknown, read: SecretRead): VendingError {
   const where = `secret "${read.secretName}" in ${read.vaultUrl}`;
   if (error instanceof Error && CREDENTIAL_ERRORS.has(error.name)) return credentialUnavailable(where, error);
+  const tls = tlsFailureCode(error);
+  if (tls !== undefined) return tlsUntrusted('Key Vault', new URL(read.vaultUrl).host, tls, error);
   if (!isRestError(error) || error.statusCode === undefined) return unreachable(where, read.timeoutMs, error);
   const { statusCode, code } = error;
   const inner = innerCode(error.details);
-  const said = `Key Vault answered ${statusCode} (${[code, inner].filter(Boolean).join('/') || 'error'}) reading ${where}: ${firstLine(error.message)}`;
+  const message = error.message;
+  const said = `Key Vault answered ${statusCode} (${[code, inner].filter(Boolean).join('/') || 'error'}) reading ${where}: ${firstLine(message)}`;
   const upstreamCode = [code, inner].filter(Boolean).join('/') || undefined;
+  const codes = new Set([code, inner].filter((c): c is string => c !== undefined));
   if (statusCode === 404)
-    return secretNotFound(read.secretName, `${where} does not exist (${code ?? 'NotFound'})`, error);
-  if (inner === 'SecretDisabled' || (statusCode === 403 && /disabled secret/i.test(error.message))) {
+    return secretNotFound(
+      read.secretName,
+      `${where} does not exist (${code ?? 'NotFound'}): ${firstLine(message)}`,
+      error,
+    );
+  if (statusCode === 409 && /deleted but recoverable/i.test(message)) {
+    return secretNotFound(
+      read.secretName,
+      `${where} is deleted and retained (soft delete): ${firstLine(message)}`,
+      error,
+    );
+  }
+  if (codes.has('SecretDisabled') || (statusCode === 403 && /disabled secret/i.test(message))) {
     return secretDisabled(read.secretName, where, error);
   }
-  if (inner === 'ForbiddenByFirewall' || inner === 'ForbiddenByConnection') {
-    return networkRestricted(said, inner, error);
+  if (codes.has('ForbiddenByFirewall') || /client address .*is not authorized/i.test(message)) {
+    return networkRestricted(said, 'ForbiddenByFirewall', error);
   }
-  if (inner === 'ForbiddenByRbac') return roleMissing(said, read.secretName, error);
-  if (inner === 'ForbiddenByPolicy') return accessPolicyMissing(said, error);
-  if (statusCode === 401 && /AKV10032|invalid issuer/i.test(error.message)) return wrongTenant(said, error);
-  if (statusCode === 401 || statusCode === 403) return forbidden(said, upstreamCode, error);
+  if (codes.has('ForbiddenByConnection') || /public network access is disabled|approved private link/i.test(message)) {
+    return networkRestricted(said, 'ForbiddenByConnection', error);
+  }
+  const denyAssignment = /DenyAssignmentId:\s*(?!null\b)([^\s;]+)/i.exec(message)?.[1];
+  if (statusCode === 403 && denyAssignment !== undefined) return denied(said, denyAssignment, upstreamCode, error);
+  if (codes.has('ForbiddenByRbac') || (statusCode === 403 && /Assignment: \(not found\)/i.test(message)))
+    return roleMissing(said, read.secretName, error);
+  if (
+    codes.has('ForbiddenByPolicy') ||
+    codes.has('AccessDenied') ||
+    (statusCode === 403 && /does not have secrets? \w+ permission/i.test(message))
+  )
+    return accessPolicyMissing(said, error);
+  if (statusCode === 401) return unauthenticated(said, message, read, upstreamCode, error);
+  if (statusCode === 403) return forbidden(said, upstreamCode, error);
   if (statusCode === 429) return throttled(said, retryAfterOf(error, read.now), error);
+  if (statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 409)
+    return badRequest(said, statusCode, message, upstreamCode, error);
   return unavailable(said, upstreamCode, retryAfterOf(error, read.now), error);
+}
+
+/**
+ * A 401: the vault did not take the identity's token. Its message names why with an AKV code
+ * (AKV10032 another tenant, AKV10022 another audience, AKV10000 no token at all, AKV10046 a
+ * signing key it could not resolve) or in words (an expired or not-yet-valid token).
+ */
+function unauthenticated(
+  said: string,
+  message: string,
+  read: SecretRead,
+  upstreamCode: string | undefined,
+  cause: unknown,
+): VendingError {
+  if (/AKV10032|invalid issuer/i.test(message)) return wrongTenant(said, cause);
+  const audience = keyVaultScope(read.vaultUrl).replace(/\/\.default$/, '');
+  if (/AKV10022|invalid audience/i.test(message)) {
+    return tokenRejected(
+      said,
+      `The identity's token was issued for another audience than the vault's (${audience}, no trailing slash): the credential was asked for the wrong resource, or KEY_VAULT_URI names a vault in another cloud than the identity's. Use the vault of the app's cloud; a custom credential must ask for ${audience}/.default.`,
+      upstreamCode,
+      cause,
+    );
+  }
+  if (/AKV10000|missing a bearer/i.test(message)) {
+    return tokenRejected(
+      said,
+      'The request reached the vault without its token: a proxy between the app and the vault removed the Authorization header. Let the proxy pass it through to the vault unchanged.',
+      upstreamCode,
+      cause,
+    );
+  }
+  if (/AKV10046|resolve the key used for signature validation/i.test(message)) {
+    return unavailable(
+      said,
+      upstreamCode,
+      5,
+      cause,
+      "Key Vault could not resolve the signing key of the identity's token (AKV10046), a failure on the vault's side that usually passes; if it persists, open an Azure support case for the vault with its x-ms-request-id.",
+    );
+  }
+  if (/expired|not yet valid|lifetime/i.test(message)) {
+    return tokenRejected(
+      said,
+      "The vault found the identity's token out of date: this machine's clock is off (check time synchronisation), or a token was reused past its expiry by a custom credential.",
+      upstreamCode,
+      cause,
+    );
+  }
+  return tokenRejected(
+    said,
+    `The vault did not accept the identity's token (see its message). Check that the identity is in the vault's tenant and that tokens are issued for ${audience}; a role assignment will not help with a 401.`,
+    upstreamCode,
+    cause,
+  );
 }
 
 /** A secret that exists but holds nothing. */
@@ -107,7 +194,9 @@ function unreachable(where: string, timeoutMs: number, cause: unknown): VendingE
   return new VendingError('keyvault_unreachable', 'Key Vault could not be reached.', {
     detail: 'The service cannot read its keys right now. Retry shortly.',
     diagnosis: `${timedOut ? `no answer within ${timeoutMs} ms` : 'network failure'} reading ${where}: ${describeError(cause)}`,
-    fix: "Check KEY_VAULT_URI, DNS, and the vault's network rules (firewall, private endpoint) for this function app.",
+    fix: timedOut
+      ? "Check the network path to the vault: its firewall or private endpoint drops this app's packets, or a proxy holds the connection."
+      : "Check KEY_VAULT_URI (the vault's name), DNS (private DNS for a private endpoint: privatelink.vaultcore.azure.net), and outbound access from this app to the vault.",
     retryAfterSeconds: 5,
     cause,
   });
@@ -117,7 +206,7 @@ function secretNotFound(secretName: string, diagnosis: string, cause?: unknown):
   return new VendingError('secret_not_found', `Key Vault secret "${secretName}" not found.`, {
     detail: 'The key for this resource is not configured. The operator has been told.',
     diagnosis,
-    fix: `Create secret "${secretName}" holding the resource's key, or correct "secretName" in TOKEN_RESOURCES.`,
+    fix: `Correct "secretName" in TOKEN_RESOURCES, or create secret "${secretName}" holding the resource's key. If it was deleted recently, Key Vault retains it (soft delete, 7 to 90 days): recover it (\`az keyvault secret recover --vault-name <vault> --name ${secretName}\`), or purge it (\`az keyvault secret purge\`) before creating it again, since creating it meanwhile fails with 409 Conflict ("currently in a deleted but recoverable state").`,
     cause,
   });
 }
@@ -177,7 +266,7 @@ function forbidden(diagnosis: string, upstreamCode: string | undefined, cause: u
   return new VendingError('keyvault_forbidden', 'Key Vault refused to give the secret.', {
     detail: NOT_ALLOWED_DETAIL,
     diagnosis,
-    fix: 'Grant the function app\'s identity the "Key Vault Secrets User" role on the vault (RBAC vaults), or a Get secret access policy; check the vault firewall.',
+    fix: 'Key Vault refused for a reason it did not name with a known code: read its message in the diagnosis. If the identity lacks access, grant it "Key Vault Secrets User" on the vault or the secret (RBAC vaults) or a Get secret access policy (access-policy vaults).',
     ...(upstreamCode === undefined ? {} : { upstreamCode }),
     cause,
   });
@@ -198,12 +287,56 @@ function unavailable(
   upstreamCode: string | undefined,
   retryAfterSeconds: number | undefined,
   cause: unknown,
+  fix = 'A Key Vault service problem; it usually passes. Check Azure status if it persists.',
 ): VendingError {
   return new VendingError('keyvault_unavailable', 'Key Vault is unavailable.', {
     detail: 'The service cannot read its keys right now. Retry shortly.',
     diagnosis,
-    fix: 'A Key Vault service problem; it usually passes. Check Azure status if it persists.',
+    fix,
     retryAfterSeconds: retryAfterSeconds ?? 5,
+    ...(upstreamCode === undefined ? {} : { upstreamCode }),
+    cause,
+  });
+}
+
+function tokenRejected(diagnosis: string, fix: string, upstreamCode: string | undefined, cause: unknown): VendingError {
+  return new VendingError('keyvault_token_rejected', "Key Vault refused the identity's token.", {
+    detail: NOT_ALLOWED_DETAIL,
+    diagnosis,
+    fix,
+    ...(upstreamCode === undefined ? {} : { upstreamCode }),
+    cause,
+  });
+}
+
+/** An explicit deny (a deny assignment, e.g. of a managed application or deployment stack) outranks any role. */
+function denied(diagnosis: string, assignment: string, upstreamCode: string | undefined, cause: unknown): VendingError {
+  return new VendingError('keyvault_forbidden', 'A deny assignment blocks the identity.', {
+    detail: NOT_ALLOWED_DETAIL,
+    diagnosis,
+    fix: `A deny assignment (${assignment}) blocks the identity on the vault, and a deny outranks any role: find it under the vault's Access control (IAM) > Deny assignments (it comes from a managed application, a deployment stack or Azure Blueprints) and exclude the identity there, or keep the secret in another vault.`,
+    ...(upstreamCode === undefined ? {} : { upstreamCode }),
+    cause,
+  });
+}
+
+/**
+ * Another 4xx: the request itself is wrong for this vault. A `BadParameter` naming the API
+ * version comes from a vault whose cloud does not serve the SDK's version yet.
+ */
+function badRequest(
+  diagnosis: string,
+  status: number,
+  message: string,
+  upstreamCode: string | undefined,
+  cause: unknown,
+): VendingError {
+  return new VendingError('keyvault_bad_request', 'Key Vault refused the request.', {
+    detail: 'The service cannot read its keys. The operator has been told.',
+    diagnosis,
+    fix: /version/i.test(message)
+      ? "The vault does not serve the API version the Key Vault SDK uses (a cloud that lags behind, e.g. Azure Stack Hub): use a vault in a cloud that serves it, or raise it with the vault's operator."
+      : `Key Vault answered ${status} to a plain secret read: check KEY_VAULT_URI (just the vault's https origin) and "secretName", and read the vault's message in the diagnosis.`,
     ...(upstreamCode === undefined ? {} : { upstreamCode }),
     cause,
   });

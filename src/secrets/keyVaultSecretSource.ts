@@ -85,6 +85,8 @@ const PASSING_FAILURES: ReadonlySet<ErrorCode> = new Set([
   'keyvault_unavailable',
   'keyvault_throttled',
   'keyvault_credential_unavailable',
+  // A proxy's certificate on the way says nothing about the secret either.
+  'tls_untrusted',
 ]);
 
 /** The longest `Retry-After` the client waits out inside one read, in ms; a longer one is reported. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeError, VendingError } from '../errors/serviceError.js';
 import { parseRetryAfter, retryAfterSeconds } from '../http/retryAfter.js';
+import { tlsFailureCode, tlsUntrusted } from '../http/tlsTrust.js';
 import type { UpstreamAnswer, UpstreamAttempt, UpstreamOutcome } from '../http/upstream.js';
 import { readStsToken, STS_EXP_WINDOW_MS } from './stsToken.js';
 
@@ -111,12 +112,17 @@ export function replenishedIn(message: string): number | undefined {
 
 /**
  * Judges a request that got no HTTP answer: a timeout or a network failure, retryable unless the
- * host does not resolve (a wrong region, cloud or subdomain does not start to exist on retry).
+ * host does not resolve (a wrong region, cloud or subdomain does not start to exist on retry) or
+ * its certificate was refused (`tls_untrusted`: a TLS-inspecting proxy, a self-signed certificate).
  */
 export function classifyStsNetworkFailure(error: unknown, attempt: StsAttempt): StsOutcome {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
     return failure(stsTimeout(attempt, error), true);
   }
+  // A certificate refused is the same on the next attempt.
+  const tls = tlsFailureCode(error);
+  if (tls !== undefined)
+    return failure(tlsUntrusted('the token service', new URL(attempt.url).host, tls, error), false);
   const cause = error instanceof Error ? networkCause.safeParse(error.cause) : undefined;
   const code = cause?.success === true ? cause.data.code : undefined;
   // A TypeError with no system error behind it is a request fetch refused to build; its message

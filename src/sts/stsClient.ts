@@ -130,7 +130,12 @@ export class StsClient {
     const code = outcome.kind === 'failure' ? outcome.error.code : undefined;
     call?.end({
       status,
-      failure: code === 'sts_timeout' ? 'timeout' : code === 'sts_unreachable' ? 'network' : undefined,
+      failure:
+        code === 'sts_timeout'
+          ? 'timeout'
+          : code === 'sts_unreachable' || code === 'tls_untrusted'
+            ? 'network'
+            : undefined,
       code,
     });
     return outcome;

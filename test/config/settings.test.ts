@@ -228,6 +228,42 @@ describe('loadConfig', () => {
     expect(loopback.auth).toMatchObject({ authorityHost: 'http://127.0.0.1:4000', cloud: 'AzureCloud' });
   });
 
+  it.each([
+    ['https://login.partner.microsoftonline.cn', 'AzureChinaCloud'],
+    ['https://login.chinacloudapi.cn/', 'AzureChinaCloud'],
+    ['https://login.usgovcloudapi.net', 'AzureUSGovernment'],
+    ['https://login.microsoftonline.us', 'AzureUSGovernment'],
+    ['https://login.windows.net', 'AzureCloud'],
+    ['https://login.microsoft.com', 'AzureCloud'],
+  ])(
+    'the authority host %s names %s, whose v1.0 issuers are accepted, with resources in several clouds',
+    (host, cloud) => {
+      const china = {
+        ...speech,
+        name: 'speech-cn',
+        cloud: 'AzureChinaCloud',
+        region: 'chinaeast2',
+        secretName: 'cn-key',
+      };
+      const config = loadConfig(env([speech, china], { AUTH_AUTHORITY_HOST: host }));
+      expect(config.auth).toMatchObject({ authorityHost: host.replace(/\/$/, ''), cloud });
+      expect(config.warnings).toEqual([]);
+    },
+  );
+
+  it('an authority host that is no known Entra host is used, with a warning naming the issuers accepted', () => {
+    const config = loadConfig(env([speech], { AUTH_AUTHORITY_HOST: 'https://login.contoso-proxy.example' }));
+    expect(config.auth.cloud).toBe('AzureCloud');
+    expect(config.warnings).toEqual([
+      expect.objectContaining({
+        setting: 'AUTH_AUTHORITY_HOST',
+        message: expect.stringMatching(
+          /is not a known Entra authority host \(login\.microsoftonline\.com, .*login\.partner\.microsoftonline\.cn/,
+        ),
+      }),
+    ]);
+  });
+
   it('normalises a display name region such as "Japan West"', () => {
     expect(loadConfig(env([{ ...speech, region: 'Japan West' }])).resources[0]?.region).toBe('japanwest');
   });
@@ -323,7 +359,7 @@ describe('loadConfig', () => {
     [
       'a public region under AzureChinaCloud',
       { region: 'westeurope', cloud: 'AzureChinaCloud' },
-      /belongs to AzureCloud, not AzureChinaCloud/,
+      /"cloud" is AzureChinaCloud, but region "westeurope" belongs to AzureCloud.*for a resource in AzureCloud, set "cloud": "AzureCloud"/,
     ],
     ['a region typo', { region: 'japanwset' }, /unknown region "japanwset" .*did you mean "japanwest"\?/],
     [
@@ -350,12 +386,12 @@ describe('loadConfig', () => {
     [
       'a regional endpoint given as endpoint',
       { region: undefined, endpoint: 'https://westeurope.api.cognitive.microsoft.com' },
-      /is a regional endpoint, not a custom subdomain; use "region": "westeurope"/,
+      /is a regional endpoint shared by every resource of westeurope in AzureCloud, not a custom subdomain; use "region": "westeurope"/,
     ],
     [
       'an endpoint elsewhere',
       { region: undefined, endpoint: 'https://evil.example.com' },
-      /must be the resource's custom subdomain, https:\/\/<name>.cognitiveservices.azure.com/,
+      /must be the resource's custom subdomain, https:\/\/evil.cognitiveservices.azure.com/,
     ],
     [
       'an endpoint without a region and no private endpoint',

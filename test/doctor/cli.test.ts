@@ -36,7 +36,9 @@ describe('npm run doctor', () => {
   it('--help: usage and exit codes, exit 0; an unknown option: the usage, exit 2, no stack trace', async () => {
     const help = await doctor('--help');
     expect(help.status).toBe(0);
-    expect(help.stdout).toContain('Usage: npm run doctor -- [--json] [--locate [--all-clouds]] [--settings FILE]');
+    expect(help.stdout).toContain(
+      'Usage: npm run doctor -- [--json] [--locate [--all-clouds]] [--token TOKEN|-] [--settings FILE]',
+    );
     const unknown = await doctor('--jsn');
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/^Unknown option '--jsn'/);

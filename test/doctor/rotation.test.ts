@@ -76,6 +76,44 @@ describe('doctor: key rotation', () => {
     });
   });
 
+  it.each([
+    [
+      "the vault's firewall",
+      403,
+      {
+        code: 'Forbidden',
+        message: 'Client address is not authorized and caller is not a trusted service.',
+        innerCode: 'ForbiddenByFirewall',
+      },
+      /^The vault's firewall refused/,
+    ],
+    [
+      'an access-policy vault',
+      403,
+      {
+        code: 'Forbidden',
+        message: "The user, group or application 'appid=x' does not have secrets set permission on key vault 'kv'.",
+        innerCode: 'ForbiddenByPolicy',
+      },
+      /access policies: give the function's identity the secret permissions Get, List and Set/,
+    ],
+    [
+      'another tenant',
+      401,
+      {
+        code: 'Unauthorized',
+        message:
+          'AKV10032: Invalid issuer. Expected one of https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/.',
+      },
+      /a vault only accepts tokens from its own tenant/,
+    ],
+  ])("a write refused by %s gets that refusal's fix, not a role", async (_, status, answer, fix) => {
+    h.vault.failNextWrites(1, status, answer);
+    const finding = await speechFinding();
+    expect(finding).toMatchObject({ ok: false, cause: 'rotation_permission_missing', fix: expect.stringMatching(fix) });
+    expect(finding.fix).not.toMatch(/Secrets Officer" on the secret \(the Bicep/);
+  });
+
   it('with scheduled rotation off: the facts, no permission check', async () => {
     h.rebuild({ KEY_ROTATION_DAYS: '0' });
     h.arm.deny('*', 'regenerateKey');

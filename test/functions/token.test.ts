@@ -104,6 +104,7 @@ describe('GET /api/token/{resource}', () => {
       base: 'https://contoso-speech.cognitiveservices.azure.com',
       tts: 'wss://contoso-speech.cognitiveservices.azure.com/tts/cognitiveservices/websocket/v1',
       voicesList: 'https://westeurope.tts.speech.microsoft.com/cognitiveservices/voices/list',
+      avatarRelay: 'https://westeurope.tts.speech.microsoft.com/cognitiveservices/avatar/relay/token/v1',
     });
     const voices = await h.cognitive.fetch(body.endpoints.voicesList ?? '', {
       headers: { Authorization: `Bearer ${body.accessToken}` },
@@ -129,6 +130,7 @@ describe('GET /api/token/{resource}', () => {
       sttRest: 'https://eastus.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1',
       ttsRest: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/v1',
       voicesList: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/voices/list',
+      avatarRelay: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/avatar/relay/token/v1',
       text: 'https://api.cognitive.microsofttranslator.com',
     });
     expect(body.headers).toEqual({ text: { 'Ocp-Apim-Subscription-Region': 'eastus' } });
@@ -344,7 +346,10 @@ describe('caller authentication', () => {
     // the user's app roles, but no client application.
     const idToken = await h.callerToken({ aud: apiClientId, azp: undefined, azpacr: undefined, nonce: 'n-0S6_WzA2Mj' });
     const refused = await expect401(idToken);
-    expect(refused.body).not.toContain('ID token');
+    // The caller is told what it sent (issue 20: the developer debugging the app needs it), never
+    // a configured value.
+    expect(JSON.parse(refused.body)).toMatchObject({ detail: expect.stringMatching(/^This is an ID token/) });
+    expect(refused.body).not.toContain(apiClientId);
     expect(h.logText()).toContain('not an access token');
     expect((await get('/api/token/speech', await h.callerToken({ aud: apiClientId }))).status).toBe(200);
   });

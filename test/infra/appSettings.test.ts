@@ -499,6 +499,9 @@ describe.skipIf(compiler === undefined)('refused at deployment, as the code woul
     expect(() => mainVariable('resources', { aiResources: [item({ existingResourceId: '/subscriptions/x/resourceGroups/y' })] })).toThrow(/must be an account ID/);
     expect(() => mainVariable('resources', { aiResources: [item({ allowedRoles: [], allowedScopes: [] })] })).toThrow(/grants nobody/);
     expect(() => mainVariable('resources', { aiResources: [item({ privateEndpoint: true })] })).toThrow(/privateEndpoint needs customSubdomain/);
+    expect(() =>
+      mainVariable('resources', { aiResources: [item({ kind: 'translator', customSubdomain: true, privateEndpoint: true })] }),
+    ).toThrow(/Translator takes no access tokens from a resource behind a private endpoint/);
   });
 
   it('CORS * and a cloud whose endpoints the code does not know', () => {

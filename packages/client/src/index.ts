@@ -2,7 +2,8 @@
  * A dependency-free client for the AI token-vending API (`GET {baseUrl}/api/token/{resource}`):
  * {@link createTokenProvider} gets, caches and refreshes short-lived Azure AI services tokens for
  * an Entra-signed-in app; {@link createSpeechConfig} and {@link keepFresh} hand them to the Speech
- * SDK; `subscribe` tells an app what the provider does ({@link TokenProviderEvent}: new tokens,
+ * SDK; {@link getAvatarIceServers} gets the text-to-speech avatar's TURN relay with the same token;
+ * `subscribe` tells an app what the provider does ({@link TokenProviderEvent}: new tokens,
  * retries, throttling, errors, expiry); {@link connectRealtime} opens a GPT Realtime voice session
  * over WebRTC with a key of its own. Runs wherever `fetch`, `AbortController`,
  * `setTimeout`/`clearTimeout`, `Date` and `URL` exist: browsers, React Native, Node 20+. Everything
@@ -47,3 +48,4 @@ export {
   type SpeechSdkLike,
   type SpeechService,
 } from './speech.js';
+export { getAvatarIceServers, type AvatarIceServersOptions, type IceServer } from './avatar.js';

@@ -22,7 +22,7 @@ export interface VendedToken {
   readonly region: string | null;
   /**
    * Service URLs for this resource, by name: for Speech `stt` and `tts` (WebSocket), `sttRest`,
-   * `ttsRest`, `voicesList`; for Translator `text`; `base`, the resource's own host, for a
+   * `ttsRest`, `voicesList`, `avatarRelay` (`getAvatarIceServers`); for Translator `text`; `base`, the resource's own host, for a
    * custom-subdomain or multi-service resource. Names the client does not know are kept.
    */
   readonly endpoints: Readonly<Record<string, string>>;

@@ -21,11 +21,11 @@ import {
 export const realtimeKind: CredentialKind<RealtimeResource> = {
   names: [REALTIME_KIND_NAME],
   aliases: {},
+  // "OpenAI" itself is refused by the STS kinds, with the same pointer.
   refusedNames: {
-    openai: `use "${REALTIME_KIND_NAME}" for GPT Realtime voice sessions (one-minute keys for WebRTC); other Azure OpenAI calls are not vended`,
-    azureopenai: `use "${REALTIME_KIND_NAME}" for GPT Realtime voice sessions (one-minute keys for WebRTC); other Azure OpenAI calls are not vended`,
-    realtime: `use "${REALTIME_KIND_NAME}"`,
-    'openai-realtime-preview': `use "${REALTIME_KIND_NAME}": the preview surface is deprecated; the kind uses the GA v1 surface`,
+    azureopenai: `"kind": "AzureOpenAI" is an Azure OpenAI resource: use "kind": "${REALTIME_KIND_NAME}" for GPT Realtime voice sessions (one-minute keys for WebRTC); other Azure OpenAI calls are not vended`,
+    realtime: `"kind": "realtime" is not a kind: use "kind": "${REALTIME_KIND_NAME}" for GPT Realtime voice sessions`,
+    'openai-realtime-preview': `"kind": "openai-realtime-preview" is the deprecated preview surface: use "kind": "${REALTIME_KIND_NAME}", which uses the GA v1 surface`,
   },
   fields: Object.keys(realtimeFieldsSchema.shape),
   sharedBetweenCallers: false,

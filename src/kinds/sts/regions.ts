@@ -1,4 +1,4 @@
-import { CLOUD_NAMES, type CloudName } from '../../model.js';
+import type { CloudName } from '../../model.js';
 import type { StsKindName } from './stsResource.js';
 
 /** Regions where the Speech service (and so the regional STS of a Speech resource) exists. */
@@ -86,10 +86,6 @@ export function regionsFor(kind: StsKindName, cloud: CloudName): readonly string
 /** `"Japan West"`, `"japan-west"` and `"JapanWest"` all mean `japanwest`. */
 export function normalizeRegion(input: string): string {
   return input.toLowerCase().replace(/[\s_-]+/g, '');
-}
-
-export function cloudOfRegion(region: string, kind: StsKindName): CloudName | undefined {
-  return CLOUD_NAMES.find((cloud) => regionsFor(kind, cloud).includes(region));
 }
 
 /** The closest known region within a small edit distance, for "did you mean" messages. */

@@ -18,6 +18,15 @@ export function stsClientView(resource: StsResource): ClientView {
 
 export const ISSUE_TOKEN_PATH = '/sts/v1.0/issueToken';
 
+/**
+ * The TTS avatar's ICE relay (real-time avatar synthesis): `GET` with the vended token as bearer
+ * answers `{ Urls, Username, Password }`, the TURN server the browser's WebRTC connection to the
+ * avatar goes through. At the regional `tts` host, or under `/tts` on a custom subdomain reached
+ * through a private endpoint, like the other Speech REST paths (Azure-Samples'
+ * cognitive-services-speech-sdk avatar samples).
+ */
+const AVATAR_RELAY_PATH = '/cognitiveservices/avatar/relay/token/v1';
+
 /** The origin whose `/sts/v1.0/issueToken` accepts this resource's key, and no other. */
 export function resolveStsEndpoint(resource: StsResource): string {
   if (resource.endpoint !== null) return resource.endpoint;
@@ -31,8 +40,9 @@ export function resolveIssueTokenUrl(resource: StsResource): string {
 
 /**
  * Where the vended token is used, in the shapes the Speech SDK and the REST APIs take: every
- * service the key serves. A multi-service (`cognitive`) key serves Speech and Translator as well as
- * its base, so it gets both sets.
+ * service the key serves and that takes the token. A multi-service (`cognitive`) key serves Speech
+ * and Translator as well as its base, so it gets both sets, except Translator's behind a private
+ * endpoint. (A `translator` resource behind one is refused at start-up.)
  */
 export function resolveClientEndpoints(resource: StsResource): ClientEndpoints {
   switch (resource.kind) {
@@ -44,7 +54,9 @@ export function resolveClientEndpoints(resource: StsResource): ClientEndpoints {
       return {
         base: resolveStsEndpoint(resource),
         ...speechEndpoints(resource),
-        text: translatorTextEndpoint(resource),
+        // Translator takes no access token from a resource behind a private endpoint (Translator
+        // v3 reference, "Virtual Network support"), so such an answer offers no `text`.
+        ...(resource.privateEndpoint ? {} : { text: translatorTextEndpoint(resource) }),
       };
   }
 }
@@ -63,9 +75,9 @@ export function resolveEndpointHeaders(resource: StsResource): EndpointHeaders {
 
 /**
  * The Speech SDK connects to a custom subdomain with or without a private endpoint, one WebSocket
- * path per service. The short-audio speech-to-text REST API, the text-to-speech REST API and the
- * voices list are served under the subdomain only through a private endpoint; otherwise at the
- * regional hosts (Speech private-link article, "Use the custom domain name without private
+ * path per service. The short-audio speech-to-text REST API, the text-to-speech REST API, the
+ * voices list and the avatar's ICE relay are served under the subdomain only through a private
+ * endpoint; otherwise at the regional hosts (Speech private-link article, "Use the custom domain name without private
  * endpoints").
  */
 function speechEndpoints(resource: StsResource): ClientEndpoints {
@@ -98,6 +110,7 @@ function regionalSpeechRest({ region }: StsResource, cloud: Cloud): ClientEndpoi
     sttRest: `https://${stt}/speech/recognition/conversation/cognitiveservices/v1`,
     ttsRest: `https://${tts}/cognitiveservices/v1`,
     voicesList: `https://${tts}/cognitiveservices/voices/list`,
+    avatarRelay: `https://${tts}${AVATAR_RELAY_PATH}`,
   };
 }
 
@@ -106,6 +119,7 @@ function subdomainSpeechRest(origin: string): ClientEndpoints {
     sttRest: `${origin}/stt/speech/recognition/conversation/cognitiveservices/v1`,
     ttsRest: `${origin}/tts/cognitiveservices/v1`,
     voicesList: `${origin}/tts/cognitiveservices/voices/list`,
+    avatarRelay: `${origin}/tts${AVATAR_RELAY_PATH}`,
   };
 }
 

@@ -6,6 +6,7 @@ import { stsClientView } from './stsEndpoints.js';
 import { stsAcceptsKey } from './stsKeyCheck.js';
 import { probeStsResource } from './stsProbe.js';
 import { parseStsResource, STS_KIND_NAMES, stsFieldsSchema, type StsResource } from './stsResource.js';
+import { STS_KIND_ALIASES, STS_REFUSED_NAMES } from './stsKindNames.js';
 
 /**
  * Speech, Translator and multi-service resources: the resource key (Key Vault) is exchanged at the
@@ -15,7 +16,8 @@ import { parseStsResource, STS_KIND_NAMES, stsFieldsSchema, type StsResource } f
  */
 export const stsKind: CredentialKind<StsResource> = {
   names: STS_KIND_NAMES,
-  aliases: {},
+  aliases: STS_KIND_ALIASES,
+  refusedNames: STS_REFUSED_NAMES,
   fields: Object.keys(stsFieldsSchema.shape),
   sharedBetweenCallers: true,
   upstream: 'sts',

@@ -4,6 +4,7 @@ import { checkRotation } from '../../rotation/rotationFacts.js';
 import type { SecretValue } from '../../secrets/keyVaultSecretSource.js';
 import { describeKey, keyShape } from '../../secrets/keyShape.js';
 import type { StsClient, StsRetryPolicy } from '../../sts/stsClient.js';
+import { tlsFailureCode, tlsUntrusted } from '../../http/tlsTrust.js';
 import { withTimeout } from '../../timeout.js';
 import type { DoctorCause, Finding, ProbeOptions } from '../finding.js';
 import type { KindSteps } from '../kind.js';
@@ -158,6 +159,11 @@ async function checkSpeechToken(
       return answer.status;
     });
   } catch (error) {
+    const tls = tlsFailureCode(error);
+    if (tls !== undefined) {
+      const untrusted = tlsUntrusted('the Speech service', host, tls, error);
+      return { cause: 'tls_untrusted', detail: untrusted.diagnosis ?? untrusted.message, fix: untrusted.fix ?? '' };
+    }
     const timedOut = error instanceof Error && error.name === 'TimeoutError';
     return {
       cause: timedOut ? 'sts_timeout' : 'sts_unreachable',

@@ -57,6 +57,7 @@ describe('resolveClientEndpoints', () => {
       sttRest: `https://${stt}/speech/recognition/conversation/cognitiveservices/v1`,
       ttsRest: `https://${tts}/cognitiveservices/v1`,
       voicesList: `https://${tts}/cognitiveservices/voices/list`,
+      avatarRelay: `https://${tts}/cognitiveservices/avatar/relay/token/v1`,
     });
   });
 
@@ -104,6 +105,7 @@ describe('resolveClientEndpoints', () => {
       sttRest: 'https://eastus.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1',
       ttsRest: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/v1',
       voicesList: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/voices/list',
+      avatarRelay: 'https://eastus.tts.speech.microsoft.com/cognitiveservices/avatar/relay/token/v1',
       text: 'https://api.cognitive.microsofttranslator.com',
     });
     expect(
