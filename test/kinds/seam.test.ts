@@ -141,7 +141,7 @@ describe('a credential kind registered in a test alone', () => {
     const refused = await h.call('GET', '/api/token/letters', { authorization: `Bearer ${await caller('f')}` });
     expect(refused.status).toBe(503);
     expect(h.services.configurationError?.problems.map((p) => p.message)).toEqual([
-      'unknown field "color"; the fields are name, kind, cloud, secretName, greeting, allowedRoles, allowedScopes, resourceId',
+      'unknown field "color"; the fields are name, kind, cloud, secretName, greeting, allowedRoles, allowedScopes, resourceId, callerLimitPerMinute',
       '"greeting" is required for a letter resource',
     ]);
     h.rebuild({
