@@ -181,6 +181,18 @@ describe('openai-realtime in key mode (secretName)', () => {
   });
 });
 
+describe('openai-realtime key checks (key rotation’s repair)', () => {
+  it('says whether the resource accepts a key, by one mint thrown away; other failures cannot say', async () => {
+    const resource = h.parts.config.resources.find((r) => r.name === 'assistant-keyed')!;
+    const check = (key: string) => h.parts.bound(resource).checkKey!(resource, key);
+    expect(await check(OPENAI_KEYS.keyed2)).toBe(true);
+    expect(await check('Zz' + OPENAI_KEYS.keyed2.slice(2))).toBe(false);
+    h.openai.setLocalAuthDisabled(OPENAI_ACCOUNTS.keyed, true);
+    await expect(check(OPENAI_KEYS.keyed1)).rejects.toMatchObject({ code: 'rotation_repair_unverified' });
+    expect(h.openai.mints.map((m) => m.auth)).toEqual(['api-key', 'api-key', 'api-key']);
+  });
+});
+
 describe('openai-realtime refusals: each with its code, diagnosis and fix, never a key', () => {
   const lastRequestLine = () => h.events('request').at(-1) ?? {};
 
