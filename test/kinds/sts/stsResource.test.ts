@@ -65,7 +65,7 @@ describe("1. Azure's own names for resources", () => {
 
   it('an unknown kind lists the kinds and Azure’s names for them', () => {
     expect(refusal({ kind: 'vision', region: 'westeurope' })).toMatch(
-      /unknown kind "vision"; use one of speech, translator, cognitive \(or Azure's names for them: AIServices, CognitiveServices, SpeechServices, TextTranslation\)/,
+      /unknown kind "vision"; use one of speech, translator, cognitive, openai-realtime \(or Azure's names for them: AIServices, CognitiveServices, SpeechServices, TextTranslation\)/,
     );
   });
 
