@@ -1,7 +1,7 @@
 import type { AccessToken } from '@azure/core-auth';
 import { VendingError } from '../../errors/serviceError.js';
 import { readBoundedText } from '../../http/upstreamBody.js';
-import { RETRY_AFTER_MS_HEADERS } from '../../http/retryAfter.js';
+import { retryAfterOf } from '../../http/retryAfter.js';
 import { redactError, redactSecrets } from '../../log/redact.js';
 import type { MintedCredential } from '../../model.js';
 import { describeKey } from '../../secrets/keyShape.js';
@@ -228,7 +228,7 @@ export class RealtimeMinter {
         return {
           status: response.status,
           body: (await readBoundedText(response, MAX_ANSWER_BYTES, signal)).text,
-          retryAfter: retryAfterOf(response.headers),
+          retryAfter: retryAfterText(response.headers, now()),
         };
       });
       outcome = classifyMintAnswer(answer, attempt());
@@ -261,13 +261,13 @@ export class RealtimeMinter {
   }
 }
 
-/** Azure OpenAI sends `retry-after-ms` beside `Retry-After`; the finer one wins, as whole seconds. */
-function retryAfterOf(headers: Headers): string | null {
-  for (const name of RETRY_AFTER_MS_HEADERS) {
-    const value = headers.get(name)?.trim();
-    if (value !== undefined && /^\d+$/.test(value)) return String(Math.ceil(Number(value) / 1000));
-  }
-  return headers.get('retry-after');
+/**
+ * Azure OpenAI sends `retry-after-ms` beside `Retry-After`: the wait the shared reader picks (the
+ * finer one wins), as whole seconds, since `UpstreamAnswer.retryAfter` is the header's text.
+ */
+function retryAfterText(headers: Headers, now: number): string | null {
+  const ms = retryAfterOf(headers, now);
+  return ms === undefined ? null : String(Math.ceil(ms / 1000));
 }
 
 /** The voice the operator's session names, if any (`audio.output.voice`). */
