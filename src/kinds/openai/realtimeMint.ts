@@ -18,7 +18,7 @@ import {
   type SessionSummary,
 } from './realtimeAnswer.js';
 import { mintUrl, REALTIME_CLOUDS } from './realtimeHosts.js';
-import type { RealtimeResource } from './realtimeResource.js';
+import { configuredVoice, type RealtimeResource } from './realtimeResource.js';
 
 /** Limits of one mint. */
 export interface MintPolicy {
@@ -269,14 +269,4 @@ export class RealtimeMinter {
 function retryAfterText(headers: Headers, now: number): string | null {
   const ms = retryAfterOf(headers, now);
   return ms === undefined ? null : String(Math.ceil(ms / 1000));
-}
-
-/** The voice the operator's session names, if any (`audio.output.voice`). */
-export function configuredVoice(resource: RealtimeResource): string | undefined {
-  const audio = resource.session.audio;
-  if (typeof audio !== 'object' || audio === null) return undefined;
-  const output = (audio as { output?: unknown }).output;
-  if (typeof output !== 'object' || output === null) return undefined;
-  const voice = (output as { voice?: unknown }).voice;
-  return typeof voice === 'string' ? voice : undefined;
 }
