@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repositoryRoot, startLocalStack, STACK_KEYS, stopProcess } from '../devstack/localStack.js';
-import { combined, get, load, type LoadResult } from './load.js';
+import { combined, cpuMs, get, load, type LoadResult } from './load.js';
 
 // `npm run bench`: the local host (a child process) against the wire-level fakes, next to a bare
 // node:http server returning the same body on the same machine. Bounded: fixed request counts.
@@ -22,18 +21,6 @@ const TELEMETRY =
 
 function row(name: string, r: LoadResult): string {
   return `${name.padEnd(22)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50Ms.toFixed(2).padStart(6)} ms   p99 ${r.p99Ms.toFixed(2).padStart(6)} ms   failures ${r.failures}`;
-}
-
-/** A process's CPU time (user + system) in ms, from /proc; 0 where there is none. */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    // Fields 14 and 15 of /proc/<pid>/stat, after the command in parentheses: clock ticks (100/s).
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
 }
 
 async function bareServer(body: string): Promise<{ url: string; pid: number | undefined; stop: () => Promise<void> }> {

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { hostCommand, repositoryRoot, startDevFakes, stopProcess, type DevFakes } from '../devstack/localStack.js';
 import { readLocalSettings } from '../src/config/localSettings.js';
+import { median } from './load.js';
 
 // `npm run bench:cold`: what a new instance costs its first caller. RUNS fresh processes of the
 // local host (which loads package.json `main`, as Azure does) against the fakes, each upstream
@@ -103,12 +104,6 @@ function importTime(fakes: DevFakes): Promise<number> {
       else reject(new Error(`importing ${main} exited with ${code}`));
     });
   });
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 const fakes = await startDevFakes({ upstreamLatencyMs: LATENCY_MS });

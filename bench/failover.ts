@@ -5,7 +5,7 @@ import { startFakeCognitive } from '../devstack/fakes/cognitive.js';
 import { startFakeEntra } from '../devstack/fakes/entra.js';
 import { fakeKeyVaultCredential, startFakeKeyVault } from '../devstack/fakes/keyVault.js';
 import { repositoryRoot } from '../devstack/repository.js';
-import { combined, load, type LoadResult } from './load.js';
+import { combined, load, median, type LoadResult } from './load.js';
 
 // `npm run bench:failover`: a primary STS outage under load, for a resource with one fallback in
 // another region. The service runs in this process with the fakes (Entra, Key Vault, STS, each
@@ -93,7 +93,6 @@ async function single(): Promise<{ ms: number; region: string | null }> {
   return { ms: performance.now() - started, region: body.region ?? null };
 }
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 const row = (name: string, r: LoadResult) =>
   `${name.padEnd(34)} ${r.requestsPerSecond.toFixed(0).padStart(7)} req/s   p50 ${r.p50Ms.toFixed(2).padStart(6)} ms   p99 ${r.p99Ms.toFixed(2).padStart(7)} ms   max ${(r.latencies.at(-1) ?? 0).toFixed(1).padStart(7)} ms   failures ${r.failures}`;
 const outage = (behaviour: Parameters<typeof cognitive.script>[1]) => cognitive.script(WEST_STS, behaviour);

@@ -1,9 +1,8 @@
 import { Agent } from 'node:http';
 import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { startLocalStack, STACK_REALTIME } from '../devstack/localStack.js';
-import { combined, get, loadCalls, type LoadResult } from './load.js';
+import { combined, cpuMs, get, loadCalls, type LoadResult } from './load.js';
 
 // `npm run bench:realtime`: GPT Realtime keys through the local host (a child process), the fake
 // Azure OpenAI answering every mint after UPSTREAM_MS, next to the same mint posted straight to the
@@ -17,17 +16,6 @@ const AUDIENCE = 'https://cognitiveservices.azure.com';
 
 function row(name: string, r: LoadResult): string {
   return `${name.padEnd(34)} ${r.requestsPerSecond.toFixed(0).padStart(6)} mints/s   p50 ${r.p50Ms.toFixed(2).padStart(7)} ms   p99 ${r.p99Ms.toFixed(2).padStart(7)} ms   failures ${r.failures}`;
-}
-
-/** A process's CPU time (user + system) in ms, from /proc; 0 where there is none. */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
 }
 
 /** POSTs `body` over TLS trusting `ca`; resolves with the status once the answer is read. */

@@ -2,9 +2,11 @@ import { VendingError } from '../errors/serviceError.js';
 import { retryAfterSeconds } from '../http/retryAfter.js';
 import type { TokenResource } from '../model.js';
 
+/** One `RateLimiter`'s settings. */
 export interface RateLimiterOptions {
   /** Token requests per caller per minute on this instance; 0 turns limiting off. */
   readonly perMinute: number;
+  /** Clock, epoch ms. Default `Date.now`. */
   readonly now?: () => number;
   /** Callers tracked before idle ones are forgotten; bounds memory under many distinct callers. Default 10000. */
   readonly maxTrackedCallers?: number;

@@ -6,7 +6,9 @@ import type { RequestCorrelation, Telemetry } from '../telemetry/telemetry.js';
 import { failsOver } from './memberFailure.js';
 import { MemberHealth, type ProbeBackoff } from './memberHealth.js';
 
+/** The steps a `Failover` works through: it holds health, never tokens, and calls no upstream itself. */
 export interface FailoverOptions {
+  /** Clock, epoch ms. */
   readonly now: () => number;
   /** [0, 1) source for the probes' jitter. Default `Math.random`. */
   readonly random?: (() => number) | undefined;
@@ -26,8 +28,11 @@ export interface FailoverOptions {
    * out, else while it works at all. Always undefined for kinds that mint per request.
    */
   readonly held: (member: TokenResource, fresh: boolean) => MintedCredential | undefined;
+  /** Where a member's failure, its recovery and a change of the serving member are logged. */
   readonly logger: Logger;
+  /** Reports the serving member's index (`failover_serving_member`). */
   readonly telemetry: Pick<Telemetry, 'lowest'>;
+  /** When a failed member is probed again. Default: from 4 s, doubling, at most a minute. */
   readonly backoff?: ProbeBackoff | undefined;
 }
 
@@ -41,8 +46,11 @@ export interface Served {
 export interface MemberView {
   readonly member: TokenResource;
   readonly state: 'healthy' | 'failing';
+  /** Since when it fails, epoch ms; undefined while healthy. */
   readonly failingSince: number | undefined;
+  /** The earliest moment of its next background probe, epoch ms; undefined while healthy. */
   readonly nextProbeAt: number | undefined;
+  /** Its last failure (epoch ms), kept after it recovers. */
   readonly lastError: { readonly code: ErrorCode; readonly at: number } | undefined;
 }
 
@@ -77,6 +85,7 @@ export class Failover {
   /** Each member's group and place, by the member's name. */
   readonly #places = new Map<string, { readonly group: Group; readonly index: number }>();
 
+  /** One group per resource in `resources` that has fallbacks (`failover`); the others are left to the cache or their kind. */
   constructor(resources: readonly TokenResource[], options: FailoverOptions) {
     this.#options = options;
     this.#random = options.random ?? Math.random;

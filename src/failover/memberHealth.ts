@@ -25,6 +25,7 @@ export class MemberHealth {
 
   constructor(private readonly backoff: ProbeBackoff = {}) {}
 
+  /** Whether its last outcome was a failure (and it has not recovered since). */
   get failing(): boolean {
     return this.#failingSince !== undefined;
   }

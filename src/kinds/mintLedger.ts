@@ -14,14 +14,17 @@ export class MintLedger {
     this.#now = now;
   }
 
+  /** Records a mint that worked for `resource`, now. */
   succeeded(resource: string): void {
     this.#lastMintAt.set(resource, this.#now());
   }
 
+  /** Records a mint that failed for `resource` with `code`, now. */
   failed(resource: string, code: ErrorCode): void {
     this.#lastError.set(resource, { code, at: this.#now() });
   }
 
+  /** The resource's last success and failure (epoch ms); failing while the failure is the later one. */
   state(resource: string): MintState {
     const lastMintAt = this.#lastMintAt.get(resource);
     const lastError = this.#lastError.get(resource);

@@ -13,6 +13,7 @@ export interface RealtimeCloud {
   readonly scope: string;
 }
 
+/** Each cloud's resource host suffixes and token scope (sources above). */
 export const REALTIME_CLOUDS: Readonly<Record<CloudName, RealtimeCloud>> = {
   AzureCloud: {
     hostSuffixes: ['openai.azure.com', 'services.ai.azure.com', 'cognitiveservices.azure.com'],

@@ -1,7 +1,7 @@
 import type { AccessToken } from '@azure/core-auth';
 import { VendingError } from '../../errors/serviceError.js';
 import { readBoundedText } from '../../http/upstreamBody.js';
-import { RETRY_AFTER_MS_HEADERS } from '../../http/retryAfter.js';
+import { retryAfterOf } from '../../http/retryAfter.js';
 import { redactError, redactSecrets } from '../../log/redact.js';
 import type { MintedCredential } from '../../model.js';
 import { describeKey } from '../../secrets/keyShape.js';
@@ -18,7 +18,7 @@ import {
   type SessionSummary,
 } from './realtimeAnswer.js';
 import { mintUrl, REALTIME_CLOUDS } from './realtimeHosts.js';
-import type { RealtimeResource } from './realtimeResource.js';
+import { configuredVoice, type RealtimeResource } from './realtimeResource.js';
 
 /** Limits of one mint. */
 export interface MintPolicy {
@@ -84,7 +84,8 @@ export class RealtimeMinter {
   async #mint(resource: RealtimeResource, correlation: RequestCorrelation | undefined, policy: MintPolicy) {
     if (resource.auth === 'identity') {
       const token = await this.#identityToken(resource);
-      return this.#post(resource, { Authorization: `Bearer ${token}` }, [], correlation, policy, () =>
+      // Taken out of what the upstream says, as a key is: a gateway may quote the header it refused.
+      return this.#post(resource, { Authorization: `Bearer ${token}` }, [token], correlation, policy, () =>
         this.#tokens.delete(resource.cloud),
       );
     }
@@ -228,7 +229,7 @@ export class RealtimeMinter {
         return {
           status: response.status,
           body: (await readBoundedText(response, MAX_ANSWER_BYTES, signal)).text,
-          retryAfter: retryAfterOf(response.headers),
+          retryAfter: retryAfterText(response.headers, now()),
         };
       });
       outcome = classifyMintAnswer(answer, attempt());
@@ -261,21 +262,11 @@ export class RealtimeMinter {
   }
 }
 
-/** Azure OpenAI sends `retry-after-ms` beside `Retry-After`; the finer one wins, as whole seconds. */
-function retryAfterOf(headers: Headers): string | null {
-  for (const name of RETRY_AFTER_MS_HEADERS) {
-    const value = headers.get(name)?.trim();
-    if (value !== undefined && /^\d+$/.test(value)) return String(Math.ceil(Number(value) / 1000));
-  }
-  return headers.get('retry-after');
-}
-
-/** The voice the operator's session names, if any (`audio.output.voice`). */
-export function configuredVoice(resource: RealtimeResource): string | undefined {
-  const audio = resource.session.audio;
-  if (typeof audio !== 'object' || audio === null) return undefined;
-  const output = (audio as { output?: unknown }).output;
-  if (typeof output !== 'object' || output === null) return undefined;
-  const voice = (output as { voice?: unknown }).voice;
-  return typeof voice === 'string' ? voice : undefined;
+/**
+ * Azure OpenAI sends `retry-after-ms` beside `Retry-After`: the wait the shared reader picks (the
+ * finer one wins), as whole seconds, since `UpstreamAnswer.retryAfter` is the header's text.
+ */
+function retryAfterText(headers: Headers, now: number): string | null {
+  const ms = retryAfterOf(headers, now);
+  return ms === undefined ? null : String(Math.ceil(ms / 1000));
 }

@@ -1,11 +1,12 @@
 import { ensureVendingError, type VendingError } from '../../errors/serviceError.js';
 import { repairUnverified } from '../../rotation/rotationError.js';
 import { checkRotation } from '../../rotation/rotationFacts.js';
+import type { SecretValue } from '../../secrets/keyVaultSecretSource.js';
 import type { Finding, ProbeOptions } from '../finding.js';
 import type { KindSteps } from '../kind.js';
 import { identityUnavailable } from './realtimeAnswer.js';
 import { callsUrl, mintUrl, REALTIME_CLOUDS } from './realtimeHosts.js';
-import type { MintPolicy, RealtimeMinter } from './realtimeMint.js';
+import type { MintedKey, MintPolicy, RealtimeMinter } from './realtimeMint.js';
 import type { RealtimeResource } from './realtimeResource.js';
 
 /** One attempt within 8 s: a failing mint is reported, not retried at length. */
@@ -33,7 +34,7 @@ export async function probeRealtimeResource(
   });
   const { scope } = REALTIME_CLOUDS[resource.cloud];
   let authenticated: string;
-  let secret;
+  let secret: SecretValue | undefined;
   if (resource.auth === 'identity') {
     try {
       const token = await steps.credential.getToken(scope);
@@ -50,7 +51,7 @@ export async function probeRealtimeResource(
     }
     authenticated = `the key in secret "${resource.secretName}" was read`;
   }
-  let minted;
+  let minted: MintedKey;
   try {
     minted = await minter.mint(resource, undefined, PROBE);
   } catch (error) {

@@ -124,6 +124,16 @@ export function parseRealtimeResource(
   };
 }
 
+/** The voice the operator's session names, if any (`audio.output.voice`). */
+export function configuredVoice(resource: RealtimeResource): string | undefined {
+  const audio = resource.session.audio;
+  if (typeof audio !== 'object' || audio === null) return undefined;
+  const output = (audio as { output?: unknown }).output;
+  if (typeof output !== 'object' || output === null) return undefined;
+  const voice = (output as { voice?: unknown }).voice;
+  return typeof voice === 'string' ? voice : undefined;
+}
+
 function checkEndpoint(
   input: string,
   cloud: CloudName,

@@ -247,6 +247,18 @@ describe('openai-realtime refusals: each with its code, diagnosis and fix, never
     expect(h.logText()).toContain('no managed identity endpoint');
   });
 
+  it('never logs the identity’s token, even when the upstream quotes it back', async () => {
+    const token = 'harness-token:https://cognitiveservices.azure.com/.default';
+    h.openai.failMints(1, {
+      status: 401,
+      body: JSON.stringify({ statusCode: 401, message: `Unauthorized. The token "${token}" has expired.` }),
+    });
+    const answer = await ask('assistant');
+    expect([answer.status, problem(answer).code]).toEqual([502, 'openai_auth_failed']);
+    expect(String(lastRequestLine().diagnosis)).toContain('[redacted]');
+    expect(h.logText()).not.toContain('harness-token');
+  });
+
   it('deployment_not_found and model_not_realtime name the deployment', async () => {
     h.rebuild({
       TOKEN_RESOURCES: resources({
