@@ -15,6 +15,7 @@ import {
   identityProviderUnavailable,
   invalidToken,
 } from './authFailure.js';
+import { audienceSpellings } from './audienceSpellings.js';
 import { bearerToken } from './bearerToken.js';
 import { SigningKeySet } from './signingKeys.js';
 
@@ -186,8 +187,7 @@ export class CallerAuthenticator {
       } = await jwtVerify(token, (header, input) => keys.getKey(header, input, correlation), {
         algorithms: ['RS256'],
         issuer: [...issuers],
-        // A v1.0 token carries the App ID URI as the client spelled it: with or without a slash.
-        audience: audiences.flatMap((a) => (/^[a-z][a-z0-9+.-]*:/i.test(a) ? [a, `${a}/`] : [a])),
+        audience: audienceSpellings(audiences),
         clockTolerance: this.#clockToleranceSeconds(),
         currentDate: new Date(this.#now()),
         requiredClaims: ['exp', 'tid'],
