@@ -4,7 +4,7 @@ import { CLOUDS } from '../clouds/clouds.js';
 import { isLoopbackHost } from '../http/urls.js';
 import { describeError, type VendingError } from '../errors/serviceError.js';
 import { retryAfterOf, retryAfterSeconds } from '../http/retryAfter.js';
-import { tlsFailureCode, tlsUntrusted } from '../http/tlsTrust.js';
+import { untrustedCertificate } from '../http/tlsTrust.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
@@ -308,16 +308,15 @@ export class CallerAuthenticator {
       });
       call?.end({ status });
     } catch (error) {
-      const tls = tlsFailureCode(error);
+      const untrusted = untrustedCertificate(error, 'Entra ID', new URL(url).host);
+      this.#discoveryFailure = untrusted;
       const failure =
-        tls !== undefined
-          ? tlsUntrusted('Entra ID', new URL(url).host, tls, error)
-          : identityProviderUnavailable(
-              `OIDC discovery at ${url} failed: ${describeError(error)}${askedMs === undefined ? '' : ` (Retry-After: ${retryAfterSeconds(askedMs)} s, at most a minute is honoured)`}`,
-              error,
-              askedMs === undefined ? undefined : retryAfterSeconds(askedMs),
-            );
-      if (tls !== undefined) this.#discoveryFailure = failure;
+        untrusted ??
+        identityProviderUnavailable(
+          `OIDC discovery at ${url} failed: ${describeError(error)}${askedMs === undefined ? '' : ` (Retry-After: ${retryAfterSeconds(askedMs)} s, at most a minute is honoured)`}`,
+          error,
+          askedMs === undefined ? undefined : retryAfterSeconds(askedMs),
+        );
       call?.end({ status, failure: status === undefined ? noAnswer(error) : undefined, code: failure.code });
       throw failure;
     }

@@ -7,7 +7,7 @@ import {
 import { z } from 'zod';
 import { describeError, VendingError } from '../errors/serviceError.js';
 import { parseRetryAfter, retryAfterSeconds } from '../http/retryAfter.js';
-import { tlsFailureCode, tlsUntrusted } from '../http/tlsTrust.js';
+import { untrustedCertificate } from '../http/tlsTrust.js';
 import { keyVaultScope } from '../clouds/clouds.js';
 
 /** Where the secret source's pipeline keeps a `Retry-After` too long to wait for (keyVaultSecretSource.ts). */
@@ -66,8 +66,8 @@ function retryAfterOf(error: RestError, now: number): number | undefined {
 export function classifyKeyVaultFailure(error: unknown, read: SecretRead): VendingError {
   const where = `secret "${read.secretName}" in ${read.vaultUrl}`;
   if (error instanceof Error && CREDENTIAL_ERRORS.has(error.name)) return credentialUnavailable(where, error);
-  const tls = tlsFailureCode(error);
-  if (tls !== undefined) return tlsUntrusted('Key Vault', new URL(read.vaultUrl).host, tls, error);
+  const untrusted = untrustedCertificate(error, 'Key Vault', new URL(read.vaultUrl).host);
+  if (untrusted !== undefined) return untrusted;
   if (!isRestError(error) || error.statusCode === undefined) return unreachable(where, read.timeoutMs, error);
   const { statusCode, code } = error;
   const inner = innerCode(error.details);
