@@ -88,12 +88,15 @@ export const AUTHORITY_HOST_ALIASES: Readonly<Record<CloudName, readonly string[
   AzureUSGovernment: ['https://login.usgovcloudapi.net'],
 };
 
+/** Every authority host of `cloud`, as origins: its default first, then its aliases. */
+export function authorityHostsOf(cloud: CloudName): readonly string[] {
+  return [CLOUDS[cloud].authorityHost, ...AUTHORITY_HOST_ALIASES[cloud]];
+}
+
 /** The cloud whose well-known authority host (or one of its aliases) this is, if any. */
 export function cloudOfAuthorityHost(authorityHost: string): CloudName | undefined {
   const origin = new URL(authorityHost).origin;
-  return CLOUD_NAMES.find(
-    (name) => CLOUDS[name].authorityHost === origin || AUTHORITY_HOST_ALIASES[name].includes(origin),
-  );
+  return CLOUD_NAMES.find((name) => authorityHostsOf(name).includes(origin));
 }
 
 /**
