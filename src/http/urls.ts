@@ -3,6 +3,7 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
+/** `parseServiceUrl`'s answer: the URL, or what is wrong with it (starting with the value). */
 export type UrlCheck = { ok: true; url: URL } | { ok: false; problem: string };
 
 /**
