@@ -1,6 +1,8 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, type JWTPayload } from 'jose';
 import { microsoftApiOf } from '../clouds/microsoftApis.js';
 import { describeError, VendingError } from '../errors/serviceError.js';
+import { isGuid } from '../model.js';
+import { audienceSpellings } from './audienceSpellings.js';
 
 /** No `Authorization` header at all: 401 with a bare `Bearer` challenge. */
 export function missingToken(): VendingError {
@@ -187,7 +189,7 @@ export function describeToken(token: string, context: VerificationContext): Toke
       claim: 'aud',
     };
   }
-  const accepted = new Set(context.audiences.flatMap((a) => [a.toLowerCase(), `${a.toLowerCase()}/`]));
+  const accepted = new Set(audienceSpellings(context.audiences).map((a) => a.toLowerCase()));
   const oursByAudience = audiences.some((a) => accepted.has(a.toLowerCase()));
   const clientApp = payload.azp ?? payload.appid;
   const idToken =
@@ -224,9 +226,8 @@ export function describeToken(token: string, context: VerificationContext): Toke
  * configured where its Application (client) ID belongs (both are on the app's Overview page).
  */
 function audienceHint(received: readonly string[], context: VerificationContext): string {
-  const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-  const configured = context.audiences.filter((a) => guid.test(a));
-  return received.some((a) => guid.test(a)) && configured.length > 0
+  const configured = context.audiences.filter(isGuid);
+  return received.some(isGuid) && configured.length > 0
     ? `; if that GUID is this API's own, AUTH_AUDIENCES holds another GUID for it (${configured.join(', ')}): an Object ID where the Application (client) ID belongs?`
     : '';
 }

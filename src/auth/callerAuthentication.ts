@@ -4,7 +4,7 @@ import { CLOUDS } from '../clouds/clouds.js';
 import { isLoopbackHost } from '../http/urls.js';
 import { describeError, type VendingError } from '../errors/serviceError.js';
 import { retryAfterOf, retryAfterSeconds } from '../http/retryAfter.js';
-import { tlsFailureCode, tlsUntrusted } from '../http/tlsTrust.js';
+import { untrustedCertificate } from '../http/tlsTrust.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import type { AuthConfig } from '../model.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
@@ -15,6 +15,7 @@ import {
   identityProviderUnavailable,
   invalidToken,
 } from './authFailure.js';
+import { audienceSpellings } from './audienceSpellings.js';
 import { bearerToken } from './bearerToken.js';
 import { SigningKeySet } from './signingKeys.js';
 
@@ -186,8 +187,7 @@ export class CallerAuthenticator {
       } = await jwtVerify(token, (header, input) => keys.getKey(header, input, correlation), {
         algorithms: ['RS256'],
         issuer: [...issuers],
-        // A v1.0 token carries the App ID URI as the client spelled it: with or without a slash.
-        audience: audiences.flatMap((a) => (/^[a-z][a-z0-9+.-]*:/i.test(a) ? [a, `${a}/`] : [a])),
+        audience: audienceSpellings(audiences),
         clockTolerance: this.#clockToleranceSeconds(),
         currentDate: new Date(this.#now()),
         requiredClaims: ['exp', 'tid'],
@@ -308,16 +308,15 @@ export class CallerAuthenticator {
       });
       call?.end({ status });
     } catch (error) {
-      const tls = tlsFailureCode(error);
+      const untrusted = untrustedCertificate(error, 'Entra ID', new URL(url).host);
+      this.#discoveryFailure = untrusted;
       const failure =
-        tls !== undefined
-          ? tlsUntrusted('Entra ID', new URL(url).host, tls, error)
-          : identityProviderUnavailable(
-              `OIDC discovery at ${url} failed: ${describeError(error)}${askedMs === undefined ? '' : ` (Retry-After: ${retryAfterSeconds(askedMs)} s, at most a minute is honoured)`}`,
-              error,
-              askedMs === undefined ? undefined : retryAfterSeconds(askedMs),
-            );
-      if (tls !== undefined) this.#discoveryFailure = failure;
+        untrusted ??
+        identityProviderUnavailable(
+          `OIDC discovery at ${url} failed: ${describeError(error)}${askedMs === undefined ? '' : ` (Retry-After: ${retryAfterSeconds(askedMs)} s, at most a minute is honoured)`}`,
+          error,
+          askedMs === undefined ? undefined : retryAfterSeconds(askedMs),
+        );
       call?.end({ status, failure: status === undefined ? noAnswer(error) : undefined, code: failure.code });
       throw failure;
     }

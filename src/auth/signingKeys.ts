@@ -9,7 +9,7 @@ import {
 import { z } from 'zod';
 import { describeError, type VendingError } from '../errors/serviceError.js';
 import { retryAfterOf, retryAfterSeconds } from '../http/retryAfter.js';
-import { tlsFailureCode, tlsUntrusted } from '../http/tlsTrust.js';
+import { untrustedCertificate } from '../http/tlsTrust.js';
 import { readBoundedJson } from '../http/upstreamBody.js';
 import { noAnswer, type RequestCorrelation, type Telemetry } from '../telemetry/telemetry.js';
 import { withTimeout } from '../timeout.js';
@@ -159,11 +159,9 @@ export class SigningKeySet {
         },
         (error: unknown) => {
           this.#askedMs = error instanceof KeySetRefused ? (error.retryAfterMs ?? 0) : 0;
-          const tls = tlsFailureCode(error);
           const failure =
-            tls === undefined
-              ? keySetUnavailable(this.#options.url, error, this.#askedMs)
-              : tlsUntrusted('Entra ID', this.#options.url.host, tls, error);
+            untrustedCertificate(error, 'Entra ID', this.#options.url.host) ??
+            keySetUnavailable(this.#options.url, error, this.#askedMs);
           this.#lastFailure = failure;
           if (this.#current !== undefined) this.#options.onRefreshFailure?.(failure);
         },

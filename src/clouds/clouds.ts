@@ -60,6 +60,22 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
   },
 };
 
+/** `azure.com`, `azure.cn`, `azure.us`: the domain a cloud's resource hosts live under. */
+function resourceDomain(cloud: CloudName): string {
+  return CLOUDS[cloud].customSubdomainSuffix.replace(/^cognitiveservices\./, '');
+}
+
+/**
+ * The Foundry and Azure OpenAI names of a resource in each cloud: the portal shows
+ * `https://{name}.services.ai.azure.com` (Foundry) and `https://{name}.openai.azure.com` for the same
+ * account whose custom subdomain is `{name}.{customSubdomainSuffix}` (`.azure.us`, `.azure.cn` in
+ * the sovereign clouds).
+ */
+export function foundrySuffixes(cloud: CloudName): readonly string[] {
+  const domain = resourceDomain(cloud);
+  return [`services.ai.${domain}`, `openai.${domain}`];
+}
+
 /**
  * Every Entra authority host of each cloud: its default (`authorityHost` above), then the aliases
  * Microsoft's libraries and docs use for the same authority (MSAL's instance metadata; the Azure
@@ -72,12 +88,15 @@ export const AUTHORITY_HOST_ALIASES: Readonly<Record<CloudName, readonly string[
   AzureUSGovernment: ['https://login.usgovcloudapi.net'],
 };
 
+/** Every authority host of `cloud`, as origins: its default first, then its aliases. */
+export function authorityHostsOf(cloud: CloudName): readonly string[] {
+  return [CLOUDS[cloud].authorityHost, ...AUTHORITY_HOST_ALIASES[cloud]];
+}
+
 /** The cloud whose well-known authority host (or one of its aliases) this is, if any. */
 export function cloudOfAuthorityHost(authorityHost: string): CloudName | undefined {
   const origin = new URL(authorityHost).origin;
-  return CLOUD_NAMES.find(
-    (name) => CLOUDS[name].authorityHost === origin || AUTHORITY_HOST_ALIASES[name].includes(origin),
-  );
+  return CLOUD_NAMES.find((name) => authorityHostsOf(name).includes(origin));
 }
 
 /**

@@ -1,3 +1,6 @@
+import { CLOUDS, type Cloud } from './clouds.js';
+import { CLOUD_NAMES } from '../model.js';
+
 /**
  * Microsoft's own APIs as they appear in a token's `aud`: their App ID URIs (in every cloud) and
  * application IDs. A token for one of them was meant for that API, never for this one, and a
@@ -13,6 +16,16 @@ export interface MicrosoftApi {
   readonly appIds: readonly string[];
 }
 
+/** A host of every cloud, as an App ID URI: `https://vault.azure.net` and the sovereign ones. */
+const inEveryCloud = (host: (cloud: Cloud) => string): string[] =>
+  CLOUD_NAMES.map((name) => `https://${host(CLOUDS[name])}`);
+
+/**
+ * The Microsoft APIs whose tokens clients send here by mistake, most common first (Microsoft
+ * Graph: MSAL single-page apps). URIs of the hosts that differ by cloud come from `CLOUDS`; the
+ * others and the application IDs are Microsoft's first-party ones (Entra's "Verify first-party
+ * Microsoft applications in sign-in reports" list).
+ */
 export const MICROSOFT_APIS: readonly MicrosoftApi[] = [
   {
     name: 'Microsoft Graph',
@@ -32,28 +45,23 @@ export const MICROSOFT_APIS: readonly MicrosoftApi[] = [
   },
   {
     name: 'Azure Resource Manager',
+    // The classic Service Management audience (`management.core.…`) is still accepted by ARM.
     uris: [
-      'https://management.azure.com',
+      ...CLOUD_NAMES.map((name) => CLOUDS[name].resourceManager),
       'https://management.core.windows.net',
-      'https://management.chinacloudapi.cn',
       'https://management.core.chinacloudapi.cn',
-      'https://management.usgovcloudapi.net',
       'https://management.core.usgovcloudapi.net',
     ],
     appIds: ['797f4846-ba00-4fd7-ba43-dac1f8f63013'],
   },
   {
     name: 'Azure Key Vault',
-    uris: ['https://vault.azure.net', 'https://vault.azure.cn', 'https://vault.usgovcloudapi.net'],
+    uris: inEveryCloud((cloud) => cloud.keyVaultSuffix),
     appIds: ['cfa8b339-82a2-471a-a3c9-0fc0be7a4093'],
   },
   {
     name: 'Azure AI services',
-    uris: [
-      'https://cognitiveservices.azure.com',
-      'https://cognitiveservices.azure.cn',
-      'https://cognitiveservices.azure.us',
-    ],
+    uris: inEveryCloud((cloud) => cloud.customSubdomainSuffix),
     appIds: [],
   },
   { name: 'Azure Storage', uris: ['https://storage.azure.com'], appIds: ['e406a681-f3d4-42a8-90b6-c2b029497af1'] },

@@ -1,4 +1,4 @@
-import { AUTHORITY_HOST_ALIASES, CLOUDS, cloudOfAuthorityHost } from '../clouds/clouds.js';
+import { authorityHostsOf, CLOUDS, cloudOfAuthorityHost } from '../clouds/clouds.js';
 import { isLoopbackHost, parseOrigin } from '../http/urls.js';
 import {
   CLOUD_NAMES,
@@ -74,7 +74,7 @@ function readAllowedClientApps(setting: ReadSetting, report: SettingsReport): st
 }
 
 function knownAuthorityHosts(): string {
-  return CLOUD_NAMES.flatMap((cloud) => [CLOUDS[cloud].authorityHost, ...AUTHORITY_HOST_ALIASES[cloud]])
+  return CLOUD_NAMES.flatMap(authorityHostsOf)
     .map((host) => new URL(host).host)
     .join(', ');
 }

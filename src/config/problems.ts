@@ -1,4 +1,5 @@
 import { ServiceError } from '../errors/serviceError.js';
+import type { ConfigWarning } from '../model.js';
 import type { AppSettingName } from './appSettings.js';
 
 /** One thing wrong with the settings, naming its setting (and resource); never a value that could be secret. */
@@ -8,7 +9,8 @@ export interface ConfigProblem {
   readonly message: string;
 }
 
-export function formatProblem(problem: ConfigProblem): string {
+/** A problem or warning as one line: `TOKEN_RESOURCES resource "speech": …`. */
+export function formatProblem(problem: ConfigProblem | ConfigWarning): string {
   const where = problem.resource === undefined ? problem.setting : `${problem.setting} resource "${problem.resource}"`;
   return `${where}: ${problem.message}`;
 }

@@ -3,7 +3,7 @@ import { ConfigurationError, formatProblem, loadConfig, type Environment } from 
 import { ensureVendingError } from '../errors/serviceError.js';
 import type { Finding, ProbeOptions } from '../kinds/finding.js';
 import { KindRegistry } from '../kinds/registry.js';
-import { allMembers } from '../model.js';
+import { allMembers, canonicalResourceName, type ConfigWarning } from '../model.js';
 
 export type { Finding } from '../kinds/finding.js';
 
@@ -47,7 +47,27 @@ export async function diagnose(
   for (const resource of allMembers(config.resources)) {
     findings.push(await parts.bound(resource).probe(resource, { checkRotationPermissions: true, ...probeOptions }));
   }
-  return findings;
+  return withSettingsWarnings(findings, config.warnings);
+}
+
+/**
+ * The settings' warnings, which the service logs once at start-up (`configuration_warning`), on
+ * the findings they are about, so the doctor says what the service says: a resource's on its own
+ * finding (an endpoint read as another origin), the others on `(callers)` (an authority host that
+ * is no known Entra host).
+ */
+function withSettingsWarnings(findings: readonly Finding[], warnings: readonly ConfigWarning[]): Finding[] {
+  const names = new Set(findings.map((finding) => canonicalResourceName(finding.resource)));
+  const findingOf = (warning: ConfigWarning) =>
+    warning.resource !== undefined && names.has(canonicalResourceName(warning.resource))
+      ? canonicalResourceName(warning.resource)
+      : canonicalResourceName(CALLERS);
+  return findings.map((finding) => {
+    const own = warnings
+      .filter((warning) => findingOf(warning) === canonicalResourceName(finding.resource))
+      .map(formatProblem);
+    return own.length === 0 ? finding : { ...finding, warnings: [...(finding.warnings ?? []), ...own] };
+  });
 }
 
 /** The finding about callers: not a resource, and named so that no resource can be. */

@@ -33,7 +33,7 @@ export const ERROR_CATALOG = {
     status: 401,
     title: 'Invalid access token',
     meaning:
-      'Bad signature (or one spelled other than canonically), `alg` other than RS256, a key the tenant does not publish, wrong issuer/audience/tenant, expired or not yet valid, a lifetime over the 28 hours Entra issues, or not an access token (no `azp`/`appid`: an ID token) (`WWW-Authenticate: Bearer error="invalid_token"`). `detail` names the claim (`aud`, `iss`, `tid`, `exp`, `nbf`); the log line has the value received, what was expected and, for times, the difference with the server\'s clock.',
+      'Bad signature (or one spelled other than canonically), `alg` other than RS256, a key the tenant does not publish, wrong issuer/audience/tenant, expired or not yet valid, a lifetime over the 28 hours Entra issues, or not an access token (no `azp`/`appid`: an ID token) (`WWW-Authenticate: Bearer error="invalid_token"`). `detail` names the claim (`aud`, `iss`, `tid`, `exp`, `nbf`), or what the token is when its own unverified claims say so (a Microsoft Graph or other Microsoft API token, an ID token); the log line has the value received, what was expected and, for times, the difference with the server\'s clock.',
     action: 'Acquire an access token for one of `AUTH_AUDIENCES` in `AUTH_TENANT_ID`.',
     retryable: false,
   },

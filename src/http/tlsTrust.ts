@@ -28,7 +28,7 @@ const OUT_OF_DATE = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 const WRONG_HOST = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH']);
 
 /** A certificate failure found in an error or its causes: Node's code for it. */
-export function tlsFailureCode(error: unknown): string | undefined {
+function tlsFailureCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
     const code = (current as { code?: unknown }).code;
@@ -43,16 +43,18 @@ export function tlsFailureCode(error: unknown): string | undefined {
 export type TlsUpstream = 'Key Vault' | 'the token service' | 'the Speech service' | 'Entra ID';
 
 /**
- * The certificate `host` presented was refused (`code` from `tlsFailureCode`): `tls_untrusted`,
- * with the fix for its kind. Not a network outage: it does not pass on retry, and DNS and
- * firewall rules are not what to check.
+ * When `error` (or one of its causes) is a certificate `host` presented and Node refused:
+ * `tls_untrusted`, with the fix for its kind; otherwise `undefined`. Not a network outage: it
+ * does not pass on retry, and DNS and firewall rules are not what to check.
  */
-export function tlsUntrusted(upstream: TlsUpstream, host: string, code: string, cause: unknown): VendingError {
+export function untrustedCertificate(error: unknown, upstream: TlsUpstream, host: string): VendingError | undefined {
+  const code = tlsFailureCode(error);
+  if (code === undefined) return undefined;
   return new VendingError('tls_untrusted', `The TLS certificate of ${upstream} was not trusted.`, {
     detail: 'The service cannot establish a trusted connection to an upstream service. The operator has been told.',
     diagnosis: `${host} (${upstream}) presented a certificate Node does not accept: ${code} (${describeCode(code)})`,
     fix: fixFor(code, host),
-    cause,
+    cause: error,
   });
 }
 

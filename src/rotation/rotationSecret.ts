@@ -15,7 +15,7 @@ import {
   secretWriteFailed,
   RotationError,
 } from './rotationError.js';
-import { classifyKeyVaultFailure } from '../secrets/keyVaultFailure.js';
+import { classifyKeyVaultFailure, denyAssignmentOf, isRetainedDeletion } from '../secrets/keyVaultFailure.js';
 
 /** The latest version of a secret, read past every cache. Never log `value`. */
 export interface StoredKey {
@@ -66,7 +66,7 @@ export class RotationSecretStore {
     try {
       stored = await withTimeout(this.#timeoutMs, (abortSignal) => this.#client.getSecret(name, { abortSignal }));
     } catch (error) {
-      throw this.#readFailure(where, error);
+      throw this.#readFailure(name, error);
     }
     const { version } = stored.properties;
     if (!stored.value?.trim() || version === undefined) throw secretNotFound(where, 'is empty');
@@ -80,7 +80,6 @@ export class RotationSecretStore {
 
   /** Adds a version holding `value`, which becomes the latest; resolves to its version id. */
   async write(name: string, value: string, version: NewVersion): Promise<string> {
-    const where = this.#where(name);
     let stored: KeyVaultSecret;
     try {
       stored = await withTimeout(this.#timeoutMs, (abortSignal) =>
@@ -92,7 +91,7 @@ export class RotationSecretStore {
         }),
       );
     } catch (error) {
-      throw this.#writeFailure(where, 'write a new version of the secret', error);
+      throw this.#writeFailure(name, 'write a new version of the secret', error);
     }
     return stored.properties.version ?? '';
   }
@@ -103,13 +102,12 @@ export class RotationSecretStore {
    * dry run); a `--leaked` rotation removes its `regeneratePending` tag this way.
    */
   async updateTags(name: string, version: string, tags: Readonly<Record<string, string>>): Promise<void> {
-    const where = this.#where(name);
     try {
       await withTimeout(this.#timeoutMs, (abortSignal) =>
         this.#client.updateSecretProperties(name, version, { abortSignal, tags: { ...tags } }),
       );
     } catch (error) {
-      throw this.#writeFailure(where, 'update the secret', error);
+      throw this.#writeFailure(name, 'update the secret', error);
     }
   }
 
@@ -118,15 +116,16 @@ export class RotationSecretStore {
    * own fix; any other refusal Key Vault names (its firewall, another tenant or audience, a deny
    * assignment) gets that refusal's fix, as the service's reads do (`classifyKeyVaultFailure`).
    */
-  #refusalFix(where: string, error: unknown): string {
+  #refusalFix(name: string, error: unknown): string {
+    // `now` only dates a Retry-After, which a 401/403 does not carry.
     const named = classifyKeyVaultFailure(error, {
       vaultUrl: this.#vaultUrl,
-      secretName: where,
+      secretName: name,
       timeoutMs: this.#timeoutMs,
       now: 0,
     });
     if (named.code === 'keyvault_role_missing') return SECRET_ROLE_FIX;
-    if (named.code === 'keyvault_forbidden' && !(named.fix ?? '').includes('deny assignment')) return SECRET_ROLE_FIX;
+    if (named.code === 'keyvault_forbidden' && denyAssignmentOf(error) === undefined) return SECRET_ROLE_FIX;
     if (named.code === 'keyvault_access_policy_missing') {
       return "The vault uses access policies: give the function's identity the secret permissions Get, List and Set in an access policy (or switch the vault to Azure RBAC and grant Key Vault Secrets Officer on the secret).";
     }
@@ -137,7 +136,8 @@ export class RotationSecretStore {
     return `secret "${name}" in ${this.#vaultUrl}`;
   }
 
-  #readFailure(where: string, error: unknown): RotationError {
+  #readFailure(name: string, error: unknown): RotationError {
+    const where = this.#where(name);
     if (isCredentialError(error)) return credentialUnavailable('Key Vault', error);
     if (!isRestError(error) || error.statusCode === undefined)
       return keyVaultUnavailable(where, `no answer (${describeError(error)})`, error);
@@ -148,7 +148,7 @@ export class RotationSecretStore {
       return permissionMissing(
         'read the secret',
         `Key Vault answered ${statusCode} (${code ?? 'Forbidden'}) reading ${where}`,
-        this.#refusalFix(where, error),
+        this.#refusalFix(name, error),
         error,
       );
     }
@@ -159,16 +159,17 @@ export class RotationSecretStore {
    * The SDK's error keeps the request, and a write's request body holds the key: it is described
    * here and never kept as a cause, so no later serialisation of the error can carry the key.
    */
-  #writeFailure(where: string, what: string, error: unknown): RotationError {
+  #writeFailure(name: string, what: string, error: unknown): RotationError {
+    const where = this.#where(name);
     if (isCredentialError(error)) return credentialUnavailable('Key Vault', new Error(error.message));
     if (isRestError(error) && (error.statusCode === 401 || error.statusCode === 403)) {
       return permissionMissing(
         what,
         `Key Vault answered ${error.statusCode} (${error.code ?? 'Forbidden'}) writing ${where}`,
-        this.#refusalFix(where, error),
+        this.#refusalFix(name, error),
       );
     }
-    if (isRestError(error) && error.statusCode === 409 && /deleted but recoverable/i.test(error.message)) {
+    if (isRetainedDeletion(error)) {
       return new RotationError('rotation_secret_not_found', 'The secret to rotate was deleted.', {
         diagnosis: `writing ${where}: Key Vault answered 409 (${error.code ?? 'Conflict'}): the secret is deleted and retained by soft delete, so no version can be written`,
         fix: 'Recover the secret (`az keyvault secret recover --vault-name <vault> --name <secret>`), which brings back its versions and the key in use; purging it instead would lose the key the service reads.',

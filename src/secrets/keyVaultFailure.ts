@@ -7,7 +7,7 @@ import {
 import { z } from 'zod';
 import { describeError, VendingError } from '../errors/serviceError.js';
 import { parseRetryAfter, retryAfterSeconds } from '../http/retryAfter.js';
-import { tlsFailureCode, tlsUntrusted } from '../http/tlsTrust.js';
+import { untrustedCertificate } from '../http/tlsTrust.js';
 import { keyVaultScope } from '../clouds/clouds.js';
 
 /** Where the secret source's pipeline keeps a `Retry-After` too long to wait for (keyVaultSecretSource.ts). */
@@ -66,8 +66,8 @@ function retryAfterOf(error: RestError, now: number): number | undefined {
 export function classifyKeyVaultFailure(error: unknown, read: SecretRead): VendingError {
   const where = `secret "${read.secretName}" in ${read.vaultUrl}`;
   if (error instanceof Error && CREDENTIAL_ERRORS.has(error.name)) return credentialUnavailable(where, error);
-  const tls = tlsFailureCode(error);
-  if (tls !== undefined) return tlsUntrusted('Key Vault', new URL(read.vaultUrl).host, tls, error);
+  const untrusted = untrustedCertificate(error, 'Key Vault', new URL(read.vaultUrl).host);
+  if (untrusted !== undefined) return untrusted;
   if (!isRestError(error) || error.statusCode === undefined) return unreachable(where, read.timeoutMs, error);
   const { statusCode, code } = error;
   const inner = innerCode(error.details);
@@ -81,7 +81,7 @@ export function classifyKeyVaultFailure(error: unknown, read: SecretRead): Vendi
       `${where} does not exist (${code ?? 'NotFound'}): ${firstLine(message)}`,
       error,
     );
-  if (statusCode === 409 && /deleted but recoverable/i.test(message)) {
+  if (isRetainedDeletion(error)) {
     return secretNotFound(
       read.secretName,
       `${where} is deleted and retained (soft delete): ${firstLine(message)}`,
@@ -97,8 +97,8 @@ export function classifyKeyVaultFailure(error: unknown, read: SecretRead): Vendi
   if (codes.has('ForbiddenByConnection') || /public network access is disabled|approved private link/i.test(message)) {
     return networkRestricted(said, 'ForbiddenByConnection', error);
   }
-  const denyAssignment = /DenyAssignmentId:\s*(?!null\b)([^\s;]+)/i.exec(message)?.[1];
-  if (statusCode === 403 && denyAssignment !== undefined) return denied(said, denyAssignment, upstreamCode, error);
+  const denyAssignment = denyAssignmentOf(error);
+  if (denyAssignment !== undefined) return denied(said, denyAssignment, upstreamCode, error);
   if (codes.has('ForbiddenByRbac') || (statusCode === 403 && /Assignment: \(not found\)/i.test(message)))
     return roleMissing(said, read.secretName, error);
   if (
@@ -113,6 +113,24 @@ export function classifyKeyVaultFailure(error: unknown, read: SecretRead): Vendi
   if (statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 409)
     return badRequest(said, statusCode, message, upstreamCode, error);
   return unavailable(said, upstreamCode, retryAfterOf(error, read.now), error);
+}
+
+/**
+ * Key Vault's 409 for a secret that is deleted and retained by soft delete ("Secret … is currently
+ * in a deleted but recoverable state"): nothing can be written under its name until it is
+ * recovered or purged.
+ */
+export function isRetainedDeletion(error: unknown): error is RestError {
+  return isRestError(error) && error.statusCode === 409 && /deleted but recoverable/i.test(error.message);
+}
+
+/**
+ * The deny assignment a 403 names (`DenyAssignmentId: <id>` in the message of an RBAC vault's
+ * refusal; `null` when none is to blame), or `undefined`.
+ */
+export function denyAssignmentOf(error: unknown): string | undefined {
+  if (!isRestError(error) || error.statusCode !== 403) return undefined;
+  return /DenyAssignmentId:\s*(?!null\b)([^\s;]+)/i.exec(error.message)?.[1];
 }
 
 /**

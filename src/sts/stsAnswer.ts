@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { describeError, VendingError } from '../errors/serviceError.js';
 import { parseRetryAfter, retryAfterSeconds } from '../http/retryAfter.js';
-import { tlsFailureCode, tlsUntrusted } from '../http/tlsTrust.js';
+import { untrustedCertificate } from '../http/tlsTrust.js';
 import type { UpstreamAnswer, UpstreamAttempt, UpstreamOutcome } from '../http/upstream.js';
 import { readStsToken, STS_EXP_WINDOW_MS } from './stsToken.js';
 
@@ -120,9 +120,8 @@ export function classifyStsNetworkFailure(error: unknown, attempt: StsAttempt): 
     return failure(stsTimeout(attempt, error), true);
   }
   // A certificate refused is the same on the next attempt.
-  const tls = tlsFailureCode(error);
-  if (tls !== undefined)
-    return failure(tlsUntrusted('the token service', new URL(attempt.url).host, tls, error), false);
+  const untrusted = untrustedCertificate(error, 'the token service', new URL(attempt.url).host);
+  if (untrusted !== undefined) return failure(untrusted, false);
   const cause = error instanceof Error ? networkCause.safeParse(error.cause) : undefined;
   const code = cause?.success === true ? cause.data.code : undefined;
   // A TypeError with no system error behind it is a request fetch refused to build; its message

@@ -107,6 +107,22 @@ describe('doctor: key rotation', () => {
       },
       /a vault only accepts tokens from its own tenant/,
     ],
+    [
+      'a deny assignment',
+      403,
+      {
+        code: 'Forbidden',
+        message:
+          "Caller is not authorized to perform action on resource.\r\nAction: 'Microsoft.KeyVault/vaults/secrets/setSecret/action'\r\nAssignment: (not found)\r\nDenyAssignmentId: 3f0e1d2c-aaaa-bbbb-cccc-0123456789ab",
+      },
+      /^A deny assignment \(3f0e1d2c-aaaa-bbbb-cccc-0123456789ab\) blocks the identity/,
+    ],
+    [
+      'a disabled secret, named as the resource names it',
+      403,
+      { code: 'Forbidden', message: 'Operation set is not allowed on a disabled secret.', innerCode: 'SecretDisabled' },
+      /^Enable the current version of secret "speech-key",/,
+    ],
   ])("a write refused by %s gets that refusal's fix, not a role", async (_, status, answer, fix) => {
     h.vault.failNextWrites(1, status, answer);
     const finding = await speechFinding();

@@ -298,3 +298,27 @@ describe("2. the TTS avatar's ICE relay takes the vended token", () => {
     });
   });
 });
+
+describe("the settings' warnings: the doctor says what the service logs at start-up", () => {
+  it("a Foundry endpoint, read as the resource's custom subdomain: on that resource's finding", async () => {
+    const resources = RESOURCES.map((r) =>
+      r.name === 'speech-custom' ? { ...r, endpoint: 'https://contoso-speech.services.ai.azure.com' } : r,
+    );
+    h.rebuild({ TOKEN_RESOURCES: JSON.stringify(resources) });
+    const logged = h.events('configuration_warning').map((line) => String(line.problem));
+    expect(logged).toEqual([
+      expect.stringMatching(/is used as https:\/\/contoso-speech\.cognitiveservices\.azure\.com: .* Foundry/),
+    ]);
+    const finding = await doctorFinding('speech-custom');
+    expect(finding).toMatchObject({ ok: true, warnings: [`TOKEN_RESOURCES resource "speech-custom": ${logged[0]}`] });
+    expect((await doctorFinding('speech')).warnings).toBeUndefined();
+  });
+
+  it('an authority host that is no known Entra host: on the (callers) finding', async () => {
+    h.rebuild({ AUTH_AUTHORITY_HOST: 'https://login.contoso-proxy.example' });
+    const logged = h.events('configuration_warning').map((line) => String(line.problem));
+    expect(logged).toEqual([expect.stringMatching(/is not a known Entra authority host/)]);
+    const finding = await doctorFinding(CALLERS);
+    expect(finding.warnings).toEqual([`AUTH_AUTHORITY_HOST: ${logged[0]}`]);
+  });
+});

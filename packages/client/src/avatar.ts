@@ -1,6 +1,6 @@
 import { TokenVendingError } from './errors.js';
 import type { FetchLike } from './tokenProvider.js';
-import type { VendedToken } from './vendedToken.js';
+import { isRecord, type VendedToken } from './vendedToken.js';
 
 // The text-to-speech avatar streams its video over WebRTC through a TURN relay. Its credentials
 // come from the Speech resource's relay endpoint, which takes the vended token as bearer, so a
@@ -91,10 +91,17 @@ export async function getAvatarIceServers(
       { status: response.status },
     );
   }
-  const body: unknown = await response.json().catch(() => undefined);
-  const relay = body as { Urls?: unknown; Username?: unknown; Password?: unknown } | undefined;
-  const urls = Array.isArray(relay?.Urls) ? relay.Urls.filter((url): url is string => typeof url === 'string') : [];
-  if (urls.length === 0 || typeof relay?.Username !== 'string' || typeof relay.Password !== 'string') {
+  const relay: unknown = await response.json().catch(() => undefined);
+  const urls =
+    isRecord(relay) && Array.isArray(relay.Urls)
+      ? relay.Urls.filter((url): url is string => typeof url === 'string')
+      : [];
+  if (
+    !isRecord(relay) ||
+    urls.length === 0 ||
+    typeof relay.Username !== 'string' ||
+    typeof relay.Password !== 'string'
+  ) {
     throw new TokenVendingError('invalid_response', 'The avatar relay did not answer with ICE credentials.', {
       status: response.status,
     });

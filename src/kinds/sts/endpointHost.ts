@@ -1,4 +1,4 @@
-import { CLOUDS } from '../../clouds/clouds.js';
+import { CLOUDS, foundrySuffixes } from '../../clouds/clouds.js';
 import { CLOUD_NAMES, type CloudName } from '../../model.js';
 
 /**
@@ -17,21 +17,6 @@ export type EndpointHost =
 
 /** A DNS label, as Azure accepts custom subdomain names. */
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
-
-/** `azure.com`, `azure.cn`, `azure.us`: the domain a cloud's resource hosts live under. */
-function resourceDomain(cloud: CloudName): string {
-  return CLOUDS[cloud].customSubdomainSuffix.replace(/^cognitiveservices\./, '');
-}
-
-/**
- * The Foundry and Azure OpenAI names of a resource in each cloud: the portal shows
- * `https://{name}.services.ai.azure.com` (Foundry) and `https://{name}.openai.azure.com` for the same
- * account whose custom subdomain is `{name}.cognitiveservices.azure.com`.
- */
-export function foundrySuffixes(cloud: CloudName): readonly string[] {
-  const domain = resourceDomain(cloud);
-  return [`services.ai.${domain}`, `openai.${domain}`];
-}
 
 function labelBefore(host: string, suffix: string): string | undefined {
   if (!host.endsWith(`.${suffix}`)) return undefined;

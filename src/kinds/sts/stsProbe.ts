@@ -4,7 +4,7 @@ import { checkRotation } from '../../rotation/rotationFacts.js';
 import type { SecretValue } from '../../secrets/keyVaultSecretSource.js';
 import { describeKey, keyShape } from '../../secrets/keyShape.js';
 import type { StsClient, StsRetryPolicy } from '../../sts/stsClient.js';
-import { tlsFailureCode, tlsUntrusted } from '../../http/tlsTrust.js';
+import { untrustedCertificate } from '../../http/tlsTrust.js';
 import { withTimeout } from '../../timeout.js';
 import type { DoctorCause, Finding, ProbeOptions } from '../finding.js';
 import type { KindSteps } from '../kind.js';
@@ -159,9 +159,8 @@ async function checkSpeechToken(
       return answer.status;
     });
   } catch (error) {
-    const tls = tlsFailureCode(error);
-    if (tls !== undefined) {
-      const untrusted = tlsUntrusted('the Speech service', host, tls, error);
+    const untrusted = untrustedCertificate(error, 'the Speech service', host);
+    if (untrusted !== undefined) {
       return { cause: 'tls_untrusted', detail: untrusted.diagnosis ?? untrusted.message, fix: untrusted.fix ?? '' };
     }
     const timedOut = error instanceof Error && error.name === 'TimeoutError';

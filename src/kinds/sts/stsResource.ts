@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CLOUDS } from '../../clouds/clouds.js';
-import { isLoopbackHost } from '../../http/urls.js';
+import { isLoopbackHost, parseOrigin, parseServiceUrl } from '../../http/urls.js';
 import { CLOUD_NAMES, type CloudName, type TokenResource } from '../../model.js';
 import { checkSecretName, parseFields } from '../resourceFields.js';
 import type { CommonResourceFields, ResourceChecks } from '../kind.js';
@@ -125,27 +125,20 @@ function unknownRegion({ input, region }: RegionReading, kind: StsKindName, clou
  * the host alone names the resource.
  */
 function readEndpoint(input: string, kind: StsKindName, fail: (m: string) => void): EndpointReading | undefined {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    fail(`"endpoint" "${input}" is not a URL; give it as https://<name>.cognitiveservices.azure.com`);
+  const checked = parseServiceUrl(input, `https://<name>.${CLOUDS.AzureCloud.customSubdomainSuffix}`);
+  if (!checked.ok) {
+    fail(`"endpoint" ${checked.problem}`);
     return undefined;
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    fail(`"endpoint" "${input}" must use https (plain http is allowed only for loopback addresses)`);
-    return undefined;
-  }
-  if (url.username || url.password) {
-    fail(`"endpoint" "${url.host}" must not carry credentials`);
-    return undefined;
-  }
+  const { url } = checked;
   if (isLoopbackHost(url.hostname)) {
-    if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
-      fail(`"endpoint" "${input}" must be just scheme and host, without a path; use ${url.origin}`);
+    // A local fake stands for one resource at its origin: nothing to normalise, so no path either.
+    const loopback = parseOrigin(input);
+    if (!loopback.ok) {
+      fail(`"endpoint" ${loopback.problem}`);
       return undefined;
     }
-    return { origin: url.origin, cloud: undefined, name: undefined };
+    return { origin: loopback.origin, cloud: undefined, name: undefined };
   }
   const host = classifyEndpointHost(url.hostname);
   switch (host.form) {
@@ -180,8 +173,11 @@ function readEndpoint(input: string, kind: StsKindName, fail: (m: string) => voi
     case 'other': {
       const label = url.hostname.split('.')[0] ?? '';
       const guess = /^[a-z0-9-]+$/i.test(label) && url.hostname.includes('.') ? label.toLowerCase() : '<name>';
+      const elsewhere = CLOUD_NAMES.filter((cloud) => cloud !== 'AzureCloud')
+        .map((cloud) => `.${CLOUDS[cloud].customSubdomainSuffix} in ${cloud}`)
+        .join(', ');
       fail(
-        `"endpoint" must be the resource's custom subdomain, https://${guess}.cognitiveservices.azure.com (.azure.us in AzureUSGovernment, .azure.cn in AzureChinaCloud; shown on its Keys and Endpoint page), not ${url.hostname}`,
+        `"endpoint" must be the resource's custom subdomain, https://${guess}.${CLOUDS.AzureCloud.customSubdomainSuffix} (${elsewhere}; shown on its Keys and Endpoint page), not ${url.hostname}`,
       );
       return undefined;
     }
