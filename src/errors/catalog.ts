@@ -152,7 +152,7 @@ export const ERROR_CATALOG = {
     status: 502,
     title: 'Upstream certificate not trusted',
     meaning:
-      'The TLS certificate presented for Key Vault, the token service, the Speech service or Entra ID was refused (`SELF_SIGNED_CERT_IN_CHAIN`, `UNABLE_TO_GET_ISSUER_CERT_LOCALLY`, `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`, …): usually a TLS-inspecting proxy whose CA Node does not trust.',
+      'The TLS certificate presented for Key Vault, the token service, the Speech service, Azure OpenAI or Entra ID was refused (`SELF_SIGNED_CERT_IN_CHAIN`, `UNABLE_TO_GET_ISSUER_CERT_LOCALLY`, `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`, …): usually a TLS-inspecting proxy whose CA Node does not trust.',
     action:
       "Add the proxy's CA certificate to `NODE_EXTRA_CA_CERTS`, or exempt the host from inspection; never turn certificate checks off.",
     retryable: false,

@@ -40,7 +40,7 @@ function tlsFailureCode(error: unknown): string | undefined {
 }
 
 /** The upstream whose certificate was refused, as the diagnosis names it. */
-export type TlsUpstream = 'Key Vault' | 'the token service' | 'the Speech service' | 'Entra ID';
+export type TlsUpstream = 'Key Vault' | 'the token service' | 'the Speech service' | 'Entra ID' | 'Azure OpenAI';
 
 /**
  * When `error` (or one of its causes) is a certificate `host` presented and Node refused:

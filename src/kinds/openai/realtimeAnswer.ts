@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeError, VendingError } from '../../errors/serviceError.js';
 import { parseRetryAfter, retryAfterSeconds } from '../../http/retryAfter.js';
+import { untrustedCertificate } from '../../http/tlsTrust.js';
 import type { UpstreamAnswer, UpstreamAttempt } from '../../http/upstream.js';
 
 /** One mint, for diagnoses: never a key or a token. */
@@ -119,6 +120,9 @@ export function classifyMintAnswer(answer: UpstreamAnswer, attempt: MintAttempt)
 export function classifyMintNetworkFailure(error: unknown, attempt: MintAttempt): MintOutcome {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
     return failure(timedOut(attempt, error), true);
+  // A proxy's or self-signed certificate: not an outage, and no retry makes it trusted.
+  const untrusted = untrustedCertificate(error, 'Azure OpenAI', new URL(attempt.url).host);
+  if (untrusted !== undefined) return failure(untrusted, false);
   const cause = error instanceof Error ? networkCause.safeParse(error.cause) : undefined;
   const code = cause?.success === true ? cause.data.code : undefined;
   // A TypeError with no system error behind it is a request fetch refused to build; its message

@@ -310,6 +310,26 @@ describe('classifyMintNetworkFailure', () => {
     ['a reset connection', systemError('ECONNRESET'), 'openai_unreachable', true],
     ['a host that does not resolve', systemError('ENOTFOUND'), 'openai_unreachable', false],
     [
+      "a TLS-inspecting proxy's certificate",
+      Object.assign(new TypeError('fetch failed'), {
+        cause: Object.assign(new Error('self-signed certificate in certificate chain'), {
+          code: 'SELF_SIGNED_CERT_IN_CHAIN',
+        }),
+      }),
+      'tls_untrusted',
+      false,
+    ],
+    [
+      'a certificate for another host',
+      Object.assign(new TypeError('fetch failed'), {
+        cause: Object.assign(new Error("Hostname/IP does not match certificate's altnames"), {
+          code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+        }),
+      }),
+      'tls_untrusted',
+      false,
+    ],
+    [
       'a request fetch could not build',
       new TypeError('Headers.append: "a\nb" is an invalid header value.'),
       'openai_unreachable',
