@@ -71,3 +71,8 @@ export class TokenVendingError extends Error {
     this.retryAfterSeconds = details.retryAfterSeconds;
   }
 }
+
+/** An underlying failure (fetch's, WebRTC's) as one line for a message: `Name: message`. Internal. */
+export function describeCause(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,4 +1,4 @@
-import { TokenVendingError } from './errors.js';
+import { describeCause, TokenVendingError } from './errors.js';
 import { createTokenProvider, type TokenProviderOptions } from './tokenProvider.js';
 import { isRecord, type VendedToken } from './vendedToken.js';
 
@@ -157,9 +157,13 @@ export async function connectRealtime<PC extends RealtimePeerConnection = Realti
   } catch (error) {
     peerConnection.close();
     if (error instanceof TokenVendingError) throw error;
-    throw new TokenVendingError('realtime_connection_failed', `WebRTC failed while connecting: ${describe(error)}.`, {
-      cause: error,
-    });
+    throw new TokenVendingError(
+      'realtime_connection_failed',
+      `WebRTC failed while connecting: ${describeCause(error)}.`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -207,7 +211,7 @@ async function postOffer(
       'realtime_connection_failed',
       controller.signal.aborted
         ? `Azure OpenAI at ${host} did not answer the SDP offer within ${timeoutMs} ms.`
-        : `Could not reach Azure OpenAI at ${host} (${describe(error)}).`,
+        : `Could not reach Azure OpenAI at ${host} (${describeCause(error)}).`,
       { cause: error },
     );
   } finally {
@@ -244,8 +248,4 @@ function hostOf(url: string): string {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new TokenVendingError('aborted', 'Connecting was aborted.');
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -1,4 +1,4 @@
-import { TokenVendingError } from './errors.js';
+import { describeCause, TokenVendingError } from './errors.js';
 import { isThrottling, type TokenProviderEvent, type TokenProviderListener } from './events.js';
 import { backoffDelayMs, isTransient, parseRetryAfter } from './retry.js';
 import { isRecord, receiveVendedToken, type ReceivedToken, type VendedToken } from './vendedToken.js';
@@ -267,7 +267,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
         'network_error',
         timeout.fired
           ? `The token service at ${url} did not answer within ${attemptTimeoutMs} ms.`
-          : `Could not reach the token service at ${url} (${describe(error)}). Check the network, the baseUrl, and that the API allows this page's origin (CORS).`,
+          : `Could not reach the token service at ${url} (${describeCause(error)}). Check the network, the baseUrl, and that the API allows this page's origin (CORS).`,
         { cause: error },
       );
     } finally {
@@ -458,10 +458,6 @@ function problemError(response: Response, text: string, receivedAt: number): Tok
 
 function abortedError(): TokenVendingError {
   return new TokenVendingError('aborted', 'The token request was aborted.');
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function nonNegative(name: string, value: number): number {
