@@ -1,3 +1,6 @@
+import type { UpstreamAnswer } from './upstream.js';
+import { withTimeout } from '../timeout.js';
+
 /** An upstream answer's body as text, cut at a limit. */
 export interface BoundedText {
   /** At most the limit's worth of the body, decoded as UTF-8. */
@@ -68,4 +71,42 @@ export async function readBoundedJson(response: Response, maxBytes: number, sign
   } catch {
     return undefined;
   }
+}
+
+/** One POST to an upstream (the STS, Azure OpenAI): what to send and how long to wait. */
+export interface UpstreamPost {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  /** The whole attempt, headers and body, in ms. */
+  readonly timeoutMs: number;
+  /** The most of the answer's body that is read, in bytes. */
+  readonly maxBytes: number;
+  /** The upstream's wait advice as `Retry-After` text (each upstream names its headers). */
+  readonly retryAfter: (headers: Headers) => string | null;
+  /** Hears the status as soon as the headers arrive: telemetry keeps it when the body read then fails. */
+  readonly onStatus: (status: number) => void;
+}
+
+/**
+ * POSTs to `url` and reads the answer for a classifier: the status, the body (bounded, read under
+ * the same deadline as the headers) and `Retry-After`. Never follows a redirect (`redirect:
+ * 'error'`): the credential on the request is never sent on to another host. Rejects with fetch's
+ * error, or the deadline's `TimeoutError`.
+ */
+export function postForAnswer(fetchFn: typeof fetch, url: string, post: UpstreamPost): Promise<UpstreamAnswer> {
+  return withTimeout(post.timeoutMs, async (signal) => {
+    const response = await fetchFn(url, {
+      method: 'POST',
+      headers: post.headers,
+      ...(post.body === undefined ? {} : { body: post.body }),
+      signal,
+      redirect: 'error',
+    });
+    post.onStatus(response.status);
+    return {
+      status: response.status,
+      body: (await readBoundedText(response, post.maxBytes, signal)).text,
+      retryAfter: post.retryAfter(response.headers),
+    };
+  });
 }

@@ -1,7 +1,6 @@
-import { readBoundedText } from '../http/upstreamBody.js';
+import { postForAnswer } from '../http/upstreamBody.js';
 import { redactError, redactSecrets } from '../log/redact.js';
 import type { RequestCorrelation, Telemetry } from '../telemetry/telemetry.js';
-import { withTimeout } from '../timeout.js';
 import { classifyStsAnswer, classifyStsNetworkFailure, type StsAttempt, type StsOutcome } from './stsAnswer.js';
 
 export interface IssuedToken {
@@ -106,19 +105,12 @@ export class StsClient {
     let status: number | undefined;
     let outcome: StsOutcome;
     try {
-      const answer = await withTimeout(timeoutMs, async (signal) => {
-        const response = await this.#fetch(url, {
-          method: 'POST',
-          headers: { 'Ocp-Apim-Subscription-Key': key, 'Content-Length': '0' },
-          signal,
-          redirect: 'error',
-        });
-        status = response.status;
-        return {
-          status: response.status,
-          body: (await readBoundedText(response, MAX_ANSWER_BYTES, signal)).text,
-          retryAfter: response.headers.get('retry-after'),
-        };
+      const answer = await postForAnswer(this.#fetch, url, {
+        headers: { 'Ocp-Apim-Subscription-Key': key, 'Content-Length': '0' },
+        timeoutMs,
+        maxBytes: MAX_ANSWER_BYTES,
+        retryAfter: (headers) => headers.get('retry-after'),
+        onStatus: (answered) => (status = answered),
       });
       outcome = classifyStsAnswer(answer, attempt());
     } catch (error) {

@@ -1,12 +1,11 @@
 import type { AccessToken } from '@azure/core-auth';
 import { VendingError } from '../../errors/serviceError.js';
-import { readBoundedText } from '../../http/upstreamBody.js';
+import { postForAnswer } from '../../http/upstreamBody.js';
 import { retryAfterOf } from '../../http/retryAfter.js';
 import { redactError, redactSecrets } from '../../log/redact.js';
 import type { MintedCredential } from '../../model.js';
 import { describeKey } from '../../secrets/keyShape.js';
 import type { RequestCorrelation } from '../../telemetry/telemetry.js';
-import { withTimeout } from '../../timeout.js';
 import type { KindSteps } from '../kind.js';
 import { MintLedger } from '../mintLedger.js';
 import {
@@ -217,20 +216,13 @@ export class RealtimeMinter {
     let status: number | undefined;
     let outcome: MintOutcome;
     try {
-      const answer = await withTimeout(timeoutMs, async (signal) => {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { ...auth, 'Content-Type': 'application/json' },
-          body,
-          signal,
-          redirect: 'error',
-        });
-        status = response.status;
-        return {
-          status: response.status,
-          body: (await readBoundedText(response, MAX_ANSWER_BYTES, signal)).text,
-          retryAfter: retryAfterText(response.headers, now()),
-        };
+      const answer = await postForAnswer(fetch, url, {
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body,
+        timeoutMs,
+        maxBytes: MAX_ANSWER_BYTES,
+        retryAfter: (headers) => retryAfterText(headers, now()),
+        onStatus: (answered) => (status = answered),
       });
       outcome = classifyMintAnswer(answer, attempt());
     } catch (error) {
